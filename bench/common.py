@@ -1,0 +1,36 @@
+"""What every benchmark shares: timing side by side and one JSON line per measurement."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+POSTGRES_URL = os.environ.get("OSSATURE_BENCH_POSTGRES_URL") or os.environ.get("OSSATURE_TEST_DATABASE_URL")
+
+
+def best_of(runs: int, prepare: Callable[[], object], measure: Callable[[object], None]) -> float:
+    """The fastest of `runs` timings of `measure(prepare())`; preparation is not timed."""
+    best = float("inf")
+    for _ in range(runs):
+        state = prepare()
+        start = time.perf_counter()
+        measure(state)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def emit(name: str, engine_s: float, baseline_s: float, target: float | None = None, **extra: object) -> None:
+    line = {"name": name, "engine_s": round(engine_s, 4), "baseline_s": round(baseline_s, 4),
+            "ratio": round(engine_s / baseline_s, 2)}
+    if target is not None:
+        line["target"] = target
+    line.update(extra)
+    print(json.dumps(line), flush=True)

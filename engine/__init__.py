@@ -1,0 +1,28 @@
+"""The Ossature runtime: everything the application does, derived from the `Model`."""
+
+from .context import SYSTEM_ACTOR, Actor
+from .errors import (
+    BatchValidationError,
+    ConflictError,
+    EngineError,
+    NotFoundError,
+    NotHistorizedError,
+    RecordValidationError,
+    RuleError,
+    StateError,
+)
+from .runtime import Engine
+
+__all__ = [
+    "Actor",
+    "BatchValidationError",
+    "ConflictError",
+    "Engine",
+    "EngineError",
+    "NotFoundError",
+    "NotHistorizedError",
+    "RecordValidationError",
+    "RuleError",
+    "SYSTEM_ACTOR",
+    "StateError",
+]

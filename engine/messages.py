@@ -1,0 +1,49 @@
+"""Record error messages in English and French, keyed by rule name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "mandatory": {"en": "This field is mandatory.", "fr": "Ce champ est obligatoire."},
+    "type": {"en": "Not a valid {type}.", "fr": "Valeur invalide pour le type {type}."},
+    "min": {"en": "Must be at least {min}.", "fr": "Doit valoir au moins {min}."},
+    "max": {"en": "Must be at most {max}.", "fr": "Doit valoir au plus {max}."},
+    "min_length": {
+        "en": "Must be at least {min_length} characters long.",
+        "fr": "Doit contenir au moins {min_length} caractères.",
+    },
+    "max_length": {
+        "en": "Must be at most {max_length} characters long.",
+        "fr": "Doit contenir au plus {max_length} caractères.",
+    },
+    "pattern": {"en": "Does not match the expected format.", "fr": "Ne respecte pas le format attendu."},
+    "email": {"en": "Not a valid email address.", "fr": "Adresse e-mail invalide."},
+    "url": {"en": "Not a valid URL (http or https).", "fr": "URL invalide (http ou https)."},
+    "phone": {"en": "Not a valid phone number.", "fr": "Numéro de téléphone invalide."},
+    "scale": {
+        "en": "At most {scale} digits after the decimal point.",
+        "fr": "Au plus {scale} chiffres après la virgule.",
+    },
+    "precision": {"en": "At most {precision} digits in all.", "fr": "Au plus {precision} chiffres au total."},
+    "choice": {"en": "'{value}' is not a value of this list.", "fr": "« {value} » n'est pas une valeur de cette liste."},
+    "retired": {
+        "en": "'{value}' is retired and can no longer be chosen.",
+        "fr": "« {value} » est retiré et ne peut plus être choisi.",
+    },
+    "status": {"en": "'{value}' is not a status of this workflow.", "fr": "« {value} » n'est pas un statut de ce processus."},
+    "link": {"en": "No {entity} with id {value}.", "fr": "Aucun enregistrement {entity} d'identifiant {value}."},
+    "unique": {"en": "This value is already used.", "fr": "Cette valeur est déjà utilisée."},
+    "readonly": {"en": "This field is read-only.", "fr": "Ce champ est en lecture seule."},
+    "unknown": {"en": "Unknown field.", "fr": "Champ inconnu."},
+    "expression": {"en": "Could not evaluate the rule: {error}", "fr": "Impossible d'évaluer la règle : {error}"},
+}
+
+
+def message(rule: str, lang: str | None, params: dict[str, Any]) -> str:
+    texts = MESSAGES.get(rule, {"en": rule, "fr": rule})
+    template = texts.get(lang or "en", texts["en"])
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError):
+        return template

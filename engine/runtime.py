@@ -1,0 +1,71 @@
+"""`Engine`: the runtime built from a `Model` and a database URL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from functools import partial
+from typing import Any, Callable
+
+import sqlalchemy as sa
+
+from metamodel.model import Model
+
+from .migrate import apply_additions, plan_additions
+from .records import RecordService
+from .tables import Tables, build_tables
+from .trail import to_json
+from .validation import EntityValidator
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def _json_default(value: Any) -> Any:
+    converted = to_json(value)
+    if converted is value:
+        raise TypeError(f"cannot store {type(value).__name__} as JSON")
+    return converted
+
+
+def create_db(url: str, **kwargs: Any) -> sa.Engine:
+    """A SQLAlchemy engine; SQLite gets foreign keys enforced like every other database."""
+    db = sa.create_engine(url, json_serializer=partial(json.dumps, default=_json_default), **kwargs)
+    if db.dialect.name == "sqlite":
+        @sa.event.listens_for(db, "connect")
+        def _enable_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+    return db
+
+
+class Engine:
+    """Everything derived from the `Model`: tables, validators and the record service."""
+
+    def __init__(self, model: Model, database_url: str, *, clock: Callable[[], dt.datetime] = utcnow, **db_options: Any):
+        self.model = model
+        self.db = create_db(database_url, **db_options)
+        self.tables: Tables = build_tables(model)
+        self.validators = {name: EntityValidator(entity, model) for name, entity in model.entities.items()}
+        self.records = RecordService(model, self.db, self.tables, self.validators, clock)
+
+    def migrate(self) -> list[str]:
+        """Create missing tables, columns and indexes; returns what was done, in plain words."""
+        with self.db.begin() as conn:
+            steps = plan_additions(conn, self.tables)
+            apply_additions(conn, steps)
+        return [description for description, _ in steps]
+
+    def pending_migrations(self) -> list[str]:
+        with self.db.connect() as conn:
+            return [description for description, _ in plan_additions(conn, self.tables)]
+
+    def ping(self) -> None:
+        """Raise if the database cannot be reached."""
+        with self.db.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+
+    def dispose(self) -> None:
+        self.db.dispose()

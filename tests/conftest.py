@@ -1,0 +1,75 @@
+"""Shared fixtures: a database per test (SQLite file, or a fresh PostgreSQL schema).
+
+Set OSSATURE_TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)
+to run the whole suite on PostgreSQL: each test then gets its own schema, dropped after.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from engine import Engine
+from metamodel.model import Model
+
+POSTGRES_URL = os.environ.get("OSSATURE_TEST_DATABASE_URL")
+TESTS = Path(__file__).resolve().parent
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    if not POSTGRES_URL:
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    schema = f"test_{uuid.uuid4().hex[:16]}"
+    admin = sa.create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    try:
+        yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+class FakeClock:
+    """A clock the test moves by hand, so history periods are exact."""
+
+    def __init__(self, start: dt.datetime = dt.datetime(2026, 1, 1, 9, 0)):
+        self.now = start
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> dt.datetime:
+        self.now += dt.timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def make_engine(database_url: str) -> Iterator[Callable[..., Engine]]:
+    """Build an Engine on the test database (migrated); several may share it."""
+    engines: list[Engine] = []
+
+    def make(model: Model, **options) -> Engine:
+        engine = Engine(model, database_url, **options)
+        engine.migrate()
+        engines.append(engine)
+        return engine
+
+    yield make
+    for engine in engines:
+        engine.dispose()
