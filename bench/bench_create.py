@@ -25,7 +25,7 @@ def input_rows(n: int) -> list[dict]:
     rnd = random.Random(7)
     return [
         {
-            "salutation": rnd.choice(["mr", "ms"]),
+            "salutation": rnd.choice(["mr", "mrs", "dr"]),
             "first_name": rnd.choice(FIRST),
             "last_name": f"{rnd.choice(LAST)} {i}",
             "function": rnd.choice(["ceo", "cfo", "engineer", "consultant"]),

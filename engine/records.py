@@ -342,14 +342,24 @@ class RecordService:
 
 
 def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert `rows` with one executemany and return their new ids, in order.
+    """Insert `rows` with one plain executemany and return their new ids, in order.
 
-    On PostgreSQL the ids come back through RETURNING. SQLite would fall back to one
-    statement per row for ordered RETURNING, so there the rows go in with a plain
-    executemany: inside the transaction that now holds SQLite's write lock, they
-    received consecutive ids ending at the table's maximum.
+    Ordered RETURNING would cost a statement per row on SQLite and a huge multi-row
+    statement on PostgreSQL, so neither is used:
+    - PostgreSQL: the ids are drawn from the table's sequence first, in one query,
+      and inserted with the rows (safe with concurrent writers);
+    - SQLite: inside the transaction that now holds the database's write lock, the
+      rows received consecutive ids ending at the table's maximum.
     """
-    if conn.dialect.name != "sqlite":
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        ids = list(conn.execute(
+            sa.text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
+            {"table": table.name, "n": len(rows)},
+        ).scalars())
+        conn.execute(table.insert(), [{**row, "id": record_id} for row, record_id in zip(rows, ids)])
+        return ids
+    if dialect != "sqlite":
         result = conn.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True), rows)
         return [row[0] for row in result]
     conn.execute(table.insert(), rows)

@@ -82,7 +82,6 @@ class EntityValidator:
         self.system_columns = frozenset(SYSTEM_COLUMNS)
         self.list_fields = tuple(name for name, r in self.rules.items() if r.active_choices is not None)
         self.schema = build_schema(entity, self.rules)()
-        self.partial_schema = build_schema(entity, self.rules)(partial=True)
 
     # -- the two doors -------------------------------------------------------
 
@@ -91,7 +90,7 @@ class EntityValidator:
         errors: ErrorMap = {}
         data = self._refuse_protected(data, actor, errors)
         try:
-            values = (self.partial_schema if partial else self.schema).load(data)
+            values = self.schema.load(data, partial=partial)
         except mm.ValidationError as error:
             values = error.valid_data if isinstance(error.valid_data, dict) else {}
             for name, messages in error.normalized_messages().items():
