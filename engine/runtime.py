@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 import sqlalchemy as sa
 
+from metamodel.allocation import collector_paused
 from metamodel.model import Model
 
 from .migrate import apply_additions, plan_additions
@@ -47,8 +48,9 @@ class Engine:
     def __init__(self, model: Model, database_url: str, *, clock: Callable[[], dt.datetime] = utcnow, **db_options: Any):
         self.model = model
         self.db = create_db(database_url, **db_options)
-        self.tables: Tables = build_tables(model)
-        self.validators = {name: EntityValidator(entity, model) for name, entity in model.entities.items()}
+        with collector_paused():
+            self.tables: Tables = build_tables(model)
+            self.validators = {name: EntityValidator(entity, model) for name, entity in model.entities.items()}
         self.records = RecordService(model, self.db, self.tables, self.validators, clock)
 
     def migrate(self) -> list[str]:

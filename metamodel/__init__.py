@@ -1,0 +1,26 @@
+"""The definition language: YAML packs -> checked, merged, immutable `Model`.
+
+`load_model([BASE_PACK, *customer_packs])` returns the `Model` or raises
+`DefinitionError`, whose `problems` name file, line and path of each mistake.
+"""
+
+from pathlib import Path
+
+from metamodel.errors import DefinitionError, Problem
+from metamodel.expressions import Expression, ExpressionError, compile_expression
+from metamodel.loader import load_model
+from metamodel.model import Model
+
+BASE_PACK: Path = Path(__file__).resolve().parent.parent / "definitions"
+"""The base CRM pack shipped with the engine."""
+
+__all__ = [
+    "BASE_PACK",
+    "DefinitionError",
+    "Expression",
+    "ExpressionError",
+    "Model",
+    "Problem",
+    "compile_expression",
+    "load_model",
+]

@@ -1,0 +1,248 @@
+"""Layering: the base pack, then each customer pack in order, merged into one set of specs.
+
+A later pack adds definitions and overrides properties of earlier ones. Adding what
+already exists, extending what does not, and changing what cannot change (a
+characteristic's type, list or target entity) are conflicts that name both files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from metamodel.errors import Problem
+from metamodel.sources import Origin, Props
+from metamodel.yaml_source import Document
+
+FOLDERS = ("lists", "workflows", "entities", "views")
+"""Pack subfolders, in the order their documents are merged."""
+
+KIND_OF_FOLDER = {"entities": "entity", "lists": "list", "workflows": "workflow", "views": "view"}
+"""The document kind (schema name, and the key that names the definition) of each folder."""
+FIXED_CHARACTERISTIC_KEYS = ("list", "entity")
+EXCLUSIVE_DEFAULTS = {"default": "default_expr", "default_expr": "default"}
+
+
+@dataclass(eq=False)
+class PackDocuments:
+    """One pack's schema-valid documents, by folder, in file order."""
+
+    layer: int
+    folders: dict[str, list[Document]] = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class EntitySpec:
+    name: str
+    origin: Origin
+    """The `entity:` value of the declaring document."""
+    props: Props
+    characteristics: dict[str, Props]
+    views: dict[str, Props]
+
+
+@dataclass(eq=False)
+class ListSpec:
+    name: str
+    origin: Origin
+    props: Props
+    values: dict[str, Props]
+    implicit_order: dict[str, int]
+
+
+@dataclass(eq=False)
+class WorkflowSpec:
+    name: str
+    origin: Origin
+    props: Props
+    statuses: dict[str, Props]
+    implicit_sequence: dict[str, int]
+    transitions: dict[str, Props]
+
+
+@dataclass(eq=False)
+class ViewSpec:
+    name: str
+    origin: Origin
+    props: Props
+
+
+@dataclass(eq=False)
+class Merged:
+    entities: dict[str, EntitySpec] = field(default_factory=dict)
+    lists: dict[str, ListSpec] = field(default_factory=dict)
+    workflows: dict[str, WorkflowSpec] = field(default_factory=dict)
+    views: dict[str, ViewSpec] = field(default_factory=dict)
+
+
+def merge_packs(packs: Iterable[PackDocuments]) -> tuple[Merged, list[Problem]]:
+    merger = _Merger()
+    for pack in packs:
+        for folder in FOLDERS:
+            documents = pack.folders.get(folder, [])
+            for doc in documents:
+                if "extends" not in doc.data:
+                    merger.declare(folder, doc, pack.layer)
+            for doc in documents:
+                if "extends" in doc.data:
+                    merger.extend(folder, doc, pack.layer)
+    return merger.merged, merger.problems
+
+
+class _Merger:
+    def __init__(self) -> None:
+        self.merged = Merged()
+        self.problems: list[Problem] = []
+
+    def _registry(self, folder: str) -> dict[str, Any]:
+        return getattr(self.merged, folder)
+
+    # -- declarations ---------------------------------------------------------------
+    def declare(self, folder: str, doc: Document, layer: int) -> None:
+        kind = KIND_OF_FOLDER[folder]
+        name = doc.data[kind]
+        origin = Origin(doc, (kind,), layer)
+        registry = self._registry(folder)
+        if name in registry:
+            self.problems.append(origin.problem(f"{kind} '{name}' already declared in {registry[name].origin}"))
+            return
+        root = Props(doc.data, Origin(doc, (), layer))
+        if folder == "entities":
+            registry[name] = self._entity(name, origin, root, doc, layer)
+        elif folder == "lists":
+            spec = ListSpec(name, origin, root, {}, {})
+            self._add_values(spec, doc, layer, doc.data["values"], appended=False)
+            registry[name] = spec
+        elif folder == "workflows":
+            workflow = WorkflowSpec(name, origin, root, {}, {}, {})
+            self._add_statuses(workflow, doc, layer, doc.data["statuses"], appended=False)
+            self._add_transitions(workflow, doc, layer, doc.data.get("transitions", ()))
+            registry[name] = workflow
+        else:
+            registry[name] = ViewSpec(name, origin, root)
+
+    def _entity(self, name: str, origin: Origin, root: Props, doc: Document, layer: int) -> EntitySpec:
+        characteristics = {
+            char_name: Props(entry, Origin(doc, ("characteristics", char_name), layer))
+            for char_name, entry in doc.data["characteristics"].items()
+        }
+        views = {
+            kind: Props(layout, Origin(doc, ("views", kind), layer))
+            for kind, layout in (doc.data.get("views") or {}).items()
+        }
+        return EntitySpec(name, origin, root, characteristics, views)
+
+    def _add_values(self, spec: ListSpec, doc: Document, layer: int, entries: list[dict[str, Any]], *, appended: bool) -> None:
+        """Declared values default to position x 10; values added by an extension go after the last one."""
+        last = max((v.get("order", spec.implicit_order[c]) for c, v in spec.values.items()), default=0)
+        for index, entry in enumerate(entries):
+            code = entry["code"]
+            origin = Origin(doc, ("values", index), layer)
+            existing = spec.values.get(code)
+            if existing is not None:
+                self.problems.append(origin.child("code").problem(f"value '{code}' already declared in {existing.origin.child('code')}"))
+                continue
+            spec.values[code] = Props(entry, origin)
+            spec.implicit_order[code] = last + 10 if appended else 10 * (index + 1)
+            last = max(last, entry.get("order", spec.implicit_order[code]))
+
+    def _add_statuses(self, spec: WorkflowSpec, doc: Document, layer: int, entries: list[dict[str, Any]], *, appended: bool) -> None:
+        """Like values: position x 10 when declared, after the last status when added."""
+        last = max((s.get("sequence", spec.implicit_sequence[c]) for c, s in spec.statuses.items()), default=0)
+        for index, entry in enumerate(entries):
+            code = entry["code"]
+            origin = Origin(doc, ("statuses", index), layer)
+            existing = spec.statuses.get(code)
+            if existing is not None:
+                self.problems.append(origin.child("code").problem(f"status '{code}' already declared in {existing.origin.child('code')}"))
+                continue
+            spec.statuses[code] = Props(entry, origin)
+            spec.implicit_sequence[code] = last + 10 if appended else 10 * (index + 1)
+            last = max(last, entry.get("sequence", spec.implicit_sequence[code]))
+
+    def _add_transitions(self, spec: WorkflowSpec, doc: Document, layer: int, entries: Iterable[dict[str, Any]]) -> None:
+        for index, entry in enumerate(entries):
+            name = entry["name"]
+            origin = Origin(doc, ("transitions", index), layer)
+            existing = spec.transitions.get(name)
+            if existing is not None:
+                self.problems.append(origin.child("name").problem(f"transition '{name}' already declared in {existing.origin.child('name')}"))
+                continue
+            spec.transitions[name] = Props(entry, origin)
+
+    # -- extensions -----------------------------------------------------------------
+    def extend(self, folder: str, doc: Document, layer: int) -> None:
+        """Apply an `extends:` document (the view schema has none: named views are not extended)."""
+        name = doc.data["extends"]
+        spec = self._registry(folder).get(name)
+        origin = Origin(doc, (), layer)
+        if spec is None:
+            self.problems.append(origin.child("extends").problem(
+                f"unknown {KIND_OF_FOLDER[folder]} '{name}': no earlier pack declares it"))
+            return
+        for key in ("label", "plural", "title"):
+            if key in doc.data:
+                spec.props.set(key, doc.data[key], origin.child(key))
+        if folder == "entities":
+            self._extend_entity(spec, doc, origin)
+        elif folder == "lists":
+            self._extend_list(spec, doc, origin)
+        else:
+            self._extend_workflow(spec, doc, origin)
+
+    def _extend_entity(self, spec: EntitySpec, doc: Document, origin: Origin) -> None:
+        for char_name, entry in (doc.data.get("characteristics") or {}).items():
+            here = origin.child("characteristics", char_name)
+            existing = spec.characteristics.get(char_name)
+            if "type" in entry:
+                if existing is None:
+                    spec.characteristics[char_name] = Props(entry, here)
+                elif entry["type"] != existing.get("type"):
+                    self.problems.append(here.child("type").problem(
+                        f"cannot change the type of '{char_name}' from {existing.get('type')} to {entry['type']}"
+                        f" (declared in {existing.origin})"))
+                else:
+                    self.problems.append(here.problem(f"already declared in {existing.origin}"))
+                continue
+            if existing is None:
+                self.problems.append(here.problem(
+                    f"unknown characteristic '{char_name}' of entity '{spec.name}' (declared in {spec.origin});"
+                    " give it a type to add it"))
+                continue
+            self._override(existing, entry, here, char_name)
+        for kind, layout in (doc.data.get("views") or {}).items():
+            here = origin.child("views", kind)
+            current = spec.views.get(kind)
+            if current is None:
+                spec.views[kind] = Props(layout, here)
+            else:
+                for key, value in layout.items():
+                    current.set(key, value, here.child(key))
+
+    def _override(self, existing: Props, entry: dict[str, Any], here: Origin, char_name: str) -> None:
+        for key, value in entry.items():
+            if key in FIXED_CHARACTERISTIC_KEYS:
+                if value != existing.get(key):
+                    self.problems.append(here.child(key).problem(
+                        f"cannot change the {key} of '{char_name}' from {existing.get(key)} to {value}"
+                        f" (declared in {existing.origin})"))
+                continue
+            existing.set(key, value, here.child(key))
+            other = EXCLUSIVE_DEFAULTS.get(key)
+            if value is not None and other is not None and other in existing and other not in entry:
+                existing.set(other, None, here.child(key))
+
+    def _extend_list(self, spec: ListSpec, doc: Document, origin: Origin) -> None:
+        self._add_values(spec, doc, origin.layer, doc.data.get("values") or [], appended=True)
+        for code, changes in (doc.data.get("overrides") or {}).items():
+            here = origin.child("overrides", code)
+            value = spec.values.get(code)
+            if value is None:
+                self.problems.append(here.problem(f"unknown value '{code}' in list '{spec.name}' (declared in {spec.origin})", at_key=True))
+                continue
+            for key, new in changes.items():
+                value.set(key, new, here.child(key))
+
+    def _extend_workflow(self, spec: WorkflowSpec, doc: Document, origin: Origin) -> None:
+        self._add_statuses(spec, doc, origin.layer, doc.data.get("statuses") or [], appended=True)
+        self._add_transitions(spec, doc, origin.layer, doc.data.get("transitions") or [])
