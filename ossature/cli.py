@@ -1,0 +1,167 @@
+"""The `ossature` command: validate packs, migrate the database, seed demo data, serve the app.
+
+Every command reports definition problems as `file:line: path: message` lines on stderr and
+exits with status 1; a traceback is never the answer to a mistake in a YAML file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, NoReturn, Sequence
+
+import click
+import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
+
+import metamodel
+from metamodel.model import Model
+from ossature import __version__, config
+
+if TYPE_CHECKING:
+    from engine import Engine
+
+
+def fail(lines: Iterable[str]) -> NoReturn:
+    for line in lines:
+        click.echo(line, err=True)
+    raise click.exceptions.Exit(1)
+
+
+def check_pack_dirs(pack_dirs: Sequence[Path]) -> None:
+    missing = [f"{path}: pack directory not found" for path in pack_dirs if not Path(path).is_dir()]
+    if missing:
+        fail(missing)
+
+
+def load_model(pack_dirs: Sequence[Path]) -> Model:
+    check_pack_dirs(pack_dirs)
+    try:
+        return metamodel.load_model(list(pack_dirs))
+    except metamodel.DefinitionError as error:
+        fail(str(problem) for problem in error.problems)
+
+
+def printable_url(url: str) -> str:
+    """The database URL without its password, fit for a terminal or a log."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL is reported by the engine itself
+        return url
+
+
+def database_failure(url: str, error: SQLAlchemyError) -> NoReturn:
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+    fail([f"error: database {printable_url(url)}: {reason}"])
+
+
+def open_engine(model: Model, url: str) -> "Engine":
+    from engine import Engine  # deferred: `ossature validate` needs no database driver
+
+    try:
+        return Engine(model, url)
+    except (SQLAlchemyError, ImportError, ValueError) as error:
+        fail([f"error: database {printable_url(url)}: {error}"])
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ossature")
+def cli() -> None:
+    """Ossature: a metadata-driven XRM engine.
+
+    The database comes from OSSATURE_DATABASE_URL (default: SQLite in ./instance/);
+    customer packs from OSSATURE_PACKS, separated by the OS path separator.
+    """
+
+
+@cli.command()
+@click.argument("packs", nargs=-1, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--no-base", is_flag=True, help="Do not layer the given packs on the base pack.")
+def validate(packs: tuple[Path, ...], no_base: bool) -> None:
+    """Check definition packs and report every problem.
+
+    Without PACKS, checks the configured packs (base pack + OSSATURE_PACKS).
+    """
+    chosen = list(packs) if packs else config.customer_pack_dirs()
+    pack_dirs = chosen if no_base else [Path(metamodel.BASE_PACK), *chosen]
+    if not pack_dirs:
+        fail(["error: no pack to validate"])
+    model = load_model(pack_dirs)
+    click.echo(
+        f"ok: {len(model.entities)} entities, {len(model.lists)} lists, {len(model.workflows)} workflows"
+    )
+
+
+@cli.command()
+def migrate() -> None:
+    """Create the missing tables, columns and indexes (never drops data)."""
+    model = load_model(config.pack_dirs())
+    url = config.database_url()
+    engine = open_engine(model, url)
+    click.echo(f"database: {printable_url(url)}")
+    try:
+        steps = engine.migrate()
+    except SQLAlchemyError as error:
+        database_failure(url, error)
+    finally:
+        engine.dispose()
+    for step in steps:
+        click.echo(f"  {step}")
+    click.echo(f"done: {len(steps)} step(s)" if steps else "database is up to date")
+
+
+@cli.command("seed-demo")
+def seed_demo_command() -> None:
+    """Fill an empty database with demo records (does nothing if data exists)."""
+    from engine.demo import seed_demo
+
+    model = load_model(config.pack_dirs())
+    url = config.database_url()
+    engine = open_engine(model, url)
+    try:
+        if engine.pending_migrations():
+            fail(["error: the database is not up to date; run `ossature migrate` first"])
+        counts = seed_demo(engine)
+    except SQLAlchemyError as error:
+        database_failure(url, error)
+    finally:
+        engine.dispose()
+    if not counts:
+        click.echo("demo data already present: nothing to do")
+        return
+    for entity, count in counts.items():
+        click.echo(f"  {entity}: {count}")
+    click.echo(f"created {sum(counts.values())} records")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--debug", is_flag=True, help="Reload on code changes and show the debugger.")
+def serve(host: str, port: int, debug: bool) -> None:
+    """Run the web application (development server)."""
+    from ui_renderer import create_app
+
+    pack_dirs = config.pack_dirs()
+    url = config.database_url()
+    check_pack_dirs(pack_dirs)
+    try:
+        app = create_app({"DATABASE_URL": url, "PACKS": pack_dirs})
+    except metamodel.DefinitionError as error:
+        fail(str(problem) for problem in error.problems)
+    engine = app.extensions["ossature"]
+    try:
+        pending = engine.pending_migrations()
+    except SQLAlchemyError as error:
+        click.echo(f"warning: database {printable_url(url)} unreachable: {error}", err=True)
+    else:
+        if pending:
+            click.echo(f"warning: {len(pending)} pending migration step(s); run `ossature migrate`", err=True)
+    app.run(host=host, port=port, debug=debug)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    cli.main(args=list(argv) if argv is not None else None, prog_name="ossature")
+
+
+if __name__ == "__main__":
+    main()

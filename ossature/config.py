@@ -1,0 +1,36 @@
+"""Settings read from the environment, so every app server and worker is configured the same way.
+
+- `OSSATURE_DATABASE_URL`: SQLAlchemy URL (default: an SQLite file in `./instance/`).
+- `OSSATURE_PACKS`: customer pack directories layered on the base pack, in order,
+  separated by `os.pathsep` (`:` on POSIX, `;` on Windows).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import metamodel
+
+DEFAULT_DATABASE_URL = "sqlite:///instance/ossature.db"
+INSTANCE_DIR = Path("instance")
+
+
+def database_url() -> str:
+    """The configured database; the default SQLite file's folder is created on first use."""
+    url = os.environ.get("OSSATURE_DATABASE_URL", "").strip()
+    if url:
+        return url
+    INSTANCE_DIR.mkdir(exist_ok=True)
+    return DEFAULT_DATABASE_URL
+
+
+def customer_pack_dirs() -> list[Path]:
+    """The packs named in `OSSATURE_PACKS`, in layering order; empty entries are ignored."""
+    raw = os.environ.get("OSSATURE_PACKS", "")
+    return [Path(entry) for entry in raw.split(os.pathsep) if entry.strip()]
+
+
+def pack_dirs() -> list[Path]:
+    """Every pack to load, base pack first."""
+    return [Path(metamodel.BASE_PACK), *customer_pack_dirs()]

@@ -1,0 +1,1 @@
+"""Built-in plugins and the hook specifications third-party plugins implement."""

@@ -1,0 +1,50 @@
+"""The application factory: one `Engine` per app, built from the configured packs and database.
+
+No state lives at import time, so tests and app servers each build as many apps as they need.
+The engine is on `app.extensions["ossature"]` for every blueprint to use.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask
+
+import metamodel
+from engine import Engine
+from ossature import config as settings
+
+from .home import LANGUAGES, home, request_language, ui_text
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the Flask app.
+
+    `config` keys: `DATABASE_URL` (default: `OSSATURE_DATABASE_URL` or the SQLite file in
+    ./instance/) and `PACKS` (every pack directory in layering order, base pack included;
+    default: the base pack + `OSSATURE_PACKS`). Other keys go to `app.config` unchanged.
+    Raises `metamodel.DefinitionError` when the packs do not load.
+    """
+    app = Flask(__name__)
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    app.config.from_mapping(DATABASE_URL=None, PACKS=None)
+    if config:
+        app.config.update(config)
+    if not app.config["DATABASE_URL"]:
+        app.config["DATABASE_URL"] = settings.database_url()
+    if app.config["PACKS"] is None:
+        app.config["PACKS"] = settings.pack_dirs()
+
+    model = metamodel.load_model([Path(pack) for pack in app.config["PACKS"]])
+    app.extensions["ossature"] = Engine(model, app.config["DATABASE_URL"])
+
+    app.register_blueprint(home)
+
+    @app.context_processor
+    def language_context() -> dict[str, Any]:
+        lang = request_language()
+        return {"lang": lang, "languages": LANGUAGES, "ui": ui_text(lang)}
+
+    return app
