@@ -10,6 +10,7 @@ from .errors import (
     RecordValidationError,
     RuleError,
     StateError,
+    TransitionError,
 )
 from .runtime import Engine
 
@@ -25,4 +26,5 @@ __all__ = [
     "RuleError",
     "SYSTEM_ACTOR",
     "StateError",
+    "TransitionError",
 ]

@@ -72,6 +72,41 @@ class BatchValidationError(RecordValidationError):
         return " | ".join(parts) + (f" | and {more} more rows" if more > 0 else "")
 
 
+class TransitionError(EngineError):
+    """A workflow transition was refused; nothing was written.
+
+    `reason` is one of `no_workflow`, `unknown_transition`, `unknown_status`, `not_from`,
+    `role`, `required`, `guard`, `not_free`, `unknown_action`. A failed guard shows the
+    workflow's own message (`guard_message`) when it declares one. `errors` names the
+    fields when the reason is `required`.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        params: dict[str, Any] | None = None,
+        *,
+        custom: dict[str, str] | None = None,
+        errors: dict[str, list[RuleError]] | None = None,
+    ):
+        self.reason = reason
+        self.params = params or {}
+        self.custom = custom
+        self.errors = errors or {}
+        super().__init__(self.message("en"))
+
+    def message(self, lang: str | None = "en") -> str:
+        if self.custom:
+            return self.custom.get(lang or "en") or self.custom["en"]
+        return message(self.reason, lang, self.params)
+
+    def as_dict(self, lang: str | None = "en") -> dict[str, Any]:
+        body: dict[str, Any] = {"reason": self.reason, "message": self.message(lang)}
+        if self.errors:
+            body["errors"] = {n: [e.as_dict(lang) for e in errs] for n, errs in self.errors.items()}
+        return body
+
+
 class NotFoundError(EngineError):
     def __init__(self, entity: str, record_id: Any):
         self.entity, self.record_id = entity, record_id

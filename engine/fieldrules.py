@@ -11,13 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import nh3
 
 from metamodel.model import FieldDef, Model
 
-from .errors import RuleError
+from .errors import EngineError, RuleError
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 URL_RE = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
@@ -31,11 +31,13 @@ Check = Callable[[Any], "RuleError | None"]
 class FieldRules:
     """Loads one characteristic's values: `load(value)` returns the typed value or raises RuleError."""
 
-    def __init__(self, field: FieldDef, model: Model):
+    def __init__(self, field: FieldDef, model: Model, formats: Mapping[str, Any] | None = None):
         self.field = field
         self.name = field.name
         self._coerce = _coercer(field, model)
         self._checks: list[Check] = _value_checks(field)
+        if field.format:
+            self._checks.append(_format_check(field, (formats or {}).get(field.format)))
         self.choices: frozenset[str] | None = None
         self.active_choices: frozenset[str] | None = None
         if field.list:
@@ -215,3 +217,17 @@ def _value_checks(f: FieldDef) -> list[Check]:
         pattern = re.compile(f.pattern)
         checks.append(lambda v: None if pattern.fullmatch(v) else RuleError(name, "pattern", {"pattern": f.pattern}))
     return checks
+
+
+def _format_check(f: FieldDef, fmt: Any) -> Check:
+    """The extra check of a format registered by a plugin (`format: siret`)."""
+    if fmt is None:
+        raise EngineError(f"{f.source}: characteristics.{f.name}.format: no installed plugin provides the format '{f.format}'")
+    if f.type not in fmt.base_types:
+        raise EngineError(
+            f"{f.source}: characteristics.{f.name}.format: '{f.format}' applies to "
+            f"{', '.join(sorted(fmt.base_types))}, not to {f.type}"
+        )
+    name = f.name
+    params = {"message_en": fmt.describe("en"), "message_fr": fmt.describe("fr")}
+    return lambda v: None if fmt.check(v) else RuleError(name, "format", params)

@@ -36,6 +36,49 @@ MESSAGES: dict[str, dict[str, str]] = {
     "unique": {"en": "This value is already used.", "fr": "Cette valeur est déjà utilisée."},
     "readonly": {"en": "This field is read-only.", "fr": "Ce champ est en lecture seule."},
     "unknown": {"en": "Unknown field.", "fr": "Champ inconnu."},
+    "transition": {
+        "en": "The status changes only through a workflow transition.",
+        "fr": "Le statut ne change que par une transition du processus.",
+    },
+    "initial": {"en": "A new record starts in status '{value}'.", "fr": "Un nouvel enregistrement commence au statut « {value} »."},
+    "required_on_entry": {
+        "en": "Required to enter status '{status}'.",
+        "fr": "Obligatoire pour passer au statut « {status} ».",
+    },
+    "format": {"en": "{message_en}", "fr": "{message_fr}"},
+    "no_workflow": {"en": "{entity} has no workflow.", "fr": "{entity} n'a pas de processus."},
+    "unknown_transition": {
+        "en": "There is no transition '{transition}' in this workflow.",
+        "fr": "Il n'y a pas de transition « {transition} » dans ce processus.",
+    },
+    "not_from": {
+        "en": "'{transition}' cannot start from status '{status}'.",
+        "fr": "« {transition} » ne peut pas partir du statut « {status} ».",
+    },
+    "role": {
+        "en": "'{transition}' needs one of the roles: {roles}.",
+        "fr": "« {transition} » demande l'un des rôles : {roles}.",
+    },
+    "guard": {
+        "en": "The condition of '{transition}' is not met: {condition}.",
+        "fr": "La condition de « {transition} » n'est pas remplie : {condition}.",
+    },
+    "required": {
+        "en": "Fields required to enter '{status}' are missing: {fields}.",
+        "fr": "Des champs obligatoires pour passer à « {status} » manquent : {fields}.",
+    },
+    "not_free": {
+        "en": "This workflow has no free mode: use one of its transitions.",
+        "fr": "Ce processus n'a pas de mode libre : utilisez l'une de ses transitions.",
+    },
+    "unknown_status": {
+        "en": "There is no status '{status}' in this workflow.",
+        "fr": "Il n'y a pas de statut « {status} » dans ce processus.",
+    },
+    "unknown_action": {
+        "en": "No plugin provides the action '{action}'.",
+        "fr": "Aucun greffon ne fournit l'action « {action} ».",
+    },
     "expression": {"en": "Could not evaluate the rule: {error}", "fr": "Impossible d'évaluer la règle : {error}"},
 }
 

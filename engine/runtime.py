@@ -7,16 +7,19 @@ import json
 from functools import partial
 from typing import Any, Callable
 
+import pluggy
 import sqlalchemy as sa
 
 from metamodel.allocation import collector_paused
 from metamodel.model import Model
 
+from .hooks import Hooks, default_hooks
 from .migrate import apply_additions, plan_additions
 from .records import RecordService
 from .tables import Tables, build_tables
 from .trail import to_json
 from .validation import EntityValidator
+from .workflow import build_workflows
 
 
 def utcnow() -> dt.datetime:
@@ -45,13 +48,26 @@ def create_db(url: str, **kwargs: Any) -> sa.Engine:
 class Engine:
     """Everything derived from the `Model`: tables, validators and the record service."""
 
-    def __init__(self, model: Model, database_url: str, *, clock: Callable[[], dt.datetime] = utcnow, **db_options: Any):
+    def __init__(
+        self,
+        model: Model,
+        database_url: str,
+        *,
+        plugins: pluggy.PluginManager | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
+        **db_options: Any,
+    ):
+        """`plugins` defaults to every plugin installed (the `ossature.plugins` entry points)."""
         self.model = model
+        self.hooks = Hooks(plugins) if plugins is not None else default_hooks()
         self.db = create_db(database_url, **db_options)
         with collector_paused():
             self.tables: Tables = build_tables(model)
-            self.validators = {name: EntityValidator(entity, model) for name, entity in model.entities.items()}
-        self.records = RecordService(model, self.db, self.tables, self.validators, clock)
+            self.validators = {
+                name: EntityValidator(entity, model, self.hooks.formats) for name, entity in model.entities.items()
+            }
+            self.workflows = build_workflows(model, self.validators, self.hooks.actions)
+        self.records = RecordService(model, self.db, self.tables, self.validators, self.workflows, self.hooks, clock)
 
     def migrate(self) -> list[str]:
         """Create missing tables, columns and indexes; returns what was done, in plain words."""

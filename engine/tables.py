@@ -25,6 +25,7 @@ class Tables:
     """Entity name -> its table."""
     audit: sa.Table
     history: sa.Table
+    status_changes: sa.Table
 
     def of(self, entity: str) -> sa.Table:
         return self.records[entity]
@@ -33,7 +34,7 @@ class Tables:
 def build_tables(model: Model) -> Tables:
     metadata = sa.MetaData()
     records = {name: _entity_table(entity, metadata) for name, entity in model.entities.items()}
-    return Tables(metadata, records, _audit_table(metadata), _history_table(metadata))
+    return Tables(metadata, records, _audit_table(metadata), _history_table(metadata), _status_table(metadata))
 
 
 def _entity_table(entity: EntityDef, metadata: sa.MetaData) -> sa.Table:
@@ -99,4 +100,21 @@ def _history_table(metadata: sa.MetaData) -> sa.Table:
         sa.Column("valid_to", sa.DateTime),
         sa.Column("actor_id", sa.Integer),
         sa.Index("ix_sys_history_lookup", "entity", "record_id", "field", "valid_from"),
+    )
+
+
+def _status_table(metadata: sa.MetaData) -> sa.Table:
+    """Every status change: who, when, from, to and through which transition."""
+    return sa.Table(
+        "sys_status_change",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("entity", sa.String(40), nullable=False),
+        sa.Column("record_id", sa.Integer, nullable=False),
+        sa.Column("from_status", sa.String(60)),
+        sa.Column("to_status", sa.String(60), nullable=False),
+        sa.Column("transition", sa.String(80)),
+        sa.Column("changed_at", sa.DateTime, nullable=False),
+        sa.Column("actor_id", sa.Integer),
+        sa.Index("ix_sys_status_change_record", "entity", "record_id", "changed_at"),
     )

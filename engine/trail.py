@@ -163,3 +163,34 @@ def value_periods(conn: sa.Connection, tables: Tables, entity: str, record_id: i
         .order_by(history.c.valid_from, history.c.id)
     )
     return [dict(r._mapping) for r in rows]
+
+
+def write_status_changes(
+    conn: sa.Connection,
+    tables: Tables,
+    entity: str,
+    changes: Sequence[tuple[int, str | None, str, str | None]],
+    at: dt.datetime,
+    actor_id: int | None,
+) -> None:
+    """One row per `(record_id, from_status, to_status, transition)`."""
+    if not changes:
+        return
+    conn.execute(
+        tables.status_changes.insert(),
+        [
+            {"entity": entity, "record_id": record_id, "from_status": old, "to_status": new,
+             "transition": transition, "changed_at": at, "actor_id": actor_id}
+            for record_id, old, new, transition in changes
+        ],
+    )
+
+
+def status_changes(conn: sa.Connection, tables: Tables, entity: str, record_id: int) -> list[dict]:
+    table = tables.status_changes
+    rows = conn.execute(
+        sa.select(table)
+        .where(table.c.entity == entity, table.c.record_id == record_id)
+        .order_by(table.c.changed_at, table.c.id)
+    )
+    return [dict(r._mapping) for r in rows]

@@ -59,9 +59,9 @@ def build_schema(entity: EntityDef, rules: Mapping[str, FieldRules]) -> type[mm.
 
 
 class EntityValidator:
-    def __init__(self, entity: EntityDef, model: Model):
+    def __init__(self, entity: EntityDef, model: Model, formats: Mapping[str, Any] | None = None):
         self.entity = entity
-        self.rules: dict[str, FieldRules] = {f.name: FieldRules(f, model) for f in entity.fields}
+        self.rules: dict[str, FieldRules] = {f.name: FieldRules(f, model, formats or {}) for f in entity.fields}
         names = [f.name for f in entity.fields] + list(SYSTEM_COLUMNS)
         self.literal_defaults: dict[str, Any] = {}
         self.expression_defaults = []

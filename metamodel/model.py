@@ -82,6 +82,8 @@ class FieldDef:
     scale: int | None = None
     precision: int | None = None
     widget: str | None = None
+    format: str | None = None
+    """A field format registered by a plugin (e.g. `siret` on a string): an extra check."""
     renamed_from: str | None = None
 
     @property
@@ -129,11 +131,17 @@ class StatusDef:
     lost: bool = False
     color: str | None = None
     protected: bool = False
+    on_enter: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """Field -> expression, set whenever a record enters this status (e.g. a probability)."""
 
 
 @dataclass(frozen=True)
 class ActionDef:
-    """One action of a transition: `kind` is `set`, `create` or a plugin action name."""
+    """One action of a transition, run in the transition's transaction.
+
+    `kind` is `set` (params: field -> expression), `create` (params: `entity` and
+    `values`, field -> expression) or the name of a plugin action (params as written).
+    """
 
     kind: str
     params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))

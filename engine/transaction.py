@@ -1,0 +1,416 @@
+"""Writes to records, all inside one database transaction.
+
+A `Transaction` is what every change goes through: the record service opens one per
+call, and a workflow transition hands the same one to its actions (plugins included),
+so that a conversion creating an account, a contact and an opportunity commits with
+the lead's new status or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+
+import sqlalchemy as sa
+
+from .context import Actor
+from .errors import (
+    BatchValidationError,
+    ConflictError,
+    NotFoundError,
+    RecordValidationError,
+    RuleError,
+    StateError,
+    TransitionError,
+)
+from .trail import Change, audit_changes, write_audit, write_creation_audit, write_history, write_status_changes
+from .validation import ErrorMap
+
+if TYPE_CHECKING:
+    from .records import RecordService
+
+INSERT_CHUNK = 1000
+LOOKUP_CHUNK = 500
+
+
+class Transaction:
+    def __init__(self, service: RecordService, conn: sa.Connection, actor: Actor):
+        self.service = service
+        self.model = service.model
+        self.conn = conn
+        self.actor = actor
+        self.tables = service.tables
+        self.hooks = service.hooks
+        self.now: dt.datetime = service.clock()
+
+    # -- reading inside the transaction ------------------------------------------
+
+    def get(self, entity: str, record_id: int, *, include_deleted: bool = False, for_update: bool = False) -> dict[str, Any]:
+        table = self.service.table(entity)
+        query = sa.select(table).where(table.c.id == record_id)
+        if for_update:
+            query = query.with_for_update()
+        row = self.conn.execute(query).first()
+        if row is None or (row.deleted_at is not None and not include_deleted):
+            raise NotFoundError(entity, record_id)
+        return dict(row._mapping)
+
+    def find(self, entity: str, **equals: Any) -> list[dict[str, Any]]:
+        """Live records whose characteristics equal the given values."""
+        table = self.service.table(entity)
+        unknown = [name for name in equals if name not in table.c]
+        if unknown:
+            raise NotFoundError(f"{entity} characteristic", ", ".join(unknown))
+        query = sa.select(table).where(table.c.deleted_at.is_(None), *(table.c[k] == v for k, v in equals.items()))
+        return [dict(r._mapping) for r in self.conn.execute(query.order_by(table.c.id))]
+
+    # -- creating ----------------------------------------------------------------
+
+    def create(self, entity: str, values: Mapping[str, Any]) -> dict[str, Any]:
+        validator = self.service.validator(entity)
+        loaded, errors = validator.load_one(values, self.actor, partial=False)
+        self._check_initial_status(entity, loaded, errors)
+        record = validator.complete_new(loaded, errors)
+        _merge(errors, self._check_database_rules(entity, [record]).get(0, {}))
+        self.hooks.validate_record(entity, record, record, errors)
+        if errors:
+            raise RecordValidationError(errors, entity)
+        self.hooks.before_save(self, entity, record, record, True)
+        (record_id,) = self._insert(entity, [record])
+        created = self.get(entity, record_id)
+        self.hooks.after_save(self, entity, created, record, True)
+        return created
+
+    def create_many(self, entity: str, rows: Iterable[Mapping[str, Any]]) -> list[int]:
+        """Validate every row, then insert them all; returns ids in row order.
+
+        Raises BatchValidationError (errors per row index) and writes nothing if any row is bad.
+        The per-row save hooks are not called on this bulk path; `ossature_validate_record` is.
+        """
+        validator = self.service.validator(entity)
+        records, failed = validator.load_many(rows, self.actor)
+        if not self.actor.system:
+            for index, record in enumerate(records):
+                self._check_initial_status(entity, record, failed.setdefault(index, {}), given_only=False)
+                if not failed[index]:
+                    del failed[index]
+        for index, problems in self._check_database_rules(entity, records).items():
+            _merge(failed.setdefault(index, {}), problems)
+        if self.hooks.validates:
+            for index, record in enumerate(records):
+                errors = failed.get(index, {})
+                self.hooks.validate_record(entity, record, record, errors)
+                if errors:
+                    failed[index] = errors
+        if failed:
+            raise BatchValidationError(failed, entity)
+        ids: list[int] = []
+        for start in range(0, len(records), INSERT_CHUNK):
+            ids.extend(self._insert(entity, records[start : start + INSERT_CHUNK]))
+        return ids
+
+    # -- changing ----------------------------------------------------------------
+
+    def update(
+        self, entity: str, record_id: int, values: Mapping[str, Any], *, version: int | None = None
+    ) -> dict[str, Any]:
+        """Change some characteristics. A stale `version` raises ConflictError and writes nothing."""
+        current = self._current(entity, record_id, version)
+        loaded, errors = self.service.validator(entity).load_one(values, self.actor, partial=True)
+        if "status" in loaded and loaded["status"] != current.get("status"):
+            errors.setdefault("status", []).append(RuleError("status", "transition"))
+        return self.write_changes(entity, current, loaded, errors)
+
+    def write_changes(
+        self,
+        entity: str,
+        current: dict[str, Any],
+        loaded: Mapping[str, Any],
+        errors: ErrorMap | None = None,
+        *,
+        transition: str | None = None,
+    ) -> dict[str, Any]:
+        """Apply already-typed values to `current`: checks, UPDATE, audit, history, hooks."""
+        errors = {} if errors is None else errors
+        validator = self.service.validator(entity)
+        changes = validator.changed_values(current, loaded, errors)
+        _merge(errors, self._check_database_rules(entity, [changes], exclude_ids=[current["id"]]).get(0, {}))
+        if changes or errors:
+            self.hooks.validate_record(entity, {**current, **changes}, changes, errors)
+        if errors:
+            raise RecordValidationError(errors, entity)
+        if not changes:
+            return current
+        self.hooks.before_save(self, entity, {**current, **changes}, changes, False)
+        table = self.service.table(entity)
+        record_id = current["id"]
+        new_version = current["version"] + 1
+        result = self.conn.execute(
+            table.update()
+            .where(table.c.id == record_id, table.c.version == current["version"])
+            .values(**changes, updated_at=self.now, updated_by=self.actor.user_id, version=new_version)
+        )
+        if result.rowcount != 1:
+            raise ConflictError(entity, record_id, current["version"], self.get(entity, record_id))
+        write_audit(
+            self.conn, self.tables, entity, "update",
+            [(record_id, new_version, audit_changes(current, changes, changes))], self.now, self.actor.user_id,
+        )
+        historized = self.service.historized_names(entity)
+        write_history(
+            self.conn, self.tables, entity,
+            [Change(record_id, name, current[name], value) for name, value in changes.items() if name in historized],
+            self.now, self.actor.user_id,
+        )
+        if "status" in changes:
+            write_status_changes(
+                self.conn, self.tables, entity,
+                [(record_id, current.get("status"), changes["status"], transition)], self.now, self.actor.user_id,
+            )
+        updated = self.get(entity, record_id, include_deleted=True)
+        self.hooks.after_save(self, entity, updated, changes, False)
+        return updated
+
+    def delete(self, entity: str, record_id: int, *, version: int | None = None) -> dict[str, Any]:
+        """Move a record to the trash; it keeps every value and can be restored."""
+        return self._set_trashed(entity, record_id, version, trashed=True)
+
+    def restore(self, entity: str, record_id: int) -> dict[str, Any]:
+        """Bring a record back from the trash (refused if a unique value is now taken)."""
+        return self._set_trashed(entity, record_id, None, trashed=False)
+
+    def purge(self, entity: str, record_id: int) -> None:
+        """Delete a trashed record for good. Its audit log stays; refused while records still link to it."""
+        table = self.service.table(entity)
+        current = self.get(entity, record_id, include_deleted=True, for_update=True)
+        if current["deleted_at"] is None:
+            raise StateError(f"{entity} {record_id} is not in the trash: delete it before purging it")
+        self._refuse_if_linked(entity, record_id)
+        for trail in (self.tables.history, self.tables.status_changes):
+            self.conn.execute(trail.delete().where(trail.c.entity == entity, trail.c.record_id == record_id))
+        self.conn.execute(table.delete().where(table.c.id == record_id))
+        names = [f.name for f in self.model.entity(entity).fields]
+        write_audit(
+            self.conn, self.tables, entity, "purge",
+            [(record_id, current["version"], audit_changes(current, {}, names))], self.now, self.actor.user_id,
+        )
+
+    # -- workflow ------------------------------------------------------------------
+
+    def transition(
+        self,
+        entity: str,
+        record_id: int,
+        name: str,
+        *,
+        values: Mapping[str, Any] | None = None,
+        inputs: Mapping[str, Any] | None = None,
+        version: int | None = None,
+    ) -> dict[str, Any]:
+        """Move a record along a declared transition: roles, source status, required fields
+        and guard are checked, then the actions run and the status changes, all at once."""
+        flow = self.service.workflow_of(entity)
+        transition = flow.transition(name)
+        current = self._current(entity, record_id, version)
+        flow.check_source(transition, current)
+        flow.check_roles([transition], self.actor)
+        return self._enter(entity, current, transition.to, [transition], values, inputs, name, check_guard=True)
+
+    def move_to(
+        self, entity: str, record_id: int, status: str, *, values: Mapping[str, Any] | None = None,
+        version: int | None = None,
+    ) -> dict[str, Any]:
+        """Free mode: any status may follow any other, honouring the roles and required fields of
+        the transitions declared into `status`."""
+        flow = self.service.workflow_of(entity)
+        flow.check_free_move(status)
+        current = self._current(entity, record_id, version)
+        into = flow.transitions_into(status)
+        flow.check_roles(into, self.actor)
+        return self._enter(entity, current, status, into, values, None, None, check_guard=False)
+
+    def _enter(
+        self,
+        entity: str,
+        current: dict[str, Any],
+        status: str,
+        transitions: Sequence[Any],
+        values: Mapping[str, Any] | None,
+        inputs: Mapping[str, Any] | None,
+        name: str | None,
+        *,
+        check_guard: bool,
+    ) -> dict[str, Any]:
+        flow = self.service.workflow_of(entity)
+        validator = self.service.validator(entity)
+        given = {k: v for k, v in (values or {}).items() if k != "status"}
+        loaded, errors = validator.load_one(given, self.actor, partial=True)
+        if errors:
+            raise RecordValidationError(errors, entity)
+        record = {**current, **loaded}
+        flow.check_required(transitions, record, status)
+        if check_guard:
+            flow.check_guard(transitions[0], record)
+        changes = dict(loaded)
+        for transition in transitions if check_guard else ():
+            for action in transition.actions:
+                produced = flow.run_action(self, action, transition, record, inputs or {})
+                changes.update(produced)
+                record.update(produced)
+        produced = flow.on_enter(status, record)
+        changes.update(produced)
+        changes["status"] = status
+        updated = self.write_changes(entity, current, changes, transition=name or f"move:{status}")
+        self.hooks.after_transition(self, entity, updated, name or "", current.get("status"), status)
+        return updated
+
+    # -- internals -----------------------------------------------------------------
+
+    def _current(self, entity: str, record_id: int, version: int | None) -> dict[str, Any]:
+        current = self.get(entity, record_id, for_update=True)
+        if version is not None and version != current["version"]:
+            raise ConflictError(entity, record_id, version, current)
+        return current
+
+    def _check_initial_status(
+        self, entity: str, values: Mapping[str, Any], errors: ErrorMap, *, given_only: bool = True
+    ) -> None:
+        """New records start in the workflow's initial status; only the system (imports of
+        existing data, demo data) may create them further along."""
+        status = values.get("status")
+        if status is None or self.actor.system:
+            return
+        flow = self.service.workflow_of(entity, required=False)
+        if flow is not None and status != flow.definition.initial.code:
+            errors.setdefault("status", []).append(
+                RuleError("status", "initial", {"value": flow.definition.initial.code})
+            )
+
+    def _insert(self, entity: str, records: Sequence[dict[str, Any]]) -> list[int]:
+        table = self.service.table(entity)
+        system = {
+            "created_at": self.now, "created_by": self.actor.user_id,
+            "updated_at": self.now, "updated_by": self.actor.user_id, "version": 1,
+        }
+        empty = dict.fromkeys(f.name for f in self.model.entity(entity).fields)
+        rows = [{**empty, **record, **system} for record in records]
+        ids = insert_rows(self.conn, table, rows)
+        write_creation_audit(self.conn, self.tables, entity, table, ids)
+        return ids
+
+    def _set_trashed(self, entity: str, record_id: int, version: int | None, *, trashed: bool) -> dict[str, Any]:
+        table = self.service.table(entity)
+        current = self.get(entity, record_id, include_deleted=True, for_update=True)
+        if version is not None and version != current["version"]:
+            raise ConflictError(entity, record_id, version, current)
+        if (current["deleted_at"] is not None) == trashed:
+            state = "already in the trash" if trashed else "not in the trash"
+            raise StateError(f"{entity} {record_id} is {state}")
+        if not trashed:
+            problems = self._check_database_rules(entity, [current], exclude_ids=[record_id])
+            if problems:
+                raise RecordValidationError(problems[0], entity)
+        new_version = current["version"] + 1
+        self.conn.execute(
+            table.update()
+            .where(table.c.id == record_id)
+            .values(
+                deleted_at=self.now if trashed else None, updated_at=self.now,
+                updated_by=self.actor.user_id, version=new_version,
+            )
+        )
+        write_audit(
+            self.conn, self.tables, entity, "delete" if trashed else "restore",
+            [(record_id, new_version, None)], self.now, self.actor.user_id,
+        )
+        return self.get(entity, record_id, include_deleted=True)
+
+    def _check_database_rules(
+        self, entity: str, records: Sequence[Mapping[str, Any]], exclude_ids: Sequence[int] = ()
+    ) -> dict[int, ErrorMap]:
+        """Links that point at live records and unique values, checked set-based; errors by row index."""
+        problems: dict[int, ErrorMap] = {}
+        table = self.service.table(entity)
+        for f in self.model.entity(entity).fields:
+            if f.type == "link":
+                wanted = {r[f.name] for r in records if r.get(f.name) is not None}
+                if not wanted:
+                    continue
+                target = self.service.table(f.entity)
+                found = self._existing(target.c.id, wanted, target)
+                for index, r in enumerate(records):
+                    if r.get(f.name) is not None and r[f.name] not in found:
+                        problems.setdefault(index, {})[f.name] = [
+                            RuleError(f.name, "link", {"entity": f.entity, "value": r[f.name]})
+                        ]
+            elif f.unique:
+                seen: set[Any] = set()
+                values = {r[f.name] for r in records if r.get(f.name) is not None}
+                taken = self._existing(table.c[f.name], values, table, exclude_ids) if values else set()
+                for index, r in enumerate(records):
+                    value = r.get(f.name)
+                    if value is None:
+                        continue
+                    if value in taken or value in seen:
+                        problems.setdefault(index, {})[f.name] = [RuleError(f.name, "unique", {"value": value})]
+                    seen.add(value)
+        return problems
+
+    def _existing(
+        self, column: sa.Column, values: set[Any], table: sa.Table, exclude_ids: Sequence[int] = ()
+    ) -> set[Any]:
+        values_list = list(values)
+        found: set[Any] = set()
+        for start in range(0, len(values_list), LOOKUP_CHUNK):
+            query = sa.select(column).where(
+                column.in_(values_list[start : start + LOOKUP_CHUNK]), table.c.deleted_at.is_(None)
+            )
+            if exclude_ids:
+                query = query.where(table.c.id.not_in(list(exclude_ids)))
+            found.update(self.conn.execute(query).scalars())
+        return found
+
+    def _refuse_if_linked(self, entity: str, record_id: int) -> None:
+        for other in self.model.entities.values():
+            for f in other.fields:
+                if f.type == "link" and f.entity == entity:
+                    table = self.service.table(other.name)
+                    n = self.conn.execute(
+                        sa.select(sa.func.count()).select_from(table).where(table.c[f.name] == record_id)
+                    ).scalar_one()
+                    if n:
+                        raise StateError(
+                            f"{entity} {record_id} cannot be purged: {n} {other.name} record(s) link to it through {f.name}"
+                        )
+
+
+def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert `rows` with one plain executemany and return their new ids, in order.
+
+    Ordered RETURNING would cost a statement per row on SQLite and a huge multi-row
+    statement on PostgreSQL, so neither is used:
+    - PostgreSQL: the ids are drawn from the table's sequence first, in one query,
+      and inserted with the rows (safe with concurrent writers);
+    - SQLite: inside the transaction that now holds the database's write lock, the
+      rows received consecutive ids ending at the table's maximum.
+    """
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        ids = list(conn.execute(
+            sa.text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
+            {"table": table.name, "n": len(rows)},
+        ).scalars())
+        conn.execute(table.insert(), [{**row, "id": record_id} for row, record_id in zip(rows, ids)])
+        return ids
+    if dialect != "sqlite":
+        result = conn.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True), rows)
+        return [row[0] for row in result]
+    conn.execute(table.insert(), rows)
+    last = conn.execute(sa.select(sa.func.max(table.c.id))).scalar_one()
+    return list(range(last - len(rows) + 1, last + 1))
+
+
+def _merge(errors: ErrorMap, more: ErrorMap) -> None:
+    """Add `more` to `errors`, keeping the first error found for a field."""
+    for name, found in more.items():
+        errors.setdefault(name, found)
