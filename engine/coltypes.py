@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import TypeDecorator
 
 from metamodel.model import FieldDef
@@ -72,7 +73,8 @@ def column_type(f: FieldDef) -> sa.types.TypeEngine:
     if t in ("choice", "status"):
         return sa.String(60)
     if t == "multi_choice":
-        return sa.JSON(none_as_null=True)
+        # JSONB on PostgreSQL: comparable (mass updates skip unchanged values) and indexable.
+        return sa.JSON(none_as_null=True).with_variant(postgresql.JSONB(none_as_null=True), "postgresql")
     if t == "link":
         return sa.Integer()
     raise ValueError(f"no column type for characteristic type {t!r}")

@@ -60,6 +60,12 @@ class FieldRules:
                 raise error
         return value
 
+    def coerce(self, value: Any) -> Any:
+        """The typed value without the value rules (for filters: a bound need not be valid)."""
+        if value is None or value == "" or value == []:
+            return None
+        return self._coerce(value)
+
     def check_retired(self, value: Any) -> None:
         """A retired list value stays valid where it is, but cannot be newly chosen."""
         if self.active_choices is None or value is None:

@@ -67,6 +67,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Fields required to enter '{status}' are missing: {fields}.",
         "fr": "Des champs obligatoires pour passer à « {status} » manquent : {fields}.",
     },
+    "no_transition_to": {
+        "en": "No transition leads from status '{status}' to '{to}'.",
+        "fr": "Aucune transition ne mène du statut « {status} » à « {to} ».",
+    },
     "not_free": {
         "en": "This workflow has no free mode: use one of its transitions.",
         "fr": "Ce processus n'a pas de mode libre : utilisez l'une de ses transitions.",

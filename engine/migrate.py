@@ -20,7 +20,7 @@ def plan_additions(conn: sa.Connection, tables: Tables) -> list[tuple[str, objec
     inspector = sa.inspect(conn)
     existing = set(inspector.get_table_names())
     steps: list[tuple[str, object]] = []
-    for table in tables.metadata.sorted_tables:
+    for table in sorted(tables.metadata.tables.values(), key=lambda t: t.name):
         if table.name not in existing:
             steps.append((f"create table {table.name} ({len(table.columns)} columns)", table))
             continue
@@ -37,9 +37,14 @@ def plan_additions(conn: sa.Connection, tables: Tables) -> list[tuple[str, objec
 
 def apply_additions(conn: sa.Connection, steps: list[tuple[str, object]]) -> None:
     operations = Operations(MigrationContext.configure(conn))
+    new_tables = [item for _, item in steps if isinstance(item, sa.Table)]
+    if new_tables:
+        # Together, so that links between new tables (even cycles, such as a lead linking to the
+        # opportunity it became, which links back to its lead) get their foreign keys in order.
+        new_tables[0].metadata.create_all(conn, tables=new_tables, checkfirst=False)
     for _, item in steps:
         if isinstance(item, sa.Table):
-            item.create(conn)
+            continue
         elif isinstance(item, sa.Column) and item.foreign_keys and conn.dialect.name == "sqlite":
             _add_link_column_sqlite(conn, item)
         elif isinstance(item, sa.Column):

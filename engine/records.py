@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from contextlib import contextmanager
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import sqlalchemy as sa
 
@@ -20,6 +20,8 @@ from metamodel.model import FieldDef, Model
 from .context import Actor
 from .errors import NotFoundError, NotHistorizedError, TransitionError
 from .hooks import Hooks
+from .mass_update import MassUpdate, MassUpdateResult
+from .queries import Group, ListRequest, ListResult, build_conditions, order_by, parse_list_request
 from .tables import Tables
 from .trail import from_json, status_changes, value_periods
 from .transaction import Transaction
@@ -138,6 +140,35 @@ class RecordService:
         record = self.get(entity, record_id)
         return self.workflow_of(entity).available(record, actor)
 
+    def list_request(self, entity: str, args: Mapping[str, Sequence[str]]) -> ListRequest:
+        """Parse query-string arguments into a checked ListRequest (QueryError names the bad one)."""
+        return parse_list_request(self.validator(entity).entity, args, self.validator(entity).rules)
+
+    def list(self, entity: str, request: ListRequest | None = None) -> ListResult:
+        """One page of a list view: rows, the total matching, and counts per group when grouped."""
+        request = request or ListRequest()
+        table = self.table(entity)
+        definition = self.model.entity(entity)
+        view = definition.view(request.view)
+        flow = self.workflows.get(entity)
+        conditions = build_conditions(table, definition, view, request, flow.definition if flow else None)
+        with self.db.connect() as conn:
+            total = conn.execute(sa.select(sa.func.count()).select_from(table).where(*conditions)).scalar_one()
+            rows = conn.execute(
+                sa.select(table).where(*conditions).order_by(*order_by(table, request))
+                .limit(request.page_size).offset((request.page - 1) * request.page_size)
+            )
+            records = [dict(r._mapping) for r in rows]
+            groups = None
+            if request.group:
+                column = table.c[request.group]
+                counted = conn.execute(
+                    sa.select(column, sa.func.count()).where(*conditions).group_by(column)
+                    .order_by(sa.func.count().desc(), column)
+                )
+                groups = [Group(value, count) for value, count in counted]
+        return ListResult(request, records, total, groups)
+
     # -- changing: each call is one transaction ----------------------------------
 
     @contextmanager
@@ -194,6 +225,26 @@ class RecordService:
         """Free-mode status change; see `Transaction.move_to`."""
         with self.transaction(actor) as tx:
             return tx.move_to(entity, record_id, status, values=values, version=version)
+
+    def mass_update(
+        self, entity: str, selection: Sequence[int] | ListRequest, values: Mapping[str, Any], actor: Actor, *,
+        versions: Mapping[int, int] | None = None,
+    ) -> MassUpdateResult:
+        """Give `values` to every record of `selection` (ids, or a ListRequest: all records matching).
+
+        Invalid values refuse the whole update (RecordValidationError, nothing written); records a
+        rule refuses one by one (a stale version in `versions`, `mandatory_when`, a plugin's
+        validation, a refused transition) are listed in the result and left unchanged.
+        """
+        with self.transaction(actor) as tx:
+            return MassUpdate(tx, entity, values).apply(selection, versions)
+
+    def preview_mass_update(
+        self, entity: str, selection: Sequence[int] | ListRequest, values: Mapping[str, Any], actor: Actor
+    ) -> int:
+        """How many records `mass_update` would change."""
+        with self.transaction(actor) as tx:
+            return MassUpdate(tx, entity, values).preview(selection)
 
     # -- what the transactions need --------------------------------------------------
 

@@ -10,10 +10,12 @@ module is the only place that interprets it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from metamodel.expressions import Expression, ExpressionError, compile_expression
 from metamodel.model import SYSTEM_COLUMNS, ActionDef, EntityDef, Model, TransitionDef, WorkflowDef
+
+from plugins.hookspecs import Action
 
 from .context import Actor
 from .errors import RecordValidationError, RuleError, TransitionError
@@ -23,13 +25,13 @@ from .validation import is_empty
 if TYPE_CHECKING:
     from .transaction import Transaction
 
-Action = Callable[["ActionContext"], "Mapping[str, Any] | None"]
 
 
 @dataclass
 class ActionContext:
-    """What a plugin action receives: the transaction to write through, the record being
-    moved (with the values this transition set so far) and the action's parameters."""
+    """What a plugin action receives (the `ActionContext` protocol of plugins/hookspecs.py):
+    the transaction to write through, the record being moved (with the values this
+    transition set so far) and the action's parameters."""
 
     tx: Transaction
     entity: str

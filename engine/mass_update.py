@@ -1,0 +1,250 @@
+"""Mass update: the same values given to many records, set-based and chunked.
+
+Per chunk of ids, in the caller's transaction:
+1. (only when a rule needs each record: a `mandatory_when` touching the changed
+   fields, a validation hook, or expected versions) read the chunk and set the
+   refused records aside with their reason;
+2. one INSERT ... SELECT writes the audit rows (old and new values as JSON built by
+   the database) for the records whose values really change;
+3. one UPDATE closes their open history periods, one INSERT ... SELECT opens the new
+   ones (historized characteristics only);
+4. one UPDATE changes the records and bumps their versions.
+No ORM object and no Python loop per record on the common path. A status change is
+the exception: it goes through each record's workflow rules, one transition at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
+
+import sqlalchemy as sa
+
+from .errors import ConflictError, RecordValidationError, RuleError, TransitionError
+from .queries import ListRequest, build_conditions
+from .sqljson import json_changes, json_literal, json_of
+from .validation import ErrorMap, is_empty
+
+if TYPE_CHECKING:
+    from .transaction import Transaction
+
+CHUNK = 1000
+
+
+@dataclass(frozen=True)
+class MassUpdateResult:
+    matched: int
+    """Records in the selection (live ones)."""
+    changed: int
+    """Records whose values changed."""
+    refused: dict[int, str] = field(default_factory=dict)
+    """Record id -> why it was left unchanged, in the actor's language."""
+
+
+class MassUpdate:
+    def __init__(self, tx: Transaction, entity: str, values: Mapping[str, Any]):
+        self.tx = tx
+        self.entity = entity
+        self.definition = tx.model.entity(entity)
+        self.table = tx.service.table(entity)
+        self.dialect = tx.conn.dialect.name
+        validator = tx.service.validator(entity)
+        self.validator = validator
+        loaded, errors = validator.load_one(values, tx.actor, partial=True)
+        self.status = loaded.pop("status", None) if "status" in loaded else None
+        self.has_status = "status" in values
+        self._check_values(loaded, errors)
+        if errors:
+            raise RecordValidationError(errors, entity)
+        self.values = loaded
+        names = set(loaded)
+        self.per_record = bool(tx.hooks.validates) or any(
+            name in names or (expression.names & names) for name, expression in validator.mandatory_when
+        )
+
+    # -- the whole selection --------------------------------------------------------
+
+    def apply(self, selection: Sequence[int] | ListRequest, versions: Mapping[int, int] | None) -> MassUpdateResult:
+        matched = changed = 0
+        refused: dict[int, str] = {}
+        for ids in self._chunks(selection):
+            matched += len(ids)
+            accepted = self._refuse(ids, versions, refused)
+            if self.values and accepted:
+                changed_ids = self._write(accepted)
+            else:
+                changed_ids = set()
+            if self.has_status:
+                changed_ids |= self._move_statuses([i for i in accepted if i not in refused], refused)
+            changed += len(changed_ids)
+        return MassUpdateResult(matched, changed, refused)
+
+    def preview(self, selection: Sequence[int] | ListRequest) -> int:
+        """How many records of the selection would change."""
+        count = 0
+        differs = self._differs()
+        for ids in self._chunks(selection):
+            if self.has_status:
+                count += len(ids)
+                continue
+            count += self.tx.conn.execute(
+                sa.select(sa.func.count()).select_from(self.table).where(self.table.c.id.in_(ids), differs)
+            ).scalar_one()
+        return count
+
+    # -- one chunk -------------------------------------------------------------------
+
+    def _write(self, ids: list[int]) -> set[int]:
+        table, conn, tx = self.table, self.tx.conn, self.tx
+        differs = self._differs()
+        changed_ids = set(conn.execute(sa.select(table.c.id).where(table.c.id.in_(ids), differs)).scalars())
+        if not changed_ids:
+            return set()
+        where = table.c.id.in_(sorted(changed_ids))
+        fields = [self.definition.field(name) for name in self.values]
+        pairs = [
+            (
+                f.name,
+                json_of(f, table.c[f.name], self.dialect),
+                json_literal(self.values[f.name], self.dialect),
+                table.c[f.name].is_distinct_from(self.values[f.name]),
+            )
+            for f in fields
+        ]
+        audit = tx.tables.audit
+        conn.execute(audit.insert().from_select(
+            ["entity", "record_id", "action", "version", "changed_at", "actor_id", "changes"],
+            sa.select(
+                sa.literal(self.entity, sa.String), table.c.id, sa.literal("update", sa.String),
+                table.c.version + 1, sa.literal(tx.now, sa.DateTime), sa.literal(tx.actor.user_id, sa.Integer),
+                json_changes(pairs, self.dialect),
+            ).where(where),
+        ))
+        historized = tx.service.historized_names(self.entity)
+        for f in fields:
+            if f.name in historized:
+                self._write_history(f, where)
+        conn.execute(
+            table.update().where(where).values(
+                **self.values, version=table.c.version + 1, updated_at=tx.now, updated_by=tx.actor.user_id
+            )
+        )
+        return changed_ids
+
+    def _write_history(self, f: Any, where: sa.ColumnElement[bool]) -> None:
+        table, tx, history = self.table, self.tx, self.tx.tables.history
+        column = table.c[f.name]
+        moving = sa.and_(where, column.is_distinct_from(self.values[f.name]))
+        ids = sa.select(table.c.id).where(moving).scalar_subquery()
+        tx.conn.execute(
+            history.update()
+            .where(history.c.entity == self.entity, history.c.field == f.name,
+                   history.c.record_id.in_(ids), history.c.valid_to.is_(None))
+            .values(valid_to=tx.now)
+        )
+        tx.conn.execute(history.insert().from_select(
+            ["entity", "record_id", "field", "old_value", "new_value", "valid_from", "actor_id"],
+            sa.select(
+                sa.literal(self.entity, sa.String), table.c.id, sa.literal(f.name, sa.String),
+                json_of(f, column, self.dialect), json_literal(self.values[f.name], self.dialect),
+                sa.literal(tx.now, sa.DateTime), sa.literal(tx.actor.user_id, sa.Integer),
+            ).where(moving),
+        ))
+
+    def _refuse(self, ids: list[int], versions: Mapping[int, int] | None, refused: dict[int, str]) -> list[int]:
+        """Set aside the records a rule refuses one by one; the others go on set-based."""
+        if not versions and not self.per_record:
+            return ids
+        lang = self.tx.actor.lang
+        rows = self.tx.conn.execute(sa.select(self.table).where(self.table.c.id.in_(ids))).mappings()
+        for row in rows:
+            record = dict(row)
+            if versions and record["id"] in versions and versions[record["id"]] != record["version"]:
+                refused[record["id"]] = str(ConflictError(self.entity, record["id"], versions[record["id"]], record))
+                continue
+            if self.per_record:
+                errors: ErrorMap = {}
+                merged = {**record, **self.values}
+                self.validator.check_mandatory(merged, errors)
+                self.tx.hooks.validate_record(self.entity, merged, self.values, errors)
+                if errors:
+                    refused[record["id"]] = RecordValidationError(errors, self.entity).describe(lang)
+        return [i for i in ids if i not in refused]
+
+    def _move_statuses(self, ids: list[int], refused: dict[int, str]) -> set[int]:
+        """Statuses change through the workflow, record by record, each in its own savepoint."""
+        moved: set[int] = set()
+        flow = self.tx.service.workflow_of(self.entity)
+        for record_id in ids:
+            current = self.tx.get(self.entity, record_id)
+            if current.get("status") == self.status:
+                continue
+            try:
+                with self.tx.conn.begin_nested():
+                    if flow.definition.free:
+                        self.tx.move_to(self.entity, record_id, self.status)
+                    else:
+                        name = self._transition_to(flow, current)
+                        self.tx.transition(self.entity, record_id, name)
+                moved.add(record_id)
+            except (TransitionError, RecordValidationError, ConflictError) as error:
+                refused[record_id] = error.message(self.tx.actor.lang) if isinstance(error, TransitionError) else (
+                    error.describe(self.tx.actor.lang) if isinstance(error, RecordValidationError) else str(error)
+                )
+        return moved
+
+    def _transition_to(self, flow: Any, current: Mapping[str, Any]) -> str:
+        for transition in flow.definition.transitions:
+            if transition.to == self.status and current.get("status") in transition.from_statuses:
+                return transition.name
+        raise TransitionError("no_transition_to", {"status": current.get("status"), "to": self.status})
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def _check_values(self, loaded: dict[str, Any], errors: ErrorMap) -> None:
+        """Rules that hold or fail for the whole selection at once."""
+        if self.has_status and self.tx.service.workflow_of(self.entity, required=False) is None:
+            errors.setdefault("status", []).append(RuleError("status", "unknown"))
+        for name, value in loaded.items():
+            definition = self.definition.field(name)
+            if definition.mandatory and is_empty(value):
+                errors.setdefault(name, []).append(RuleError(name, "mandatory"))
+            elif definition.unique and value is not None:
+                errors.setdefault(name, []).append(RuleError(name, "unique", {"value": value}))
+            else:
+                try:
+                    self.validator.rules[name].check_retired(value)
+                except RuleError as error:
+                    errors.setdefault(name, []).append(error)
+        for name, problems in self.tx._check_database_rules(self.entity, [loaded]).get(0, {}).items():
+            errors.setdefault(name, problems)
+
+    def _differs(self) -> sa.ColumnElement[bool]:
+        if not self.values:
+            return sa.true()
+        return sa.or_(*(self.table.c[name].is_distinct_from(value) for name, value in self.values.items()))
+
+    def _chunks(self, selection: Sequence[int] | ListRequest) -> Iterator[list[int]]:
+        table, conn = self.table, self.tx.conn
+        if isinstance(selection, ListRequest):
+            flow = self.tx.service.workflow_of(self.entity, required=False)
+            view = self.definition.view(selection.view)
+            conditions = build_conditions(table, self.definition, view, selection, flow.definition if flow else None)
+            last = 0
+            while True:
+                ids = list(conn.execute(
+                    sa.select(table.c.id).where(*conditions, table.c.id > last).order_by(table.c.id).limit(CHUNK)
+                ).scalars())
+                if not ids:
+                    return
+                yield ids
+                last = ids[-1]
+        else:
+            wanted = sorted(set(int(i) for i in selection))
+            for start in range(0, len(wanted), CHUNK):
+                chunk = wanted[start : start + CHUNK]
+                live = list(conn.execute(
+                    sa.select(table.c.id).where(table.c.id.in_(chunk), table.c.deleted_at.is_(None)).order_by(table.c.id)
+                ).scalars())
+                if live:
+                    yield live
