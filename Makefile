@@ -35,8 +35,10 @@ $(INSTALLED): $(BIN)/python setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet -e .
 	@touch $@
 
-$(INSTALLED_TEST): $(BIN)/python setup.cfg pyproject.toml
+# The suite also needs a real third-party plugin installed: tests/fixtures/test_plugin.
+$(INSTALLED_TEST): $(BIN)/python setup.cfg pyproject.toml tests/fixtures/test_plugin/pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e tests/fixtures/test_plugin
 	@touch $@ $(INSTALLED)
 
 # Leaves instance/ (the local SQLite database) alone.

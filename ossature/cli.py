@@ -134,6 +134,54 @@ def seed_demo_command() -> None:
 
 
 @cli.command()
+@click.argument("entity")
+@click.argument("record_id", type=int)
+@click.argument("name")
+@click.option("--set", "values", multiple=True, metavar="FIELD=VALUE", help="A value to set with the transition.")
+@click.option("--inputs", default=None, metavar="JSON", help="Choices for the transition's actions, as JSON.")
+@click.option("--role", "roles", multiple=True, help="Act as a user with this role instead of the system.")
+def transition(entity: str, record_id: int, name: str, values: tuple[str, ...], inputs: str | None, roles: tuple[str, ...]) -> None:
+    """Apply the workflow transition NAME to a record (for scripts).
+
+    Example: ossature transition lead 12 convert --inputs '{"opportunity": {"values": {}}}'
+    """
+    import json
+
+    from engine import SYSTEM_ACTOR, Actor, EngineError, RecordValidationError, TransitionError
+
+    given: dict[str, str] = {}
+    for item in values:
+        field, sep, value = item.partition("=")
+        if not sep:
+            fail([f"error: --set {item!r}: expected FIELD=VALUE"])
+        given[field] = value
+    try:
+        choices = json.loads(inputs) if inputs else None
+    except json.JSONDecodeError as error:
+        fail([f"error: --inputs: not valid JSON: {error}"])
+    actor = Actor(username="cli", roles=frozenset(roles)) if roles else SYSTEM_ACTOR
+    model = load_model(config.pack_dirs())
+    url = config.database_url()
+    engine = open_engine(model, url)
+    try:
+        before = engine.records.get(entity, record_id)
+        after = engine.records.transition(entity, record_id, name, actor, values=given, inputs=choices)
+    except TransitionError as error:
+        fail([f"error: {entity} {record_id}: {error.message()}"]
+             + [f"  {field}: {e.message()}" for field, errs in error.errors.items() for e in errs])
+    except RecordValidationError as error:
+        fail([f"error: {entity} {record_id}: refused"]
+             + [f"  {field}: {e.message()}" for field, errs in error.errors.items() for e in errs])
+    except EngineError as error:
+        fail([f"error: {error}"])
+    except SQLAlchemyError as error:
+        database_failure(url, error)
+    finally:
+        engine.dispose()
+    click.echo(f"{entity} {record_id}: {before.get('status')} -> {after['status']} (version {after['version']})")
+
+
+@cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--debug", is_flag=True, help="Reload on code changes and show the debugger.")

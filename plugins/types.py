@@ -1,0 +1,65 @@
+"""The values plugins register: field formats and import/export formats.
+
+Plain frozen dataclasses with no dependency on the engine, so that a third-party
+plugin can build them without importing anything heavier than this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, BinaryIO, Callable, Iterable, Iterator, Mapping, Sequence
+
+Texts = Mapping[str, str]
+"""Words in every supported language: `{"en": ..., "fr": ...}`."""
+
+
+@dataclass(frozen=True)
+class FieldFormat:
+    """A field type built on a base type, used in YAML as `format: siret` on a characteristic.
+
+    The engine first loads the value through the base type's rules (so `check` always
+    receives a typed value, never an empty one), then refuses it when `check` returns
+    False, with `message` in the user's language.
+    """
+
+    name: str
+    base_types: frozenset[str]
+    """The characteristic types this format applies to, e.g. `frozenset({"string"})`."""
+    check: Callable[[Any], bool]
+    message: Texts
+    """Why a value was refused, e.g. `{"en": "Not a valid SIRET number.", "fr": "Numéro SIRET invalide."}`."""
+
+    def describe(self, lang: str | None = "en") -> str:
+        return self.message.get(lang or "en") or self.message["en"]
+
+
+@dataclass(frozen=True)
+class ImportFormat:
+    """A file format records can be imported from.
+
+    `read(stream)` yields one mapping per row, from column name to raw value (strings
+    are fine: the engine loads them through each characteristic's rules).
+    """
+
+    name: str
+    label: Texts
+    extension: str
+    """Without the dot: `csv`, `xlsx`, `vcf`."""
+    media_type: str
+    read: Callable[[BinaryIO], Iterator[Mapping[str, Any]] | Iterable[Mapping[str, Any]]]
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    """A file format records can be exported to.
+
+    `write(stream, columns, rows)` writes the rows, in order, with the given columns
+    (characteristic names) and returns nothing. Rows come as an iterable so that a
+    large export streams instead of sitting in memory.
+    """
+
+    name: str
+    label: Texts
+    extension: str
+    media_type: str
+    write: Callable[[BinaryIO, Sequence[str], Iterable[Mapping[str, Any]]], None]

@@ -1,0 +1,64 @@
+"""`ossature transition ENTITY ID NAME`: workflow transitions for scripts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import metamodel
+from engine import SYSTEM_ACTOR
+from ossature.cli import cli
+
+
+@pytest.fixture
+def lead_id(make_engine, database_url: str) -> int:
+    engine = make_engine(metamodel.load_model([metamodel.BASE_PACK]))
+    return engine.records.create("lead", {"last_name": "Durand", "company": "Acme", "score": 2, "phone": "01 02 03 04 05"}, SYSTEM_ACTOR)["id"]
+
+
+@pytest.fixture
+def run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str):
+    monkeypatch.delenv("OSSATURE_PACKS", raising=False)
+    monkeypatch.setenv("OSSATURE_DATABASE_URL", database_url)
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_transition_moves_the_record_and_says_so(run, lead_id):
+    result = run("transition", "lead", str(lead_id), "start_call")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"lead {lead_id}: new -> qualification_call (version 2)\n"
+
+
+def test_refused_transition_exits_1_with_the_reason(run, lead_id):
+    run("transition", "lead", str(lead_id), "start_call")
+    result = run("transition", "lead", str(lead_id), "qualify", "--set", "source=website")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: lead {lead_id}: ")
+    assert "3" in result.stderr  # the guard's own message names the minimum score
+
+
+def test_values_given_with_set_are_validated(run, lead_id):
+    run("transition", "lead", str(lead_id), "start_call")
+    result = run("transition", "lead", str(lead_id), "qualify", "--set", "score=9")
+    assert result.exit_code == 1
+    assert "score: Must be at most 5." in result.stderr
+
+
+def test_role_option_acts_as_a_user_with_that_role(run, lead_id):
+    run("transition", "lead", str(lead_id), "start_call")
+    ok = run("transition", "lead", str(lead_id), "qualify", "--set", "score=4", "--set", "source=website", "--role", "sales")
+    assert ok.exit_code == 0, ok.output
+    refused = run("transition", "lead", str(lead_id), "convert", "--role", "support")
+    assert refused.exit_code == 1 and "sales" in refused.stderr
+
+
+def test_unknown_record_and_bad_options(run, lead_id):
+    assert run("transition", "lead", "999999", "start_call").exit_code == 1
+    bad = run("transition", "lead", str(lead_id), "start_call", "--set", "nonsense")
+    assert bad.exit_code == 1 and "FIELD=VALUE" in bad.stderr
+    bad_json = run("transition", "lead", str(lead_id), "start_call", "--inputs", "{nope")
+    assert bad_json.exit_code == 1 and "not valid JSON" in bad_json.stderr
