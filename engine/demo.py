@@ -5,8 +5,13 @@ contacts, leads, opportunities, events, tasks, tickets, activity reports) throug
 record service, one set-based `create_many` batch per entity, so every row goes through
 the same validation as user input. The same seed and day always give the same data.
 
-Choice values are taken from the loaded `Model` (active codes only), so a customer pack
-that retires a base value does not break seeding.
+Records are consistent with their workflow: statuses are set directly on create (the
+system actor may), a converted lead links the account, contact and opportunity it became
+(the opportunity links back), a lost lead has a reason, and fields a status sets on entry
+(`on_enter`, such as an opportunity's probability) hold that value.
+
+Choice values and statuses are taken from the loaded `Model` (active codes only), so a
+customer pack that retires a base value or re-models a pipeline does not break seeding.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Sequence
+
+from metamodel.expressions import ExpressionError, compile_expression
 
 from .context import SYSTEM_ACTOR
 
@@ -236,6 +243,7 @@ class _Seeder:
         self.seed_contacts()
         self.seed_leads()
         self.seed_opportunities()
+        self.link_converted_leads()
         self.seed_events()
         self.seed_tasks()
         self.seed_tickets()
@@ -267,8 +275,22 @@ class _Seeder:
         return self.rng.choices(choices, weights=[options[c] for c in choices])[0]
 
     def status(self, workflow: str, weights: dict[str, int]) -> str:
-        codes = {s.code for s in self.model.workflow(workflow).statuses}
-        return self.weighted({code: w for code, w in weights.items() if code in codes})
+        """A status of `workflow` drawn by `weights`; statuses a customer pack added weigh 10."""
+        codes = [s.code for s in self.model.workflow(workflow).statuses]
+        return self.weighted({code: weights.get(code, 10) for code in codes})
+
+    def is_open(self, workflow: str, code: str) -> bool:
+        return self.model.workflow(workflow).status(code).open
+
+    def entered_value(self, workflow: str, code: str, field: str, otherwise: Any) -> Any:
+        """The value the status's `on_enter` gives `field` when it is a constant, else `otherwise`."""
+        source = self.model.workflow(workflow).status(code).on_enter.get(field)
+        if source is None:
+            return otherwise
+        try:
+            return compile_expression(source, ()).evaluate({})
+        except ExpressionError:
+            return otherwise
 
     def money(self, low: int, high: int, step: int = 100) -> Decimal:
         return Decimal(self.rng.randrange(low, high + 1, step)).quantize(Decimal("0.01"))
@@ -457,99 +479,136 @@ class _Seeder:
                 row["birthday"] = dt.date(year, month, day)
             rows.append(row)
             owners.append(company)
-        for contact_id, company in zip(self.create("contact", rows), owners):
+        self.contact_rows: dict[int, Row] = {}
+        for contact_id, company, row in zip(self.create("contact", rows), owners, rows):
             company.contacts.append(contact_id)
+            self.contact_rows[contact_id] = row
 
     # -- leads -----------------------------------------------------------------------
 
     def seed_leads(self) -> None:
         sectors = self.codes("sectors")
-        rows = []
+        # converted leads became an account and a contact of the demo: one company each
+        convertible = [c for c in self.companies if c.contacts and c.account_type in ("customer", "prospect")]
+        self.rng.shuffle(convertible)
+        rows: list[Row] = []
         for _ in range(DEMO_SIZES["lead"]):
-            locale = self.rng.choice(LOCALES)
-            sector = self.rng.choice(sectors)
-            company = self.company_name(locale, sector)
-            first, last, _female = self.person(locale)
-            status = self.status("lead", {"new": 35, "contacted": 25, "qualified": 15, "converted": 10,
-                                          "lost": 10, "disqualified": 5})
-            qualified = status in ("qualified", "converted")
-            city, postal_code = self.rng.choice(locale.cities)
-            owner = self.rng.choice(self.sales_users)
+            status = self.status("lead", {"new": 35, "qualification_call": 25, "commercial_qualification": 15,
+                                          "converted": 10, "lost": 15})
+            won = self.model.workflow("lead").status(status).won
+            if won and not convertible:
+                status, won = self.model.workflow("lead").initial.code, False
+            row = self.converted_lead_row(convertible.pop()) if won else self.lead_row()
+            if won:
+                row["sector"] = row["sector"] if row["sector"] in sectors else self.rng.choice(sectors)
+            qualified = won or status == "commercial_qualification"
             created_days_ago = self.rng.randint(1, 180)
-            row: Row = {
-                "first_name": first,
-                "last_name": last,
-                "company": company,
-                "function": self.rng.choice(self.codes("functions")),
-                "department": self.rng.choice(self.codes("departments")),
-                "sector": sector,
-                "company_size": self.rng.choice(self.codes("company_sizes")),
-                "phone": self.phone(locale),
-                "email": self.email(first, last, f"{_slug(company)}.{locale.domain_suffix}"),
-                "website": f"https://www.{_slug(company)}.{locale.domain_suffix}",
-                "street": f"{self.rng.randint(1, 180)} {self.rng.choice(locale.streets)}",
-                "postal_code": postal_code,
-                "city": city,
-                "country": locale.country,
-                "source": self.rng.choice(self.codes("lead_sources")),
-                "category": self.rng.choice(self.codes("lead_categories")),
-                "tags": self.some_codes("tags", 3),
-                "score": self.rng.randint(3, 5) if qualified else self.rng.randint(0, 4),
-                "key_account": self.rng.random() < 0.1,
-                "nurturing": status in ("new", "contacted") and self.rng.random() < 0.25,
-                "assigned_to": owner,
-                "team": self.code("teams", self.weighted({"sales_france": 3, "sales_export": 2,
-                                                          "key_accounts": 1})),
-                "status": status,
-                "description": "<p>" + self.label(locale, ("Interested in our offer.",
-                                                          "Intéressé par notre offre.")) + "</p>",
-            }
-            if self.rng.random() < 0.6:
-                row["mobile"] = self.phone(locale, mobile=True)
+            row.update(
+                source=self.rng.choice(self.codes("lead_sources")),
+                category=self.rng.choice(self.codes("lead_categories")),
+                tags=self.some_codes("tags", 3),
+                score=self.rng.randint(3, 5) if qualified else self.rng.randint(0, 4),
+                key_account=self.rng.random() < 0.1,
+                nurturing=self.is_open("lead", status) and not qualified and self.rng.random() < 0.25,
+                team=self.code("teams", self.weighted({"sales_france": 3, "sales_export": 2, "key_accounts": 1})),
+                status=status,
+            )
             if self.rng.random() < 0.5:
                 row["budget"] = self.money(1_000, 150_000, 500)
             if qualified:
                 row["qualified_on"] = self.today - dt.timedelta(days=self.rng.randint(0, created_days_ago))
-            if status == "converted":
-                row["converted_on"] = row["qualified_on"] + dt.timedelta(days=self.rng.randint(0, 20))
-                row["converted_on"] = min(row["converted_on"], self.today)
+            if won:
+                row["converted_on"] = min(row["qualified_on"] + dt.timedelta(days=self.rng.randint(0, 20)), self.today)
+            if self.model.workflow("lead").status(status).lost:
+                row["lost_reason"] = self.rng.choice(self.codes("lost_reasons"))
             rows.append(row)
         ids = self.create("lead", rows)
         self.lead_ids = ids
-        self.converted_leads = [i for i, r in zip(ids, rows) if r["status"] == "converted"]
+        self.converted_leads = [(i, r) for i, r in zip(ids, rows) if "converted_account" in r]
+
+    def lead_row(self) -> Row:
+        locale = self.rng.choice(LOCALES)
+        sector = self.rng.choice(self.codes("sectors"))
+        company = self.company_name(locale, sector)
+        first, last, _female = self.person(locale)
+        city, postal_code = self.rng.choice(locale.cities)
+        row: Row = {
+            "first_name": first,
+            "last_name": last,
+            "company": company,
+            "function": self.rng.choice(self.codes("functions")),
+            "department": self.rng.choice(self.codes("departments")),
+            "sector": sector,
+            "company_size": self.rng.choice(self.codes("company_sizes")),
+            "phone": self.phone(locale),
+            "email": self.email(first, last, f"{_slug(company)}.{locale.domain_suffix}"),
+            "website": f"https://www.{_slug(company)}.{locale.domain_suffix}",
+            "street": f"{self.rng.randint(1, 180)} {self.rng.choice(locale.streets)}",
+            "postal_code": postal_code,
+            "city": city,
+            "country": locale.country,
+            "assigned_to": self.rng.choice(self.sales_users),
+            "description": "<p>" + self.label(locale, ("Interested in our offer.", "Intéressé par notre offre.")) + "</p>",
+        }
+        if self.rng.random() < 0.6:
+            row["mobile"] = self.phone(locale, mobile=True)
+        return row
+
+    def converted_lead_row(self, company: _Company) -> Row:
+        """The lead an account and one of its contacts came from: same names and details."""
+        contact_id = self.rng.choice(company.contacts)
+        contact = self.contact_rows[contact_id]
+        row: Row = {name: contact[name] for name in
+                    ("first_name", "last_name", "function", "department", "phone", "mobile", "email")}
+        row.update(
+            company=company.name,
+            sector=company.sector,
+            company_size=self.rng.choice(self.codes("company_sizes")),
+            website=f"https://www.{company.domain}",
+            street=company.street,
+            postal_code=company.postal_code,
+            city=company.city,
+            country=company.locale.country,
+            assigned_to=company.owner,
+            converted_account=company.id,
+            converted_contact=contact_id,
+            description="<p>" + self.label(company.locale, ("Converted after a demonstration.",
+                                                            "Convertie après une démonstration.")) + "</p>",
+        )
+        return row
 
     # -- opportunities ---------------------------------------------------------------
 
     def seed_opportunities(self) -> None:
-        probability = {"prospecting": 10, "qualification": 25, "proposal": 50, "negotiation": 75,
-                       "closed_won": 100, "closed_lost": 0}
         candidates = [c for c in self.companies if c.account_type in ("customer", "prospect")] or self.companies
-        converted = list(self.converted_leads)
+        by_id = {c.id: c for c in self.companies}
         rows, companies = [], []
-        for _ in range(DEMO_SIZES["opportunity"]):
-            company = self.rng.choice(candidates)
+        for n in range(max(DEMO_SIZES["opportunity"], len(self.converted_leads))):
+            lead = self.converted_leads[n] if n < len(self.converted_leads) else None
+            company = by_id[lead[1]["converted_account"]] if lead else self.rng.choice(candidates)
             status = self.status("opportunity", {"prospecting": 20, "qualification": 20, "proposal": 20,
                                                  "negotiation": 12, "closed_won": 16, "closed_lost": 12})
-            amount = self.money(2_000, 250_000)
-            closed = status in ("closed_won", "closed_lost")
+            amount = lead[1].get("budget") if lead else None
+            amount = amount or self.money(2_000, 250_000)
+            closed = not self.is_open("opportunity", status)
             row: Row = {
                 "name": f"{company.name} - {self.label(company.locale, self.rng.choice(PRODUCTS))}",
                 "account": company.id,
                 "amount": amount,
                 "best_case": (amount * Decimal("1.2")).quantize(Decimal("0.01")),
                 "worst_case": (amount * Decimal("0.7")).quantize(Decimal("0.01")),
-                "probability": probability.get(status, 10),
+                "probability": self.entered_value("opportunity", status, "probability", 10),
                 "expected_close": self.day(-90, -1) if closed else self.day(0, 180),
-                "source": self.rng.choice(self.codes("lead_sources")),
+                "source": lead[1]["source"] if lead else self.rng.choice(self.codes("lead_sources")),
                 "assigned_to": company.owner,
                 "status": status,
                 "description": "<p>" + self.label(company.locale, ("Budget confirmed by the customer.",
                                                                    "Budget confirmé par le client.")) + "</p>",
             }
-            if company.contacts:
+            if lead:
+                row.update(lead=lead[0], contact=lead[1]["converted_contact"])
+            elif company.contacts:
                 row["contact"] = self.rng.choice(company.contacts)
-            if converted and self.rng.random() < 0.3:
-                row["lead"] = converted.pop()
             if self.rng.random() < 0.3:
                 row["recurring_amount"] = self.money(100, 5_000, 50)
                 row["recurring_months"] = self.rng.choice((12, 24, 36, 48, 60))
@@ -557,6 +616,12 @@ class _Seeder:
             companies.append(company)
         ids = self.create("opportunity", rows)
         self.opportunities = list(zip(ids, companies))
+        self.converted_opportunities = ids[: len(self.converted_leads)]
+
+    def link_converted_leads(self) -> None:
+        """The opportunity of a converted lead exists only now: link it back (a dozen updates)."""
+        for (lead_id, _), opportunity_id in zip(self.converted_leads, self.converted_opportunities):
+            self.engine.records.update("lead", lead_id, {"converted_opportunity": opportunity_id}, SYSTEM_ACTOR)
 
     # -- events ----------------------------------------------------------------------
 
@@ -618,12 +683,13 @@ class _Seeder:
             opportunity_id, company = self.rng.choice(self.opportunities) if self.rng.random() < 0.5 \
                 else (None, self.rng.choice(self.companies))
             status = self.status("task", {"to_do": 45, "in_progress": 25, "done": 22, "cancelled": 8})
-            percent = {"to_do": 0, "in_progress": self.rng.randrange(10, 100, 10), "done": 100}.get(
+            percent = {"to_do": 0, "in_progress": self.rng.randrange(10, 100, 10)}.get(
                 status, self.rng.randrange(0, 60, 10))
+            percent = self.entered_value("task", status, "percent_done", percent)
             row: Row = {
                 "subject": self.label(company.locale, self.rng.choice(TASK_SUBJECTS)),
                 "priority": self.code("priorities", self.weighted({"low": 2, "normal": 5, "high": 2, "urgent": 1})),
-                "due_date": self.day(-20, -1) if status in ("done", "cancelled") else self.day(-5, 40),
+                "due_date": self.day(-20, -1) if not self.is_open("task", status) else self.day(-5, 40),
                 "duration_minutes": self.rng.choice((15, 30, 60, 90, 120, 240, 480)),
                 "percent_done": percent,
                 "account": company.id,
@@ -664,11 +730,11 @@ class _Seeder:
                     "Signalé par le client ; détails dans les messages joints.")) + "</p>",
                 "status": status,
             }
-            if status != "new" or self.rng.random() < 0.5:
+            if status != self.model.workflow("ticket").initial.code or self.rng.random() < 0.5:
                 row["assigned_to"] = self.rng.choice(support)
             if company.contacts:
                 row["contact"] = self.rng.choice(company.contacts)
-            if status in ("resolved", "closed"):
+            if not self.is_open("ticket", status):
                 row["resolution"] = self.label(company.locale, (
                     "Fixed and confirmed with the customer.", "Corrigé et validé avec le client."))
                 row["resolved_on"] = self.day(-30, -1)

@@ -97,6 +97,7 @@ def _workflow(spec: WorkflowSpec) -> WorkflowDef:
             lost=bool(status.get("lost", False)),
             color=status.get("color"),
             protected=bool(status.get("protected", False)),
+            on_enter=_expressions(status.get("on_enter")),
         )
         for code, status in spec.statuses.items()
     ]
@@ -127,7 +128,7 @@ def _transition(props: Props) -> TransitionDef:
 
 
 def _expressions(values: Mapping[str, Any] | None) -> Mapping[str, str]:
-    """`set` values as expression sources: a YAML literal (number, bool, null) becomes its source."""
+    """`set` and `on_enter` values as expression sources: a YAML literal (number, bool, null) becomes its source."""
     return MappingProxyType({k: v if isinstance(v, str) else repr(v) for k, v in (values or {}).items()})
 
 
@@ -209,6 +210,7 @@ def _field(name: str, char: Props) -> FieldDef:
         scale=char.get("scale", DEFAULT_SCALE) if decimal else None,
         precision=char.get("precision", DEFAULT_PRECISION) if decimal else None,
         widget=char.get("widget"),
+        format=char.get("format"),
         renamed_from=char.get("renamed_from"),
     )
 

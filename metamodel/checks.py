@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import string
+from decimal import Decimal
 from typing import Any, Collection, Iterable, Iterator
 
 from metamodel.errors import Problem
@@ -47,6 +48,7 @@ APPLIES_TO: dict[str, frozenset[str]] = {
     "precision": frozenset({"decimal"}),
     "unique": DECLARABLE_TYPES - {"multi_choice"},
     "default": DECLARABLE_TYPES - {"link"},
+    "format": DECLARABLE_TYPES - {"link", "boolean"},
 }
 SYSTEM_COLUMN_TYPES = {
     "id": "integer",
@@ -108,6 +110,9 @@ class _Checker:
         self.merged = merged
         self.problems: list[Problem] = []
         self.names: dict[str, _EntityNames] = {}
+        self.assignments: list[tuple[str, str, Origin, list[_EntityNames]]] = []
+        """`set` and `on_enter` values (field, expression, origin, entities), checked against the
+        fields once their bounds are typed."""
 
     def run(self) -> None:
         for spec in self.merged.lists.values():
@@ -119,6 +124,8 @@ class _Checker:
             self.check_workflow(spec)
         for spec in self.merged.entities.values():
             self.check_entity(spec)
+        for field_name, source, origin, users in self.assignments:
+            self.check_constant_assignment(field_name, source, origin, users)
         for view in self.merged.views.values():
             self.check_named_view(view)
 
@@ -135,20 +142,26 @@ class _Checker:
         statuses = spec.statuses
         by_sequence: dict[int, str] = {}
         initial: list[str] = []
-        for code, status in statuses.items():
+        # a clash is reported at the status whose sequence a later pack wrote
+        for code, status in sorted(statuses.items(), key=lambda item: self.sequence_origin(item[1]).layer):
             sequence = status.get("sequence", spec.implicit_sequence[code])
             status.typed["sequence"] = sequence
             if sequence in by_sequence:
                 other = statuses[by_sequence[sequence]]
-                self.report(status.origin_of("sequence") if "sequence" in status else status.origin_of("code"),
+                self.report(self.sequence_origin(status),
                             f"sequence {sequence} is already used by status '{by_sequence[sequence]}' ({other.origin.child('code')})")
             else:
                 by_sequence[sequence] = code
+        for code, status in statuses.items():
             won, lost = bool(status.get("won")), bool(status.get("lost"))
             if won and lost:
-                self.report(status.origin_of("lost"), "a status cannot be both won and lost")
+                self.report(self.later(status, "won", "lost"), "a status cannot be both won and lost")
             if status.get("open") is True and (won or lost):
-                self.report(status.origin_of("open"), f"a {'won' if won else 'lost'} status cannot be open")
+                flag = "won" if won else "lost"
+                if status.origin_of(flag).layer > status.origin_of("open").layer:
+                    self.report(status.origin_of(flag), f"an open status cannot be {flag}")
+                else:
+                    self.report(status.origin_of("open"), f"a {flag} status cannot be open")
             status.typed["open"] = status.get("open", not (won or lost))
             if status.get("initial"):
                 initial.append(code)
@@ -159,9 +172,23 @@ class _Checker:
         spec.props.typed["initial"] = initial[0] if initial else min(statuses, key=lambda c: (statuses[c].typed["sequence"], c))
 
         users = [self.names[e.name] for e in self.merged.entities.values() if e.props.get("workflow") == spec.name]
+        for status in statuses.values():
+            for field_name, value in (status.get("on_enter") or {}).items():
+                self.check_assignment(field_name, value, status.origin_of("on_enter").child(field_name), users,
+                                      setter="entering a status")
         open_codes = [c for c in self._ordered_statuses(spec) if statuses[c].typed["open"]]
         for transition in spec.transitions.values():
             self.check_transition(spec, transition, users, open_codes)
+
+    @staticmethod
+    def sequence_origin(status: Props) -> Origin:
+        return status.origin_of("sequence") if "sequence" in status else status.origin_of("code")
+
+    @staticmethod
+    def later(props: Props, first: str, second: str) -> Origin:
+        """Where the later pack wrote one of two conflicting properties (`second` when one pack wrote both)."""
+        a, b = props.origin_of(first), props.origin_of(second)
+        return a if a.layer > b.layer else b
 
     @staticmethod
     def _ordered_statuses(spec: WorkflowSpec) -> list[str]:
@@ -170,7 +197,7 @@ class _Checker:
     def check_transition(self, spec: WorkflowSpec, transition: Props, users: list[_EntityNames], open_codes: list[str]) -> None:
         target = transition["to"]
         if target not in spec.statuses:
-            self.report(transition.origin_of("to"), f"unknown status '{target}' in workflow '{spec.name}'")
+            self.report(transition.origin_of("to"), unknown_status(spec, target))
         sources = transition["from"]
         if sources == "*":
             expanded = [c for c in self._ordered_statuses(spec) if c != target]
@@ -180,7 +207,7 @@ class _Checker:
             expanded = []
             for index, code in enumerate(sources):
                 if code not in spec.statuses:
-                    self.report(transition.origin_of("from").child(index), f"unknown status '{code}' in workflow '{spec.name}'")
+                    self.report(transition.origin_of("from").child(index), unknown_status(spec, code))
                 elif code in expanded:
                     self.report(transition.origin_of("from").child(index), f"status '{code}' is listed twice")
                 else:
@@ -218,14 +245,7 @@ class _Checker:
             self.report(origin.child("params"), "params only go with a call action", at_key=True)
         if "set" in action:
             for field_name, value in action["set"].items():
-                here = origin.child("set", field_name)
-                missing = [u.spec.name for u in users if field_name not in u.spec.characteristics]
-                if field_name == "status" or field_name in SYSTEM_COLUMNS:
-                    self.report(here, f"'{field_name}' cannot be set by an action", at_key=True)
-                elif missing:
-                    self.report(here, f"'{field_name}' is not a characteristic of {_entities(missing)}", at_key=True)
-                elif isinstance(value, str):
-                    self.check_workflow_expression(value, here, users)
+                self.check_assignment(field_name, value, origin.child("set", field_name), users)
         elif "create" in action:
             create = action["create"]
             target = self.names.get(create["entity"])
@@ -238,6 +258,41 @@ class _Checker:
                     self.report(here, f"'{field_name}' is not a characteristic of entity '{target.spec.name}'", at_key=True)
                 elif isinstance(value, str):
                     self.check_workflow_expression(value, here, users)
+
+    def check_assignment(self, field_name: str, value: Any, here: Origin, users: list[_EntityNames],
+                         *, setter: str = "an action") -> None:
+        """A `set` action or `on_enter` entry: the field exists in every entity using the workflow
+        and the expression compiles over each one's fields."""
+        missing = [u.spec.name for u in users if field_name not in u.spec.characteristics]
+        if field_name == "status" or field_name in SYSTEM_COLUMNS:
+            self.report(here, f"'{field_name}' cannot be set by {setter}", at_key=True)
+        elif missing:
+            self.report(here, f"'{field_name}' is not a characteristic of {_entities(missing)}", at_key=True)
+        else:
+            source = value if isinstance(value, str) else repr(value)
+            before = len(self.problems)
+            self.check_workflow_expression(source, here, users)
+            if len(self.problems) == before and users:
+                self.assignments.append((field_name, source, here, users))
+
+    def check_constant_assignment(self, field_name: str, source: str, origin: Origin, users: list[_EntityNames]) -> None:
+        """An expression that reads no field (`"10"`, `"None"`) has one value: it must fit the field
+        (type, bounds, list) in every entity, or every record entering the status would be refused."""
+        try:
+            value = compile_expression(source, ()).evaluate({})
+        except ExpressionError as exc:
+            if not exc.message.startswith("unknown name"):
+                self.report(origin, exc.message)
+            return
+        if value is None:
+            return
+        for names in users:
+            char = names.spec.characteristics[field_name]
+            refusal = constant_refusal(field_name, char, value, self.merged)
+            if refusal:
+                suffix = f" (entity '{names.spec.name}')" if len(users) > 1 else ""
+                self.report(origin, f"{refusal}{suffix}")
+                return
 
     # -- entities -------------------------------------------------------------------
     def check_entity(self, spec: EntitySpec) -> None:
@@ -525,6 +580,9 @@ class _Checker:
                 raise BadValue(f"a {{min, max}} range does not apply to {an(field_type)} field")
             return {k: typed(field_type, v, scale=scale) for k, v in condition.items()}
         values = condition if isinstance(condition, list) else [condition]
+        if field_type == "status" and isinstance(condition, list) and names.workflow is not None:
+            kept = [v for v in values if v not in names.workflow.removed_statuses]
+            values = kept or values[:1]  # when none is left, the first one explains why
         converted = [self.where_value(name, field_type, v, names, scale) for v in values]
         return tuple(converted) if isinstance(condition, list) else converted[0]
 
@@ -536,8 +594,11 @@ class _Checker:
                 raise BadValue(f"{show(value)} is not a value of list '{value_list.name}'")
             return value
         if field_type == "status":
-            if names.workflow is not None and value not in names.workflow.statuses:
-                raise BadValue(f"{show(value)} is not a status of workflow '{names.workflow.name}'")
+            workflow = names.workflow
+            if workflow is not None and value not in workflow.statuses:
+                removed = workflow.removed_statuses.get(value)
+                where = f" (removed by {removed})" if removed is not None else ""
+                raise BadValue(f"{show(value)} is not a status of workflow '{workflow.name}'{where}")
             return value
         if field_type == "link":
             return value
@@ -561,6 +622,38 @@ class _Checker:
                 if key in props:
                     self.report(props.origin_of(key), f"'{key}' does not apply to a form view", at_key=True)
             self.check_form_layout(props, names)
+
+
+def constant_refusal(name: str, char: Props, value: Any, merged: Merged) -> str | None:
+    """Why a computed constant cannot go into the field `name`, or None. Checks what a
+    constant can break at every save: the type of numbers and booleans, bounds, list codes."""
+    field_type = char["type"]
+    if field_type in NUMBER_TYPES:
+        if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+            return f"{show(value)} is not a number"
+        if field_type == "integer" and not (isinstance(value, int) or float(value).is_integer()):
+            return f"{show(value)} is not an integer"
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        low, high = char.typed.get("min"), char.typed.get("max")
+        if low is not None and high is not None and low > high:
+            return None  # already reported at the bounds
+        if low is not None and number < low:
+            return f"{show(value)} is less than min {show(char['min'])} of '{name}'"
+        if high is not None and number > high:
+            return f"{show(value)} is greater than max {show(char['max'])} of '{name}'"
+    elif field_type == "boolean" and not isinstance(value, bool):
+        return f"{show(value)} is not true or false"
+    elif field_type == "choice":
+        value_list = merged.lists.get(char.get("list") or "")
+        if value_list is not None and value not in value_list.values:
+            return f"{show(value)} is not a value of list '{value_list.name}'"
+    return None
+
+
+def unknown_status(spec: WorkflowSpec, code: str) -> str:
+    removed = spec.removed_statuses.get(code)
+    where = f" (removed by {removed})" if removed is not None else ""
+    return f"unknown status '{code}' in workflow '{spec.name}'{where}"
 
 
 def _entities(names: Iterable[str]) -> str:

@@ -1,8 +1,10 @@
 """Layering: the base pack, then each customer pack in order, merged into one set of specs.
 
-A later pack adds definitions and overrides properties of earlier ones. Adding what
-already exists, extending what does not, and changing what cannot change (a
-characteristic's type, list or target entity) are conflicts that name both files.
+A later pack adds definitions and overrides properties of earlier ones; a workflow
+extension may also remove statuses and transitions. Adding what already exists,
+extending what does not, changing what cannot change (a characteristic's type, list or
+target entity) and removing or unprotecting a protected status are conflicts that name
+both files.
 """
 
 from __future__ import annotations
@@ -58,6 +60,8 @@ class WorkflowSpec:
     statuses: dict[str, Props]
     implicit_sequence: dict[str, int]
     transitions: dict[str, Props]
+    removed_statuses: dict[str, Origin] = field(default_factory=dict)
+    """Codes a later pack removed, and where: so that what still names them can say so."""
 
 
 @dataclass(eq=False)
@@ -157,6 +161,7 @@ class _Merger:
                 self.problems.append(origin.child("code").problem(f"status '{code}' already declared in {existing.origin.child('code')}"))
                 continue
             spec.statuses[code] = Props(entry, origin)
+            spec.removed_statuses.pop(code, None)
             spec.implicit_sequence[code] = last + 10 if appended else 10 * (index + 1)
             last = max(last, entry.get("sequence", spec.implicit_sequence[code]))
 
@@ -180,7 +185,7 @@ class _Merger:
             self.problems.append(origin.child("extends").problem(
                 f"unknown {KIND_OF_FOLDER[folder]} '{name}': no earlier pack declares it"))
             return
-        for key in ("label", "plural", "title"):
+        for key in ("label", "plural", "title", "workflow"):
             if key in doc.data:
                 spec.props.set(key, doc.data[key], origin.child(key))
         if folder == "entities":
@@ -244,5 +249,97 @@ class _Merger:
                 value.set(key, new, here.child(key))
 
     def _extend_workflow(self, spec: WorkflowSpec, doc: Document, origin: Origin) -> None:
-        self._add_statuses(spec, doc, origin.layer, doc.data.get("statuses") or [], appended=True)
-        self._add_transitions(spec, doc, origin.layer, doc.data.get("transitions") or [])
+        """Removals first (so a removed code or name can be declared again), then overrides, then additions."""
+        data = doc.data
+        self._remove_transitions(spec, data.get("remove_transitions") or [], origin)
+        self._remove_statuses(spec, data.get("remove_statuses") or [], origin)
+        self._override_statuses(spec, data.get("override_statuses") or {}, origin)
+        self._override_transitions(spec, data.get("override_transitions") or {}, origin)
+        self._add_statuses(spec, doc, origin.layer, data.get("statuses") or [], appended=True)
+        self._add_transitions(spec, doc, origin.layer, data.get("transitions") or [])
+        self._move_initial_flag(spec, origin.layer)
+
+    def _remove_transitions(self, spec: WorkflowSpec, names: list[str], origin: Origin) -> None:
+        for index, name in enumerate(names):
+            here = origin.child("remove_transitions", index)
+            if name in names[:index]:
+                self.problems.append(here.problem(f"'{name}' is listed twice"))
+            elif name not in spec.transitions:
+                self.problems.append(here.problem(f"unknown transition '{name}' in workflow '{spec.name}' (declared in {spec.origin})"))
+            else:
+                del spec.transitions[name]
+
+    def _remove_statuses(self, spec: WorkflowSpec, codes: list[str], origin: Origin) -> None:
+        for index, code in enumerate(codes):
+            here = origin.child("remove_statuses", index)
+            status = spec.statuses.get(code)
+            if code in codes[:index]:
+                self.problems.append(here.problem(f"'{code}' is listed twice"))
+            elif status is None:
+                self.problems.append(here.problem(f"unknown status '{code}' in workflow '{spec.name}' (declared in {spec.origin})"))
+            elif status.get("protected"):
+                self.problems.append(here.problem(
+                    f"'{code}' is protected (declared in {status.origin_of('protected')}) and cannot be removed"))
+            else:
+                del spec.statuses[code]
+                del spec.implicit_sequence[code]
+                spec.removed_statuses[code] = here
+                self._drop_status_from_transitions(spec, code, here)
+
+    @staticmethod
+    def _drop_status_from_transitions(spec: WorkflowSpec, code: str, here: Origin) -> None:
+        """Transitions into a removed status go; it leaves the `from` lists (a list left empty takes its transition along)."""
+        for name, transition in list(spec.transitions.items()):
+            sources = transition["from"]
+            if transition["to"] == code:
+                del spec.transitions[name]
+            elif isinstance(sources, list) and code in sources:
+                remaining = [c for c in sources if c != code]
+                if remaining:
+                    transition.set("from", remaining, here)
+                else:
+                    del spec.transitions[name]
+
+    def _override_statuses(self, spec: WorkflowSpec, overrides: dict[str, dict[str, Any]], origin: Origin) -> None:
+        for code, changes in overrides.items():
+            here = origin.child("override_statuses", code)
+            status = spec.statuses.get(code)
+            if status is None:
+                self.problems.append(here.problem(
+                    f"unknown status '{code}' in workflow '{spec.name}' (declared in {spec.origin})", at_key=True))
+                continue
+            for key, value in changes.items():
+                if key == "protected":
+                    self.problems.append(here.child(key).problem(self._protected_refusal(code, status), at_key=True))
+                else:
+                    status.set(key, value, here.child(key))
+
+    @staticmethod
+    def _protected_refusal(code: str, status: Props) -> str:
+        if status.get("protected"):
+            return (f"'{code}' is protected (declared in {status.origin_of('protected')}) and stays protected:"
+                    " only the pack that declares a status sets this flag")
+        return f"only the pack that declares status '{code}' ({status.origin.child('code')}) can set its protected flag"
+
+    def _override_transitions(self, spec: WorkflowSpec, overrides: dict[str, dict[str, Any]], origin: Origin) -> None:
+        for name, changes in overrides.items():
+            here = origin.child("override_transitions", name)
+            transition = spec.transitions.get(name)
+            if transition is None:
+                self.problems.append(here.problem(
+                    f"unknown transition '{name}' in workflow '{spec.name}' (declared in {spec.origin})", at_key=True))
+                continue
+            for key, value in changes.items():
+                transition.set(key, value, here.child(key))
+            if "guard" in changes and changes["guard"] is None and "guard_message" not in changes:
+                transition.set("guard_message", None, here.child("guard"))
+
+    @staticmethod
+    def _move_initial_flag(spec: WorkflowSpec, layer: int) -> None:
+        """A status this pack makes initial replaces the initial status of earlier packs."""
+        flagged_here = [s for s in spec.statuses.values() if s.get("initial") and s.origin_of("initial").layer == layer]
+        if not flagged_here:
+            return
+        for status in spec.statuses.values():
+            if status.get("initial") and status.origin_of("initial").layer < layer:
+                status.set("initial", None, flagged_here[0].origin_of("initial"))

@@ -207,3 +207,191 @@ def test_every_document_starts_with_a_modeline_to_an_existing_schema() -> None:
         first_line = path.read_text(encoding="utf-8").splitlines()[0]
         assert first_line == f"# yaml-language-server: $schema={schema}", path
         assert (path.parent / schema).resolve().is_file(), f"{path}: {schema} does not exist"
+
+
+# -- workflows -----------------------------------------------------------------------------------
+ROLES = {"sales", "manager", "support", "admin"}
+
+
+def transition(model: Model, workflow: str, name: str):
+    return next(t for t in model.workflow(workflow).transitions if t.name == name)
+
+
+def test_lead_statuses_follow_the_qualification_process(model: Model) -> None:
+    workflow = model.workflow("lead")
+    assert [(s.code, s.sequence, s.open, s.won, s.lost, s.protected) for s in workflow.statuses] == [
+        ("new", 10, True, False, False, False),
+        ("qualification_call", 20, True, False, False, False),
+        ("commercial_qualification", 30, True, False, False, False),
+        ("converted", 90, False, True, False, True),
+        ("lost", 95, False, False, True, True),
+    ]
+    assert workflow.status("qualification_call").label == Text("Qualification call", "Appel de qualification")
+    assert workflow.status("commercial_qualification").label == Text("Commercial qualification", "Qualification commerciale")
+    assert not workflow.free
+
+
+def test_lead_transitions(model: Model) -> None:
+    moves = {t.name: (t.from_statuses, t.to, t.roles, t.required) for t in model.workflow("lead").transitions}
+    assert moves == {
+        "start_call": (("new",), "qualification_call", ("sales", "manager"), ()),
+        "qualify": (("qualification_call",), "commercial_qualification", ("sales", "manager"), ("source",)),
+        "convert": (("commercial_qualification",), "converted", ("sales", "manager"), ("company",)),
+        "lose": (("new", "qualification_call", "commercial_qualification"), "lost", (), ("lost_reason",)),
+        "reopen": (("lost",), "new", ("manager",), ()),
+    }
+    qualify = transition(model, "lead", "qualify")
+    assert "score >= 3" in qualify.guard
+    assert_bilingual(qualify.guard_message, "lead.qualify guard message")
+
+
+def test_lead_conversion_dates_the_lead_and_calls_the_plugin(model: Model) -> None:
+    set_action, call = transition(model, "lead", "convert").actions
+    assert (set_action.kind, dict(set_action.params)) == ("set", {"converted_on": "today()"})
+    assert call.kind == "convert_lead"
+    assert set(call.params) == {"account", "contact", "opportunity"}
+    assert dict(call.params["opportunity"]) == {"name": "company", "source": "source", "amount": "budget"}
+
+
+def test_lead_keeps_what_it_was_converted_to_and_why_it_was_lost(model: Model) -> None:
+    lead = model.entity("lead")
+    for name, target in (("converted_account", "account"), ("converted_contact", "contact"),
+                         ("converted_opportunity", "opportunity")):
+        link = lead.field(name)
+        assert (link.type, link.entity, link.readonly) == ("link", target, True), name
+    assert lead.field("converted_on").readonly and lead.field("converted_on").type == "date"
+    lost_reason = lead.field("lost_reason")
+    assert (lost_reason.type, lost_reason.list, lost_reason.readonly) == ("choice", "lost_reasons", False)
+    reopen = transition(model, "lead", "reopen")
+    assert [dict(a.params) for a in reopen.actions] == [{"lost_reason": "None"}]
+
+
+def _compatible(source, target) -> str | None:
+    """Why a lead field's value cannot be copied into the target field, or None."""
+    if source.type != target.type:
+        return f"{source.type} -> {target.type}"
+    if source.list != target.list:
+        return f"list {source.list} -> {target.list}"
+    if target.max_length is not None and (source.max_length is None or source.max_length > target.max_length):
+        return f"max_length {source.max_length} -> {target.max_length}"
+    if target.scale is not None and source.scale > target.scale:
+        return f"scale {source.scale} -> {target.scale}"
+    if target.min is not None and (source.min is None or source.min < target.min):
+        return f"min {source.min} -> {target.min}"
+    if target.max is not None and (source.max is None or source.max > target.max):
+        return f"max {source.max} -> {target.max}"
+    return None
+
+
+def test_convert_lead_params_map_existing_fields_of_compatible_types(model: Model) -> None:
+    """The loader does not know what a plugin's params mean: convert_lead reads
+    {target entity: {target field: lead field}}, checked here."""
+    (call,) = [a for a in transition(model, "lead", "convert").actions if a.kind == "convert_lead"]
+    lead = model.entity("lead")
+    mapped = 0
+    for entity_name, mapping in call.params.items():
+        target_entity = model.entity(entity_name)
+        for target_name, source_name in mapping.items():
+            assert source_name in lead.fields_by_name, f"lead.{source_name}"
+            assert target_name in target_entity.fields_by_name, f"{entity_name}.{target_name}"
+            target = target_entity.field(target_name)
+            assert not target.readonly, f"{entity_name}.{target_name} is readonly"
+            problem = _compatible(lead.field(source_name), target)
+            assert problem is None, f"lead.{source_name} -> {entity_name}.{target_name}: {problem}"
+            mapped += 1
+    assert mapped == 19
+    # every mandatory field of the records it creates is filled
+    for entity_name, mapping in call.params.items():
+        mandatory = {f.name for f in model.entity(entity_name).fields if f.mandatory and f.type != "status"}
+        assert mandatory <= set(mapping), entity_name
+
+
+def test_opportunity_pipeline_sets_the_probability_on_entry(model: Model) -> None:
+    workflow = model.workflow("opportunity")
+    assert [(s.code, s.sequence, dict(s.on_enter)) for s in workflow.statuses] == [
+        ("prospecting", 10, {"probability": "10"}),
+        ("qualification", 20, {"probability": "20"}),
+        ("proposal", 30, {"probability": "50"}),
+        ("negotiation", 40, {"probability": "70"}),
+        ("closed_won", 90, {"probability": "100"}),
+        ("closed_lost", 95, {"probability": "0"}),
+    ]
+    moves = {t.name: (t.from_statuses, t.to) for t in workflow.transitions}
+    assert moves == {
+        "qualify": (("prospecting",), "qualification"),
+        "propose": (("qualification",), "proposal"),
+        "negotiate": (("proposal",), "negotiation"),
+        "win": (("prospecting", "qualification", "proposal", "negotiation"), "closed_won"),
+        "lose": (("prospecting", "qualification", "proposal", "negotiation"), "closed_lost"),
+        "reopen": (("closed_lost",), "qualification"),
+    }
+    win = transition(model, "opportunity", "win")
+    assert "amount > 0" in win.guard
+    assert_bilingual(win.guard_message, "opportunity.win guard message")
+    assert transition(model, "opportunity", "reopen").roles == ("manager",)
+
+
+def test_ticket_resolution_is_required_and_closed_is_protected(model: Model) -> None:
+    workflow = model.workflow("ticket")
+    assert [s.code for s in workflow.statuses] == ["new", "in_progress", "pending", "resolved", "closed"]
+    assert workflow.status("closed").protected and not workflow.status("closed").open
+    resolve = transition(model, "ticket", "resolve")
+    assert (resolve.to, resolve.required) == ("resolved", ("resolution",))
+    assert "support" in resolve.roles
+
+
+def test_tasks_move_freely_and_done_means_complete(model: Model) -> None:
+    workflow = model.workflow("task")
+    assert workflow.free
+    assert [s.code for s in workflow.statuses] == ["to_do", "in_progress", "done", "cancelled"]
+    assert dict(workflow.status("done").on_enter) == {"percent_done": "100"}
+
+
+def test_roles_named_by_transitions_are_the_known_ones(model: Model) -> None:
+    named = {role for w in model.workflows.values() for t in w.transitions for role in t.roles}
+    assert named <= ROLES
+    assert {"sales", "manager", "support"} <= named
+
+
+def test_each_open_status_can_be_left_and_each_closed_one_reached(model: Model) -> None:
+    for workflow in model.workflows.values():
+        leaving = {code for t in workflow.transitions for code in t.from_statuses}
+        entering = {t.to for t in workflow.transitions}
+        for status in workflow.statuses:
+            if status.open:
+                assert status.code in leaving, f"{workflow.name}.{status.code} is a dead end"
+            if not status.initial:
+                assert status.code in entering, f"{workflow.name}.{status.code} cannot be reached"
+
+
+# -- the workflows run ---------------------------------------------------------------------------
+def test_a_lost_lead_needs_a_reason_and_a_manager_reopens_it(make_engine, model: Model) -> None:
+    from engine import SYSTEM_ACTOR, Actor, TransitionError
+
+    engine = make_engine(model)
+    sales = Actor(username="claire", roles=frozenset({"sales"}))
+    lead = engine.records.create("lead", {"last_name": "Durand", "phone": "+33 1 23 45 67 89"}, SYSTEM_ACTOR)
+
+    with pytest.raises(TransitionError) as refused:
+        engine.records.transition("lead", lead["id"], "lose", sales)
+    assert refused.value.reason == "required" and set(refused.value.errors) == {"lost_reason"}
+    lost = engine.records.transition("lead", lead["id"], "lose", sales, values={"lost_reason": "no_budget"})
+    assert (lost["status"], lost["lost_reason"]) == ("lost", "no_budget")
+    with pytest.raises(TransitionError) as refused:
+        engine.records.transition("lead", lead["id"], "reopen", sales)
+    assert refused.value.reason == "role"
+    reopened = engine.records.transition("lead", lead["id"], "reopen", Actor(username="marc", roles=frozenset({"manager"})))
+    assert (reopened["status"], reopened["lost_reason"]) == ("new", None)
+
+
+def test_a_task_moves_freely_and_is_complete_when_done(make_engine, model: Model) -> None:
+    from engine import SYSTEM_ACTOR, Actor
+
+    engine = make_engine(model)
+    task = engine.records.create("task", {"subject": "Send the quote"}, SYSTEM_ACTOR)
+    anybody = Actor(username="olivia")
+
+    done = engine.records.move_to("task", task["id"], "done", anybody)
+    assert (done["status"], done["percent_done"]) == ("done", 100)
+    back = engine.records.move_to("task", task["id"], "to_do", anybody)
+    assert back["status"] == "to_do"

@@ -148,6 +148,9 @@ BROKEN_CASES = {
     'ref_create_action_entity': [
         "workflows/deal.yaml:8: transitions.0.actions.0.create.entity: unknown entity 'task'",
     ],
+    'ref_extends_unknown_workflow': [
+        "entities/lead.yaml:2: workflow: unknown workflow 'pipeline'",
+    ],
     'ref_form_fields': [
         "entities/lead.yaml:5: views.form.sections.0.fields.1: unknown field 'nickname' in entity 'lead'",
         "entities/lead.yaml:6: views.form.sections.1.fields.1: 'created_at' is a system column and cannot be in a form",
@@ -266,6 +269,11 @@ BROKEN_CASES = {
         "entities/thing.yaml:5: characteristics.size.maxx: unknown property 'maxx' (did you mean 'max'?)",
         "entities/thing.yaml:6: characteristics.name.type: 'strng' is not one of the types: string, text, rich_text, email, phone, url, integer, decimal, date, datetime, boolean, choice, multi_choice, link",
     ],
+    'schema_status_override_rename': [
+        "workflows/deal.yaml:3: override_statuses.qualified.renamed_from: unknown property 'renamed_from'",
+        'workflows/deal.yaml:4: override_statuses.lost: must not be empty',
+        'workflows/deal.yaml:5: remove_statuses: must not be empty',
+    ],
     'schema_unknown_property': [
         "entities/thing.yaml:5: characteristics.size.maxx: unknown property 'maxx' (did you mean 'max'?)",
     ],
@@ -323,6 +331,10 @@ BROKEN_CASES = {
     'sem_duplicate_sequence': [
         "workflows/deal.yaml:3: statuses.0.sequence: sequence 20 is already used by status 'qualified' (tests/fixtures/packs/base/workflows/deal.yaml:6)",
     ],
+    'sem_format_not_applicable': [
+        "entities/thing.yaml:5: characteristics.flag.format: 'format' does not apply to a boolean characteristic",
+        "entities/thing.yaml:6: characteristics.owner.format: 'format' does not apply to a link characteristic",
+    ],
     'sem_integer_bound_float': [
         'entities/thing.yaml:5: characteristics.size.min: 1.5 is not an integer',
     ],
@@ -350,6 +362,49 @@ BROKEN_CASES = {
     ],
     'sem_two_initial_statuses': [
         "workflows/flow.yaml:5: statuses.1.initial: status 'b' is also initial: a workflow has one initial status ('a' at {pack}/workflows/flow.yaml:4)",
+    ],
+    'wf_on_enter_constants': [
+        "workflows/deal.yaml:3: override_statuses.new.on_enter.budget: -1 is less than min 0 of 'budget'",
+        'workflows/deal.yaml:3: override_statuses.new.on_enter.do_not_call: 1 is not true or false',
+        "workflows/deal.yaml:3: override_statuses.new.on_enter.score: 6 is greater than max 5 of 'score'",
+        "workflows/deal.yaml:3: override_statuses.new.on_enter.sector: 'food' is not a value of list 'sectors'",
+    ],
+    'wf_on_enter_fields': [
+        "workflows/deal.yaml:5: statuses.0.on_enter.created_at: 'created_at' cannot be set by entering a status",
+        "workflows/deal.yaml:5: statuses.0.on_enter.nickname: 'nickname' is not a characteristic of entity 'lead'",
+        "workflows/deal.yaml:5: statuses.0.on_enter.score: unknown name 'missing'",
+        "workflows/deal.yaml:5: statuses.0.on_enter.status: 'status' cannot be set by entering a status",
+    ],
+    'wf_override_breaks_flags': [
+        'workflows/deal.yaml:3: override_statuses.won.open: a won status cannot be open',
+        'workflows/deal.yaml:4: override_statuses.lost.won: a status cannot be both won and lost',
+    ],
+    'wf_override_transition_statuses': [
+        "workflows/deal.yaml:4: override_transitions.qualify.from.1: unknown status 'nowhere' in workflow 'deal'",
+        "workflows/deal.yaml:5: override_transitions.qualify.to: unknown status 'ghost' in workflow 'deal'",
+        "workflows/deal.yaml:6: override_transitions.qualify.guard: unknown name 'nickname'",
+    ],
+    'wf_override_unknown': [
+        "workflows/deal.yaml:3: override_statuses.ghost: unknown status 'ghost' in workflow 'deal' (declared in tests/fixtures/packs/base/workflows/deal.yaml:2)",
+        "workflows/deal.yaml:5: override_transitions.nope: unknown transition 'nope' in workflow 'deal' (declared in tests/fixtures/packs/base/workflows/deal.yaml:2)",
+    ],
+    'wf_protected_flag': [
+        "workflows/deal.yaml:3: override_statuses.lost.protected: 'lost' is protected (declared in tests/fixtures/packs/base/workflows/deal.yaml:8) and stays protected: only the pack that declares a status sets this flag",
+        "workflows/deal.yaml:4: override_statuses.qualified.protected: only the pack that declares status 'qualified' (tests/fixtures/packs/base/workflows/deal.yaml:6) can set its protected flag",
+    ],
+    'wf_remove_protected': [
+        "workflows/deal.yaml:2: remove_statuses.1: 'won' is protected (declared in tests/fixtures/packs/base/workflows/deal.yaml:7) and cannot be removed",
+    ],
+    'wf_remove_unknown': [
+        "workflows/deal.yaml:2: remove_statuses.0: unknown status 'ghost' in workflow 'deal' (declared in tests/fixtures/packs/base/workflows/deal.yaml:2)",
+        "workflows/deal.yaml:2: remove_statuses.2: 'qualified' is listed twice",
+        "workflows/deal.yaml:3: remove_transitions.1: unknown transition 'nope' in workflow 'deal' (declared in tests/fixtures/packs/base/workflows/deal.yaml:2)",
+    ],
+    'wf_transition_to_removed_status': [
+        "workflows/deal.yaml:4: transitions.0.from.0: unknown status 'qualified' in workflow 'deal' (removed by {pack}/workflows/deal.yaml:2)",
+    ],
+    'wf_two_initial_in_extension': [
+        "workflows/deal.yaml:4: statuses.1.initial: status 'idea' is also initial: a workflow has one initial status ('draft' at {pack}/workflows/deal.yaml:3)",
     ],
     'yaml_bad_indent': [
         'entities/thing.yaml:3: $: YAML syntax error: did not find expected key (while parsing a block mapping started on line 1)',
