@@ -13,7 +13,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from common import POSTGRES_URL, best_of, emit
+from common import POSTGRES_URL, best_of, emit, shipped_plugins
 
 ROWS, BATCH = 20_000, 1_000
 FIRST = ["Anne", "Louis", "Chloé", "Hugo", "Emma", "Jules", "Léa", "Noah", "Alice", "Paul"]
@@ -47,7 +47,7 @@ def run(url_for_run, label: str) -> None:
 
     model = metamodel.load_model([metamodel.BASE_PACK])
     rows = input_rows(ROWS)
-    validator = Engine(model, "sqlite://").validators["contact"]
+    validator = Engine(model, "sqlite://", plugins=shipped_plugins()).validators["contact"]
     typed, failed = validator.load_many(rows, SYSTEM_ACTOR)
     assert not failed, failed
     names = [f.name for f in model.entity("contact").fields]
@@ -56,7 +56,7 @@ def run(url_for_run, label: str) -> None:
     full_rows = [{**dict.fromkeys(names), **r, **system} for r in typed]
 
     def fresh_engine() -> Engine:
-        engine = Engine(model, url_for_run())
+        engine = Engine(model, url_for_run(), plugins=shipped_plugins())
         engine.migrate()
         return engine
 

@@ -34,3 +34,11 @@ def emit(name: str, engine_s: float, baseline_s: float, target: float | None = N
         line["target"] = target
     line.update(extra)
     print(json.dumps(line), flush=True)
+
+
+def shipped_plugins():
+    """The plugins Ossature ships with: the test suite's third-party plugin, when `make test`
+    installed it in the same virtualenv, would otherwise run its hooks inside the timings."""
+    from plugins.manager import plugin_manager
+
+    return plugin_manager(blocked=["test_plugin"])

@@ -28,7 +28,8 @@ from .validation import ErrorMap, is_empty
 if TYPE_CHECKING:
     from .transaction import Transaction
 
-CHUNK = 1000
+CHUNK = 5000
+"""Records per chunk: one transaction-internal step of a few set-based statements."""
 
 
 @dataclass(frozen=True)
@@ -58,49 +59,47 @@ class MassUpdate:
             raise RecordValidationError(errors, entity)
         self.values = loaded
         names = set(loaded)
-        self.per_record = bool(tx.hooks.validates) or any(
-            name in names or (expression.names & names) for name, expression in validator.mandatory_when
+        self.conditional = tuple(
+            (name, expression) for name, expression in validator.mandatory_when
+            if name in names or expression.names & names
         )
+        self.per_record = bool(tx.hooks.validates) or bool(self.conditional)
 
     # -- the whole selection --------------------------------------------------------
 
     def apply(self, selection: Sequence[int] | ListRequest, versions: Mapping[int, int] | None) -> MassUpdateResult:
         matched = changed = 0
         refused: dict[int, str] = {}
-        for ids in self._chunks(selection):
-            matched += len(ids)
-            accepted = self._refuse(ids, versions, refused)
-            if self.values and accepted:
-                changed_ids = self._write(accepted)
-            else:
-                changed_ids = set()
+        for chunk in self._chunks(selection):
+            matched += chunk.size
+            chunk_refused = self._refuse(chunk.where, versions, refused)
+            where = chunk.where if not chunk_refused else sa.and_(chunk.where, self.table.c.id.not_in(chunk_refused))
+            if self.values:
+                changed += self._write(where)
             if self.has_status:
-                changed_ids |= self._move_statuses([i for i in accepted if i not in refused], refused)
-            changed += len(changed_ids)
+                ids = self.tx.conn.execute(sa.select(self.table.c.id).where(where).order_by(self.table.c.id)).scalars()
+                changed += len(self._move_statuses(list(ids), refused))
         return MassUpdateResult(matched, changed, refused)
 
     def preview(self, selection: Sequence[int] | ListRequest) -> int:
         """How many records of the selection would change."""
         count = 0
         differs = self._differs()
-        for ids in self._chunks(selection):
+        for chunk in self._chunks(selection):
             if self.has_status:
-                count += len(ids)
+                count += chunk.size
                 continue
             count += self.tx.conn.execute(
-                sa.select(sa.func.count()).select_from(self.table).where(self.table.c.id.in_(ids), differs)
+                sa.select(sa.func.count()).select_from(self.table).where(chunk.where, differs)
             ).scalar_one()
         return count
 
     # -- one chunk -------------------------------------------------------------------
 
-    def _write(self, ids: list[int]) -> set[int]:
+    def _write(self, chunk_where: sa.ColumnElement[bool]) -> int:
+        """Audit, history and UPDATE of the chunk's records whose values differ; returns how many."""
         table, conn, tx = self.table, self.tx.conn, self.tx
-        differs = self._differs()
-        changed_ids = set(conn.execute(sa.select(table.c.id).where(table.c.id.in_(ids), differs)).scalars())
-        if not changed_ids:
-            return set()
-        where = table.c.id.in_(sorted(changed_ids))
+        where = sa.and_(chunk_where, self._differs())
         fields = [self.definition.field(name) for name in self.values]
         pairs = [
             (
@@ -123,13 +122,12 @@ class MassUpdate:
         historized = tx.service.historized_names(self.entity)
         for f in fields:
             if f.name in historized:
-                self._write_history(f, where)
-        conn.execute(
+                self._write_history(f, chunk_where)
+        return conn.execute(
             table.update().where(where).values(
                 **self.values, version=table.c.version + 1, updated_at=tx.now, updated_by=tx.actor.user_id
             )
-        )
-        return changed_ids
+        ).rowcount
 
     def _write_history(self, f: Any, where: sa.ColumnElement[bool]) -> None:
         table, tx, history = self.table, self.tx, self.tx.tables.history
@@ -151,25 +149,27 @@ class MassUpdate:
             ).where(moving),
         ))
 
-    def _refuse(self, ids: list[int], versions: Mapping[int, int] | None, refused: dict[int, str]) -> list[int]:
-        """Set aside the records a rule refuses one by one; the others go on set-based."""
+    def _refuse(self, where: sa.ColumnElement[bool], versions: Mapping[int, int] | None, refused: dict[int, str]) -> list[int]:
+        """Set aside the chunk's records that a rule refuses one by one; the others go on set-based."""
         if not versions and not self.per_record:
-            return ids
+            return []
         lang = self.tx.actor.lang
-        rows = self.tx.conn.execute(sa.select(self.table).where(self.table.c.id.in_(ids))).mappings()
-        for row in rows:
-            record = dict(row)
-            if versions and record["id"] in versions and versions[record["id"]] != record["version"]:
-                refused[record["id"]] = str(ConflictError(self.entity, record["id"], versions[record["id"]], record))
+        found: list[int] = []
+        for row in self.tx.conn.execute(sa.select(self.table).where(where)).mappings():
+            record, record_id = dict(row), row["id"]
+            if versions and record_id in versions and versions[record_id] != record["version"]:
+                refused[record_id] = str(ConflictError(self.entity, record_id, versions[record_id], record))
+                found.append(record_id)
                 continue
             if self.per_record:
                 errors: ErrorMap = {}
                 merged = {**record, **self.values}
-                self.validator.check_mandatory(merged, errors)
+                self.validator.check_conditions(merged, errors, self.conditional)
                 self.tx.hooks.validate_record(self.entity, merged, self.values, errors)
                 if errors:
-                    refused[record["id"]] = RecordValidationError(errors, self.entity).describe(lang)
-        return [i for i in ids if i not in refused]
+                    refused[record_id] = RecordValidationError(errors, self.entity).describe(lang)
+                    found.append(record_id)
+        return found
 
     def _move_statuses(self, ids: list[int], refused: dict[int, str]) -> set[int]:
         """Statuses change through the workflow, record by record, each in its own savepoint."""
@@ -224,7 +224,8 @@ class MassUpdate:
             return sa.true()
         return sa.or_(*(self.table.c[name].is_distinct_from(value) for name, value in self.values.items()))
 
-    def _chunks(self, selection: Sequence[int] | ListRequest) -> Iterator[list[int]]:
+    def _chunks(self, selection: Sequence[int] | ListRequest) -> Iterator[Chunk]:
+        """The selection as consecutive id ranges (a filter) or id lists, CHUNK records each."""
         table, conn = self.table, self.tx.conn
         if isinstance(selection, ListRequest):
             flow = self.tx.service.workflow_of(self.entity, required=False)
@@ -232,19 +233,25 @@ class MassUpdate:
             conditions = build_conditions(table, self.definition, view, selection, flow.definition if flow else None)
             last = 0
             while True:
-                ids = list(conn.execute(
+                ids = (
                     sa.select(table.c.id).where(*conditions, table.c.id > last).order_by(table.c.id).limit(CHUNK)
-                ).scalars())
-                if not ids:
+                ).subquery()
+                bounds = conn.execute(sa.select(sa.func.count(), sa.func.max(ids.c.id))).one()
+                size, upper = bounds
+                if not size:
                     return
-                yield ids
-                last = ids[-1]
+                yield Chunk(sa.and_(*conditions, table.c.id > last, table.c.id <= upper), size)
+                last = upper
         else:
             wanted = sorted(set(int(i) for i in selection))
             for start in range(0, len(wanted), CHUNK):
-                chunk = wanted[start : start + CHUNK]
-                live = list(conn.execute(
-                    sa.select(table.c.id).where(table.c.id.in_(chunk), table.c.deleted_at.is_(None)).order_by(table.c.id)
-                ).scalars())
-                if live:
-                    yield live
+                where = sa.and_(table.c.id.in_(wanted[start : start + CHUNK]), table.c.deleted_at.is_(None))
+                size = conn.execute(sa.select(sa.func.count()).select_from(table).where(where)).scalar_one()
+                if size:
+                    yield Chunk(where, size)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    where: sa.ColumnElement[bool]
+    size: int

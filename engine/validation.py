@@ -163,7 +163,11 @@ class EntityValidator:
         for name in self.mandatory:
             if is_empty(record.get(name)) and name not in errors:
                 errors[name] = [RuleError(name, "mandatory")]
-        for name, expression in self.mandatory_when:
+        self.check_conditions(record, errors, self.mandatory_when)
+
+    def check_conditions(self, record: Mapping[str, Any], errors: ErrorMap, conditions: Iterable[tuple[str, Any]]) -> None:
+        """`mandatory_when` rules: the field is mandatory when its expression holds."""
+        for name, expression in conditions:
             if name in errors or not is_empty(record.get(name)):
                 continue
             try:
