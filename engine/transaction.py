@@ -71,6 +71,7 @@ class Transaction:
         loaded, errors = validator.load_one(values, self.actor, partial=False)
         self._check_initial_status(entity, loaded, errors)
         record = validator.complete_new(loaded, errors)
+        self._enter_first_status(entity, [record], [loaded])
         _merge(errors, self._check_database_rules(entity, [record]).get(0, {}))
         self.hooks.validate_record(entity, record, record, errors)
         if errors:
@@ -88,7 +89,9 @@ class Transaction:
         The per-row save hooks are not called on this bulk path; `ossature_validate_record` is.
         """
         validator = self.service.validator(entity)
+        rows = rows if isinstance(rows, Sequence) else list(rows)
         records, failed = validator.load_many(rows, self.actor)
+        self._enter_first_status(entity, records, rows)
         if not self.actor.system:
             for index, record in enumerate(records):
                 self._check_initial_status(entity, record, failed.setdefault(index, {}), given_only=False)
@@ -285,6 +288,26 @@ class Transaction:
             errors.setdefault("status", []).append(
                 RuleError("status", "initial", {"value": flow.definition.initial.code})
             )
+
+    def _enter_first_status(
+        self, entity: str, records: Sequence[dict[str, Any]], given: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """A new record enters its first status: that status's `on_enter` values apply,
+        except where the caller gave a value itself."""
+        flow = self.service.workflow_of(entity, required=False)
+        if flow is None:
+            return
+        for record, values in zip(records, given):
+            status = flow.definition.status(record.get("status") or "")
+            if status is None or not status.on_enter:
+                continue
+            try:
+                produced = flow.on_enter(status.code, record)
+            except RecordValidationError:
+                continue  # left to the record's own validation
+            for name, value in produced.items():
+                if values.get(name) in (None, ""):
+                    record[name] = value
 
     def _insert(self, entity: str, records: Sequence[dict[str, Any]]) -> list[int]:
         table = self.service.table(entity)

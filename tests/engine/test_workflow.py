@@ -56,6 +56,15 @@ def test_new_records_start_in_the_initial_status(engine):
     assert engine.records.create("sample", {**BASE, "status": "done"}, SYSTEM_ACTOR)["status"] == "done"
 
 
+def test_on_enter_values_apply_when_a_status_is_entered(engine, draft):
+    assert draft["notes"] == "drafted"  # the first status is entered at creation
+    assert engine.records.create("sample", {**BASE, "notes": "mine"}, ANN)["notes"] == "mine"
+    (first,) = engine.records.create_many("sample", [dict(BASE)], ANN)
+    assert engine.records.get("sample", first)["notes"] == "drafted"
+    moved = engine.records.transition("sample", draft["id"], "submit", ANN)
+    assert moved["extra"] == "in review"
+
+
 def test_status_does_not_change_through_a_plain_update(engine, draft):
     with pytest.raises(RecordValidationError) as caught:
         engine.records.update("sample", draft["id"], {"status": "done"}, SYSTEM_ACTOR)
