@@ -240,6 +240,37 @@ class EntityDef:
         return tuple(f for f in self.fields if f.historized)
 
 
+SCOPES = ("own", "team", "all")
+"""Row scopes, narrowest first: records assigned to or created by the user, those of the
+user's team, every record."""
+
+ENTITY_OPERATIONS = ("read", "create", "update", "delete", "export", "import", "mass_update")
+
+
+@dataclass(frozen=True)
+class EntityPermission:
+    """What a role may do with one entity's records."""
+
+    operations: frozenset[str] = frozenset()
+    """A subset of ENTITY_OPERATIONS."""
+    scope: str = "all"
+    hidden: frozenset[str] = frozenset()
+    """Characteristics the role never sees (absent from lists, forms, API, exports, history)."""
+    readonly: frozenset[str] = frozenset()
+    """Characteristics the role sees but cannot change."""
+
+
+@dataclass(frozen=True)
+class RoleDef:
+    name: str
+    label: Text
+    source: Source
+    entities: Mapping[str, EntityPermission] = field(default_factory=lambda: MappingProxyType({}))
+    """Entity name -> permission; an entity not named here is out of reach for the role."""
+    admin: bool = False
+    """Administrators may do everything, on every record."""
+
+
 @dataclass(frozen=True)
 class PackInfo:
     name: str
@@ -257,6 +288,7 @@ class Model:
     entities: Mapping[str, EntityDef]
     lists: Mapping[str, ValueList]
     workflows: Mapping[str, WorkflowDef]
+    roles: Mapping[str, RoleDef] = field(default_factory=lambda: MappingProxyType({}))
 
     def entity(self, name: str) -> EntityDef:
         return self.entities[name]
@@ -266,3 +298,6 @@ class Model:
 
     def workflow(self, name: str) -> WorkflowDef:
         return self.workflows[name]
+
+    def role(self, name: str) -> RoleDef:
+        return self.roles[name]
