@@ -51,7 +51,9 @@ class MassUpdate:
         self.dialect = tx.conn.dialect.name
         validator = tx.service.validator(entity)
         self.validator = validator
-        loaded, errors = validator.load_one(values, tx.actor, partial=True)
+        self.access = tx.access(entity, "mass_update")
+        self.scope = tx.service.permissions.scope_condition(self.access, tx.actor, self.table)
+        loaded, errors = validator.load_one(values, tx.actor, partial=True, protected=self.access.protected)
         self.status = loaded.pop("status", None) if "status" in loaded else None
         self.has_status = "status" in values
         self._check_values(loaded, errors)
@@ -176,7 +178,7 @@ class MassUpdate:
         moved: set[int] = set()
         flow = self.tx.service.workflow_of(self.entity)
         for record_id in ids:
-            current = self.tx.get(self.entity, record_id)
+            current = self.tx._row(self.entity, record_id)
             if current.get("status") == self.status:
                 continue
             try:
@@ -230,7 +232,11 @@ class MassUpdate:
         if isinstance(selection, ListRequest):
             flow = self.tx.service.workflow_of(self.entity, required=False)
             view = self.definition.view(selection.view)
-            conditions = build_conditions(table, self.definition, view, selection, flow.definition if flow else None)
+            conditions = build_conditions(
+                table, self.definition, view, selection, flow.definition if flow else None, hidden=self.access.hidden
+            )
+            if self.scope is not None:
+                conditions.append(self.scope)
             last = 0
             while True:
                 ids = (
@@ -245,7 +251,10 @@ class MassUpdate:
         else:
             wanted = sorted(set(int(i) for i in selection))
             for start in range(0, len(wanted), CHUNK):
-                where = sa.and_(table.c.id.in_(wanted[start : start + CHUNK]), table.c.deleted_at.is_(None))
+                where = sa.and_(
+                    table.c.id.in_(wanted[start : start + CHUNK]), table.c.deleted_at.is_(None),
+                    self.scope if self.scope is not None else sa.true(),
+                )
                 size = conn.execute(sa.select(sa.func.count()).select_from(table).where(where)).scalar_one()
                 if size:
                     yield Chunk(where, size)

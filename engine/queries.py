@@ -154,8 +154,15 @@ def parse_list_request(
     return ListRequest(view_name, first("q").strip(), sort, tab, equals, contains, ranges, group, page, page_size)
 
 
+def request_fields(request: ListRequest) -> set[str]:
+    """Every characteristic a request filters, sorts or groups by."""
+    names = {s.lstrip("-") for s in request.sort} | set(request.equals) | set(request.contains) | set(request.ranges)
+    return names | ({request.group} if request.group else set())
+
+
 def build_conditions(
-    table: sa.Table, entity: EntityDef, view: ViewDef, request: ListRequest, workflow: WorkflowDef | None
+    table: sa.Table, entity: EntityDef, view: ViewDef, request: ListRequest, workflow: WorkflowDef | None,
+    *, hidden: frozenset[str] = frozenset(),
 ) -> list[sa.ColumnElement[bool]]:
     """The WHERE clause of a list request: live records, the view's fixed filter, the tab,
     the filters and the quick search."""
@@ -180,8 +187,8 @@ def build_conditions(
         if high is not None:
             conditions.append(table.c[name] <= high)
     if request.search:
-        searchable = [f.name for f in entity.fields if f.searchable] or [
-            f.name for f in entity.fields if f.type in ("string", "email")
+        searchable = [f.name for f in entity.fields if f.searchable and f.name not in hidden] or [
+            f.name for f in entity.fields if f.type in ("string", "email") and f.name not in hidden
         ][:3]
         pattern = f"%{_escape_like(request.search)}%"
         conditions.append(sa.or_(*(table.c[n].ilike(pattern, escape="\\") for n in searchable)))

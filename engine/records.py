@@ -17,11 +17,12 @@ import sqlalchemy as sa
 
 from metamodel.model import FieldDef, Model
 
-from .context import Actor
+from .context import SYSTEM_ACTOR, Actor
 from .errors import NotFoundError, NotHistorizedError, TransitionError
 from .hooks import Hooks
 from .mass_update import MassUpdate, MassUpdateResult
-from .queries import Group, ListRequest, ListResult, build_conditions, order_by, parse_list_request
+from .permissions import PermissionDenied, Permissions
+from .queries import Group, ListRequest, ListResult, build_conditions, order_by, parse_list_request, request_fields
 from .tables import Tables
 from .trail import from_json, status_changes, value_periods
 from .transaction import Transaction
@@ -46,35 +47,56 @@ class RecordService:
         self.workflows = workflows
         self.hooks = hooks
         self.clock = clock
+        self.permissions = Permissions(model, tables.records.get("user"))
         self._historized_names = {
             name: frozenset(f.name for f in entity.historized_fields) for name, entity in model.entities.items()
         }
 
-    # -- reading ---------------------------------------------------------------
+    # -- reading: `actor` None reads as the system (every record, every field) -------
 
-    def get(self, entity: str, record_id: int, *, include_deleted: bool = False) -> dict[str, Any]:
+    @contextmanager
+    def reading(self, actor: Actor | None) -> Iterator[Transaction]:
+        """A read-only view through the same rules as the writes (permissions, scopes)."""
         with self.db.connect() as conn:
-            return self._fetch(conn, entity, record_id, include_deleted=include_deleted)
+            yield Transaction(self, conn, actor or SYSTEM_ACTOR)
 
-    def count(self, entity: str, *, include_deleted: bool = False) -> int:
-        table = self.table(entity)
-        query = sa.select(sa.func.count()).select_from(table)
-        if not include_deleted:
-            query = query.where(table.c.deleted_at.is_(None))
-        with self.db.connect() as conn:
-            return conn.execute(query).scalar_one()
+    def get(
+        self, entity: str, record_id: int, *, include_deleted: bool = False, actor: Actor | None = None
+    ) -> dict[str, Any]:
+        with self.reading(actor) as tx:
+            return tx.get(entity, record_id, include_deleted=include_deleted)
 
-    def audit_log(self, entity: str, record_id: int) -> list[dict[str, Any]]:
+    def count(self, entity: str, *, include_deleted: bool = False, actor: Actor | None = None) -> int:
+        with self.reading(actor) as tx:
+            access = tx.access(entity, "read")
+            table = self.table(entity)
+            query = sa.select(sa.func.count()).select_from(table)
+            if not include_deleted:
+                query = query.where(table.c.deleted_at.is_(None))
+            scope = self.permissions.scope_condition(access, tx.actor, table)
+            if scope is not None:
+                query = query.where(scope)
+            return tx.conn.execute(query).scalar_one()
+
+    def audit_log(self, entity: str, record_id: int, *, actor: Actor | None = None) -> list[dict[str, Any]]:
+        """Every change to the record, oldest first (characteristics the actor may not see left out)."""
         audit = self.tables.audit
-        with self.db.connect() as conn:
-            rows = conn.execute(
+        with self.reading(actor) as tx:
+            access = tx.access(entity, "read")
+            if not access.unrestricted:
+                tx.get(entity, record_id, include_deleted=True)  # in scope, or NotFoundError
+            rows = tx.conn.execute(
                 sa.select(audit)
                 .where(audit.c.entity == entity, audit.c.record_id == record_id)
                 .order_by(audit.c.id)
             )
-            return [dict(r._mapping) for r in rows]
+            entries = [dict(r._mapping) for r in rows]
+        for entry in entries:
+            if entry["changes"] and access.hidden:
+                entry["changes"] = {k: v for k, v in entry["changes"].items() if k not in access.hidden}
+        return entries
 
-    def history(self, entity: str, record_id: int, field: str) -> list[dict[str, Any]]:
+    def history(self, entity: str, record_id: int, field: str, *, actor: Actor | None = None) -> list[dict[str, Any]]:
         """The validity periods of a historized characteristic, oldest first, with typed values.
 
         Each period has `value`, `valid_from`, `valid_to` (None while current), and the
@@ -83,9 +105,11 @@ class RecordService:
         that creating records (imports) writes no history rows.
         """
         definition = self._historized(entity, field)
-        with self.db.connect() as conn:
-            record = self._fetch(conn, entity, record_id, include_deleted=True)
-            changes = value_periods(conn, self.tables, entity, record_id, field)
+        with self.reading(actor) as tx:
+            access = tx.access(entity, "read")
+            self.permissions.check_fields(access, [field], "read")
+            record = tx._row(entity, record_id, include_deleted=True, access=access)
+            changes = value_periods(tx.conn, self.tables, entity, record_id, field)
         first_value = from_json(definition, changes[0]["old_value"]) if changes else record[field]
         periods = [{
             "value": first_value, "old_value": None, "valid_from": record["created_at"],
@@ -99,23 +123,25 @@ class RecordService:
             })
         return periods
 
-    def value_as_of(self, entity: str, record_id: int, field: str, when: dt.datetime | dt.date) -> Any:
+    def value_as_of(
+        self, entity: str, record_id: int, field: str, when: dt.datetime | dt.date, *, actor: Actor | None = None
+    ) -> Any:
         """The value a historized characteristic had at `when` (a date means the end of that day).
 
         None before the record was created.
         """
         when = _as_naive_utc(when)
-        for period in reversed(self.history(entity, record_id, field)):
+        for period in reversed(self.history(entity, record_id, field, actor=actor)):
             if period["valid_from"] <= when:
                 return period["value"]
         return None
 
-    def status_history(self, entity: str, record_id: int) -> list[dict[str, Any]]:
+    def status_history(self, entity: str, record_id: int, *, actor: Actor | None = None) -> list[dict[str, Any]]:
         """Every status the record was in, oldest first: `status`, `entered_at`, `left_at`
         (None while current), `transition` and `changed_by` of the change that entered it."""
-        with self.db.connect() as conn:
-            record = self._fetch(conn, entity, record_id, include_deleted=True)
-            changes = status_changes(conn, self.tables, entity, record_id)
+        with self.reading(actor) as tx:
+            record = tx._row(entity, record_id, include_deleted=True, access=tx.access(entity, "read"))
+            changes = status_changes(tx.conn, self.tables, entity, record_id)
         first = changes[0]["from_status"] if changes else record.get("status")
         periods = [{"status": first, "entered_at": record["created_at"], "transition": None,
                     "changed_by": record["created_by"]}]
@@ -126,39 +152,59 @@ class RecordService:
             period["left_at"] = following["entered_at"] if following else None
         return periods
 
-    def time_in_status(self, entity: str, record_id: int, *, now: dt.datetime | None = None) -> dict[str, dt.timedelta]:
+    def time_in_status(
+        self, entity: str, record_id: int, *, now: dt.datetime | None = None, actor: Actor | None = None
+    ) -> dict[str, dt.timedelta]:
         """Total time the record spent in each status (the current one counted up to `now`)."""
         now = now or self.clock()
         totals: dict[str, dt.timedelta] = {}
-        for period in self.status_history(entity, record_id):
+        for period in self.status_history(entity, record_id, actor=actor):
             end = period["left_at"] or now
             totals[period["status"]] = totals.get(period["status"], dt.timedelta()) + (end - period["entered_at"])
         return totals
 
     def available_transitions(self, entity: str, record_id: int, actor: Actor) -> list[tuple[Any, TransitionError | None]]:
         """The transitions out of the record's status, each with the reason it is refused now (or None)."""
-        record = self.get(entity, record_id)
-        return self.workflow_of(entity).available(record, actor)
+        with self.reading(actor) as tx:
+            access = tx.access(entity, "read")
+            record = tx._row(entity, record_id, access=access)
+        found = self.workflow_of(entity).available(record, actor)
+        if access.allows("update"):
+            return found
+        refused = PermissionDenied(entity, "update")
+        return [(t, error or TransitionError("role", {"transition": t.name, "roles": str(refused)})) for t, error in found]
 
     def list_request(self, entity: str, args: Mapping[str, Sequence[str]]) -> ListRequest:
         """Parse query-string arguments into a checked ListRequest (QueryError names the bad one)."""
         return parse_list_request(self.validator(entity).entity, args, self.validator(entity).rules)
 
-    def list(self, entity: str, request: ListRequest | None = None) -> ListResult:
-        """One page of a list view: rows, the total matching, and counts per group when grouped."""
+    def list(self, entity: str, request: ListRequest | None = None, *, actor: Actor | None = None) -> ListResult:
+        """One page of a list view: rows, the total matching, and counts per group when grouped.
+
+        For a restricted actor every count (total, groups) covers only the records in their
+        scope, and filtering, sorting or grouping by a hidden characteristic is refused.
+        """
         request = request or ListRequest()
         table = self.table(entity)
         definition = self.model.entity(entity)
         view = definition.view(request.view)
         flow = self.workflows.get(entity)
-        conditions = build_conditions(table, definition, view, request, flow.definition if flow else None)
-        with self.db.connect() as conn:
+        with self.reading(actor) as tx:
+            access = tx.access(entity, "read")
+            self.permissions.check_fields(access, request_fields(request), "read")
+            conditions = build_conditions(
+                table, definition, view, request, flow.definition if flow else None, hidden=access.hidden
+            )
+            scope = self.permissions.scope_condition(access, tx.actor, table)
+            if scope is not None:
+                conditions.append(scope)
+            conn = tx.conn
             total = conn.execute(sa.select(sa.func.count()).select_from(table).where(*conditions)).scalar_one()
             rows = conn.execute(
                 sa.select(table).where(*conditions).order_by(*order_by(table, request))
                 .limit(request.page_size).offset((request.page - 1) * request.page_size)
             )
-            records = [dict(r._mapping) for r in rows]
+            records = [access.visible(r._mapping) for r in rows]
             groups = None
             if request.group:
                 column = table.c[request.group]
@@ -267,15 +313,6 @@ class RecordService:
 
     def historized_names(self, entity: str) -> frozenset[str]:
         return self._historized_names[entity]
-
-    def _fetch(
-        self, conn: sa.Connection, entity: str, record_id: int, *, include_deleted: bool = False
-    ) -> dict[str, Any]:
-        table = self.table(entity)
-        row = conn.execute(sa.select(table).where(table.c.id == record_id)).first()
-        if row is None or (row.deleted_at is not None and not include_deleted):
-            raise NotFoundError(entity, record_id)
-        return dict(row._mapping)
 
     def _historized(self, entity: str, field: str) -> FieldDef:
         definition = self.validator(entity).entity.fields_by_name.get(field)

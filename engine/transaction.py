@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 import sqlalchemy as sa
 
 from .context import Actor
+from .permissions import Access
 from .errors import (
     BatchValidationError,
     ConflictError,
@@ -45,9 +46,43 @@ class Transaction:
 
     # -- reading inside the transaction ------------------------------------------
 
-    def get(self, entity: str, record_id: int, *, include_deleted: bool = False, for_update: bool = False) -> dict[str, Any]:
+    def get(self, entity: str, record_id: int, *, include_deleted: bool = False) -> dict[str, Any]:
+        """A record as this actor may see it (NotFoundError outside their scope)."""
+        access = self.access(entity, "read")
+        return access.visible(self._row(entity, record_id, include_deleted=include_deleted, access=access))
+
+    def find(self, entity: str, **equals: Any) -> list[dict[str, Any]]:
+        """Live records whose characteristics equal the given values, as this actor may see them."""
+        access = self.access(entity, "read")
+        self.service.permissions.check_fields(access, equals, "read")
+        table = self.service.table(entity)
+        unknown = [name for name in equals if name not in table.c]
+        if unknown:
+            raise NotFoundError(f"{entity} characteristic", ", ".join(unknown))
+        query = sa.select(table).where(table.c.deleted_at.is_(None), *(table.c[k] == v for k, v in equals.items()))
+        scope = self.service.permissions.scope_condition(access, self.actor, table)
+        if scope is not None:
+            query = query.where(scope)
+        return [access.visible(r._mapping) for r in self.conn.execute(query.order_by(table.c.id))]
+
+    def access(self, entity: str, operation: str) -> Access:
+        """This actor's access to `entity`, after checking it allows `operation`."""
+        self.service.table(entity)
+        access = self.service.permissions.access(self.actor, entity)
+        access.require(operation)
+        return access
+
+    def _row(
+        self, entity: str, record_id: int, *, include_deleted: bool = False, for_update: bool = False,
+        access: Access | None = None,
+    ) -> dict[str, Any]:
+        """The whole stored record; with `access`, only if it is in that access's scope."""
         table = self.service.table(entity)
         query = sa.select(table).where(table.c.id == record_id)
+        if access is not None:
+            scope = self.service.permissions.scope_condition(access, self.actor, table)
+            if scope is not None:
+                query = query.where(scope)
         if for_update:
             query = query.with_for_update()
         row = self.conn.execute(query).first()
@@ -55,20 +90,12 @@ class Transaction:
             raise NotFoundError(entity, record_id)
         return dict(row._mapping)
 
-    def find(self, entity: str, **equals: Any) -> list[dict[str, Any]]:
-        """Live records whose characteristics equal the given values."""
-        table = self.service.table(entity)
-        unknown = [name for name in equals if name not in table.c]
-        if unknown:
-            raise NotFoundError(f"{entity} characteristic", ", ".join(unknown))
-        query = sa.select(table).where(table.c.deleted_at.is_(None), *(table.c[k] == v for k, v in equals.items()))
-        return [dict(r._mapping) for r in self.conn.execute(query.order_by(table.c.id))]
-
     # -- creating ----------------------------------------------------------------
 
     def create(self, entity: str, values: Mapping[str, Any]) -> dict[str, Any]:
+        access = self.access(entity, "create")
         validator = self.service.validator(entity)
-        loaded, errors = validator.load_one(values, self.actor, partial=False)
+        loaded, errors = validator.load_one(values, self.actor, partial=False, protected=access.protected)
         self._check_initial_status(entity, loaded, errors)
         record = validator.complete_new(loaded, errors)
         self._enter_first_status(entity, [record], [loaded])
@@ -78,9 +105,9 @@ class Transaction:
             raise RecordValidationError(errors, entity)
         self.hooks.before_save(self, entity, record, record, True)
         (record_id,) = self._insert(entity, [record])
-        created = self.get(entity, record_id)
+        created = self._row(entity, record_id)
         self.hooks.after_save(self, entity, created, record, True)
-        return created
+        return access.visible(created)
 
     def create_many(self, entity: str, rows: Iterable[Mapping[str, Any]]) -> list[int]:
         """Validate every row, then insert them all; returns ids in row order.
@@ -88,9 +115,10 @@ class Transaction:
         Raises BatchValidationError (errors per row index) and writes nothing if any row is bad.
         The per-row save hooks are not called on this bulk path; `ossature_validate_record` is.
         """
+        access = self.access(entity, "create")
         validator = self.service.validator(entity)
         rows = rows if isinstance(rows, Sequence) else list(rows)
-        records, failed = validator.load_many(rows, self.actor)
+        records, failed = validator.load_many(rows, self.actor, protected=access.protected)
         self._enter_first_status(entity, records, rows)
         if not self.actor.system:
             for index, record in enumerate(records):
@@ -118,11 +146,14 @@ class Transaction:
         self, entity: str, record_id: int, values: Mapping[str, Any], *, version: int | None = None
     ) -> dict[str, Any]:
         """Change some characteristics. A stale `version` raises ConflictError and writes nothing."""
-        current = self._current(entity, record_id, version)
-        loaded, errors = self.service.validator(entity).load_one(values, self.actor, partial=True)
+        access = self.access(entity, "update")
+        current = self._current(entity, record_id, version, access)
+        loaded, errors = self.service.validator(entity).load_one(
+            values, self.actor, partial=True, protected=access.protected
+        )
         if "status" in loaded and loaded["status"] != current.get("status"):
             errors.setdefault("status", []).append(RuleError("status", "transition"))
-        return self.write_changes(entity, current, loaded, errors)
+        return access.visible(self.write_changes(entity, current, loaded, errors))
 
     def write_changes(
         self,
@@ -154,7 +185,7 @@ class Transaction:
             .values(**changes, updated_at=self.now, updated_by=self.actor.user_id, version=new_version)
         )
         if result.rowcount != 1:
-            raise ConflictError(entity, record_id, current["version"], self.get(entity, record_id))
+            raise ConflictError(entity, record_id, current["version"], self._row(entity, record_id))
         write_audit(
             self.conn, self.tables, entity, "update",
             [(record_id, new_version, audit_changes(current, changes, changes))], self.now, self.actor.user_id,
@@ -170,7 +201,7 @@ class Transaction:
                 self.conn, self.tables, entity,
                 [(record_id, current.get("status"), changes["status"], transition)], self.now, self.actor.user_id,
             )
-        updated = self.get(entity, record_id, include_deleted=True)
+        updated = self._row(entity, record_id, include_deleted=True)
         self.hooks.after_save(self, entity, updated, changes, False)
         return updated
 
@@ -184,8 +215,9 @@ class Transaction:
 
     def purge(self, entity: str, record_id: int) -> None:
         """Delete a trashed record for good. Its audit log stays; refused while records still link to it."""
+        access = self.access(entity, "delete")
         table = self.service.table(entity)
-        current = self.get(entity, record_id, include_deleted=True, for_update=True)
+        current = self._row(entity, record_id, include_deleted=True, for_update=True, access=access)
         if current["deleted_at"] is None:
             raise StateError(f"{entity} {record_id} is not in the trash: delete it before purging it")
         self._refuse_if_linked(entity, record_id)
@@ -212,12 +244,15 @@ class Transaction:
     ) -> dict[str, Any]:
         """Move a record along a declared transition: roles, source status, required fields
         and guard are checked, then the actions run and the status changes, all at once."""
+        access = self.access(entity, "update")
         flow = self.service.workflow_of(entity)
         transition = flow.transition(name)
-        current = self._current(entity, record_id, version)
+        current = self._current(entity, record_id, version, access)
         flow.check_source(transition, current)
         flow.check_roles([transition], self.actor)
-        return self._enter(entity, current, transition.to, [transition], values, inputs, name, check_guard=True)
+        return access.visible(
+            self._enter(entity, current, transition.to, [transition], values, inputs, name, access, check_guard=True)
+        )
 
     def move_to(
         self, entity: str, record_id: int, status: str, *, values: Mapping[str, Any] | None = None,
@@ -225,12 +260,13 @@ class Transaction:
     ) -> dict[str, Any]:
         """Free mode: any status may follow any other, honouring the roles and required fields of
         the transitions declared into `status`."""
+        access = self.access(entity, "update")
         flow = self.service.workflow_of(entity)
         flow.check_free_move(status)
-        current = self._current(entity, record_id, version)
+        current = self._current(entity, record_id, version, access)
         into = flow.transitions_into(status)
         flow.check_roles(into, self.actor)
-        return self._enter(entity, current, status, into, values, None, None, check_guard=False)
+        return access.visible(self._enter(entity, current, status, into, values, None, None, access, check_guard=False))
 
     def _enter(
         self,
@@ -241,13 +277,14 @@ class Transaction:
         values: Mapping[str, Any] | None,
         inputs: Mapping[str, Any] | None,
         name: str | None,
+        access: Access,
         *,
         check_guard: bool,
     ) -> dict[str, Any]:
         flow = self.service.workflow_of(entity)
         validator = self.service.validator(entity)
         given = {k: v for k, v in (values or {}).items() if k != "status"}
-        loaded, errors = validator.load_one(given, self.actor, partial=True)
+        loaded, errors = validator.load_one(given, self.actor, partial=True, protected=access.protected)
         if errors:
             raise RecordValidationError(errors, entity)
         record = {**current, **loaded}
@@ -269,8 +306,8 @@ class Transaction:
 
     # -- internals -----------------------------------------------------------------
 
-    def _current(self, entity: str, record_id: int, version: int | None) -> dict[str, Any]:
-        current = self.get(entity, record_id, for_update=True)
+    def _current(self, entity: str, record_id: int, version: int | None, access: Access) -> dict[str, Any]:
+        current = self._row(entity, record_id, for_update=True, access=access)
         if version is not None and version != current["version"]:
             raise ConflictError(entity, record_id, version, current)
         return current
@@ -322,8 +359,9 @@ class Transaction:
         return ids
 
     def _set_trashed(self, entity: str, record_id: int, version: int | None, *, trashed: bool) -> dict[str, Any]:
+        access = self.access(entity, "delete")
         table = self.service.table(entity)
-        current = self.get(entity, record_id, include_deleted=True, for_update=True)
+        current = self._row(entity, record_id, include_deleted=True, for_update=True, access=access)
         if version is not None and version != current["version"]:
             raise ConflictError(entity, record_id, version, current)
         if (current["deleted_at"] is not None) == trashed:
@@ -346,7 +384,7 @@ class Transaction:
             self.conn, self.tables, entity, "delete" if trashed else "restore",
             [(record_id, new_version, None)], self.now, self.actor.user_id,
         )
-        return self.get(entity, record_id, include_deleted=True)
+        return access.visible(self._row(entity, record_id, include_deleted=True))
 
     def _check_database_rules(
         self, entity: str, records: Sequence[Mapping[str, Any]], exclude_ids: Sequence[int] = ()

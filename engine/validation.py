@@ -85,10 +85,15 @@ class EntityValidator:
 
     # -- the two doors -------------------------------------------------------
 
-    def load_one(self, data: Mapping[str, Any], actor: Actor, *, partial: bool) -> tuple[dict[str, Any], ErrorMap]:
-        """Typed values of one input record through the marshmallow schema, and the errors found."""
+    def load_one(
+        self, data: Mapping[str, Any], actor: Actor, *, partial: bool, protected: frozenset[str] = frozenset()
+    ) -> tuple[dict[str, Any], ErrorMap]:
+        """Typed values of one input record through the marshmallow schema, and the errors found.
+
+        `protected` names characteristics this actor may not set (hidden or read-only for their roles).
+        """
         errors: ErrorMap = {}
-        data = self._refuse_protected(data, actor, errors)
+        data = self._refuse_protected(data, actor, errors, protected)
         try:
             values = self.schema.load(data, partial=partial)
         except mm.ValidationError as error:
@@ -99,11 +104,11 @@ class EntityValidator:
         return values, errors
 
     def load_many(
-        self, rows: Iterable[Mapping[str, Any]], actor: Actor
+        self, rows: Iterable[Mapping[str, Any]], actor: Actor, *, protected: frozenset[str] = frozenset()
     ) -> tuple[list[dict[str, Any]], dict[int, ErrorMap]]:
         """Complete new records for every row, and the errors of the bad rows by row index."""
         rules = self.rules
-        protected = self._protected(actor)
+        protected = self._protected(actor) | protected
         records: list[dict[str, Any]] = []
         failed: dict[int, ErrorMap] = {}
         for index, raw in enumerate(rows):
@@ -180,8 +185,10 @@ class EntityValidator:
         """System columns are never input; readonly characteristics only from the system itself."""
         return self.system_columns if actor.system else self.system_columns | self.readonly
 
-    def _refuse_protected(self, data: Mapping[str, Any], actor: Actor, errors: ErrorMap) -> Mapping[str, Any]:
-        protected = self._protected(actor)
+    def _refuse_protected(
+        self, data: Mapping[str, Any], actor: Actor, errors: ErrorMap, extra: frozenset[str] = frozenset()
+    ) -> Mapping[str, Any]:
+        protected = self._protected(actor) | extra
         refused = [k for k in data if k in protected]
         if not refused:
             return data

@@ -2,7 +2,8 @@
 
 Defaults filled here: `string` max_length 255, decimal scale 2 / precision 18, value
 order (position x 10), status sequence, the initial status (flagged, or the lowest
-sequence), the synthesized `status` field, and each entity's `list` and `form` views.
+sequence), the synthesized `status` field, and each entity's `list` and `form` views;
+roles get their `"*"` entry expanded (`metamodel.role_build`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from metamodel.model import (
     ViewDef,
     WorkflowDef,
 )
+from metamodel.role_build import build_role
 from metamodel.sources import Props
 from metamodel.values import DEFAULT_PRECISION, DEFAULT_SCALE, DEFAULT_STRING_LENGTH
 
@@ -47,11 +49,13 @@ def build_model(merged: Merged, packs: tuple[PackInfo, ...]) -> Model:
         name: _entity(spec, workflows.get(spec.props.get("workflow") or ""), named_views.get(name, ()))
         for name, spec in merged.entities.items()
     }
+    roles = {name: build_role(spec, merged.entities) for name, spec in merged.roles.items()}
     return Model(
         packs=packs,
         entities=MappingProxyType(entities),
         lists=MappingProxyType(lists),
         workflows=MappingProxyType(workflows),
+        roles=MappingProxyType(roles),
     )
 
 

@@ -21,6 +21,7 @@ from metamodel.expressions import ExpressionError, compile_expression
 from metamodel.identifiers import IDENTIFIER_RE, reserved_entity_reason, reserved_field_reason
 from metamodel.merge import EntitySpec, ListSpec, Merged, ViewSpec, WorkflowSpec
 from metamodel.model import FIELD_TYPES, LIST_TYPES, NUMBER_TYPES, SYSTEM_COLUMNS, TEMPORAL_TYPES, TEXT_TYPES
+from metamodel.role_checks import check_roles
 from metamodel.sources import Origin, Props
 from metamodel.values import (
     DEFAULT_PRECISION,
@@ -79,7 +80,7 @@ class _AnyName(Collection[str]):
 def check_merged(merged: Merged) -> list[Problem]:
     checker = _Checker(merged)
     checker.run()
-    return checker.problems
+    return checker.problems + check_roles(merged)
 
 
 class _EntityNames:

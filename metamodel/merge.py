@@ -4,7 +4,7 @@ A later pack adds definitions and overrides properties of earlier ones; a workfl
 extension may also remove statuses and transitions. Adding what already exists,
 extending what does not, changing what cannot change (a characteristic's type, list or
 target entity) and removing or unprotecting a protected status are conflicts that name
-both files.
+both files. A role extension replaces, adds or removes (null) whole entity entries.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from metamodel.errors import Problem
 from metamodel.sources import Origin, Props
 from metamodel.yaml_source import Document
 
-FOLDERS = ("lists", "workflows", "entities", "views")
+FOLDERS = ("lists", "workflows", "entities", "views", "roles")
 """Pack subfolders, in the order their documents are merged."""
 
-KIND_OF_FOLDER = {"entities": "entity", "lists": "list", "workflows": "workflow", "views": "view"}
+KIND_OF_FOLDER = {"entities": "entity", "lists": "list", "workflows": "workflow", "views": "view", "roles": "role"}
 """The document kind (schema name, and the key that names the definition) of each folder."""
 FIXED_CHARACTERISTIC_KEYS = ("list", "entity")
 EXCLUSIVE_DEFAULTS = {"default": "default_expr", "default_expr": "default"}
@@ -72,11 +72,21 @@ class ViewSpec:
 
 
 @dataclass(eq=False)
+class RoleSpec:
+    name: str
+    origin: Origin
+    props: Props
+    entities: dict[str, Props]
+    """Entity name (or "*") -> its entry, each with the origin of the pack that wrote it last."""
+
+
+@dataclass(eq=False)
 class Merged:
     entities: dict[str, EntitySpec] = field(default_factory=dict)
     lists: dict[str, ListSpec] = field(default_factory=dict)
     workflows: dict[str, WorkflowSpec] = field(default_factory=dict)
     views: dict[str, ViewSpec] = field(default_factory=dict)
+    roles: dict[str, RoleSpec] = field(default_factory=dict)
 
 
 def merge_packs(packs: Iterable[PackDocuments]) -> tuple[Merged, list[Problem]]:
@@ -122,6 +132,12 @@ class _Merger:
             self._add_statuses(workflow, doc, layer, doc.data["statuses"], appended=False)
             self._add_transitions(workflow, doc, layer, doc.data.get("transitions", ()))
             registry[name] = workflow
+        elif folder == "roles":
+            entries = {
+                entity: Props(entry, Origin(doc, ("entities", entity), layer))
+                for entity, entry in (doc.data.get("entities") or {}).items()
+            }
+            registry[name] = RoleSpec(name, origin, root, entries)
         else:
             registry[name] = ViewSpec(name, origin, root)
 
@@ -192,6 +208,8 @@ class _Merger:
             self._extend_entity(spec, doc, origin)
         elif folder == "lists":
             self._extend_list(spec, doc, origin)
+        elif folder == "roles":
+            self._extend_role(spec, doc, origin)
         else:
             self._extend_workflow(spec, doc, origin)
 
@@ -247,6 +265,18 @@ class _Merger:
                 continue
             for key, new in changes.items():
                 value.set(key, new, here.child(key))
+
+    def _extend_role(self, spec: RoleSpec, doc: Document, origin: Origin) -> None:
+        """Later packs win entry by entry: an entry replaces the earlier one as a whole, null removes it."""
+        for entity, entry in (doc.data.get("entities") or {}).items():
+            here = origin.child("entities", entity)
+            if entry is not None:
+                spec.entities[entity] = Props(entry, here)
+            elif entity in spec.entities:
+                del spec.entities[entity]
+            else:
+                self.problems.append(here.problem(
+                    f"role '{spec.name}' has no entry for '{entity}' to remove (declared in {spec.origin})", at_key=True))
 
     def _extend_workflow(self, spec: WorkflowSpec, doc: Document, origin: Origin) -> None:
         """Removals first (so a removed code or name can be declared again), then overrides, then additions."""

@@ -23,12 +23,13 @@ from metamodel.fast_schema import Predicate, Unsupported, compile_predicate
 from metamodel.yaml_source import Document, PathKey
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
-KINDS = ("entity", "list", "workflow", "view", "pack")
+KINDS = ("entity", "list", "workflow", "view", "role", "pack")
 
 IDENTIFIER_PATTERN = "^[a-z][a-z0-9_]*$"
 _PATTERN_MEANINGS = {
     IDENTIFIER_PATTERN: "is not a valid name (lowercase letters, digits and _, starting with a letter)",
     "^-?[a-z][a-z0-9_]*$": "is not a field name (optionally prefixed with - for descending order)",
+    "^([a-z][a-z0-9_]*|\\*)$": "is not an entity name or *",
     "^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$": "is not a colour such as #3b82f6",
     "^[0-9]+\\.[0-9]+\\.[0-9]+([-+][0-9A-Za-z.+-]+)?$": "is not a version such as 1.0.0",
 }

@@ -140,7 +140,11 @@ def seed_demo_command() -> None:
 @click.option("--set", "values", multiple=True, metavar="FIELD=VALUE", help="A value to set with the transition.")
 @click.option("--inputs", default=None, metavar="JSON", help="Choices for the transition's actions, as JSON.")
 @click.option("--role", "roles", multiple=True, help="Act as a user with this role instead of the system.")
-def transition(entity: str, record_id: int, name: str, values: tuple[str, ...], inputs: str | None, roles: tuple[str, ...]) -> None:
+@click.option("--user", "username", default=None, help="With --role: the username to act as (for own/team scopes).")
+def transition(
+    entity: str, record_id: int, name: str, values: tuple[str, ...], inputs: str | None, roles: tuple[str, ...],
+    username: str | None,
+) -> None:
     """Apply the workflow transition NAME to a record (for scripts).
 
     Example: ossature transition lead 12 convert --inputs '{"opportunity": {"values": {}}}'
@@ -159,11 +163,20 @@ def transition(entity: str, record_id: int, name: str, values: tuple[str, ...], 
         choices = json.loads(inputs) if inputs else None
     except json.JSONDecodeError as error:
         fail([f"error: --inputs: not valid JSON: {error}"])
-    actor = Actor(username="cli", roles=frozenset(roles)) if roles else SYSTEM_ACTOR
     model = load_model(config.pack_dirs())
     url = config.database_url()
     engine = open_engine(model, url)
+    actor = SYSTEM_ACTOR
     try:
+        if roles:
+            found: list[dict] = []
+            if username:
+                with engine.records.reading(None) as reader:
+                    found = reader.find("user", username=username)
+                if not found:
+                    fail([f"error: --user {username}: no such user"])
+            user = found[0] if found else {}
+            actor = Actor(user_id=user.get("id"), username=username or "cli", roles=frozenset(roles), team=user.get("team"))
         before = engine.records.get(entity, record_id)
         after = engine.records.transition(entity, record_id, name, actor, values=given, inputs=choices)
     except TransitionError as error:

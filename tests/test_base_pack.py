@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import metamodel
-from metamodel.model import LIST_TYPES, SYSTEM_COLUMNS, Model, Text
+from metamodel.model import ENTITY_OPERATIONS, LIST_TYPES, SYSTEM_COLUMNS, EntityPermission, Model, Text
 
 PACK_DIR = Path(metamodel.BASE_PACK)
 ENTITIES = {
@@ -19,7 +19,7 @@ NAMED_VIEWS = {
     "open_tickets": "ticket",
     "this_weeks_events": "event",
 }
-SCHEMA_OF_FOLDER = {"entities": "entity", "lists": "list", "workflows": "workflow", "views": "view"}
+SCHEMA_OF_FOLDER = {"entities": "entity", "lists": "list", "workflows": "workflow", "views": "view", "roles": "role"}
 
 
 @pytest.fixture(scope="module")
@@ -351,6 +351,7 @@ def test_roles_named_by_transitions_are_the_known_ones(model: Model) -> None:
     named = {role for w in model.workflows.values() for t in w.transitions for role in t.roles}
     assert named <= ROLES
     assert {"sales", "manager", "support"} <= named
+    assert named <= set(model.roles)
 
 
 def test_each_open_status_can_be_left_and_each_closed_one_reached(model: Model) -> None:
@@ -364,13 +365,89 @@ def test_each_open_status_can_be_left_and_each_closed_one_reached(model: Model) 
                 assert status.code in entering, f"{workflow.name}.{status.code} cannot be reached"
 
 
+# -- roles ---------------------------------------------------------------------------------------
+EVERYTHING = frozenset(ENTITY_OPERATIONS)
+SALES_WORK = frozenset({"read", "create", "update", "export", "mass_update"})
+CRM_ENTITIES = ENTITIES - {"user"}
+
+
+def test_the_pack_declares_five_bilingual_roles(model: Model) -> None:
+    assert set(model.roles) == ROLES | {"read_only"}
+    for role in model.roles.values():
+        assert_bilingual(role.label, role.name)
+        assert role.source.file.endswith(f"definitions/roles/{role.name}.yaml"), role.source
+        assert set(role.entities) <= ENTITIES, role.name
+
+
+def test_admin_may_do_everything_and_names_no_entity(model: Model) -> None:
+    admin = model.role("admin")
+    assert admin.admin and not admin.entities
+    assert not any(role.admin for role in model.roles.values() if role.name != "admin")
+
+
+def test_manager_does_everything_on_every_crm_entity_and_reads_users(model: Model) -> None:
+    manager = model.role("manager")
+    assert set(manager.entities) == ENTITIES
+    for name in CRM_ENTITIES:
+        assert manager.entities[name] == EntityPermission(operations=EVERYTHING, scope="all"), name
+    assert manager.entities["user"] == EntityPermission(operations=frozenset({"read"}), scope="all")
+
+
+def test_sales_work_their_own_leads_and_opportunities_and_their_teams_accounts(model: Model) -> None:
+    sales = model.role("sales").entities
+    assert set(sales) == {"lead", "opportunity", "account", "contact", "event", "task", "activity_report", "user"}
+    scopes = {name: permission.scope for name, permission in sales.items()}
+    assert (scopes["lead"], scopes["opportunity"], scopes["account"], scopes["contact"]) == ("own", "own", "team", "team")
+    for name in ("lead", "opportunity", "account", "contact", "activity_report"):
+        assert sales[name].operations == SALES_WORK, name
+    for name in ("event", "task"):
+        assert sales[name].operations == SALES_WORK | {"delete"}, name
+    assert sales["user"].operations == frozenset({"read"})
+    assert not any(p.hidden for p in sales.values())
+    assert "budget" in sales["lead"].readonly
+    assert not any("import" in p.operations for p in sales.values())
+
+
+def test_support_handles_the_teams_tickets_and_reads_customers(model: Model) -> None:
+    support = model.role("support").entities
+    assert support["ticket"] == EntityPermission(operations=EVERYTHING, scope="team")
+    for name in ("account", "contact"):
+        assert support[name].operations == frozenset({"read"}), name
+    for name in ("event", "task"):
+        assert (support[name].operations, support[name].scope) == (frozenset({"read", "create", "update"}), "own"), name
+    assert not {"lead", "opportunity"} & set(support)
+
+
+def test_read_only_reads_every_entity_and_exports_none(model: Model) -> None:
+    read_only = model.role("read_only")
+    assert set(read_only.entities) == ENTITIES
+    for permission in read_only.entities.values():
+        assert permission == EntityPermission(operations=frozenset({"read"}), scope="all")
+
+
+def test_roles_hide_and_protect_only_characteristics_of_their_entities(model: Model) -> None:
+    for role in model.roles.values():
+        for name, permission in role.entities.items():
+            declared = {f.name for f in model.entity(name).fields if f.type != "status"}
+            assert permission.hidden | permission.readonly <= declared, f"{role.name}.{name}"
+            assert permission.operations <= EVERYTHING
+
+
 # -- the workflows run ---------------------------------------------------------------------------
+def _user(engine, username: str) -> int:
+    from engine import SYSTEM_ACTOR
+
+    return engine.records.create("user", {"username": username, "display_name": username.title()}, SYSTEM_ACTOR)["id"]
+
+
 def test_a_lost_lead_needs_a_reason_and_a_manager_reopens_it(make_engine, model: Model) -> None:
     from engine import SYSTEM_ACTOR, Actor, TransitionError
 
     engine = make_engine(model)
-    sales = Actor(username="claire", roles=frozenset({"sales"}))
-    lead = engine.records.create("lead", {"last_name": "Durand", "phone": "+33 1 23 45 67 89"}, SYSTEM_ACTOR)
+    claire = _user(engine, "claire")
+    sales = Actor(user_id=claire, username="claire", roles=frozenset({"sales"}))
+    lead = engine.records.create("lead", {"last_name": "Durand", "phone": "+33 1 23 45 67 89", "assigned_to": claire},
+                                 SYSTEM_ACTOR)
 
     with pytest.raises(TransitionError) as refused:
         engine.records.transition("lead", lead["id"], "lose", sales)
@@ -388,8 +465,9 @@ def test_a_task_moves_freely_and_is_complete_when_done(make_engine, model: Model
     from engine import SYSTEM_ACTOR, Actor
 
     engine = make_engine(model)
-    task = engine.records.create("task", {"subject": "Send the quote"}, SYSTEM_ACTOR)
-    anybody = Actor(username="olivia")
+    olivia = _user(engine, "olivia")
+    task = engine.records.create("task", {"subject": "Send the quote", "assigned_to": olivia}, SYSTEM_ACTOR)
+    anybody = Actor(user_id=olivia, username="olivia", roles=frozenset({"support"}))
 
     done = engine.records.move_to("task", task["id"], "done", anybody)
     assert (done["status"], done["percent_done"]) == ("done", 100)

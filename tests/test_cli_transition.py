@@ -15,7 +15,9 @@ from ossature.cli import cli
 @pytest.fixture
 def lead_id(make_engine, database_url: str) -> int:
     engine = make_engine(metamodel.load_model([metamodel.BASE_PACK]))
-    return engine.records.create("lead", {"last_name": "Durand", "company": "Acme", "score": 2, "phone": "01 02 03 04 05"}, SYSTEM_ACTOR)["id"]
+    sam = engine.records.create("user", {"username": "sam", "display_name": "Sam"}, SYSTEM_ACTOR)
+    lead = {"last_name": "Durand", "company": "Acme", "score": 2, "phone": "01 02 03 04 05", "assigned_to": sam["id"]}
+    return engine.records.create("lead", lead, SYSTEM_ACTOR)["id"]
 
 
 @pytest.fixture
@@ -48,12 +50,17 @@ def test_values_given_with_set_are_validated(run, lead_id):
     assert "score: Must be at most 5." in result.stderr
 
 
-def test_role_option_acts_as_a_user_with_that_role(run, lead_id):
+def test_role_and_user_options_act_as_that_user(run, lead_id):
     run("transition", "lead", str(lead_id), "start_call")
-    ok = run("transition", "lead", str(lead_id), "qualify", "--set", "score=4", "--set", "source=website", "--role", "sales")
+    as_sam = ("--role", "sales", "--user", "sam")
+    ok = run("transition", "lead", str(lead_id), "qualify", "--set", "score=4", "--set", "source=website", *as_sam)
     assert ok.exit_code == 0, ok.output
-    refused = run("transition", "lead", str(lead_id), "convert", "--role", "support")
-    assert refused.exit_code == 1 and "sales" in refused.stderr
+    not_theirs = run("transition", "lead", str(lead_id), "convert", "--role", "sales")  # no user: owns nothing
+    assert not_theirs.exit_code == 1 and "does not exist" in not_theirs.stderr
+    no_leads = run("transition", "lead", str(lead_id), "convert", "--role", "support")
+    assert no_leads.exit_code == 1 and "not allowed" in no_leads.stderr
+    unknown = run("transition", "lead", str(lead_id), "convert", "--role", "sales", "--user", "zed")
+    assert unknown.exit_code == 1 and "no such user" in unknown.stderr
 
 
 def test_unknown_record_and_bad_options(run, lead_id):

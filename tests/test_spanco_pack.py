@@ -18,7 +18,8 @@ SPANCO = REPO / "examples" / "packs" / "spanco"
 PIPELINE = ["suspect", "prospect", "approach", "negotiation", "conclusion", "order", "closed_won", "closed_lost"]
 PROBABILITY = {"suspect": 5, "prospect": 10, "approach": 25, "negotiation": 50, "conclusion": 80, "order": 95,
                "closed_won": 100, "closed_lost": 0}
-SALES = Actor(user_id=None, username="claire", roles=frozenset({"sales"}), lang="en")
+SALES = Actor(user_id=1, username="claire", roles=frozenset({"sales"}), lang="en")
+"""Claire is the engine fixture's first user: sales see the opportunities assigned to them."""
 MANAGER = Actor(user_id=None, username="marc", roles=frozenset({"manager"}), lang="fr")
 
 
@@ -119,7 +120,10 @@ def test_removing_a_protected_status_names_both_files(tmp_path: Path) -> None:
 # -- the pipeline runs ---------------------------------------------------------------------------------
 @pytest.fixture
 def engine(make_engine, model):
-    return make_engine(model)
+    engine = make_engine(model)
+    claire = engine.records.create("user", {"username": "claire", "display_name": "Claire"}, SYSTEM_ACTOR)
+    assert claire["id"] == SALES.user_id
+    return engine
 
 
 @pytest.fixture
@@ -131,7 +135,7 @@ def customer(engine) -> tuple[int, int]:
 
 def test_an_opportunity_walks_the_spanco_pipeline(engine, customer) -> None:
     account, contact = customer
-    record = engine.records.create("opportunity", {"name": "Deal", "amount": "1000"}, SYSTEM_ACTOR)
+    record = engine.records.create("opportunity", {"assigned_to": SALES.user_id, "name": "Deal", "amount": "1000"}, SYSTEM_ACTOR)
     assert (record["status"], record["probability"]) == ("suspect", 5)
 
     steps = [
@@ -156,7 +160,7 @@ def test_an_opportunity_walks_the_spanco_pipeline(engine, customer) -> None:
 
 def test_each_step_keeps_its_rules(engine, customer) -> None:
     account, contact = customer
-    record = engine.records.create("opportunity", {"name": "Deal"}, SYSTEM_ACTOR)
+    record = engine.records.create("opportunity", {"assigned_to": SALES.user_id, "name": "Deal"}, SYSTEM_ACTOR)
 
     with pytest.raises(TransitionError) as refused:
         engine.records.transition("opportunity", record["id"], "approach", SALES)
@@ -181,7 +185,7 @@ def test_each_step_keeps_its_rules(engine, customer) -> None:
 
 
 def test_a_dropped_opportunity_is_reopened_by_a_manager_only(engine) -> None:
-    record = engine.records.create("opportunity", {"name": "Deal"}, SYSTEM_ACTOR)
+    record = engine.records.create("opportunity", {"assigned_to": SALES.user_id, "name": "Deal"}, SYSTEM_ACTOR)
     record = engine.records.transition("opportunity", record["id"], "lose", SALES)
     assert (record["status"], record["probability"]) == ("closed_lost", 0)
 
@@ -193,7 +197,7 @@ def test_a_dropped_opportunity_is_reopened_by_a_manager_only(engine) -> None:
 
 
 def test_the_base_pipeline_transitions_no_longer_exist(engine) -> None:
-    record = engine.records.create("opportunity", {"name": "Deal"}, SYSTEM_ACTOR)
+    record = engine.records.create("opportunity", {"assigned_to": SALES.user_id, "name": "Deal"}, SYSTEM_ACTOR)
 
     with pytest.raises(TransitionError) as refused:
         engine.records.transition("opportunity", record["id"], "qualify", SALES)

@@ -58,7 +58,7 @@ def test_plan_is_in_plain_words(model, database_url):
         assert sorted(steps) == [
             "create table ent_note (11 columns)",
             "create table ent_sample (25 columns)",
-            "create table ent_user (8 columns)",
+            "create table ent_user (9 columns)",
             "create table sys_audit (8 columns)",
             "create table sys_history (9 columns)",
             "create table sys_status_change (8 columns)",

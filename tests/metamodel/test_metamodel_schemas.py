@@ -14,9 +14,9 @@ from metamodel.model import FIELD_TYPES
 from metamodel.schema_check import KINDS, quick_test, raw_schema, schema_path, validator
 from metamodel.yaml_source import read_document
 
-from mm_fixture_paths import ACME, BASE, BROKEN, REPO
+from mm_fixture_paths import ACME, BASE, BROKEN, REPO, ROLES_ACME, ROLES_BASE, ROLES_BROKEN
 
-KIND_OF_FOLDER = {"entities": "entity", "lists": "list", "workflows": "workflow", "views": "view"}
+KIND_OF_FOLDER = {"entities": "entity", "lists": "list", "workflows": "workflow", "views": "view", "roles": "role"}
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -45,7 +45,7 @@ def test_validators_are_built_once() -> None:
 
 
 def _fixture_documents() -> Iterator[tuple[str, Any]]:
-    for pack in [BASE, ACME, *sorted(BROKEN.iterdir())]:
+    for pack in [BASE, ACME, *sorted(BROKEN.iterdir()), ROLES_BASE, ROLES_ACME, *sorted(ROLES_BROKEN.iterdir())]:
         manifest = pack / "pack.yaml"
         if manifest.is_file():
             yield from _parsed("pack", manifest)
