@@ -118,10 +118,12 @@ class ConflictError(EngineError):
 
     def __init__(self, entity: str, record_id: int, expected: int | None, current: dict[str, Any]):
         self.entity, self.record_id, self.expected, self.current = entity, record_id, expected, current
-        super().__init__(
-            f"{entity} {record_id} was changed by someone else: you edited version {expected}, "
-            f"it is now at version {current.get('version')}"
-        )
+        super().__init__(self.message("en"))
+
+    def message(self, lang: str | None = "en") -> str:
+        params = {"entity": self.entity, "id": self.record_id, "expected": self.expected,
+                  "version": self.current.get("version")}
+        return message("conflict", lang, params)
 
 
 class StateError(EngineError):

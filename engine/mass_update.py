@@ -160,7 +160,7 @@ class MassUpdate:
         for row in self.tx.conn.execute(sa.select(self.table).where(where)).mappings():
             record, record_id = dict(row), row["id"]
             if versions and record_id in versions and versions[record_id] != record["version"]:
-                refused[record_id] = str(ConflictError(self.entity, record_id, versions[record_id], record))
+                refused[record_id] = ConflictError(self.entity, record_id, versions[record_id], record).message(lang)
                 found.append(record_id)
                 continue
             if self.per_record:
@@ -190,8 +190,9 @@ class MassUpdate:
                         self.tx.transition(self.entity, record_id, name)
                 moved.add(record_id)
             except (TransitionError, RecordValidationError, ConflictError) as error:
-                refused[record_id] = error.message(self.tx.actor.lang) if isinstance(error, TransitionError) else (
-                    error.describe(self.tx.actor.lang) if isinstance(error, RecordValidationError) else str(error)
+                lang = self.tx.actor.lang
+                refused[record_id] = (
+                    error.describe(lang) if isinstance(error, RecordValidationError) else error.message(lang)
                 )
         return moved
 

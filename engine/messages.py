@@ -36,6 +36,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "unique": {"en": "This value is already used.", "fr": "Cette valeur est déjà utilisée."},
     "readonly": {"en": "This field is read-only.", "fr": "Ce champ est en lecture seule."},
     "unknown": {"en": "Unknown field.", "fr": "Champ inconnu."},
+    "conflict": {
+        "en": "{entity} {id} was changed by someone else: you edited version {expected}, it is now at version {version}",
+        "fr": "{entity} {id} a été modifié par quelqu'un d'autre : vous avez modifié la version {expected}, elle est maintenant à la version {version}",
+    },
     "transition": {
         "en": "The status changes only through a workflow transition.",
         "fr": "Le statut ne change que par une transition du processus.",
