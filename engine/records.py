@@ -24,6 +24,7 @@ from .mass_update import MassUpdate, MassUpdateResult
 from .permissions import PermissionDenied, Permissions
 from .queries import Group, ListRequest, ListResult, build_conditions, order_by, parse_list_request, request_fields
 from .tables import Tables
+from .titles import TitleTemplate
 from .trail import from_json, status_changes, value_periods
 from .transaction import Transaction
 from .validation import EntityValidator
@@ -173,6 +174,39 @@ class RecordService:
             return found
         refused = PermissionDenied(entity, "update")
         return [(t, error or TransitionError("role", {"transition": t.name, "roles": str(refused)})) for t, error in found]
+
+    def titles(self, entity: str, ids: Iterable[int | None], *, actor: Actor | None = None) -> dict[int, str]:
+        """Titles of the records `ids` in the actor's scope (trashed ones included); others are left out."""
+        wanted = sorted({i for i in ids if i is not None})
+        if not wanted:
+            return {}
+        found: dict[int, str] = {}
+        with self.reading(actor) as tx:
+            template, query = self._title_query(tx, entity)
+            for start in range(0, len(wanted), 500):
+                rows = tx.conn.execute(query.where(self.table(entity).c.id.in_(wanted[start : start + 500])))
+                found.update((row["id"], template.render(row)) for row in rows.mappings())
+        return found
+
+    def choices(self, entity: str, *, limit: int, actor: Actor | None = None) -> list[tuple[int, str]] | None:
+        """(id, title) of every live record in the actor's scope, or None when there are more than `limit`."""
+        with self.reading(actor) as tx:
+            template, query = self._title_query(tx, entity)
+            table = self.table(entity)
+            rows = tx.conn.execute(
+                query.where(table.c.deleted_at.is_(None)).order_by(table.c.id).limit(limit + 1)
+            ).mappings().all()
+        if len(rows) > limit:
+            return None
+        return [(row["id"], template.render(row)) for row in rows]
+
+    def _title_query(self, tx: Transaction, entity: str) -> tuple[TitleTemplate, sa.Select]:
+        access = tx.access(entity, "read")
+        template = TitleTemplate(self.model.entity(entity), access.hidden)
+        table = self.table(entity)
+        query = sa.select(table.c.id, *(table.c[name] for name in template.columns if name != "id"))
+        scope = self.permissions.scope_condition(access, tx.actor, table)
+        return template, query.where(scope) if scope is not None else query
 
     def list_request(self, entity: str, args: Mapping[str, Sequence[str]]) -> ListRequest:
         """Parse query-string arguments into a checked ListRequest (QueryError names the bad one)."""

@@ -43,7 +43,7 @@ def unreachable_app(tmp_path: Path) -> Iterator[Flask]:
 
 
 def row_count(html: str, plural: str) -> str:
-    match = re.search(rf'<th scope="row">{plural}</th>\s*<td><code>\w+</code></td>\s*<td class="number">([^<]*)</td>', html)
+    match = re.search(rf'<th scope="row"><a href="[^"]+">{plural}</a></th>\s*<td><code>\w+</code></td>\s*<td class="number">([^<]*)</td>', html)
     assert match, f"no row for {plural}"
     return match.group(1)
 
@@ -63,7 +63,7 @@ def test_home_lists_every_entity_in_english_with_counts(app: Flask, client: Flas
     html = response.get_data(as_text=True)
     assert '<html lang="en">' in html
     for entity in app.extensions["ossature"].model.entities.values():
-        assert f'<th scope="row">{escape(entity.plural.en)}</th>' in html
+        assert f'lang=en">{escape(entity.plural.en)}</a></th>' in html
     assert row_count(html, "Users") == "2"
     assert row_count(html, "Leads") == "0"
     assert response.headers["Content-Language"] == "en"
@@ -74,7 +74,7 @@ def test_home_follows_accept_language_french(app: Flask, client: FlaskClient) ->
     html = response.get_data(as_text=True)
     assert '<html lang="fr">' in html
     for entity in app.extensions["ossature"].model.entities.values():
-        assert f'<th scope="row">{escape(entity.plural.fr)}</th>' in html
+        assert f'/{entity.name}/?lang=fr">{escape(entity.plural.fr)}</a></th>' in html
     assert "Pistes" in html and "Entités" in html
 
 

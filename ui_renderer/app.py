@@ -15,7 +15,9 @@ import metamodel
 from engine import Engine
 from ossature import config as settings
 
+from .forms import forms
 from .home import LANGUAGES, home, request_language, ui_text
+from .lists import lists
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -41,6 +43,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["ossature"] = Engine(model, app.config["DATABASE_URL"])
 
     app.register_blueprint(home)
+    app.register_blueprint(forms)
+    app.register_blueprint(lists)
 
     @app.context_processor
     def language_context() -> dict[str, Any]:
