@@ -12,6 +12,7 @@ from .errors import (
     StateError,
     TransitionError,
 )
+from .permissions import PermissionDenied
 from .runtime import Engine
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "EngineError",
     "NotFoundError",
     "NotHistorizedError",
+    "PermissionDenied",
     "RecordValidationError",
     "RuleError",
     "SYSTEM_ACTOR",

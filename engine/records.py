@@ -10,6 +10,7 @@ object per row).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
@@ -199,6 +200,52 @@ class RecordService:
         if len(rows) > limit:
             return None
         return [(row["id"], template.render(row)) for row in rows]
+
+    def search_titles(
+        self, entity: str, text: str, *, limit: int = 20, actor: Actor | None = None
+    ) -> list[tuple[int, str]]:
+        """Live records whose title contains every word of `text` (or whose number it is: "#12", "12")."""
+        table = self.table(entity)
+        with self.reading(actor) as tx:
+            template, query = self._title_query(tx, entity)
+            text_columns = [table.c[n] for n in template.columns if n != "id" and isinstance(table.c[n].type, sa.String)]
+            conditions: list[Any] = [table.c.deleted_at.is_(None)]
+            number = re.fullmatch(r"\s*#?(\d{1,18})\s*", text) or re.search(r"#(\d{1,18})\s*$", text)
+            if number:
+                conditions.append(table.c.id == int(number.group(1)))
+            else:
+                for word in text.split()[:6]:
+                    pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+                    matches = [c.ilike(pattern, escape="\\") for c in text_columns]
+                    conditions.append(sa.or_(*matches) if matches else sa.false())
+            rows = tx.conn.execute(query.where(*conditions).order_by(table.c.id).limit(limit)).mappings().all()
+        return [(row["id"], template.render(row)) for row in rows]
+
+    def titles_where(
+        self, entity: str, field: str, value: Any, *, limit: int = 200, actor: Actor | None = None
+    ) -> list[tuple[int, str]]:
+        """(id, title) of the live records whose `field` equals `value` (the contacts of one account)."""
+        table = self.table(entity)
+        with self.reading(actor) as tx:
+            template, query = self._title_query(tx, entity)
+            self.permissions.check_fields(tx.access(entity, "read"), [field], "read")
+            if field not in self.model.entity(entity).fields_by_name:
+                raise NotFoundError(f"{entity} characteristic", field)
+            rows = tx.conn.execute(
+                query.where(table.c.deleted_at.is_(None), table.c[field] == value).order_by(table.c.id).limit(limit)
+            ).mappings().all()
+        return [(row["id"], template.render(row)) for row in rows]
+
+    def trashed(self, entity: str, *, limit: int = 200, actor: Actor | None = None) -> list[dict[str, Any]]:
+        """The records in the trash, most recently deleted first: `id`, `title`, `deleted_at`."""
+        table = self.table(entity)
+        with self.reading(actor) as tx:
+            template, query = self._title_query(tx, entity)
+            rows = tx.conn.execute(
+                query.add_columns(table.c.deleted_at).where(table.c.deleted_at.is_not(None))
+                .order_by(table.c.deleted_at.desc(), table.c.id.desc()).limit(limit)
+            ).mappings().all()
+        return [{"id": row["id"], "title": template.render(row), "deleted_at": row["deleted_at"]} for row in rows]
 
     def _title_query(self, tx: Transaction, entity: str) -> tuple[TitleTemplate, sa.Select]:
         access = tx.access(entity, "read")
