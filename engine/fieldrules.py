@@ -22,6 +22,7 @@ from .errors import EngineError, RuleError
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 URL_RE = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 PHONE_RE = re.compile(r"^\+?[0-9(][0-9 ().\-/]{1,28}[0-9]$")
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 TRUE_STRINGS = frozenset({"true", "1", "on", "yes", "y", "oui", "t"})
 FALSE_STRINGS = frozenset({"false", "0", "off", "no", "n", "non", "f", ""})
 
@@ -87,25 +88,27 @@ def _coercer(f: FieldDef, model: Model) -> Callable[[Any], Any]:
         def to_text(v: Any) -> str:
             if not isinstance(v, str):
                 raise fail()
+            _check_storable(f.name, v)
             return v.strip() if t != "text" else v
         return to_text
     if t == "rich_text":
         def to_rich_text(v: Any) -> str:
             if not isinstance(v, str):
                 raise fail()
+            _check_storable(f.name, v)
             return nh3.clean(v)
         return to_rich_text
     if t in ("integer", "link"):
         def to_int(v: Any) -> int:
             if isinstance(v, bool):
                 raise fail()
-            if isinstance(v, int):
-                return v
             if isinstance(v, float) and v.is_integer():
-                return int(v)
-            if isinstance(v, str) and re.fullmatch(r"\s*[-+]?\d{1,19}\s*", v):
-                return int(v)
-            raise fail()
+                v = int(v)
+            elif isinstance(v, str) and re.fullmatch(r"\s*[-+]?\d{1,19}\s*", v):
+                v = int(v)
+            if not isinstance(v, int) or not INT64_MIN <= v <= INT64_MAX:
+                raise fail()  # beyond what any database column holds
+            return v
         return to_int
     if t == "decimal":
         scale = f.scale if f.scale is not None else 2
@@ -122,10 +125,9 @@ def _coercer(f: FieldDef, model: Model) -> Callable[[Any], Any]:
             exponent = d.normalize().as_tuple().exponent
             if isinstance(exponent, int) and -exponent > scale:
                 raise RuleError(f.name, "scale", {"scale": scale})
-            d = d.quantize(Decimal(1).scaleb(-scale))
-            if len(d.as_tuple().digits) > precision:
+            if d.adjusted() >= precision - scale:
                 raise RuleError(f.name, "precision", {"precision": precision})
-            return d
+            return d.quantize(Decimal(1).scaleb(-scale))
         return to_decimal
     if t == "date":
         def to_date(v: Any) -> dt.date:
@@ -198,6 +200,16 @@ def _coercer(f: FieldDef, model: Model) -> Callable[[Any], Any]:
             return list(seen)
         return to_codes
     raise ValueError(f"no coercion for characteristic type {t!r}")
+
+
+def _check_storable(name: str, text: str) -> None:
+    """NUL characters and lone surrogates cannot be stored (PostgreSQL refuses them)."""
+    if "\x00" in text:
+        raise RuleError(name, "characters")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise RuleError(name, "characters") from None
 
 
 def _value_checks(f: FieldDef) -> list[Check]:

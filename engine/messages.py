@@ -17,6 +17,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Must be at most {max_length} characters long.",
         "fr": "Doit contenir au plus {max_length} caractères.",
     },
+    "characters": {
+        "en": "Contains characters that cannot be stored (such as NUL).",
+        "fr": "Contient des caractères impossibles à enregistrer (comme NUL).",
+    },
     "pattern": {"en": "Does not match the expected format.", "fr": "Ne respecte pas le format attendu."},
     "email": {"en": "Not a valid email address.", "fr": "Adresse e-mail invalide."},
     "url": {"en": "Not a valid URL (http or https).", "fr": "URL invalide (http ou https)."},

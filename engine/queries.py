@@ -20,6 +20,7 @@ from .errors import EngineError, RuleError
 from .fieldrules import FieldRules
 
 MAX_PAGE_SIZE = 200
+MAX_PAGE = 10_000_000
 TABS = ("open", "history", "all")
 RANGE_TYPES = frozenset({"integer", "decimal", "date", "datetime"})
 CONTAINS_TYPES = frozenset({"string", "text", "rich_text", "email", "phone", "url"})
@@ -147,7 +148,7 @@ def parse_list_request(
         if definition.type not in ("choice", "status", "link", "boolean"):
             raise QueryError("group", f"cannot group by {group} ({definition.type})")
     try:
-        page = max(1, int(first("page", "1")))
+        page = min(MAX_PAGE, max(1, int(first("page", "1"))))
         page_size = min(MAX_PAGE_SIZE, max(1, int(first("size", str(view.page_size)))))
     except ValueError:
         raise QueryError("page", "expected a whole number") from None

@@ -153,7 +153,7 @@ class Transaction:
         )
         if "status" in loaded and loaded["status"] != current.get("status"):
             errors.setdefault("status", []).append(RuleError("status", "transition"))
-        return access.visible(self.write_changes(entity, current, loaded, errors))
+        return access.visible(self.write_changes(entity, current, loaded, errors, access=access))
 
     def write_changes(
         self,
@@ -163,6 +163,7 @@ class Transaction:
         errors: ErrorMap | None = None,
         *,
         transition: str | None = None,
+        access: Access | None = None,
     ) -> dict[str, Any]:
         """Apply already-typed values to `current`: checks, UPDATE, audit, history, hooks."""
         errors = {} if errors is None else errors
@@ -185,7 +186,8 @@ class Transaction:
             .values(**changes, updated_at=self.now, updated_by=self.actor.user_id, version=new_version)
         )
         if result.rowcount != 1:
-            raise ConflictError(entity, record_id, current["version"], self._row(entity, record_id))
+            now_stored = self._row(entity, record_id)
+            raise ConflictError(entity, record_id, current["version"], access.visible(now_stored) if access else now_stored)
         write_audit(
             self.conn, self.tables, entity, "update",
             [(record_id, new_version, audit_changes(current, changes, changes))], self.now, self.actor.user_id,
@@ -300,7 +302,7 @@ class Transaction:
         produced = flow.on_enter(status, record)
         changes.update(produced)
         changes["status"] = status
-        updated = self.write_changes(entity, current, changes, transition=name or f"move:{status}")
+        updated = self.write_changes(entity, current, changes, transition=name or f"move:{status}", access=access)
         self.hooks.after_transition(self, entity, updated, name or "", current.get("status"), status)
         return updated
 
@@ -309,7 +311,7 @@ class Transaction:
     def _current(self, entity: str, record_id: int, version: int | None, access: Access) -> dict[str, Any]:
         current = self._row(entity, record_id, for_update=True, access=access)
         if version is not None and version != current["version"]:
-            raise ConflictError(entity, record_id, version, current)
+            raise ConflictError(entity, record_id, version, access.visible(current))
         return current
 
     def _check_initial_status(
@@ -363,7 +365,7 @@ class Transaction:
         table = self.service.table(entity)
         current = self._row(entity, record_id, include_deleted=True, for_update=True, access=access)
         if version is not None and version != current["version"]:
-            raise ConflictError(entity, record_id, version, current)
+            raise ConflictError(entity, record_id, version, access.visible(current))
         if (current["deleted_at"] is not None) == trashed:
             state = "already in the trash" if trashed else "not in the trash"
             raise StateError(f"{entity} {record_id} is {state}")

@@ -3,11 +3,14 @@
 - `OSSATURE_DATABASE_URL`: SQLAlchemy URL (default: an SQLite file in `./instance/`).
 - `OSSATURE_PACKS`: customer pack directories layered on the base pack, in order,
   separated by `os.pathsep` (`:` on POSIX, `;` on Windows).
+- `OSSATURE_SECRET_KEY`: the key signing session cookies; give every app server the same
+  one (default: a random key kept in `./instance/secret_key`, fine for one machine).
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 import metamodel
@@ -34,3 +37,16 @@ def customer_pack_dirs() -> list[Path]:
 def pack_dirs() -> list[Path]:
     """Every pack to load, base pack first."""
     return [Path(metamodel.BASE_PACK), *customer_pack_dirs()]
+
+
+def secret_key() -> str:
+    """The key that signs session cookies: OSSATURE_SECRET_KEY, or one kept in ./instance/."""
+    key = os.environ.get("OSSATURE_SECRET_KEY", "").strip()
+    if key:
+        return key
+    INSTANCE_DIR.mkdir(exist_ok=True)
+    path = INSTANCE_DIR / "secret_key"
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_hex(32))
+    return path.read_text().strip()

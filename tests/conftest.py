@@ -73,3 +73,4 @@ def make_engine(database_url: str) -> Iterator[Callable[..., Engine]]:
     yield make
     for engine in engines:
         engine.dispose()
+

@@ -14,10 +14,12 @@ from markupsafe import escape
 import metamodel
 from engine import SYSTEM_ACTOR
 from ui_renderer import create_app
+from ui_renderer.testing import PAGES_WITHOUT_LOGIN, FormClient
 
 
 def build_app(database_url: str, *, migrate: bool = True) -> Flask:
-    app = create_app({"DATABASE_URL": database_url, "PACKS": [metamodel.BASE_PACK], "TESTING": True})
+    app = create_app({"DATABASE_URL": database_url, "PACKS": [metamodel.BASE_PACK], **PAGES_WITHOUT_LOGIN})
+    app.test_client_class = FormClient
     if migrate:
         app.extensions["ossature"].migrate()
     return app

@@ -1,11 +1,12 @@
-"""Who the web UI acts as.
+"""Who the web UI acts as: the logged-in user (ui_renderer/security.py), in the request's language.
 
-Users and login come later: until then every page acts as one demo user holding every
-role, in the request's language. Pages call `current_actor()` and nothing else, so
-login only has to change this function.
+Pages call `current_actor()` and nothing else. An app built with `LOGIN_REQUIRED=False`
+(tests, trials) acts as a demo user holding every role.
 """
 
 from __future__ import annotations
+
+from flask import abort, current_app
 
 from engine import Actor
 
@@ -15,4 +16,11 @@ DEMO_ROLES = frozenset({"sales", "manager", "support", "admin"})
 
 
 def current_actor() -> Actor:
+    from .security import logged_in_actor
+
+    actor = logged_in_actor()
+    if actor is not None:
+        return actor
+    if current_app.config.get("LOGIN_REQUIRED", True):
+        abort(401)  # the login check runs before every page: reaching here is a bug, not a user error
     return Actor(user_id=None, username="demo", roles=DEMO_ROLES, lang=request_language())

@@ -15,9 +15,11 @@ import metamodel
 from engine import Engine
 from ossature import config as settings
 
+from .api import register_api
 from .forms import forms
 from .home import LANGUAGES, home, request_language, ui_text
 from .lists import lists
+from .security import init_security
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -31,20 +33,26 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
-    app.config.from_mapping(DATABASE_URL=None, PACKS=None)
+    app.config.from_mapping(DATABASE_URL=None, PACKS=None, LOGIN_REQUIRED=True, SECRET_KEY=None)
     if config:
         app.config.update(config)
     if not app.config["DATABASE_URL"]:
         app.config["DATABASE_URL"] = settings.database_url()
     if app.config["PACKS"] is None:
         app.config["PACKS"] = settings.pack_dirs()
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = settings.secret_key()
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
 
     model = metamodel.load_model([Path(pack) for pack in app.config["PACKS"]])
     app.extensions["ossature"] = Engine(model, app.config["DATABASE_URL"])
 
+    init_security(app)
     app.register_blueprint(home)
     app.register_blueprint(forms)
     app.register_blueprint(lists)
+    register_api(app)
 
     @app.context_processor
     def language_context() -> dict[str, Any]:

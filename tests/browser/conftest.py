@@ -24,6 +24,7 @@ from werkzeug.serving import make_server
 import metamodel
 from engine.demo import seed_demo
 from ui_renderer import create_app
+from ui_renderer.testing import PAGES_WITHOUT_LOGIN, FormClient
 
 CHROMIUM = os.environ.get("OSSATURE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -39,7 +40,8 @@ TIMEOUT_MS = 10_000
 def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     """The served app (for tests that check the database behind the pages)."""
     database = tmp_path_factory.mktemp("live") / "live.db"
-    app = create_app({"DATABASE_URL": f"sqlite:///{database}", "PACKS": [metamodel.BASE_PACK], "TESTING": True})
+    app = create_app({"DATABASE_URL": f"sqlite:///{database}", "PACKS": [metamodel.BASE_PACK], **PAGES_WITHOUT_LOGIN})
+    app.test_client_class = FormClient
     engine = app.extensions["ossature"]
     engine.migrate()
     seed_demo(engine, seed=0)

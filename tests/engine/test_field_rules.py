@@ -194,3 +194,23 @@ def test_decimal_is_exact(engine):
     again = engine.records.get("sample", record["id"])
     assert again["price"] == Decimal("99999.99")
     assert str(again["price"]) == "99999.99"
+
+
+@pytest.mark.parametrize(
+    "field, value, rule",
+    [
+        ("qty", 2**63, "type"),
+        ("qty", -(2**63) - 1, "type"),
+        ("qty", "99999999999999999999", "type"),
+        ("price", "1e30", "precision"),
+        ("price", "1e999999", "precision"),
+        ("price", "-1e30", "precision"),
+        ("notes", "a\x00b", "characters"),
+        ("name", "\ud800x", "characters"),
+        ("body", "<p>\x00</p>", "characters"),
+    ],
+)
+def test_values_no_database_can_store_are_refused(engine, field, value, rule):
+    with pytest.raises(RecordValidationError) as caught:
+        engine.records.create("sample", {**BASE, field: value}, SYSTEM_ACTOR)
+    assert [e.rule for e in caught.value.errors[field]] == [rule]

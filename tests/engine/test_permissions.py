@@ -162,3 +162,11 @@ def test_a_model_without_roles_is_open(make_engine, model):
 def test_query_errors_still_come_first(engine, people):
     with pytest.raises(QueryError):
         engine.records.list_request("sample", {"sort": ["nope"]})
+
+
+def test_a_conflict_shows_only_what_the_actor_may_see(engine, people, samples):
+    from engine import ConflictError
+
+    with pytest.raises(ConflictError) as caught:
+        engine.records.update("sample", samples["ann"], {"notes": "x"}, people["ann"], version=1)
+    assert "price" not in caught.value.current and caught.value.current["name"] == "Ann's"

@@ -117,3 +117,14 @@ def test_empty_request_lists_page_one(engine, loaded):
     assert result.total == 4 and result.rows[0]["name"] == "Alpha"
     assert isinstance(result.rows[1]["price"], Decimal)
     assert result.rows[0]["due"] == dt.date(2024, 1, 10)
+
+
+@pytest.mark.parametrize("args", [{"f_qty_min": ["99999999999999999999999"]}, {"f_price_max": ["1e999999"]}, {"f_owner": [str(2**70)]}])
+def test_filter_values_beyond_storage_are_refused(engine, args):
+    with pytest.raises(QueryError):
+        engine.records.list_request("sample", args)
+
+
+def test_huge_page_numbers_are_capped(engine, loaded):
+    result = engine.records.list("sample", engine.records.list_request("sample", {"page": ["9" * 30]}))
+    assert result.rows == [] and result.total == 4

@@ -20,6 +20,7 @@ import metamodel
 from engine import SYSTEM_ACTOR
 from engine.demo import seed_demo
 from ui_renderer import create_app
+from ui_renderer.testing import PAGES_WITHOUT_LOGIN, FormClient
 
 LEADS = [
     # last_name, first_name, company, status, sector, source, score, budget, key_account, owner, city, tags
@@ -34,7 +35,8 @@ OPEN_NEWEST_FIRST = ["Dumas", "Cordier", "Berger", "Arnaud"]
 
 
 def build_app(database_url: str) -> Flask:
-    app = create_app({"DATABASE_URL": database_url, "PACKS": [metamodel.BASE_PACK], "TESTING": True})
+    app = create_app({"DATABASE_URL": database_url, "PACKS": [metamodel.BASE_PACK], **PAGES_WITHOUT_LOGIN})
+    app.test_client_class = FormClient
     app.extensions["ossature"].migrate()
     return app
 

@@ -1,0 +1,81 @@
+"""Helpers of the API tests: an app over a seeded database, and callers with a bearer token."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+import metamodel
+from engine import Engine
+from engine.accounts import Accounts
+from engine.demo import seed_demo
+from ui_renderer import create_app
+
+POSTGRES_URL = os.environ.get("OSSATURE_TEST_DATABASE_URL")
+PACKS = Path(__file__).resolve().parent / "packs"
+BASE_ROLES = ("admin", "manager", "sales", "support", "read_only")
+TEAMS = {"sales": "sales_france", "support": "customer_support", "manager": "management"}
+
+
+def build_app(database_url: str, *packs: Path, seed: bool = True) -> Flask:
+    app = create_app({"DATABASE_URL": database_url, "PACKS": [metamodel.BASE_PACK, *packs], "TESTING": True})
+    engine: Engine = app.extensions["ossature"]
+    engine.migrate()
+    if seed:
+        seed_demo(engine)
+    return app
+
+
+class Caller:
+    """A user of the API: a test client sending their bearer token and language."""
+
+    def __init__(self, client: FlaskClient, token: str, user_id: int, lang: str = "en"):
+        self.client, self.token, self.user_id, self.lang = client, token, user_id, lang
+
+    def headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}", "Accept-Language": self.lang, **(extra or {})}
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.client.get(f"/api/v1{path}", headers=self.headers(kwargs.pop("headers", None)), **kwargs)
+
+    def post(self, path: str, body: Any = None, **kwargs: Any) -> Any:
+        return self.client.post(f"/api/v1{path}", json=body, headers=self.headers(kwargs.pop("headers", None)), **kwargs)
+
+    def patch(self, path: str, body: Any = None, **kwargs: Any) -> Any:
+        return self.client.patch(f"/api/v1{path}", json=body, headers=self.headers(kwargs.pop("headers", None)), **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Any:
+        return self.client.delete(f"/api/v1{path}", headers=self.headers(kwargs.pop("headers", None)), **kwargs)
+
+
+def make_caller(app: Flask, username: str, roles: tuple[str, ...], *, team: str | None = None,
+                lang: str = "en") -> Caller:
+    accounts: Accounts = app.extensions["ossature.accounts"]
+    user_id = accounts.create_user(username, username.title(), "a long password", roles, team=team)
+    return Caller(app.test_client(), accounts.create_token(user_id, "tests"), user_id, lang)
+
+
+@contextmanager
+def scratch_database(folder: Path) -> Iterator[str]:
+    """A database URL for tests: an SQLite file in `folder`, or a fresh PostgreSQL schema (dropped after)."""
+    if not POSTGRES_URL:
+        yield f"sqlite:///{folder / 'test.db'}"
+        return
+    schema = f"test_{uuid.uuid4().hex[:16]}"
+    admin = sa.create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    try:
+        yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

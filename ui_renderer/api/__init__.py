@@ -1,0 +1,51 @@
+"""The JSON REST API under /api/v1 and its OpenAPI document, generated from the `Model`.
+
+`register_api(app)` is all an application needs: it adds the blueprint, the accounts
+service (`app.extensions["ossature.accounts"]`) that checks API tokens, and JSON answers
+for routing errors (unknown address, wrong method) under /api/.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from flask import Flask, request
+from werkzeug.exceptions import HTTPException
+
+from engine.accounts import Accounts
+
+from .auth import ACCOUNTS_KEY
+from .errors import error_response
+from .routes import API_PREFIX, api
+
+__all__ = ["API_PREFIX", "api", "register_api"]
+
+ROUTING_ERRORS = (404, 405)
+
+
+def register_api(app: Flask) -> None:
+    engine = app.extensions["ossature"]
+    if "user" in engine.model.entities and ACCOUNTS_KEY not in app.extensions:
+        app.extensions[ACCOUNTS_KEY] = Accounts(engine)
+    app.register_blueprint(api)
+    for code in ROUTING_ERRORS:
+        _answer_json_under_api(app, code)
+
+
+def _answer_json_under_api(app: Flask, code: int) -> None:
+    """Routing errors happen before any blueprint is chosen, so they are handled app-wide:
+    JSON under the API prefix, the app's earlier handler (or Flask's default) elsewhere."""
+    earlier: Callable[[Any], Any] | None = app.error_handler_spec[None][code].get(_exception_class(code))
+
+    def handle(error: HTTPException) -> Any:
+        if request.path == API_PREFIX or request.path.startswith(API_PREFIX + "/"):
+            return error_response(error)
+        return earlier(error) if earlier is not None else error
+
+    app.register_error_handler(code, handle)
+
+
+def _exception_class(code: int) -> type[HTTPException]:
+    from werkzeug.exceptions import default_exceptions
+
+    return default_exceptions[code]

@@ -1,0 +1,91 @@
+"""The API's own words (engine errors carry theirs), in English and French."""
+
+from __future__ import annotations
+
+from typing import Any
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "unauthorized": {
+        "en": "Authentication required: send 'Authorization: Bearer <token>' with a valid token.",
+        "fr": "Authentification requise : envoyez « Authorization: Bearer <jeton> » avec un jeton valide.",
+    },
+    "forbidden": {
+        "en": "You may not {operation} records of {entity}.",
+        "fr": "Vous ne pouvez pas {operation} des enregistrements de {entity}.",
+    },
+    "forbidden_fields": {
+        "en": "You have no access to: {fields}.",
+        "fr": "Vous n'avez pas accès à : {fields}.",
+    },
+    "unknown_entity": {"en": "There is no entity '{entity}'.", "fr": "Il n'y a pas d'entité « {entity} »."},
+    "unknown_list": {"en": "There is no value list '{name}'.", "fr": "Il n'y a pas de liste de valeurs « {name} »."},
+    "not_found": {"en": "No {entity} with id {id}.", "fr": "Aucun enregistrement {entity} d'identifiant {id}."},
+    "no_route": {"en": "There is nothing at this address.", "fr": "Il n'y a rien à cette adresse."},
+    "not_historized": {
+        "en": "{entity} has no history for '{field}': only historized characteristics keep one.",
+        "fr": "{entity} n'a pas d'historique pour « {field} » : seules les caractéristiques historisées en ont un.",
+    },
+    "method": {
+        "en": "Method not allowed here; allowed: {allowed}.",
+        "fr": "Méthode non permise ici ; méthodes permises : {allowed}.",
+    },
+    "too_large": {
+        "en": "The request body is too large (at most {limit} bytes).",
+        "fr": "Le corps de la requête est trop grand (au plus {limit} octets).",
+    },
+    "bad_json": {"en": "The request body is not valid JSON.", "fr": "Le corps de la requête n'est pas du JSON valide."},
+    "not_object": {"en": "Expected a JSON object.", "fr": "Un objet JSON est attendu."},
+    "bad_text": {
+        "en": "Text may not contain NUL characters or invalid Unicode.",
+        "fr": "Le texte ne peut contenir ni caractère NUL ni Unicode invalide.",
+    },
+    "bad_number": {"en": "This number is out of range.", "fr": "Ce nombre est hors limites."},
+    "bad_query": {"en": "Invalid query parameter '{parameter}'.", "fr": "Paramètre de requête invalide « {parameter} »."},
+    "bad_request": {"en": "The request is not valid.", "fr": "La requête n'est pas valide."},
+    "bad_ids": {
+        "en": "Give 'ids' (a list of record ids) or 'filter' (list query parameters), not both.",
+        "fr": "Donnez « ids » (une liste d'identifiants) ou « filter » (des paramètres de liste), pas les deux.",
+    },
+    "bad_version": {"en": "A version is a whole number.", "fr": "Une version est un nombre entier."},
+    "bad_as_of": {
+        "en": "'as_of' is an ISO date or date-time (2026-01-31 or 2026-01-31T12:00:00Z).",
+        "fr": "« as_of » est une date ou une date-heure ISO (2026-01-31 ou 2026-01-31T12:00:00Z).",
+    },
+    "conflict": {
+        "en": "Someone changed this record since you read it: you sent version {expected}, it is now at version {version}.",
+        "fr": "Quelqu'un a modifié cet enregistrement depuis votre lecture : vous avez envoyé la version {expected}, "
+              "elle est maintenant à la version {version}.",
+    },
+    "state": {"en": "This cannot be done in the record's current state: {detail}.",
+              "fr": "Impossible dans l'état actuel de l'enregistrement : {detail}."},
+    "invalid": {"en": "Some values are not valid.", "fr": "Certaines valeurs ne sont pas valides."},
+    "refused": {"en": "Refused: {detail}", "fr": "Refusé : {detail}"},
+    "server_error": {
+        "en": "Something went wrong on the server; the error was logged.",
+        "fr": "Une erreur est survenue sur le serveur ; elle a été journalisée.",
+    },
+}
+
+OPERATIONS: dict[str, dict[str, str]] = {
+    "read": {"en": "read", "fr": "lire"},
+    "create": {"en": "create", "fr": "créer"},
+    "update": {"en": "change", "fr": "modifier"},
+    "delete": {"en": "delete", "fr": "supprimer"},
+    "mass_update": {"en": "mass update", "fr": "modifier en masse"},
+    "export": {"en": "export", "fr": "exporter"},
+    "import": {"en": "import", "fr": "importer"},
+}
+
+
+def text(key: str, lang: str | None, **params: Any) -> str:
+    texts = MESSAGES[key]
+    template = texts.get(lang or "en", texts["en"])
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError):
+        return template
+
+
+def operation_word(operation: str, lang: str | None) -> str:
+    words = OPERATIONS.get(operation)
+    return words.get(lang or "en", words["en"]) if words else operation.replace("_", " ")

@@ -1,0 +1,346 @@
+"""The OpenAPI 3.1 document of the API, generated from the `Model` with apispec.
+
+Every entity gets its schemas (the record as read, the values to create, to change,
+and a page of a list) and its paths; nothing here names an entity. The document is
+built once per `Model` and cached: new definitions (a pack adding a characteristic)
+make a new Model, hence a new document.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+import marshmallow as mm
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+
+from engine.queries import MAX_PAGE_SIZE, SORTABLE_SYSTEM, TABS
+from metamodel.model import EntityDef, Model
+from ossature import __version__
+
+from .field_schemas import filter_parameters, input_schema, output_schema
+from .payload import ID_MAX, MAX_PAGE
+
+CACHE_SIZE = 8
+_cache: OrderedDict[int, tuple[Model, dict[str, Any]]] = OrderedDict()
+
+ERROR_RESPONSES = {
+    400: ("BadRequest", "A query parameter or the body is not valid (`errors` names it)."),
+    401: ("Unauthorized", "No valid bearer token."),
+    403: ("Forbidden", "The caller's roles do not allow this operation (or a hidden characteristic is named)."),
+    404: ("NotFound", "No such entity, record (or not in the caller's scope), list or history."),
+    409: ("Conflict", "A stale `version` (`current` is the record as it is now), or the record's state forbids it."),
+    413: ("TooLarge", "The body is larger than the limit."),
+    422: ("Invalid", "Values break rules (`errors` by field), or a transition is refused (`reason`)."),
+}
+
+
+class RuleErrorSchema(mm.Schema):
+    rule = mm.fields.String(required=True, metadata={"description": "The rule broken: max, mandatory, query..."})
+    message = mm.fields.String(required=True)
+
+
+class ErrorSchema(mm.Schema):
+    error = mm.fields.String(required=True, metadata={"description": "A short code: not_found, invalid..."})
+    message = mm.fields.String(required=True, metadata={"description": "In the request's language (Accept-Language)."})
+    errors = mm.fields.Dict(keys=mm.fields.String(), values=mm.fields.List(mm.fields.Nested(RuleErrorSchema)))
+    reason = mm.fields.String(metadata={"description": "Why a transition was refused: role, guard, required..."})
+    current = mm.fields.Dict(metadata={"description": "After a stale version: the record as it is now."})
+
+
+class GroupSchema(mm.Schema):
+    value = mm.fields.Raw(required=True)
+    count = mm.fields.Integer(required=True)
+
+
+class MassUpdateResultSchema(mm.Schema):
+    matched = mm.fields.Integer(required=True)
+    changed = mm.fields.Integer(required=True)
+    refused = mm.fields.Dict(keys=mm.fields.String(), values=mm.fields.String(), required=True,
+                             metadata={"description": "Record id -> why it was left unchanged."})
+
+
+class ValueSchema(mm.Schema):
+    code = mm.fields.String(required=True)
+    label = mm.fields.String(required=True)
+    labels = mm.fields.Dict(keys=mm.fields.String(), values=mm.fields.String(), required=True)
+    order = mm.fields.Integer(required=True)
+    retired = mm.fields.Boolean(required=True)
+    color = mm.fields.String(required=True, allow_none=True)
+
+
+class ValueListSchema(mm.Schema):
+    name = mm.fields.String(required=True)
+    label = mm.fields.String(required=True)
+    values = mm.fields.List(mm.fields.Nested(ValueSchema), required=True)
+
+
+class AuditEntrySchema(mm.Schema):
+    id = mm.fields.Integer(required=True)
+    entity = mm.fields.String(required=True)
+    record_id = mm.fields.Integer(required=True)
+    action = mm.fields.String(required=True, metadata={"enum": ["create", "update", "delete", "restore", "purge"]})
+    version = mm.fields.Integer(required=True, allow_none=True)
+    changed_at = mm.fields.DateTime(required=True)
+    actor_id = mm.fields.Integer(required=True, allow_none=True)
+    changes = mm.fields.Dict(required=True, allow_none=True,
+                             metadata={"description": "Characteristic -> [old value, new value]."})
+
+
+class AuditLogSchema(mm.Schema):
+    items = mm.fields.List(mm.fields.Nested(AuditEntrySchema), required=True)
+
+
+class PeriodSchema(mm.Schema):
+    value = mm.fields.Raw(required=True)
+    old_value = mm.fields.Raw(required=True)
+    valid_from = mm.fields.DateTime(required=True)
+    valid_to = mm.fields.DateTime(required=True, allow_none=True)
+    changed_by = mm.fields.Integer(required=True, allow_none=True)
+
+
+class FieldHistorySchema(mm.Schema):
+    field = mm.fields.String(required=True)
+    periods = mm.fields.List(mm.fields.Nested(PeriodSchema), metadata={"description": "Without `as_of`."})
+    as_of = mm.fields.String(metadata={"description": "With `as_of`: the moment asked."})
+    value = mm.fields.Raw(metadata={"description": "With `as_of`: the value at that moment."})
+
+
+def openapi_document(model: Model, server_url: str) -> dict[str, Any]:
+    """The document for `model`, served from `server_url` (cached per Model)."""
+    key = id(model)
+    cached = _cache.get(key)
+    if cached is None or cached[0] is not model:
+        cached = (model, build_document(model))
+        _cache[key] = cached
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return {**cached[1], "servers": [{"url": server_url}]}
+
+
+def schema_name(entity: str) -> str:
+    return "".join(part.capitalize() for part in entity.split("_"))
+
+
+def build_document(model: Model) -> dict[str, Any]:
+    spec = APISpec(
+        title="Ossature API", version=__version__, openapi_version="3.1.0",
+        plugins=[MarshmallowPlugin()],
+        info={"description": "Records of every entity of the loaded definitions. Errors are JSON "
+                             "(`Error`); messages follow Accept-Language (en, fr)."},
+        security=[{"bearerAuth": []}],
+    )
+    spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer",
+                                                   "description": "A token from `ossature token create`."})
+    for schema, name in ((ErrorSchema, "Error"), (GroupSchema, "Group"), (MassUpdateResultSchema, "MassUpdateResult"),
+                         (ValueListSchema, "ValueList"), (AuditLogSchema, "AuditLog"),
+                         (FieldHistorySchema, "FieldHistory")):
+        spec.components.schema(name, schema=schema)
+    for status, (name, description) in ERROR_RESPONSES.items():
+        spec.components.response(name, {"description": description, "content": _json("Error")})
+    for entity in sorted(model.entities.values(), key=lambda e: e.name):
+        _entity_schemas(spec, entity, model)
+        _entity_paths(spec, entity, model)
+    _document_paths(spec, model)
+    return spec.to_dict()
+
+
+# -- schemas -----------------------------------------------------------------------------------
+
+
+def _entity_schemas(spec: APISpec, entity: EntityDef, model: Model) -> None:
+    name = schema_name(entity.name)
+    system = {
+        "id": {"type": "integer"}, "version": {"type": "integer"},
+        "created_at": {"type": "string", "format": "date-time"}, "created_by": {"type": ["integer", "null"]},
+        "updated_at": {"type": "string", "format": "date-time"}, "updated_by": {"type": ["integer", "null"]},
+        "deleted_at": {"type": ["string", "null"], "format": "date-time"},
+    }
+    fields = {f.name: output_schema(f, model) for f in entity.fields}
+    spec.components.schema(name, {
+        "type": "object", "title": entity.label.en, "properties": {**system, **fields},
+        "required": ["id", "version", "created_at", "updated_at"], "additionalProperties": False,
+        "description": "Characteristics hidden from the caller's roles are left out.",
+    })
+    writable = [f for f in entity.fields if not f.readonly and f.type != "status"]
+    create_properties = {f.name: input_schema(f, model, allow_null=not f.mandatory) for f in writable}
+    if entity.workflow:
+        create_properties["status"] = input_schema(entity.field("status"), model, allow_null=True)
+    spec.components.schema(f"{name}Input", {
+        "type": "object", "properties": create_properties, "required": _required_on_create(entity, model),
+        "additionalProperties": False,
+    })
+    values = {f.name: input_schema(f, model, allow_null=not f.mandatory) for f in writable}
+    spec.components.schema(f"{name}Values", {"type": "object", "properties": values, "additionalProperties": False})
+    spec.components.schema(f"{name}Update", {
+        "type": "object", "additionalProperties": False,
+        "properties": {**values, "version": {"type": "integer", "minimum": 0, "maximum": ID_MAX,
+                                             "description": "The version read; a stale one answers 409."}},
+    })
+    spec.components.schema(f"{name}Page", {
+        "type": "object", "required": ["items", "total", "page", "pages", "size", "groups"],
+        "properties": {
+            "items": {"type": "array", "items": _ref(name)},
+            "total": {"type": "integer", "minimum": 0}, "page": {"type": "integer", "minimum": 1},
+            "pages": {"type": "integer", "minimum": 1}, "size": {"type": "integer", "minimum": 1},
+            "groups": {"anyOf": [{"type": "array", "items": _ref("Group")}, {"type": "null"}]},
+        },
+    })
+    spec.components.schema(f"{name}MassUpdate", {
+        "type": "object", "required": ["values"], "additionalProperties": False,
+        "oneOf": [{"required": ["ids"]}, {"required": ["filter"]}],
+        "properties": {
+            "ids": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": ID_MAX}},
+            "filter": {"type": "object", "description": "List query parameters (f_<field>, q, tab...).",
+                       "additionalProperties": {"anyOf": [{"type": "string"}, {"type": "array",
+                                                                               "items": {"type": "string"}}]}},
+            "values": {**_ref(f"{name}Values"), "minProperties": 1},
+            "versions": {"type": "object", "description": "Record id -> the version read.",
+                         "additionalProperties": {"type": "integer", "minimum": 0}},
+        },
+    })
+    if entity.workflow:
+        spec.components.schema(f"{name}Transition", {
+            "type": "object", "additionalProperties": False,
+            "properties": {
+                "values": _ref(f"{name}Values"),
+                "inputs": {"type": "object", "description": "Choices for the transition's actions (lead conversion)."},
+                "version": {"type": "integer", "minimum": 0, "maximum": ID_MAX},
+            },
+        })
+
+
+def _required_on_create(entity: EntityDef, model: Model) -> list[str]:
+    """Mandatory characteristics that nothing fills in for the caller (default, first status)."""
+    filled: set[str] = set()
+    if entity.workflow:
+        filled = set(model.workflow(entity.workflow).initial.on_enter)
+    return [f.name for f in entity.fields
+            if f.mandatory and f.default is None and not f.default_expr and not f.readonly and f.name not in filled
+            and f.type != "status"]
+
+
+# -- paths -------------------------------------------------------------------------------------
+
+
+def _entity_paths(spec: APISpec, entity: EntityDef, model: Model) -> None:
+    name, label = schema_name(entity.name), entity.label.en
+    tag = [entity.name]
+    record_id = {"name": "id", "in": "path", "required": True,
+                 "schema": {"type": "integer", "minimum": 1, "maximum": ID_MAX}}
+    spec.path(path=f"/{entity.name}", operations={
+        "get": _operation(f"list_{entity.name}", f"List {entity.plural.en}", tag, 200, f"{name}Page",
+                          [400, 401, 403], parameters=_list_parameters(entity, model)),
+        "post": _operation(f"create_{entity.name}", f"Create a {label}", tag, 201, name,
+                           [400, 401, 403, 413, 422], body=f"{name}Input"),
+    })
+    spec.path(path=f"/{entity.name}/{{id}}", parameters=[record_id], operations={
+        "get": _operation(f"get_{entity.name}", f"Read a {label}", tag, 200, name, [401, 403, 404]),
+        "patch": _operation(f"update_{entity.name}", f"Change a {label}", tag, 200, name,
+                            [400, 401, 403, 404, 409, 413, 422], body=f"{name}Update",
+                            parameters=[_if_match()]),
+        "delete": _operation(f"delete_{entity.name}", f"Move a {label} to the trash", tag, 200, name,
+                             [400, 401, 403, 404, 409], parameters=[_if_match(), _version_parameter()]),
+    })
+    spec.path(path=f"/{entity.name}/{{id}}/restore", parameters=[record_id], operations={
+        "post": _operation(f"restore_{entity.name}", f"Bring a {label} back from the trash", tag, 200, name,
+                           [401, 403, 404, 409, 422]),
+    })
+    spec.path(path=f"/{entity.name}/{{id}}/history", parameters=[record_id], operations={
+        "get": _operation(f"history_{entity.name}", f"Every change to a {label}", tag, 200, "AuditLog",
+                          [401, 403, 404]),
+    })
+    historized = [f.name for f in entity.historized_fields]
+    if historized:
+        field = {"name": "field", "in": "path", "required": True, "schema": {"type": "string", "enum": historized}}
+        as_of = {"name": "as_of", "in": "query", "required": False,
+                 "description": "The value at this moment (a date means the end of that day).",
+                 "schema": {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]}}
+        spec.path(path=f"/{entity.name}/{{id}}/history/{{field}}", parameters=[record_id, field], operations={
+            "get": _operation(f"field_history_{entity.name}", "Validity periods of a historized characteristic",
+                              tag, 200, "FieldHistory", [400, 401, 403, 404], parameters=[as_of]),
+        })
+    if entity.workflow:
+        names = [t.name for t in model.workflow(entity.workflow).transitions]
+        transition = {"name": "name", "in": "path", "required": True, "schema": {"type": "string", "enum": names}}
+        spec.path(path=f"/{entity.name}/{{id}}/transitions/{{name}}", parameters=[record_id, transition],
+                  operations={"post": _operation(
+                      f"transition_{entity.name}", f"Apply a workflow transition to a {label}", tag, 200, name,
+                      [400, 401, 403, 404, 409, 413, 422], body=f"{name}Transition", body_required=False)})
+    spec.path(path=f"/{entity.name}/mass-update", operations={
+        "post": _operation(f"mass_update_{entity.name}", f"Give the same values to many {entity.plural.en}", tag, 200,
+                           "MassUpdateResult", [400, 401, 403, 413, 422], body=f"{name}MassUpdate"),
+    })
+
+
+def _document_paths(spec: APISpec, model: Model) -> None:
+    names = sorted(model.lists)
+    spec.path(path="/lists/{name}", operations={"get": _operation(
+        "get_value_list", "A value list with its labels", ["lists"], 200, "ValueList", [401, 404],
+        parameters=[{"name": "name", "in": "path", "required": True, "schema": {"type": "string", "enum": names}}],
+    )})
+    spec.path(path="/openapi.json", operations={"get": {
+        "operationId": "openapi", "summary": "This document", "tags": ["meta"], "security": [],
+        "responses": {"200": {"description": "The OpenAPI 3.1 document.",
+                              "content": {"application/json": {"schema": {"type": "object"}}}}},
+    }})
+
+
+def _list_parameters(entity: EntityDef, model: Model) -> list[dict[str, Any]]:
+    list_views = [v for v in entity.views if v.kind == "list"]
+    sortable = [*SORTABLE_SYSTEM, *(f.name for f in entity.fields if f.type not in ("multi_choice", "rich_text", "text"))]
+    one = f"-?({'|'.join(sortable)})"
+    groupable = [f.name for f in entity.fields if f.type in ("choice", "status", "link", "boolean")]
+    parameters = [
+        _query("view", {"type": "string", "enum": [v.name for v in list_views]}, "A named list view."),
+        _query("q", {"type": "string"}, "Quick search in the searchable characteristics."),
+        _query("sort", {"type": "string", "pattern": f"^{one}(,{one})*$"},
+               "Comma-separated characteristics, `-` first for descending."),
+        _query("tab", {"type": "string", "enum": list(TABS)}, "Open records, history (closed ones) or all."),
+        _query("page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}, "Page number, from 1."),
+        _query("size", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}, "Records per page."),
+    ]
+    if groupable:
+        parameters.append(_query("group", {"type": "string", "enum": groupable}, "Count records per value."))
+    for field in entity.fields:
+        parameters.extend(filter_parameters(entity, field, model))
+    return parameters
+
+
+def _operation(
+    operation_id: str, summary: str, tags: list[str], status: int, schema: str, errors: list[int], *,
+    parameters: list[dict[str, Any]] | None = None, body: str | None = None, body_required: bool = True,
+) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "operationId": operation_id, "summary": summary, "tags": tags,
+        "responses": {str(status): {"description": "OK", "content": _json(schema)},
+                      **{str(code): ERROR_RESPONSES[code][0] for code in errors}},
+    }
+    if parameters:
+        operation["parameters"] = parameters
+    if body:
+        operation["requestBody"] = {"required": body_required, "content": _json(body)}
+    return operation
+
+
+def _json(schema: str) -> dict[str, Any]:
+    return {"application/json": {"schema": _ref(schema)}}
+
+
+def _ref(schema: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{schema}"}
+
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+def _if_match() -> dict[str, Any]:
+    return {"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string", "pattern": r'^(W/)?"?[0-9]{1,9}"?$'},
+            "description": "The version read (`\"3\"`): a stale one answers 409."}
+
+
+def _version_parameter() -> dict[str, Any]:
+    return {"name": "version", "in": "query", "required": False,
+            "schema": {"type": "integer", "minimum": 0, "maximum": ID_MAX}, "description": "The version read."}
