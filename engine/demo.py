@@ -787,3 +787,36 @@ def _slug(text: str) -> str:
 
 
 LEGAL_WORDS = frozenset({"sa", "sas", "sarl", "ltd", "plc"})
+
+
+DEMO_PASSWORD = "ossature-demo"
+TEAM_ROLES = {team: "sales" for team in SALES_TEAMS} | {"customer_support": "support", "management": "manager"}
+
+
+def seed_demo_logins(engine: Any, password: str = DEMO_PASSWORD) -> list[tuple[str, list[str]]]:
+    """Logins for the demo: an `admin` user, and each demo user with the role of their team.
+
+    Demo data only: every login shares `password`. Does nothing if `admin` exists.
+    """
+    from .accounts import AccountError, Accounts
+
+    accounts = Accounts(engine)
+    accounts.migrate()
+    try:
+        accounts.user_id("admin")
+        return []
+    except AccountError:
+        pass
+    created = [("admin", ["admin"])]
+    accounts.create_user("admin", "Administrator", password, ["admin"])
+    for username, _name, team, _lang, active in USERS:
+        roles = [TEAM_ROLES.get(team, "read_only")]
+        try:
+            user_id = accounts.user_id(username)
+        except AccountError:
+            continue
+        accounts.set_roles(user_id, roles)
+        accounts.set_password(user_id, password)
+        if active:
+            created.append((username, roles))
+    return created

@@ -116,8 +116,13 @@ def migrate() -> None:
 
 @cli.command("seed-demo")
 def seed_demo_command() -> None:
-    """Fill an empty database with demo records (does nothing if data exists)."""
-    from engine.demo import seed_demo
+    """Fill an empty database with demo records and demo logins (does nothing if data exists).
+
+    Every demo login's password is OSSATURE_DEMO_PASSWORD (default: ossature-demo).
+    """
+    import os
+
+    from engine.demo import DEMO_PASSWORD, seed_demo, seed_demo_logins
 
     model = load_model(config.pack_dirs())
     url = config.database_url()
@@ -126,16 +131,22 @@ def seed_demo_command() -> None:
         if engine.pending_migrations():
             fail(["error: the database is not up to date; run `ossature migrate` first"])
         counts = seed_demo(engine)
+        password = os.environ.get("OSSATURE_DEMO_PASSWORD") or DEMO_PASSWORD
+        logins = seed_demo_logins(engine, password) if "user" in model.entities else []
     except SQLAlchemyError as error:
         database_failure(url, error)
     finally:
         engine.dispose()
-    if not counts:
+    if not counts and not logins:
         click.echo("demo data already present: nothing to do")
         return
     for entity, count in counts.items():
         click.echo(f"  {entity}: {count}")
-    click.echo(f"created {sum(counts.values())} records")
+    if counts:
+        click.echo(f"created {sum(counts.values())} records")
+    if logins:
+        names = ", ".join(f"{name} ({'/'.join(roles)})" for name, roles in logins)
+        click.echo(f"demo logins (password {password!r}): {names}")
 
 
 @cli.command()

@@ -144,6 +144,8 @@ def test_migrate_then_seed_demo_on_a_fresh_database(runner: CliRunner, database_
     assert int(counts["user"]) > 0 and int(counts["lead"]) > 0
     assert f"created {sum(map(int, counts.values()))} records" in seeded.stdout
 
+    assert "demo logins (password 'ossature-demo'): admin (admin), claire.martin (sales)" in seeded.stdout
+
     reseeded = invoke(runner, "seed-demo", OSSATURE_DATABASE_URL=database_url)
     assert reseeded.exit_code == 0, reseeded.output
     assert reseeded.stdout == "demo data already present: nothing to do\n"
