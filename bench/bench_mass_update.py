@@ -44,7 +44,7 @@ def main() -> None:
 
         def through_engine(engine: Engine) -> None:
             everything = engine.records.list_request("lead", {"tab": ["all"]})
-            result = engine.records.mass_update("lead", everything, {"assigned_to": target}, Actor(user_id=target))
+            result = engine.records.mass_update("lead", everything, {"assigned_to": target}, Actor(user_id=target, roles=frozenset({"manager"})))
             assert result.changed == LEADS, result
             engine.dispose()
 
