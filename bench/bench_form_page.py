@@ -120,10 +120,11 @@ def main() -> None:
     import metamodel
     from engine.demo import seed_demo
     from ui_renderer import create_app
+    from ui_renderer.testing import PAGES_WITHOUT_LOGIN
 
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-        app = create_app({"DATABASE_URL": url, "PACKS": [metamodel.BASE_PACK], "TESTING": True})
+        app = create_app({"DATABASE_URL": url, "PACKS": [metamodel.BASE_PACK], **PAGES_WITHOUT_LOGIN})
         engine = app.extensions["ossature"]
         engine.migrate()
         seed_demo(engine, seed=0)

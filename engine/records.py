@@ -50,6 +50,8 @@ class RecordService:
         self.hooks = hooks
         self.clock = clock
         self.permissions = Permissions(model, tables.records.get("user"))
+        self._row_statements: dict[str, sa.Select] = {}
+        self._title_statements: dict[tuple[str, frozenset[str], str], tuple[TitleTemplate, sa.Select]] = {}
         self._historized_names = {
             name: frozenset(f.name for f in entity.historized_fields) for name, entity in model.entities.items()
         }
@@ -183,20 +185,17 @@ class RecordService:
             return {}
         found: dict[int, str] = {}
         with self.reading(actor) as tx:
-            template, query = self._title_query(tx, entity)
+            template, query = self._title_query(tx, entity, "by_ids")
             for start in range(0, len(wanted), 500):
-                rows = tx.conn.execute(query.where(self.table(entity).c.id.in_(wanted[start : start + 500])))
+                rows = tx.conn.execute(query, {"ids": wanted[start : start + 500]})
                 found.update((row["id"], template.render(row)) for row in rows.mappings())
         return found
 
     def choices(self, entity: str, *, limit: int, actor: Actor | None = None) -> list[tuple[int, str]] | None:
         """(id, title) of every live record in the actor's scope, or None when there are more than `limit`."""
         with self.reading(actor) as tx:
-            template, query = self._title_query(tx, entity)
-            table = self.table(entity)
-            rows = tx.conn.execute(
-                query.where(table.c.deleted_at.is_(None)).order_by(table.c.id).limit(limit + 1)
-            ).mappings().all()
+            template, query = self._title_query(tx, entity, "live")
+            rows = tx.conn.execute(query, {"limit": limit + 1}).mappings().all()
         if len(rows) > limit:
             return None
         return [(row["id"], template.render(row)) for row in rows]
@@ -247,11 +246,38 @@ class RecordService:
             ).mappings().all()
         return [{"id": row["id"], "title": template.render(row), "deleted_at": row["deleted_at"]} for row in rows]
 
-    def _title_query(self, tx: Transaction, entity: str) -> tuple[TitleTemplate, sa.Select]:
+    def row_statement(self, entity: str) -> sa.Select:
+        """SELECT one whole record by `:record_id`, built once per entity (every page reads one)."""
+        found = self._row_statements.get(entity)
+        if found is None:
+            table = self.table(entity)
+            found = self._row_statements[entity] = sa.select(table).where(table.c.id == sa.bindparam("record_id"))
+        return found
+
+    def _title_query(self, tx: Transaction, entity: str, shape: str = "") -> tuple[TitleTemplate, sa.Select]:
+        """The id and title columns of `entity` as the actor may see them, in their scope.
+
+        `shape` "by_ids" adds `id IN :ids`, "live" the live records by id up to `:limit`. The
+        statement is built once per (entity, hidden characteristics, shape), so that reading
+        link options and titles, which every form page does, costs no statement building or
+        compiling; only a row scope is added per call.
+        """
         access = tx.access(entity, "read")
-        template = TitleTemplate(self.model.entity(entity), access.hidden)
         table = self.table(entity)
-        query = sa.select(table.c.id, *(table.c[name] for name in template.columns if name != "id"))
+        key = (entity, access.hidden, shape)
+        built = self._title_statements.get(key)
+        if built is None:
+            template = TitleTemplate(self.model.entity(entity), access.hidden)
+            query = sa.select(table.c.id, *(table.c[name] for name in template.columns if name != "id"))
+            if shape == "by_ids":
+                query = query.where(table.c.id.in_(sa.bindparam("ids", expanding=True)))
+            elif shape == "live":
+                query = (
+                    query.where(table.c.deleted_at.is_(None)).order_by(table.c.id)
+                    .limit(sa.bindparam("limit", type_=sa.Integer))
+                )
+            built = self._title_statements[key] = (template, query)
+        template, query = built
         scope = self.permissions.scope_condition(access, tx.actor, table)
         return template, query.where(scope) if scope is not None else query
 

@@ -78,14 +78,14 @@ class Transaction:
     ) -> dict[str, Any]:
         """The whole stored record; with `access`, only if it is in that access's scope."""
         table = self.service.table(entity)
-        query = sa.select(table).where(table.c.id == record_id)
+        query = self.service.row_statement(entity)
         if access is not None:
             scope = self.service.permissions.scope_condition(access, self.actor, table)
             if scope is not None:
                 query = query.where(scope)
         if for_update:
             query = query.with_for_update()
-        row = self.conn.execute(query).first()
+        row = self.conn.execute(query, {"record_id": record_id}).first()
         if row is None or (row.deleted_at is not None and not include_deleted):
             raise NotFoundError(entity, record_id)
         return dict(row._mapping)

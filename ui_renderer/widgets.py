@@ -5,33 +5,27 @@ kind, HTML attributes, options); a `FormLayout` arranges an entity's widgets int
 sections and tabs of its form view. Both are built at first use and cached per app
 (`FormCache`), so rendering a form only formats the record's values.
 
-Titles of linked records come from `record_titles.RecordTitles` (the list pages use the same
-ones); `FormCache.search` finds records by their title words for large link pickers.
+Linked records (titles, link options) are data: they are read per request, through the
+engine, in `form_links`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from functools import lru_cache
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable, Mapping
 
-import sqlalchemy as sa
 from markupsafe import Markup, escape
 
 from metamodel.model import EntityDef, FieldDef, Model
 
-from .home import sort_key
 from .i18n import format_date, format_datetime, format_decimal, format_integer, words
-from .record_titles import RecordTitles, TitleTemplate
+from .record_titles import TitleTemplate
 
-LINK_SELECT_LIMIT = 100
-"""Link targets with at most this many live records get a select; larger ones a search input."""
 STARS_LIMIT = 10
 TEXT_INPUT_TYPES = {"string": "text", "email": "email", "phone": "tel", "url": "url"}
-LINK_ID_RE = re.compile(r"(?:^|#)\s*(\d{1,18})\s*$")
 
 
 @dataclass(frozen=True)
@@ -609,20 +603,21 @@ def _parse_datetime(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text)
 
 
-# -- linked records ------------------------------------------------------------------------
+# -- per app: what does not depend on the data ---------------------------------------------
 
 
 class FormCache:
-    """Layouts per (entity, language) and compiled title templates, built at first use."""
+    """Layouts per (entity, language, restriction) and compiled title templates, built at first use.
+
+    Nothing here depends on the records: linked records are read per request, through the
+    engine and as the acting user (`form_links.LinkReader`).
+    """
 
     def __init__(self, engine: Any):
         self.engine = engine
         self.model: Model = engine.model
         self._layouts: dict[tuple[str, str, frozenset[str], frozenset[str]], FormLayout] = {}
         self.templates: dict[str, TitleTemplate] = {}
-        self._choice_queries: dict[str, Any] = {}
-        self._title_queries: dict[str, Any] = {}
-        self._options: dict[tuple[str, tuple[tuple[Any, ...], ...]], list[Option]] = {}
 
     def layout(
         self, entity: str, lang: str, hidden: frozenset[str] = frozenset(), locked: frozenset[str] = frozenset()
@@ -638,125 +633,18 @@ class FormCache:
             self._layouts[key] = layout
         return layout
 
-    def choices(self, entity: str, limit: int = LINK_SELECT_LIMIT) -> list[Option] | None:
-        """Every live record of `entity` as an option sorted by title, or None when there are more than `limit`.
-
-        The statement is built once per entity: this runs for every link select of every form.
-        """
-        query = self._choice_queries.get(entity)
-        if query is None:
-            template = self.titles().template(entity)
-            table = self.engine.records.table(entity)
-            columns = [table.c[n] for n in template.columns if n != "id"]
-            query = self._choice_queries[entity] = (
-                sa.select(table.c.id, *columns).where(table.c.deleted_at.is_(None)).order_by(table.c.id)
-                .limit(sa.bindparam("limit", type_=sa.Integer))
-            )
-        with self.engine.db.connect() as conn:
-            rows = tuple(tuple(row) for row in conn.execute(query, {"limit": limit + 1}))
-        if len(rows) > limit:
-            return None
-        return self._sorted_options(entity, rows)
-
-    def _sorted_options(self, entity: str, rows: tuple[tuple[Any, ...], ...]) -> list[Option]:
-        """Options sorted by title, remembered while the target's records stay the same."""
-        key = (entity, rows)
-        found = self._options.get(key)
-        if found is None:
-            template = self.titles().template(entity)
-            names = ["id", *(n for n in template.columns if n != "id")]
-            found = sorted(
-                (Option(str(row[0]), template.render(dict(zip(names, row)))) for row in rows), key=lambda o: sort_key(o.label)
-            )
-            if len(self._options) > 256:
-                self._options.clear()
-            self._options[key] = found
-        return list(found)
-
-    def titles_of(self, entity: str, ids: Iterable[int]) -> dict[int, str]:
-        """id -> title of the given records (those in the trash too), with a statement built once per entity."""
-        wanted = sorted({int(i) for i in ids if i is not None})
-        if not wanted:
-            return {}
-        query = self._title_queries.get(entity)
-        if query is None:
-            template = self.titles().template(entity)
-            table = self.engine.records.table(entity)
-            columns = [table.c[n] for n in template.columns if n != "id"]
-            query = self._title_queries[entity] = sa.select(table.c.id, *columns).where(
-                table.c.id.in_(sa.bindparam("ids", expanding=True))
-            )
-        template = self.titles().template(entity)
-        with self.engine.db.connect() as conn:
-            rows = conn.execute(query, {"ids": wanted}).mappings().all()
-        return {row["id"]: template.render(row) for row in rows}
-
-    def titles(self) -> RecordTitles:
-        """A per-request title reader sharing the compiled templates."""
-        return RecordTitles(self.engine, self.templates)
+    def template(self, entity: str) -> TitleTemplate:
+        compiled = self.templates.get(entity)
+        if compiled is None:
+            compiled = self.templates[entity] = TitleTemplate(self.model.entity(entity))
+        return compiled
 
     def title(self, entity: str, record: Mapping[str, Any], lang: str) -> str:
         """The record's title, or "Lead #12" when its title template gives nothing."""
-        text = self.titles().title(entity, record)
-        if text == f"#{record.get('id')}":
-            return words(lang)["f_record_fallback"].format(entity=self.model.entity(entity).label.get(lang), id=record.get("id"))
-        return text
+        return self.named(entity, record.get("id"), self.template(entity).render(record), lang)
 
-    def search(self, entity: str, text: str, limit: int = 20) -> list[Option]:
-        """Live records whose title words contain every word of `text` (or whose number it is)."""
-        template = self.titles().template(entity)
-        table = self.engine.records.table(entity)
-        columns = [table.c[n] for n in template.columns if n != "id"]
-        searchable = [c for c in columns if isinstance(c.type, sa.String)]
-        conditions: list[Any] = [table.c.deleted_at.is_(None)]
-        match = LINK_ID_RE.search(text)
-        if match:
-            conditions.append(table.c.id == int(match.group(1)))
-        else:
-            for word in text.split()[:6]:
-                pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-                conditions.append(
-                    sa.or_(*(c.ilike(pattern, escape="\\") for c in searchable)) if searchable else sa.false()
-                )
-        query = sa.select(table.c.id, *columns).where(*conditions).order_by(*columns, table.c.id).limit(limit)
-        with self.engine.db.connect() as conn:
-            rows = conn.execute(query).mappings().all()
-        return [Option(str(row["id"]), template.render(row)) for row in rows]
-
-    def where(self, entity: str, column: str, value: Any, limit: int = LINK_SELECT_LIMIT) -> list[Option]:
-        """Live records whose `column` equals `value` (the contacts of one account), sorted by title."""
-        template = self.titles().template(entity)
-        table = self.engine.records.table(entity)
-        columns = [table.c[n] for n in template.columns if n != "id"]
-        query = (
-            sa.select(table.c.id, *columns).where(table.c.deleted_at.is_(None), table.c[column] == value)
-            .order_by(table.c.id).limit(limit)
-        )
-        with self.engine.db.connect() as conn:
-            rows = conn.execute(query).mappings().all()
-        return sorted((Option(str(r["id"]), template.render(r)) for r in rows), key=lambda o: sort_key(o.label))
-
-
-def link_text(title: str, record_id: Any) -> str:
-    """What a search input shows for a chosen record: its title and number."""
-    return f"{title} #{record_id}"
-
-
-def resolve_link(cache: FormCache, target: str, text: str, lang: str) -> tuple[int | None, str | None]:
-    """The record a search input names: "Title #12", "12", or words matching one title.
-
-    Returns (id, None), or (None, message) when nothing or several records match.
-    """
-    text = text.strip()
-    if not text:
-        return None, None
-    match = LINK_ID_RE.search(text)
-    if match:
-        return int(match.group(1)), None
-    found = cache.search(target, text)
-    exact = [o for o in found if o.label.casefold() == text.casefold()]
-    if len(found) == 1 or len(exact) == 1:
-        return int((exact or found)[0].value), None
-    entity_label = cache.model.entity(target).label.get(lang)
-    key = "f_link_none" if not found else "f_link_many"
-    return None, words(lang)[key].format(entity=entity_label, value=text)
+    def named(self, entity: str, record_id: Any, title: str, lang: str) -> str:
+        """`title` as the engine renders it, with "Lead #12" in place of a bare "#12"."""
+        if title == f"#{record_id}":
+            return words(lang)["f_record_fallback"].format(entity=self.model.entity(entity).label.get(lang), id=record_id)
+        return title

@@ -22,6 +22,7 @@ import metamodel
 from engine import SYSTEM_ACTOR, Actor, Engine
 from engine.demo import seed_demo
 from ui_renderer import create_app
+from ui_renderer.testing import PAGES_WITHOUT_LOGIN, FormClient
 
 OVERLAY_LEAD = """\
 extends: lead
@@ -36,7 +37,8 @@ views:
 
 
 def build_app(database_url: str, clock: Any, packs: list[Path] | None = None) -> Flask:
-    app = create_app({"DATABASE_URL": database_url, "PACKS": packs or [metamodel.BASE_PACK], "TESTING": True})
+    app = create_app({"DATABASE_URL": database_url, "PACKS": packs or [metamodel.BASE_PACK], **PAGES_WITHOUT_LOGIN})
+    app.test_client_class = FormClient
     built = app.extensions["ossature"]
     engine = Engine(built.model, database_url, clock=clock)
     built.dispose()
@@ -593,9 +595,7 @@ def test_lookup_finds_records_by_title_words(client: FlaskClient, engine: Engine
 
 
 def test_large_link_targets_get_a_search_input(client: FlaskClient, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    import ui_renderer.forms as forms_module
-
-    monkeypatch.setattr(forms_module, "LINK_SELECT_LIMIT", 1)
+    monkeypatch.setattr("ui_renderer.form_links.LINK_SELECT_LIMIT", 1)
     jean = engine.records.create("contact", {"first_name": "Jean", "last_name": "Dupont"}, SYSTEM_ACTOR)
     engine.records.create("contact", {"first_name": "Jeanne", "last_name": "Martin"}, SYSTEM_ACTOR)
     page = text(client.get("/event/new"))
@@ -635,12 +635,15 @@ def test_readonly_links_show_titles_and_are_not_editable(client: FlaskClient, en
     assert "1 Jan 2026" in page
 
 
+def act_as(monkeypatch: pytest.MonkeyPatch, users: dict[str, int], name: str, role: str) -> Actor:
+    actor = Actor(user_id=users[name], username=name, roles=frozenset({role}), lang="en")
+    monkeypatch.setattr("ui_renderer.form_common.current_actor", lambda: actor)
+    return actor
+
+
 def test_forms_follow_the_actors_roles(client: FlaskClient, engine: Engine, users: dict[str, int],
                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    import ui_renderer.forms as forms_module
-
-    sales = Actor(user_id=users["alice"], username="alice", roles=frozenset({"sales"}), lang="en")
-    monkeypatch.setattr(forms_module, "current_actor", lambda: sales)
+    act_as(monkeypatch, users, "alice", "sales")
     mine = lead(engine, assigned_to=users["alice"], budget="100")
     theirs = lead(engine, assigned_to=users["bob"])
     page = text(client.get(f"/lead/{mine['id']}"))
@@ -653,3 +656,43 @@ def test_forms_follow_the_actors_roles(client: FlaskClient, engine: Engine, user
     user_page = text(client.get(f"/user/{users['bob']}"))
     assert 'name="display_name"' not in user_page and "Bob Durand" in user_page  # read-only entity
     assert client.get("/user/new").status_code == 403
+
+
+def test_link_options_and_lookup_stay_in_the_actors_scope(client: FlaskClient, engine: Engine, users: dict[str, int],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    alice = act_as(monkeypatch, users, "alice", "sales")  # accounts: team scope, and alice has no team
+    mine = engine.records.create("account", {"name": "Acme North"}, alice)
+    theirs = engine.records.create("account", {"name": "Acme South"}, SYSTEM_ACTOR)
+    page = text(client.get("/contact/new"))
+    assert options(page, "account") == ["", str(mine["id"])]
+    assert "Acme South" not in page
+    assert client.get("/account/lookup?q=acme").get_json() == [{"id": mine["id"], "title": "Acme North"}]
+    assert client.get(f"/account/lookup?q=%23{theirs['id']}").get_json() == []
+    typed = post_form(client, "/contact/new", {"last_name": "Roux", "account": "Acme South"})
+    assert field_errors(html.unescape(text(typed)), "account") == ["No Account matches “Acme South”."]
+
+
+def test_links_to_an_entity_the_actor_may_not_read_show_only_its_number(
+    client: FlaskClient, engine: Engine, users: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    act_as(monkeypatch, users, "alice", "support")  # events of their own, no access to leads
+    record = lead(engine)
+    event = engine.records.create("event", {"subject": "Visit", "starts_at": "2026-03-01T10:00", "lead": record["id"],
+                                            "assigned_to": users["alice"]}, SYSTEM_ACTOR)
+    page = text(client.get(f"/event/{event['id']}"))
+    assert options(page, "lead") == ["", str(record["id"])]
+    assert selected(page, "lead") == [str(record["id"])]
+    assert f"#{record['id']}" in page and "Jean Dupont" not in page
+    assert client.get("/lead/lookup?q=jean").get_json() == []
+
+
+def test_trash_lists_only_the_records_in_the_actors_scope(client: FlaskClient, engine: Engine, users: dict[str, int],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    act_as(monkeypatch, users, "alice", "sales")  # leads: own scope
+    mine = lead(engine, last_name="Mine", assigned_to=users["alice"])
+    theirs = lead(engine, last_name="Theirs", assigned_to=users["bob"])
+    for record in (mine, theirs):
+        engine.records.delete("lead", record["id"], SYSTEM_ACTOR)
+    page = text(client.get("/lead/trash"))
+    assert "Jean Mine (Acme)" in page and "Jean Theirs" not in page
+    assert f'action="/lead/{mine["id"]}/restore"' in page and f'/lead/{theirs["id"]}/restore' not in page
