@@ -101,8 +101,9 @@ def bench_list_page(database_url: str) -> None:
     import metamodel
     from engine.demo import seed_demo
     from ui_renderer import create_app
+    from ui_renderer.testing import PAGES_WITHOUT_LOGIN
 
-    app = create_app({"DATABASE_URL": database_url, "PACKS": [metamodel.BASE_PACK]})
+    app = create_app({"DATABASE_URL": database_url, "PACKS": [metamodel.BASE_PACK], **PAGES_WITHOUT_LOGIN})
     engine = app.extensions["ossature"]
     engine.migrate()
     seed_demo(engine, seed=0, today=dt.date(2026, 1, 15))
