@@ -106,3 +106,32 @@ def test_logout_needs_the_token_too(client):
     log_in(client, "sam")
     assert client.post("/logout").status_code == 403
     assert client.get("/").status_code == 200
+
+
+def test_script_in_labels_and_values_is_shown_as_text(database_url, tmp_path):
+    from ui_renderer.testing import PAGES_WITHOUT_LOGIN
+
+    pack = tmp_path / "hostile"
+    (pack / "entities").mkdir(parents=True)
+    (pack / "pack.yaml").write_text("pack: hostile\nversion: 1.0.0\nlabel: {en: Hostile, fr: Hostile}\n")
+    (pack / "entities" / "lead.yaml").write_text(
+        "extends: lead\n"
+        "label: {en: '<script>alert(\"label\")</script>', fr: '<img src=x onerror=alert(1)>'}\n"
+        "plural: {en: '<script>alert(\"plural\")</script>', fr: Pistes}\n"
+        "characteristics:\n"
+        "  last_name: {label: {en: '<b onmouseover=alert(1)>Name</b>', fr: Nom}}\n"
+    )
+    app = create_app({"DATABASE_URL": database_url, "PACKS": [metamodel.BASE_PACK, pack], **PAGES_WITHOUT_LOGIN})
+    engine = app.extensions["ossature"]
+    engine.migrate()
+    lead = engine.records.create(
+        "lead", {"last_name": "<script>alert('value')</script>", "phone": "0102030405"}, SYSTEM_ACTOR
+    )
+    client = app.test_client()
+    for path in ("/", "/lead/", f"/lead/{lead['id']}", "/lead/new", f"/lead/{lead['id']}/history"):
+        page = client.get(path).text
+        assert "<script>alert" not in page, path
+        assert "<b onmouseover" not in page, path
+        assert "<img src=x" not in client.get(path + ("&" if "?" in path else "?") + "lang=fr").text, path
+    assert "&lt;script&gt;alert(" in client.get("/lead/").text  # the value is there, as text
+    engine.dispose()
