@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, ContextManager, Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -22,10 +23,11 @@ POSTGRES_URL = os.environ.get("OSSATURE_TEST_DATABASE_URL")
 TESTS = Path(__file__).resolve().parent
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
+@contextmanager
+def scratch_database(folder: Path) -> Iterator[str]:
+    """A database URL for tests: an SQLite file in `folder`, or a fresh PostgreSQL schema (dropped after)."""
     if not POSTGRES_URL:
-        yield f"sqlite:///{tmp_path / 'test.db'}"
+        yield f"sqlite:///{folder / 'test.db'}"
         return
     schema = f"test_{uuid.uuid4().hex[:16]}"
     admin = sa.create_engine(POSTGRES_URL)
@@ -38,6 +40,18 @@ def database_url(tmp_path: Path) -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    with scratch_database(tmp_path) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def scratch_databases() -> Callable[[Path], ContextManager[str]]:
+    """`scratch_database` for fixtures of a wider scope (one database per test module, say)."""
+    return scratch_database
 
 
 class FakeClock:

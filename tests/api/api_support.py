@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import uuid
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -18,7 +14,6 @@ from engine.accounts import Accounts
 from engine.demo import seed_demo
 from ui_renderer import create_app
 
-POSTGRES_URL = os.environ.get("OSSATURE_TEST_DATABASE_URL")
 PACKS = Path(__file__).resolve().parent / "packs"
 BASE_ROLES = ("admin", "manager", "sales", "support", "read_only")
 TEAMS = {"sales": "sales_france", "support": "customer_support", "manager": "management"}
@@ -60,22 +55,3 @@ def make_caller(app: Flask, username: str, roles: tuple[str, ...], *, team: str 
     accounts: Accounts = app.extensions["ossature.accounts"]
     user_id = accounts.create_user(username, username.title(), "a long password", roles, team=team)
     return Caller(app.test_client(), accounts.create_token(user_id, "tests"), user_id, lang)
-
-
-@contextmanager
-def scratch_database(folder: Path) -> Iterator[str]:
-    """A database URL for tests: an SQLite file in `folder`, or a fresh PostgreSQL schema (dropped after)."""
-    if not POSTGRES_URL:
-        yield f"sqlite:///{folder / 'test.db'}"
-        return
-    schema = f"test_{uuid.uuid4().hex[:16]}"
-    admin = sa.create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in POSTGRES_URL else "?"
-    try:
-        yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()

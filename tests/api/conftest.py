@@ -7,7 +7,7 @@ from typing import Callable, Iterator
 import pytest
 from flask import Flask
 
-from api_support import TEAMS, Caller, build_app, make_caller, scratch_database
+from api_support import TEAMS, Caller, build_app, make_caller
 from engine import Engine
 
 
@@ -44,9 +44,9 @@ def admin(as_role: Callable[..., Caller]) -> Caller:
 
 
 @pytest.fixture(scope="module")
-def module_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def module_database_url(tmp_path_factory: pytest.TempPathFactory, scratch_databases) -> Iterator[str]:
     """One database for a whole test module (same choice as `database_url`: SQLite or a PostgreSQL schema)."""
-    with scratch_database(tmp_path_factory.mktemp("api")) as url:
+    with scratch_databases(tmp_path_factory.mktemp("api")) as url:
         yield url
 
 
