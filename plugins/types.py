@@ -47,6 +47,11 @@ class ImportFormat:
     """Without the dot: `csv`, `xlsx`, `vcf`."""
     media_type: str
     read: Callable[[BinaryIO], Iterator[Mapping[str, Any]] | Iterable[Mapping[str, Any]]]
+    entities: frozenset[str] = frozenset()
+    """The entities this format fits (a vCard holds contacts); empty: every entity."""
+
+    def fits(self, entity: str) -> bool:
+        return not self.entities or entity in self.entities
 
 
 @dataclass(frozen=True)
@@ -63,3 +68,8 @@ class ExportFormat:
     extension: str
     media_type: str
     write: Callable[[BinaryIO, Sequence[str], Iterable[Mapping[str, Any]]], None]
+    entities: frozenset[str] = frozenset()
+    """The entities this format fits (iCalendar holds events); empty: every entity."""
+
+    def fits(self, entity: str) -> bool:
+        return not self.entities or entity in self.entities
