@@ -15,6 +15,7 @@ the exception: it goes through each record's workflow rules, one transition at a
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
@@ -72,22 +73,34 @@ class MassUpdate:
     def apply(self, selection: Sequence[int] | ListRequest, versions: Mapping[int, int] | None) -> MassUpdateResult:
         matched = changed = 0
         refused: dict[int, str] = {}
-        for chunk in self._chunks(selection):
+        for chunk in self.chunks(selection):
             matched += chunk.size
-            chunk_refused = self._refuse(chunk.where, versions, refused)
-            where = chunk.where if not chunk_refused else sa.and_(chunk.where, self.table.c.id.not_in(chunk_refused))
-            if self.values:
-                changed += self._write(where)
-            if self.has_status:
-                ids = self.tx.conn.execute(sa.select(self.table.c.id).where(where).order_by(self.table.c.id)).scalars()
-                changed += len(self._move_statuses(list(ids), refused))
+            changed += self.apply_chunk(chunk, versions, refused)
         return MassUpdateResult(matched, changed, refused)
+
+    def apply_chunk(self, chunk: Chunk, versions: Mapping[int, int] | None, refused: dict[int, str]) -> int:
+        """Update one chunk; adds the records a rule refused to `refused`; returns how many changed."""
+        changed = 0
+        chunk_refused = self._refuse(chunk.where, versions, refused)
+        where = chunk.where if not chunk_refused else sa.and_(chunk.where, self.table.c.id.not_in(chunk_refused))
+        if self.values:
+            changed += self._write(where)
+        if self.has_status:
+            ids = self.tx.conn.execute(sa.select(self.table.c.id).where(where).order_by(self.table.c.id)).scalars()
+            changed += len(self._move_statuses(list(ids), refused))
+        return changed
+
+    def count(self, selection: Sequence[int] | ListRequest) -> int:
+        """How many live records the selection holds (in the actor's scope)."""
+        conditions = self._conditions(selection)
+        table = self.table
+        return self.tx.conn.execute(sa.select(sa.func.count()).select_from(table).where(*conditions)).scalar_one()
 
     def preview(self, selection: Sequence[int] | ListRequest) -> int:
         """How many records of the selection would change."""
         count = 0
         differs = self._differs()
-        for chunk in self._chunks(selection):
+        for chunk in self.chunks(selection):
             if self.has_status:
                 count += chunk.size
                 continue
@@ -227,41 +240,64 @@ class MassUpdate:
             return sa.true()
         return sa.or_(*(self.table.c[name].is_distinct_from(value) for name, value in self.values.items()))
 
-    def _chunks(self, selection: Sequence[int] | ListRequest) -> Iterator[Chunk]:
-        """The selection as consecutive id ranges (a filter) or id lists, CHUNK records each."""
-        table, conn = self.table, self.tx.conn
+    def _conditions(self, selection: Sequence[int] | ListRequest) -> list[sa.ColumnElement[bool]]:
+        """The selection as WHERE conditions: the list filter or the ids, live records, in scope."""
+        table = self.table
         if isinstance(selection, ListRequest):
             flow = self.tx.service.workflow_of(self.entity, required=False)
             view = self.definition.view(selection.view)
             conditions = build_conditions(
                 table, self.definition, view, selection, flow.definition if flow else None, hidden=self.access.hidden
             )
+        else:
+            conditions = [table.c.id.in_(sorted({int(i) for i in selection})), table.c.deleted_at.is_(None)]
+        if self.scope is not None:
+            conditions.append(self.scope)
+        return conditions
+
+    def chunks(self, selection: Sequence[int] | ListRequest, *, after: int = 0) -> Iterator[Chunk]:
+        """The selection as consecutive id ranges of CHUNK records, from the first id above `after`.
+
+        Each range is found when the previous one is done, so a job resumed from its last
+        committed id (`after`) goes on exactly where it stopped.
+        """
+        table, conn = self.table, self.tx.conn
+        if isinstance(selection, ListRequest):
+            conditions = self._conditions(selection)
+        else:
+            wanted = sorted({int(i) for i in selection})
+            conditions = [table.c.deleted_at.is_(None)]
             if self.scope is not None:
                 conditions.append(self.scope)
-            last = 0
-            while True:
+        last = after
+        while True:
+            if isinstance(selection, ListRequest):
                 ids = (
                     sa.select(table.c.id).where(*conditions, table.c.id > last).order_by(table.c.id).limit(CHUNK)
                 ).subquery()
-                bounds = conn.execute(sa.select(sa.func.count(), sa.func.max(ids.c.id))).one()
-                size, upper = bounds
-                if not size:
+                size, upper = conn.execute(sa.select(sa.func.count(), sa.func.max(ids.c.id))).one()
+                where = sa.and_(*conditions, table.c.id > last, table.c.id <= upper) if size else None
+            else:
+                start = bisect.bisect_right(wanted, last)
+                if start >= len(wanted):
                     return
-                yield Chunk(sa.and_(*conditions, table.c.id > last, table.c.id <= upper), size)
-                last = upper
-        else:
-            wanted = sorted(set(int(i) for i in selection))
-            for start in range(0, len(wanted), CHUNK):
-                where = sa.and_(
-                    table.c.id.in_(wanted[start : start + CHUNK]), table.c.deleted_at.is_(None),
-                    self.scope if self.scope is not None else sa.true(),
-                )
+                part = wanted[start : start + CHUNK]
+                upper = part[-1]
+                where = sa.and_(table.c.id.in_(part), *conditions)
                 size = conn.execute(sa.select(sa.func.count()).select_from(table).where(where)).scalar_one()
-                if size:
-                    yield Chunk(where, size)
+                if not size:
+                    last = upper
+                    continue
+            if not size:
+                return
+            yield Chunk(where, size, upper)
+            last = upper
 
 
 @dataclass(frozen=True)
 class Chunk:
     where: sa.ColumnElement[bool]
     size: int
+    """Live records in the chunk."""
+    last_id: int
+    """The highest id of the range: where the next chunk (or a resumed job) starts."""

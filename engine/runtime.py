@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from functools import partial
+from pathlib import Path
 from typing import Any, Callable
 
 import pluggy
@@ -14,6 +15,7 @@ from metamodel.allocation import collector_paused
 from metamodel.model import Model
 
 from .hooks import Hooks, default_hooks
+from .jobs import Jobs
 from .migrate import apply_additions, plan_additions
 from .records import RecordService
 from .tables import Tables, build_tables
@@ -55,9 +57,17 @@ class Engine:
         *,
         plugins: pluggy.PluginManager | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
+        files_dir: str | Path = "instance/files",
+        broker_url: str | None = None,
+        job_options: dict[str, Any] | None = None,
         **db_options: Any,
     ):
-        """`plugins` defaults to every plugin installed (the `ossature.plugins` entry points)."""
+        """`plugins` defaults to every plugin installed (the `ossature.plugins` entry points).
+
+        Jobs keep their files (uploads, exports) under `files_dir`; they run on Celery workers
+        through `broker_url` when it is given, else on background threads of this process.
+        `job_options` go to `Jobs` (`stale_after`, `threshold`).
+        """
         self.model = model
         self.hooks = Hooks(plugins) if plugins is not None else default_hooks()
         self.db = create_db(database_url, **db_options)
@@ -68,6 +78,7 @@ class Engine:
             }
             self.workflows = build_workflows(model, self.validators, self.hooks.actions)
         self.records = RecordService(model, self.db, self.tables, self.validators, self.workflows, self.hooks, clock)
+        self.jobs = Jobs(self, files_dir=Path(files_dir), broker_url=broker_url, **(job_options or {}))
 
     def migrate(self) -> list[str]:
         """Create missing tables, columns and indexes; returns what was done, in plain words."""
@@ -86,4 +97,5 @@ class Engine:
             conn.execute(sa.text("SELECT 1"))
 
     def dispose(self) -> None:
+        self.jobs.shutdown()
         self.db.dispose()

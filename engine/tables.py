@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from metamodel.model import EntityDef, Model
 
 from .coltypes import column_type
+from .job_tables import job_tables
 
 TABLE_PREFIX = "ent_"
 
@@ -26,6 +27,8 @@ class Tables:
     audit: sa.Table
     history: sa.Table
     status_changes: sa.Table
+    jobs: sa.Table
+    job_errors: sa.Table
 
     def of(self, entity: str) -> sa.Table:
         return self.records[entity]
@@ -34,7 +37,10 @@ class Tables:
 def build_tables(model: Model) -> Tables:
     metadata = sa.MetaData()
     records = {name: _entity_table(entity, metadata) for name, entity in model.entities.items()}
-    return Tables(metadata, records, _audit_table(metadata), _history_table(metadata), _status_table(metadata))
+    return Tables(
+        metadata, records, _audit_table(metadata), _history_table(metadata), _status_table(metadata),
+        *job_tables(metadata),
+    )
 
 
 def _entity_table(entity: EntityDef, metadata: sa.MetaData) -> sa.Table:

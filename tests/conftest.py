@@ -74,11 +74,12 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def make_engine(database_url: str) -> Iterator[Callable[..., Engine]]:
+def make_engine(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Engine]]:
     """Build an Engine on the test database (migrated); several may share it."""
     engines: list[Engine] = []
 
     def make(model: Model, **options) -> Engine:
+        options.setdefault("files_dir", tmp_path / "files")
         engine = Engine(model, database_url, **options)
         engine.migrate()
         engines.append(engine)
