@@ -60,7 +60,7 @@ def open_engine(model: Model, url: str) -> "Engine":
     from engine import Engine  # deferred: `ossature validate` needs no database driver
 
     try:
-        return Engine(model, url)
+        return Engine(model, url, **config.engine_options())
     except (SQLAlchemyError, ImportError, ValueError) as error:
         fail([f"error: database {printable_url(url)}: {error}"])
 

@@ -27,7 +27,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     `config` keys: `DATABASE_URL` (default: `OSSATURE_DATABASE_URL` or the SQLite file in
     ./instance/) and `PACKS` (every pack directory in layering order, base pack included;
-    default: the base pack + `OSSATURE_PACKS`). Other keys go to `app.config` unchanged.
+    default: the base pack + `OSSATURE_PACKS`), `FILES_DIR` and `BROKER_URL` (default: the
+    `OSSATURE_FILES_DIR` / `OSSATURE_BROKER_URL` settings, see ossature/config.py). Other keys go
+    to `app.config` unchanged.
     Raises `metamodel.DefinitionError` when the packs do not load.
     """
     app = Flask(__name__)
@@ -46,7 +48,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
 
     model = metamodel.load_model([Path(pack) for pack in app.config["PACKS"]])
-    app.extensions["ossature"] = Engine(model, app.config["DATABASE_URL"])
+    options = settings.engine_options()
+    if app.config.get("FILES_DIR"):
+        options["files_dir"] = app.config["FILES_DIR"]
+    if "BROKER_URL" in app.config:
+        options["broker_url"] = app.config["BROKER_URL"]
+    app.extensions["ossature"] = Engine(model, app.config["DATABASE_URL"], **options)
 
     init_security(app)
     app.register_blueprint(home)
