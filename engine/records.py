@@ -19,9 +19,12 @@ import sqlalchemy as sa
 from metamodel.model import FieldDef, Model
 
 from .context import SYSTEM_ACTOR, Actor
+from .duplicates import DEFAULT_LIMIT as DUPLICATES_LIMIT
+from .duplicates import DuplicateGroup, find_duplicates
 from .errors import NotFoundError, NotHistorizedError, TransitionError
 from .hooks import Hooks
 from .mass_update import MassUpdate, MassUpdateResult
+from .merging import merge_records
 from .permissions import PermissionDenied, Permissions
 from .queries import Group, ListRequest, ListResult, build_conditions, order_by, parse_list_request, request_fields
 from .tables import Tables
@@ -405,6 +408,21 @@ class RecordService:
         """How many records `mass_update` would change."""
         with self.transaction(actor) as tx:
             return MassUpdate(tx, entity, values).preview(selection)
+
+    def duplicates(
+        self, entity: str, *, rule: str | None = None, limit: int = DUPLICATES_LIMIT, actor: Actor | None = None
+    ) -> list[DuplicateGroup]:
+        """Groups of probable duplicates found by the entity's duplicate rules; see engine/duplicates.py."""
+        return find_duplicates(self, entity, actor, rule=rule, limit=limit)
+
+    def merge(
+        self, entity: str, keep_id: int, other_id: int, take: Iterable[str], actor: Actor, *,
+        keep_version: int | None = None, other_version: int | None = None,
+    ) -> dict[str, Any]:
+        """Merge record `other_id` into `keep_id` in one transaction; see engine/merging.py."""
+        with self.transaction(actor) as tx:
+            return merge_records(tx, entity, keep_id, other_id, take, keep_version=keep_version,
+                                 other_version=other_version)
 
     # -- what the transactions need --------------------------------------------------
 

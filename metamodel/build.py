@@ -14,6 +14,7 @@ from typing import Any, Mapping
 from metamodel.merge import EntitySpec, ListSpec, Merged, ViewSpec, WorkflowSpec
 from metamodel.model import (
     ActionDef,
+    DuplicateRuleDef,
     EntityDef,
     FieldDef,
     Model,
@@ -178,6 +179,11 @@ def _entity(spec: EntitySpec, workflow: WorkflowDef | None, named_views: Any) ->
         title=spec.props.get("title"),
         workflow=workflow.name if workflow is not None else None,
         views=tuple(views),
+        natural_key=tuple(spec.props.get("natural_key", ())),
+        duplicate_rules=tuple(
+            DuplicateRuleDef(name=name, label=text(rule["label"]), fields=tuple(rule["match"]), source=rule.origin.source())
+            for name, rule in spec.duplicates.items()
+        ),
     )
 
 

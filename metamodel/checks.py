@@ -20,9 +20,18 @@ from metamodel.errors import Problem
 from metamodel.expressions import ExpressionError, compile_expression
 from metamodel.identifiers import IDENTIFIER_RE, reserved_entity_reason, reserved_field_reason
 from metamodel.merge import EntitySpec, ListSpec, Merged, ViewSpec, WorkflowSpec
-from metamodel.model import FIELD_TYPES, LIST_TYPES, NUMBER_TYPES, SYSTEM_COLUMNS, TEMPORAL_TYPES, TEXT_TYPES
+from metamodel.model import (
+    FIELD_TYPES,
+    LIST_TYPES,
+    MATCHABLE_TYPES,
+    NUMBER_TYPES,
+    SYSTEM_COLUMNS,
+    TEMPORAL_TYPES,
+    TEXT_TYPES,
+)
 from metamodel.role_checks import check_roles
 from metamodel.sources import Origin, Props
+from metamodel.yaml_source import dotted
 from metamodel.values import (
     DEFAULT_PRECISION,
     DEFAULT_SCALE,
@@ -313,6 +322,28 @@ class _Checker:
             self.check_list_layout(views["list"], names)
         if "form" in views:
             self.check_form_layout(views["form"], names)
+        if "natural_key" in spec.props:
+            self.check_matched_fields(spec.props["natural_key"], spec.props.origin_of("natural_key"), names, "natural_key")
+        for rule in spec.duplicates.values():
+            self.check_matched_fields(rule["match"], rule.origin_of("match"), names, "a duplicate rule")
+
+    def check_matched_fields(self, fields: list[str], origin: Origin, names: _EntityNames, key: str) -> None:
+        """A natural key or a duplicate rule's `match`: existing characteristics of comparable types, each once."""
+        seen: dict[str, int] = {}
+        for index, name in enumerate(fields):
+            here = origin.child(index)
+            if name in seen:
+                self.report(here, f"'{name}' is listed twice (also at {dotted(origin.path[-1:])}.{seen[name]})")
+                continue
+            seen[name] = index
+            field_type = names.field_type(name) if name in names.fields else None
+            if name in SYSTEM_COLUMNS:
+                self.report(here, f"'{name}' is a system column and cannot be in {key}")
+            elif field_type is None:
+                self.report(here, f"unknown characteristic '{name}' in entity '{names.spec.name}'")
+            elif field_type not in MATCHABLE_TYPES:
+                allowed = ", ".join(sorted(MATCHABLE_TYPES))
+                self.report(here, f"'{name}' is {an(field_type)} characteristic and cannot be in {key} (allowed types: {allowed})")
 
     def check_title(self, title: str, origin: Origin, names: _EntityNames) -> None:
         try:

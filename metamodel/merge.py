@@ -41,6 +41,8 @@ class EntitySpec:
     props: Props
     characteristics: dict[str, Props]
     views: dict[str, Props]
+    duplicates: dict[str, Props] = field(default_factory=dict)
+    """Duplicate rules by name, each with the origin of the pack that declared it."""
 
 
 @dataclass(eq=False)
@@ -150,7 +152,11 @@ class _Merger:
             kind: Props(layout, Origin(doc, ("views", kind), layer))
             for kind, layout in (doc.data.get("views") or {}).items()
         }
-        return EntitySpec(name, origin, root, characteristics, views)
+        duplicates = {
+            rule: Props(entry, Origin(doc, ("duplicates", rule), layer))
+            for rule, entry in (doc.data.get("duplicates") or {}).items()
+        }
+        return EntitySpec(name, origin, root, characteristics, views, duplicates)
 
     def _add_values(self, spec: ListSpec, doc: Document, layer: int, entries: list[dict[str, Any]], *, appended: bool) -> None:
         """Declared values default to position x 10; values added by an extension go after the last one."""
@@ -201,7 +207,7 @@ class _Merger:
             self.problems.append(origin.child("extends").problem(
                 f"unknown {KIND_OF_FOLDER[folder]} '{name}': no earlier pack declares it"))
             return
-        for key in ("label", "plural", "title", "workflow"):
+        for key in ("label", "plural", "title", "workflow", "natural_key"):
             if key in doc.data:
                 spec.props.set(key, doc.data[key], origin.child(key))
         if folder == "entities":
@@ -241,6 +247,13 @@ class _Merger:
             else:
                 for key, value in layout.items():
                     current.set(key, value, here.child(key))
+        for rule, entry in (doc.data.get("duplicates") or {}).items():
+            here = origin.child("duplicates", rule)
+            existing_rule = spec.duplicates.get(rule)
+            if existing_rule is not None:
+                self.problems.append(here.problem(f"duplicate rule '{rule}' already declared in {existing_rule.origin}", at_key=True))
+                continue
+            spec.duplicates[rule] = Props(entry, here)
 
     def _override(self, existing: Props, entry: dict[str, Any], here: Origin, char_name: str) -> None:
         for key, value in entry.items():

@@ -21,6 +21,9 @@ LIST_TYPES = frozenset({"choice", "multi_choice"})
 FIELD_TYPES = TEXT_TYPES | NUMBER_TYPES | TEMPORAL_TYPES | LIST_TYPES | {"boolean", "link", "status"}
 """`status` is not declared by authors: the loader adds it to entities that name a workflow."""
 
+MATCHABLE_TYPES = frozenset({"string", "text", "email", "phone", "url", "integer", "choice", "link", "date"})
+"""Types a natural key or a duplicate rule may name: values that compare as one token."""
+
 SYSTEM_COLUMNS = ("id", "created_at", "created_by", "updated_at", "updated_by", "version", "deleted_at")
 """Columns every entity table has; they may be named in views but never declared."""
 
@@ -212,6 +215,16 @@ class ViewDef:
 
 
 @dataclass(frozen=True)
+class DuplicateRuleDef:
+    """Records whose normalised values are equal in every field of `fields` are probable duplicates."""
+
+    name: str
+    label: Text
+    fields: tuple[str, ...]
+    source: Source
+
+
+@dataclass(frozen=True)
 class EntityDef:
     name: str
     label: Text
@@ -224,6 +237,11 @@ class EntityDef:
     workflow: str | None = None
     views: tuple[ViewDef, ...] = ()
     """The entity's views: its default `list` and `form` always exist (the loader fills them)."""
+    natural_key: tuple[str, ...] = ()
+    """Characteristics identifying a record for import (upsert key, link resolution). Not a
+    uniqueness constraint: two records may share it, import then reports the ambiguity."""
+    duplicate_rules: tuple[DuplicateRuleDef, ...] = ()
+    """Declared order."""
     fields_by_name: Mapping[str, FieldDef] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -234,6 +252,13 @@ class EntityDef:
 
     def view(self, name: str) -> ViewDef:
         return next(v for v in self.views if v.name == name)
+
+    def duplicate_rule(self, name: str) -> DuplicateRuleDef:
+        """The rule called `name`; KeyError when the entity has none of that name."""
+        for rule in self.duplicate_rules:
+            if rule.name == name:
+                return rule
+        raise KeyError(name)
 
     @property
     def historized_fields(self) -> tuple[FieldDef, ...]:

@@ -368,6 +368,12 @@ def token_revoke(token_id: int) -> None:
     click.echo(f"token {found.id} ('{found.name}') revoked")
 
 
+from ossature.cli_duplicates import duplicates_command, merge_command  # noqa: E402 (they import this module lazily)
+
+cli.add_command(duplicates_command)
+cli.add_command(merge_command)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     cli.main(args=list(argv) if argv is not None else None, prog_name="ossature")
 

@@ -12,6 +12,7 @@ from flask.typing import ResponseReturnValue
 from engine import NotFoundError
 from metamodel.model import EntityDef
 
+from .duplicates import merge_changes
 from .form_common import (
     acting, actor_layout, engine, entity_or_404, form_cache, hidden_of, html, links, list_url, page_language, page_url,
 )
@@ -60,6 +61,8 @@ def linked_titles(
     """Target entity -> id -> title of every record a change or a period links to (one read per entity)."""
     link_ids: dict[str, set[int]] = {}
     for entry in audit:
+        if entry["action"] == "merge":
+            continue  # it names records, not characteristics
         for name, pair in (entry.get("changes") or {}).items():
             w = layout.widgets.get(name)
             if w is not None and w.kind == "link":
@@ -91,8 +94,8 @@ def audit_entries(
     ui = words(lang)
     entries = []
     for entry in reversed(audit):
-        changes = []
-        for name, (old, new_value) in (entry.get("changes") or {}).items():
+        changes = merge_changes(entry.get("changes"), lang) if entry["action"] == "merge" else []
+        for name, (old, new_value) in (entry.get("changes") or {}).items() if entry["action"] != "merge" else ():
             w = layout.widgets.get(name)
             if w is None:
                 changes.append({"label": name, "old": str(old), "new": str(new_value)})

@@ -177,6 +177,10 @@ def done_notice(entity: EntityDef, record: Mapping[str, Any], lang: str) -> dict
             return {"text": ui[word], "created": []}
     if "restored" in args and args["restored"] == "1":
         return {"text": ui["f_restored_notice"].format(title=form_cache().title(entity.name, record, lang)), "created": []}
+    merged = args.get("merged", "")
+    if merged.isdigit():
+        title = form_cache().title(entity.name, record, lang)
+        return {"text": ui["dup_merged_notice"].format(id=merged, title=title), "created": []}
     return None
 
 
@@ -236,6 +240,8 @@ def values_at_version(entity: str, current: Mapping[str, Any], version: int | No
     for entry in reversed(engine().records.audit_log(entity, current["id"], actor=acting())):
         if entry["version"] <= version:
             break
+        if entry["action"] == "merge":
+            continue  # it names records, not characteristics
         for name, (old, _new) in (entry.get("changes") or {}).items():
             values[name] = old
     return values
