@@ -61,6 +61,10 @@ class ExportFormat:
     `write(stream, columns, rows)` writes the rows, in order, with the given columns
     (characteristic names) and returns nothing. Rows come as an iterable so that a
     large export streams instead of sitting in memory.
+    Each row maps every column (and `id`) to its value as people read it: choice and status
+    labels in the user's language, a multi_choice as a tuple of labels, a link as the target's
+    natural key value or title; numbers, dates and booleans stay typed. Its `stored` attribute
+    holds the record as stored (codes, ids).
     """
 
     name: str

@@ -1,0 +1,95 @@
+"""Exports through the API: a list's records as a file, streamed or as a job.
+
+- `GET /api/v1/<entity>/export?format=csv&<list arguments>` streams the file (every page of
+  the list: `page` and `size` are ignored). `delimiter=;` for a CSV with semicolons,
+  `columns=all` (every characteristic the caller may see) or `columns=name,name,...`
+  instead of the view's columns.
+- `POST /api/v1/<entity>/export` with `{"format", "filter": {list arguments}, "columns",
+  "delimiter"}` queues an export job for a large list (202, the job); its file is then
+  downloaded from the job.
+
+A blueprint of its own, under the API prefix, with the API's authentication, headers and
+JSON errors (ui_renderer/api/routes.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from flask import Blueprint, Response, g, jsonify, stream_with_context
+
+from engine.exporter import Export, ExportError, submit_export
+
+from .errors import ApiError, field_error, query_error
+from .payload import json_body, list_request, query_args
+from .routes import API_PREFIX, engine, handle_error, known_entity, lang, language_headers, prepare
+from .serialize import json_value
+
+api_export = Blueprint("api_export", __name__, url_prefix=API_PREFIX)
+api_export.before_request(prepare)
+api_export.after_request(language_headers)
+api_export.register_error_handler(Exception, handle_error)
+
+OPTION_ARGS = ("format", "delimiter", "columns")
+
+
+@api_export.get("/<entity>/export")
+def export_file(entity: str) -> Response:
+    known_entity(entity)
+    args = query_args()
+    options = {name: (args.pop(name, None) or [None])[0] for name in OPTION_ARGS}
+    export = _export(entity, args, options["format"], options["columns"], options["delimiter"])
+    response = Response(stream_with_context(export.iter_bytes()), mimetype=export.media_type)
+    response.headers["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@api_export.post("/<entity>/export")
+def export_job(entity: str) -> Response:
+    known_entity(entity)
+    body = json_body(lang())
+    chosen = body.get("filter") or {}
+    if not isinstance(chosen, dict):
+        raise ApiError(400, "not_object", errors=field_error("filter", "type", "not_object", lang()))
+    args: dict[str, list[str]] = {}
+    for key, value in chosen.items():
+        items = value if isinstance(value, list) else [value]
+        if not all(isinstance(v, (str, int, float)) for v in items):
+            raise query_error(key, "expected a value or a list of values")
+        args[key] = [("true" if v else "false") if isinstance(v, bool) else str(v) for v in items]
+    columns = body.get("columns")
+    if isinstance(columns, list):
+        columns = ",".join(str(c) for c in columns)
+    for name, value in (("format", body.get("format")), ("columns", columns), ("delimiter", body.get("delimiter"))):
+        if value is not None and not isinstance(value, str):
+            raise query_error(name, "expected text")
+    parsed = list_request(engine(), entity, args)
+    try:
+        job_id = submit_export(engine(), entity, parsed, g.api_actor, format=body.get("format") or "csv",
+                               columns=_columns(columns), delimiter=body.get("delimiter") or ",")
+    except ExportError as error:
+        raise query_error(error.parameter, error.message(lang())) from None
+    response = jsonify(json_value(engine().jobs.get(job_id, g.api_actor)))
+    response.status_code = 202
+    return response
+
+
+def _export(
+    entity: str, args: Mapping[str, Sequence[str]], format_name: str | None, columns: str | None, delimiter: str | None,
+) -> Export:
+    parsed = list_request(engine(), entity, args)
+    try:
+        return Export(engine(), entity, parsed, g.api_actor, format=format_name or "csv", columns=_columns(columns),
+                      delimiter=delimiter or ",")
+    except ExportError as error:
+        raise query_error(error.parameter, error.message(lang())) from None
+
+
+def _columns(raw: str | None) -> Any:
+    """`view`, `all`, or names separated by commas; None: the format's default."""
+    if raw is None or raw.strip() == "":
+        return None
+    if raw in ("view", "all"):
+        return raw
+    return [name.strip() for name in raw.split(",") if name.strip()]
