@@ -11,12 +11,16 @@ PORT ?= 5000
 INSTALLED := $(VENV)/.installed
 INSTALLED_TEST := $(VENV)/.installed-test
 
-.PHONY: run test bench clean install
+.PHONY: run test bench clean install worker
 
 run: $(INSTALLED)
 	$(BIN)/ossature migrate
 	$(BIN)/ossature seed-demo
 	$(BIN)/ossature serve --host $(HOST) --port $(PORT)
+
+# Runs jobs sent through OSSATURE_BROKER_URL (see "Jobs and workers" in README.md).
+worker: $(INSTALLED)
+	$(BIN)/ossature worker
 
 test: $(INSTALLED_TEST)
 	$(BIN)/python -m pytest -q

@@ -79,8 +79,8 @@ def utcnow() -> dt.datetime:
 MESSAGES = {
     "no_output": {"en": "Job {job} has no file to download.", "fr": "La tâche {job} n'a pas de fichier à télécharger."},
     "not_resumable": {
-        "en": "Job {job} is {state}: only a failed or interrupted job can be resumed.",
-        "fr": "La tâche {job} est à l'état {state} : seule une tâche en échec ou interrompue peut reprendre.",
+        "en": "Job {job} is {state}: only a queued, failed or interrupted job can be resumed.",
+        "fr": "La tâche {job} est à l'état {state} : seule une tâche en attente, en échec ou interrompue peut reprendre.",
     },
 }
 
@@ -99,6 +99,11 @@ class JobStateError(EngineError):
 
 class JobCancelled(Exception):
     """Raised inside a chunk when the job was cancelled: the chunk rolls back, the job stops."""
+
+
+class JobTakenOver(Exception):
+    """Raised inside a chunk when another run claimed the job meanwhile (this one was taken for
+    dead): the chunk rolls back and this run stops without touching the job."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +145,7 @@ class JobContext:
         self.params: Mapping[str, Any] = row["params"]
         self.checkpoint: Any = row["checkpoint"]
         self.actor = actor
+        self.attempt: int = row["attempts"]
         self.files_dir = jobs.job_dir(self.job_id)
 
     def set_total(self, total: int | None) -> None:
@@ -151,13 +157,18 @@ class JobContext:
         counts: Mapping[str, int] | None = None, errors: Sequence[JobError] = (),
     ) -> None:
         """Record a chunk's progress in the chunk's own transaction (commits with it or not at all)."""
-        self._jobs._record(conn, self.job_id, done=done, checkpoint=checkpoint, counts=counts, errors=errors)
+        self._jobs._record(
+            conn, self.job_id, attempt=self.attempt, done=done, checkpoint=checkpoint, counts=counts, errors=errors
+        )
         self.checkpoint = checkpoint
 
     def report(self, *, done: int, counts: Mapping[str, int] | None = None, errors: Sequence[JobError] = ()) -> None:
         """Progress of work that writes no records (a dry run, an export), in its own transaction."""
         with self.engine.db.begin() as conn:
-            self._jobs._record(conn, self.job_id, done=done, checkpoint=self.checkpoint, counts=counts, errors=errors)
+            self._jobs._record(
+                conn, self.job_id, attempt=self.attempt, done=done, checkpoint=self.checkpoint, counts=counts,
+                errors=errors,
+            )
 
     def output(self, filename: str, media_type: str) -> Path:
         """Where to write the job's output file; the job offers it for download once done."""
@@ -198,8 +209,16 @@ class Jobs:
                     params=dict(params), done=0, counts={}, error_count=0, attempts=0, created_at=now,
                 ).returning(self.table.c.id)
             ).scalar_one()
-        self.dispatcher.dispatch(job_id)
+        self._dispatch(job_id, actor)
         return job_id
+
+    def _dispatch(self, job_id: int, actor: Actor) -> None:
+        """Hand the job over; if that fails (broker down), the job fails saying why and can be resumed."""
+        try:
+            self.dispatcher.dispatch(job_id)
+        except Exception as error:
+            self._finish(job_id, "failed", message=_describe(error, actor.lang))
+            raise
 
     @property
     def dispatcher(self) -> Dispatcher:
@@ -230,11 +249,15 @@ class Jobs:
         row = self._claim(job_id)
         if row is None:
             return False
+        heartbeat = _Heartbeat(self, job_id, row["attempts"])
         try:
             actor = self._actor(row["actor"])
             function = kind_function(row["kind"])
             context = JobContext(self, row, actor)
             result = function(context)
+        except JobTakenOver:
+            log.warning("job %s was taken over by another run; this one stops", job_id)
+            return False
         except JobCancelled:
             self._finish(job_id, "cancelled")
         except Exception as error:  # the job failed: say why on the job, keep the worker alive
@@ -244,6 +267,8 @@ class Jobs:
             self._finish(job_id, "failed", message=_describe(error, lang))
         else:
             self._finish(job_id, "done", result=dict(result) if result else None)
+        finally:
+            heartbeat.stop()
         return True
 
     def _claim(self, job_id: int) -> dict[str, Any] | None:
@@ -269,13 +294,16 @@ class Jobs:
         )
 
     def _record(
-        self, conn: sa.Connection, job_id: int, *, done: int, checkpoint: Any,
+        self, conn: sa.Connection, job_id: int, *, attempt: int, done: int, checkpoint: Any,
         counts: Mapping[str, int] | None, errors: Sequence[JobError],
     ) -> None:
         table = self.table
         current = conn.execute(
-            sa.select(table.c.state, table.c.counts, table.c.error_count).where(table.c.id == job_id).with_for_update()
+            sa.select(table.c.state, table.c.counts, table.c.error_count, table.c.attempts)
+            .where(table.c.id == job_id).with_for_update()
         ).one()
+        if current.attempts != attempt:
+            raise JobTakenOver()
         if current.state == "cancelling":
             raise JobCancelled()
         merged = dict(current.counts or {})
@@ -322,8 +350,10 @@ class Jobs:
             raise NotFoundError("job", job_id)
         return self._public(row._mapping)
 
-    def list(self, actor: Actor, *, entity: str | None = None, active: bool = False, limit: int = 50) -> list[dict[str, Any]]:
-        """The actor's jobs (every job for the system), newest first."""
+    def list(
+        self, actor: Actor, *, entity: str | None = None, active: bool = False, limit: int | None = 50
+    ) -> list[dict[str, Any]]:
+        """The actor's jobs (every job for the system), newest first; `limit` None: all of them."""
         table = self.table
         query = sa.select(table).order_by(table.c.id.desc()).limit(limit)
         if not actor.system:
@@ -372,20 +402,29 @@ class Jobs:
     # -- steering ----------------------------------------------------------------------
 
     def cancel(self, job_id: int, actor: Actor) -> dict[str, Any]:
-        """Stop a job: a queued one never starts; a running one stops after its current chunk."""
-        self.get(job_id, actor)
+        """Stop a job: a queued or interrupted one never runs again; a running one stops after its
+        current chunk (what earlier chunks committed stays, as the job's counts say)."""
+        job = self.get(job_id, actor)
         table = self.table
         with self.engine.db.begin() as conn:
-            conn.execute(table.update().where(table.c.id == job_id, table.c.state == "queued")
-                         .values(state="cancelled", finished_at=utcnow()))
-            conn.execute(table.update().where(table.c.id == job_id, table.c.state == "running")
-                         .values(state="cancelling"))
+            if job["state"] == "interrupted":  # its process died: nothing will see a "cancelling"
+                conn.execute(table.update().where(table.c.id == job_id, table.c.state.in_(("running", "cancelling")))
+                             .values(state="cancelled", finished_at=utcnow()))
+            else:
+                conn.execute(table.update().where(table.c.id == job_id, table.c.state == "queued")
+                             .values(state="cancelled", finished_at=utcnow()))
+                conn.execute(table.update().where(table.c.id == job_id, table.c.state == "running")
+                             .values(state="cancelling"))
         return self.get(job_id, actor)
 
     def resume(self, job_id: int, actor: Actor) -> dict[str, Any]:
-        """Queue a failed or interrupted job again; it continues from its last checkpoint."""
+        """Queue a failed or interrupted job again; it continues from its last checkpoint.
+
+        A queued job is sent again too (its message may have been lost with a broker that
+        keeps nothing on disk); the claim makes a duplicate delivery harmless.
+        """
         job = self.get(job_id, actor)
-        if job["state"] not in ("failed", "interrupted"):
+        if job["state"] not in ("failed", "interrupted", "queued"):
             raise JobStateError("not_resumable", {"job": job_id, "state": job["state"]})
         table = self.table
         stale = utcnow() - dt.timedelta(seconds=self.stale_after)
@@ -397,7 +436,7 @@ class Jobs:
                            sa.and_(table.c.state.in_(("running", "cancelling")), table.c.heartbeat_at < stale)),
                 ).values(state="queued", finished_at=None, message=None)
             )
-        self.dispatcher.dispatch(job_id)
+        self._dispatch(job_id, actor)
         return self.get(job_id, actor)
 
     # -- helpers -----------------------------------------------------------------------
@@ -417,6 +456,35 @@ class Jobs:
         total, done = job["total"], job["done"] or 0
         job["percent"] = 100 if job["state"] == "done" else (min(99, done * 100 // total) if total else 0)
         return job
+
+
+class _Heartbeat:
+    """Keeps a running job's heartbeat fresh while a long step runs (a first count, a big chunk),
+    so that it is not taken for interrupted; it dies with the process, which is the point."""
+
+    def __init__(self, jobs: Jobs, job_id: int, attempt: int):
+        self.jobs, self.job_id, self.attempt = jobs, job_id, attempt
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name=f"ossature-job-{job_id}-heartbeat", daemon=True)
+        self.thread.start()
+
+    def _beat(self) -> None:
+        table = self.jobs.table
+        while not self.stopped.wait(max(0.5, self.jobs.stale_after / 4)):
+            try:
+                with self.jobs.engine.db.begin() as conn:
+                    conn.execute(
+                        table.update()
+                        .where(table.c.id == self.job_id, table.c.attempts == self.attempt,
+                               table.c.state.in_(("running", "cancelling")))
+                        .values(heartbeat_at=utcnow())
+                    )
+            except Exception:  # a busy database: the chunks beat too; try again later
+                log.debug("heartbeat of job %s skipped", self.job_id, exc_info=True)
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join()
 
 
 def _actor_json(actor: Actor) -> dict[str, Any]:

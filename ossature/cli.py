@@ -43,6 +43,14 @@ def load_model(pack_dirs: Sequence[Path]) -> Model:
         fail(str(problem) for problem in error.problems)
 
 
+def configured_model() -> Model:
+    """What every command working on the database runs: the directory packs (base +
+    OSSATURE_PACKS), the packs installed in the database, then the admin overlay."""
+    from ossature.cli_pack import load_installed_model
+
+    return load_installed_model(config.database_url())
+
+
 def printable_url(url: str) -> str:
     """The database URL without its password, fit for a terminal or a log."""
     try:
@@ -96,7 +104,7 @@ def validate(packs: tuple[Path, ...], no_base: bool) -> None:
 @cli.command()
 def migrate() -> None:
     """Create the missing tables, columns and indexes (never drops data)."""
-    model = load_model(config.pack_dirs())
+    model = configured_model()
     url = config.database_url()
     engine = open_engine(model, url)
     click.echo(f"database: {printable_url(url)}")
@@ -124,7 +132,7 @@ def seed_demo_command() -> None:
 
     from engine.demo import DEMO_PASSWORD, seed_demo, seed_demo_logins
 
-    model = load_model(config.pack_dirs())
+    model = configured_model()
     url = config.database_url()
     engine = open_engine(model, url)
     try:
@@ -179,7 +187,7 @@ def transition(
         choices = json.loads(inputs) if inputs else None
     except json.JSONDecodeError as error:
         fail([f"error: --inputs: not valid JSON: {error}"])
-    model = load_model(config.pack_dirs())
+    model = configured_model()
     url = config.database_url()
     engine = open_engine(model, url)
     actor = SYSTEM_ACTOR
@@ -250,7 +258,7 @@ def opened_accounts() -> Iterator["Accounts"]:
     """The accounts of the configured database; engine and account errors end the command."""
     from engine import EngineError, RecordValidationError
 
-    model = load_model(config.pack_dirs())
+    model = configured_model()
     url = config.database_url()
     engine = open_engine(model, url)
     try:
@@ -370,8 +378,18 @@ def token_revoke(token_id: int) -> None:
 
 from ossature.cli_duplicates import duplicates_command, merge_command  # noqa: E402 (they import this module lazily)
 
+from ossature.cli_export import export_command  # noqa: E402
+from ossature.cli_jobs import jobs, mass_update, worker  # noqa: E402
+from ossature.cli_pack import overlay, pack  # noqa: E402
+
 cli.add_command(duplicates_command)
 cli.add_command(merge_command)
+cli.add_command(pack)
+cli.add_command(overlay)
+cli.add_command(worker)
+cli.add_command(jobs)
+cli.add_command(mass_update)
+cli.add_command(export_command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

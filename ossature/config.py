@@ -11,6 +11,8 @@
 - `OSSATURE_FILES_DIR`: where jobs keep uploads and exports (default `./instance/files`); app
   servers and workers must share it.
 - `OSSATURE_JOB_THRESHOLD`: selections larger than this run as a job (default 2000).
+- `OSSATURE_JOB_STALE_SECONDS`: a running job whose process has not signalled for this long is
+  shown as interrupted and may be resumed (default 60).
 """
 
 from __future__ import annotations

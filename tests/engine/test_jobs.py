@@ -184,7 +184,7 @@ def test_resuming_a_finished_job_is_refused_in_the_users_language(engine, ids):
     with pytest.raises(JobStateError) as caught:
         engine.jobs.resume(job_id, SYSTEM_ACTOR)
     assert caught.value.message("fr") == (
-        f"La tâche {job_id} est à l'état done : seule une tâche en échec ou interrompue peut reprendre."
+        f"La tâche {job_id} est à l'état done : seule une tâche en attente, en échec ou interrompue peut reprendre."
     )
     with pytest.raises(JobStateError, match="has no file to download"):
         engine.jobs.output_path(job_id, SYSTEM_ACTOR)
@@ -193,3 +193,56 @@ def test_resuming_a_finished_job_is_refused_in_the_users_language(engine, ids):
 def test_an_unknown_job_kind_is_refused_at_submit(engine):
     with pytest.raises(NotFoundError, match="job kind nonsense"):
         engine.jobs.submit("nonsense", {}, SYSTEM_ACTOR)
+
+
+def make_stale(engine, job_id):
+    old = jobs_module.utcnow() - dt.timedelta(seconds=engine.jobs.stale_after + 5)
+    with engine.db.begin() as conn:
+        conn.execute(engine.tables.jobs.update().where(engine.tables.jobs.c.id == job_id)
+                     .values(state="running", heartbeat_at=old))
+
+
+def test_a_run_taken_for_dead_stops_without_writing_once_another_claimed_the_job(engine, ids, small_chunks, monkeypatch):
+    engine.jobs.dispatcher = Recorder()
+    job_id = submit_mass_update(engine, "sample", ids, {"qty": 7}, SYSTEM_ACTOR)
+    record = engine.jobs._record
+    calls = {"n": 0}
+
+    def another_worker_claims_it(conn, job, **progress):
+        calls["n"] += 1
+        if calls["n"] == 2:  # this run stalled; another process claimed the job meanwhile
+            conn.execute(engine.tables.jobs.update().values(attempts=engine.tables.jobs.c.attempts + 1))
+        record(conn, job, **progress)
+
+    monkeypatch.setattr(engine.jobs, "_record", another_worker_claims_it)
+    assert engine.jobs.run(job_id) is False
+    job = engine.jobs.get(job_id, SYSTEM_ACTOR)
+    assert job["state"] == "running" and job["done"] == 100  # the second chunk rolled back, the job left alone
+    assert len(audit_counts(engine)) == job["counts"]["changed"]
+
+
+def test_cancelling_an_interrupted_job_ends_it(engine, ids):
+    engine.jobs.dispatcher = Recorder()
+    job_id = submit_mass_update(engine, "sample", ids[:3], {"qty": 2}, SYSTEM_ACTOR)
+    make_stale(engine, job_id)
+    assert engine.jobs.get(job_id, SYSTEM_ACTOR)["state"] == "interrupted"
+    assert engine.jobs.cancel(job_id, SYSTEM_ACTOR)["state"] == "cancelled"
+    assert engine.jobs.run(job_id) is False
+
+
+def test_a_job_the_broker_would_not_take_fails_and_can_be_sent_again(engine, ids):
+    class Down:
+        def dispatch(self, job_id):
+            raise ConnectionError("broker down")
+
+    engine.jobs.dispatcher = Down()
+    with pytest.raises(ConnectionError):
+        submit_mass_update(engine, "sample", ids[:3], {"qty": 2}, SYSTEM_ACTOR)
+    [job] = engine.jobs.list(SYSTEM_ACTOR, limit=None)
+    assert job["state"] == "failed" and "broker down" in job["message"]
+    recorder = engine.jobs.dispatcher = Recorder()
+    assert engine.jobs.resume(job["id"], SYSTEM_ACTOR)["state"] == "queued"
+    assert recorder.sent == [job["id"]]
+    engine.jobs.resume(job["id"], SYSTEM_ACTOR)  # queued: sent again, harmless
+    assert recorder.sent == [job["id"], job["id"]]
+    assert engine.jobs.run(job["id"]) is True and engine.jobs.run(job["id"]) is False
