@@ -14,6 +14,7 @@ from .errors import (
 )
 from .permissions import PermissionDenied
 from .runtime import Engine
+from .schema_steps import MigrationRefused
 
 __all__ = [
     "Actor",
@@ -21,6 +22,7 @@ __all__ = [
     "ConflictError",
     "Engine",
     "EngineError",
+    "MigrationRefused",
     "NotFoundError",
     "NotHistorizedError",
     "PermissionDenied",

@@ -16,7 +16,7 @@ from metamodel.model import Model
 
 from .hooks import Hooks, default_hooks
 from .jobs import Jobs
-from .migrate import apply_additions, plan_additions
+from .migrate import apply_migration, plan_migration
 from .records import RecordService
 from .tables import Tables, build_tables
 from .trail import to_json
@@ -81,15 +81,18 @@ class Engine:
         self.jobs = Jobs(self, files_dir=Path(files_dir), broker_url=broker_url, **(job_options or {}))
 
     def migrate(self) -> list[str]:
-        """Create missing tables, columns and indexes; returns what was done, in plain words."""
-        with self.db.begin() as conn:
-            steps = plan_additions(conn, self.tables)
-            apply_additions(conn, steps)
-        return [description for description, _ in steps]
+        """Bring the database up to the Model, in one transaction, and say what was done, in plain
+        words (engine/schema_plan.py: create, archive, rename, retype, tighten...).
+
+        Raises `engine.schema_steps.MigrationRefused`, carrying the plan, when a step is refused
+        (values that do not convert, a list value deleted while in use): nothing is changed then.
+        """
+        plan = apply_migration(self.db, self.model, self.tables, formats=self.hooks.formats, clock=self.records.clock)
+        return plan.words()
 
     def pending_migrations(self) -> list[str]:
-        with self.db.connect() as conn:
-            return [description for description, _ in plan_additions(conn, self.tables)]
+        """The steps `migrate` would take, in plain words (refused ones start with REFUSED)."""
+        return plan_migration(self.db, self.model, self.tables, formats=self.hooks.formats).words()
 
     def ping(self) -> None:
         """Raise if the database cannot be reached."""

@@ -31,14 +31,25 @@ def json_of(field: FieldDef, column: sa.ColumnElement[Any], dialect: str) -> sa.
         flag = sa.func.json(sa.case((column, "true"), else_="false"))
         return sa.case((column.is_(None), sa.null()), else_=flag)
     if field.type == "decimal":
-        scale = field.scale if field.scale is not None else 2
-        # SQLite keeps decimals as integers of the smallest unit (see coltypes.ExactDecimal).
-        units = sa.type_coerce(column, sa.Float) / sa.literal(10.0**scale, sa.Float)
-        text = sa.func.printf(f"%.{scale}f", units)
-        return sa.case((column.is_(None), sa.null()), else_=sa.func.json_quote(text))
+        return _decimal_text(field, column)
     if field.type == "multi_choice":
         return sa.func.json(column)
     return sa.func.json_quote(column)
+
+
+def _decimal_text(field: FieldDef, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """SQLite keeps decimals as integers of the smallest unit (coltypes.ExactDecimal); they are
+    written as JSON text with integer arithmetic, exact for every precision (a float is not)."""
+    scale = field.scale if field.scale is not None else 2
+    units = sa.type_coerce(column, sa.BigInteger)
+    digits = sa.cast(sa.func.abs(units) // (10**scale), sa.Text)
+    if scale:
+        fraction = sa.func.substr(
+            sa.literal("0" * scale, sa.Text) + sa.cast(sa.func.abs(units) % (10**scale), sa.Text), -scale
+        )
+        digits = digits + sa.literal(".", sa.Text) + fraction
+    sign = sa.case((units < 0, sa.literal("-", sa.Text)), else_=sa.literal("", sa.Text))
+    return sa.case((column.is_(None), sa.null()), else_=sa.func.json_quote(sign + digits))
 
 
 def json_literal(value: Any, dialect: str) -> sa.ColumnElement[Any]:

@@ -121,3 +121,23 @@ def test_trashed_and_unknown_ids_are_not_matched(engine, ids):
     engine.records.delete("sample", ids[0], ANN)
     result = engine.records.mass_update("sample", [ids[0], ids[1], 99999999], {"qty": 2}, ANN)
     assert (result.matched, result.changed) == (1, 1)
+
+
+
+@pytest.mark.parametrize("units, text", [
+    (1234567890123456789, "12345678901234567.89"), (-5, "-0.05"), (0, "0.00"), (100, "1.00"), (None, None),
+])
+def test_decimals_go_into_audit_json_exactly_past_a_floats_digits(engine, units, text):
+    """On SQLite a decimal is an integer of cents; its JSON text is built with integer arithmetic."""
+    import json
+
+    import sqlalchemy as sa
+
+    from engine.sqljson import json_of
+
+    if engine.db.dialect.name != "sqlite":
+        pytest.skip("SQLite stores decimals as integers; PostgreSQL has numeric")
+    price = engine.model.entity("sample").field("price")
+    with engine.db.connect() as conn:
+        found = conn.execute(sa.select(json_of(price, sa.literal(units, sa.BigInteger), "sqlite"))).scalar_one()
+    assert (json.loads(found) if found is not None else None) == text
