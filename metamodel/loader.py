@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Sequence, Union
 
 from metamodel.allocation import collector_paused
 from metamodel.build import build_model
@@ -22,22 +22,33 @@ from metamodel.checks import check_merged
 from metamodel.errors import DefinitionError, Problem
 from metamodel.merge import merge_packs
 from metamodel.model import Model, PackInfo
-from metamodel.packs import check_requirements, read_pack
+from metamodel.overlay import MemoryPack
+from metamodel.packs import check_requirements, read_memory_pack, read_pack
 
 
-def load_model(pack_dirs: Sequence[str | os.PathLike[str]]) -> Model:
-    """Load the base pack (first) and the customer packs layered on it, in order."""
+PackSource = Union[str, "os.PathLike[str]", MemoryPack]
+"""A pack directory, or a pack held as texts (installed packs and the admin overlay)."""
+
+
+def load_model(pack_dirs: Sequence[PackSource]) -> Model:
+    """Load the base pack (first) and the packs layered on it, in order.
+
+    Each is a directory or a `MemoryPack` (texts kept in the database, the overlay last).
+    """
     with collector_paused():
-        return _load([Path(d) for d in pack_dirs])
+        return _load([d if isinstance(d, MemoryPack) else Path(d) for d in pack_dirs])
 
 
-def _load(directories: list[Path]) -> Model:
-    if not directories:
+def _load(sources: list[Path | MemoryPack]) -> Model:
+    if not sources:
         raise DefinitionError([Problem(".", 1, "$", "no pack directory given: the first one is the base pack")])
     packs = []
     problems: list[Problem] = []
-    for layer, directory in enumerate(directories):
-        pack, found = read_pack(directory, layer)
+    for layer, source in enumerate(sources):
+        if isinstance(source, MemoryPack):
+            pack, found = read_memory_pack(source, layer)
+        else:
+            pack, found = read_pack(source, layer)
         packs.append(pack)
         problems.extend(found)
     problems.extend(check_requirements(packs))

@@ -6,16 +6,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from metamodel.errors import Problem
 from metamodel.merge import FOLDERS, KIND_OF_FOLDER, PackDocuments
 from metamodel.model import PackInfo, Text
+from metamodel.overlay import DOCUMENT_SUFFIXES, MANIFEST_NAMES, MemoryPack, document_name_problem
 from metamodel.schema_check import check_document
-from metamodel.yaml_source import Document, display_name, read_document
-
-MANIFEST_NAMES = ("pack.yaml", "pack.yml")
-DOCUMENT_SUFFIXES = (".yaml", ".yml")
+from metamodel.yaml_source import Document, display_name, parse_text, read_document
 _REQUIREMENT = re.compile(r"\s*(>=|<=|==|!=|~=|>|<)?\s*([0-9]+(?:\.[0-9]+)*)\s*")
 
 
@@ -48,17 +46,62 @@ def read_pack(directory: Path, layer: int) -> tuple[Pack, list[Problem]]:
             else:
                 valid.append(doc)
         documents.folders[folder] = valid
-    info = None
-    if manifest is not None:
-        data = manifest.data
-        info = PackInfo(
-            name=data["pack"],
-            version=data["version"],
-            path=display,
-            label=Text(data["label"]["en"], data["label"]["fr"]) if "label" in data else None,
-            requires=MappingProxyType(dict(data.get("requires", {}))),
-        )
-    return Pack(info, manifest, documents), problems
+    return Pack(_info(manifest, display), manifest, documents), problems
+
+
+def read_memory_pack(source: MemoryPack, layer: int) -> tuple[Pack, list[Problem]]:
+    """`read_pack` for a pack given as texts; its `info`, when given, stands for the manifest."""
+    documents = PackDocuments(layer, {folder: [] for folder in FOLDERS})
+    problems: list[Problem] = []
+    manifest: Document | None = None
+    manifest_seen = False
+    for name in sorted(source.documents):
+        file = f"{source.root}/{name}"
+        text = source.documents[name].removeprefix("\ufeff")
+        if name in MANIFEST_NAMES:
+            if source.info is not None:
+                problems.append(Problem(file, 1, "$", f"the {source.info.name} layer takes no manifest"))
+            elif manifest_seen:
+                problems.append(Problem(file, 1, "$", "a second manifest: the pack already has one"))
+            else:
+                manifest_seen = True
+                manifest = _checked(text, file, "pack", problems)
+            continue
+        wrong_name = document_name_problem(name)
+        if wrong_name:
+            problems.append(Problem(file, 1, "$", wrong_name))
+            continue
+        folder = name.split("/", 1)[0]
+        doc = _checked(text, file, KIND_OF_FOLDER[folder], problems)
+        if doc is not None:
+            documents.folders[folder].append(doc)
+    if source.info is not None:
+        return Pack(source.info, None, documents), problems
+    if not manifest_seen:
+        problems.append(Problem(f"{source.root}/{MANIFEST_NAMES[0]}", 1, "$",
+                                "the pack has no pack.yaml manifest (pack: name, version: 1.0.0)"))
+    return Pack(_info(manifest, source.root), manifest, documents), problems
+
+
+def _checked(text: str, file: str, kind: str, problems: list[Problem]) -> Document | None:
+    doc, found = parse_text(text, file)
+    if doc is not None:
+        found = check_document(doc, kind)
+    problems.extend(found)
+    return doc if not found else None
+
+
+def _info(manifest: Document | None, display: str) -> PackInfo | None:
+    if manifest is None:
+        return None
+    data = manifest.data
+    return PackInfo(
+        name=data["pack"],
+        version=data["version"],
+        path=display,
+        label=Text(data["label"]["en"], data["label"]["fr"]) if "label" in data else None,
+        requires=MappingProxyType(dict(data.get("requires", {}))),
+    )
 
 
 def _read_manifest(directory: Path, display: str, problems: list[Problem]) -> Document | None:
@@ -130,3 +173,30 @@ def version_matches(version: str, spec: str) -> bool:
         if not ok:
             return False
     return True
+
+
+@dataclass(frozen=True)
+class UnmetRequirement:
+    """`pack acme 1.2.0 requires base >=2.0; this installation has base 1.0.0` (or no base at all)."""
+
+    pack: str
+    version: str
+    required: str
+    spec: str
+    available: str | None
+    """The version of `required` there is, None when there is none."""
+
+    def __str__(self) -> str:
+        wanted = f"pack {self.pack} {self.version} requires {self.required} {self.spec}"
+        if self.available is None:
+            return f"{wanted}; this installation has no pack {self.required}"
+        return f"{wanted}; this installation has {self.required} {self.available}"
+
+
+def unmet_requirements(info: PackInfo, available: Mapping[str, str]) -> list[UnmetRequirement]:
+    """What `info.requires` asks that the packs `available` (name -> version) do not give."""
+    return [
+        UnmetRequirement(info.name, info.version, required, spec.strip(), available.get(required))
+        for required, spec in info.requires.items()
+        if required not in available or not version_matches(available[required], spec)
+    ]

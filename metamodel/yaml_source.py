@@ -92,16 +92,23 @@ class Document:
 def read_document(path: Path, file: str | None = None) -> tuple[Document | None, list[Problem]]:
     """Parse `path`; on any problem return `(None, problems)` and never raise for bad input."""
     file = file or display_name(path)
+    text, problems = read_text(path, file)
+    if text is None:
+        return None, problems
+    return parse_text(text, file)
+
+
+def read_text(path: Path, file: str) -> tuple[str | None, list[Problem]]:
+    """The file's text (UTF-8, a byte-order mark dropped), or the problem reading it."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
         return None, [Problem(file, 1, "$", f"cannot be read: {exc.strerror or exc}")]
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig"), []
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         return None, [Problem(file, line, "$", f"is not valid UTF-8 (byte 0x{raw[exc.start]:02x})")]
-    return parse_text(text, file)
 
 
 def parse_text(text: str, file: str) -> tuple[Document | None, list[Problem]]:

@@ -8,69 +8,20 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, NoReturn, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import click
-import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 import metamodel
-from metamodel.model import Model
 from ossature import __version__, config
+from ossature.cli_common import (  # noqa: F401 (commands in other modules use them from here too)
+    check_pack_dirs, configured_model, database_failure, fail, load_model, open_engine, printable_url,
+)
 
 if TYPE_CHECKING:
     from engine import Engine
     from engine.accounts import Accounts
-
-
-def fail(lines: Iterable[str]) -> NoReturn:
-    for line in lines:
-        click.echo(line, err=True)
-    raise click.exceptions.Exit(1)
-
-
-def check_pack_dirs(pack_dirs: Sequence[Path]) -> None:
-    missing = [f"{path}: pack directory not found" for path in pack_dirs if not Path(path).is_dir()]
-    if missing:
-        fail(missing)
-
-
-def load_model(pack_dirs: Sequence[Path]) -> Model:
-    check_pack_dirs(pack_dirs)
-    try:
-        return metamodel.load_model(list(pack_dirs))
-    except metamodel.DefinitionError as error:
-        fail(str(problem) for problem in error.problems)
-
-
-def configured_model() -> Model:
-    """What every command working on the database runs: the directory packs (base +
-    OSSATURE_PACKS), the packs installed in the database, then the admin overlay."""
-    from ossature.cli_pack import load_installed_model
-
-    return load_installed_model(config.database_url())
-
-
-def printable_url(url: str) -> str:
-    """The database URL without its password, fit for a terminal or a log."""
-    try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except Exception:  # an unparsable URL is reported by the engine itself
-        return url
-
-
-def database_failure(url: str, error: SQLAlchemyError) -> NoReturn:
-    reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-    fail([f"error: database {printable_url(url)}: {reason}"])
-
-
-def open_engine(model: Model, url: str) -> "Engine":
-    from engine import Engine  # deferred: `ossature validate` needs no database driver
-
-    try:
-        return Engine(model, url, **config.engine_options())
-    except (SQLAlchemyError, ImportError, ValueError) as error:
-        fail([f"error: database {printable_url(url)}: {error}"])
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -99,27 +50,6 @@ def validate(packs: tuple[Path, ...], no_base: bool) -> None:
     click.echo(
         f"ok: {len(model.entities)} entities, {len(model.lists)} lists, {len(model.workflows)} workflows"
     )
-
-
-@cli.command()
-def migrate() -> None:
-    """Create the missing tables, columns and indexes (never drops data)."""
-    model = configured_model()
-    url = config.database_url()
-    engine = open_engine(model, url)
-    click.echo(f"database: {printable_url(url)}")
-    try:
-        accounts = accounts_of(engine)  # adds the login and token tables to what migrate creates
-        steps = engine.migrate()
-        if accounts is not None:
-            steps += accounts.migrate()
-    except SQLAlchemyError as error:
-        database_failure(url, error)
-    finally:
-        engine.dispose()
-    for step in steps:
-        click.echo(f"  {step}")
-    click.echo(f"done: {len(steps)} step(s)" if steps else "database is up to date")
 
 
 @cli.command("seed-demo")
@@ -379,6 +309,7 @@ def token_revoke(token_id: int) -> None:
 from ossature.cli_duplicates import duplicates_command, merge_command  # noqa: E402 (they import this module lazily)
 
 from ossature.cli_export import export_command  # noqa: E402
+from ossature.cli_migrate import archive, migrate  # noqa: E402
 from ossature.cli_jobs import jobs, mass_update, worker  # noqa: E402
 from ossature.cli_pack import overlay, pack  # noqa: E402
 
@@ -390,6 +321,8 @@ cli.add_command(worker)
 cli.add_command(jobs)
 cli.add_command(mass_update)
 cli.add_command(export_command)
+cli.add_command(migrate)
+cli.add_command(archive)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

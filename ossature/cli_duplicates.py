@@ -100,9 +100,9 @@ def merge_command(entity: str, keep: int, other: int, take: tuple[str, ...], use
 
 def _open(entity: str) -> tuple[Engine, str]:
     """The engine on the configured database, once the entity is known and the schema up to date."""
-    from ossature.cli import database_failure, fail, load_model, open_engine
+    from ossature.cli_common import database_failure, fail, configured_model, open_engine
 
-    model = load_model(config.pack_dirs())
+    model = configured_model()
     if entity not in model.entities:
         fail([f"error: there is no entity '{entity}'; entities: {', '.join(sorted(model.entities))}"])
     url = config.database_url()

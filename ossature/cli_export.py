@@ -52,10 +52,10 @@ def export_command(
     from engine import EngineError
     from engine.exporter import ExportError, submit_export
     from engine.queries import QueryError
-    from ossature.cli import database_failure, fail, load_model, open_engine
+    from ossature.cli_common import database_failure, fail, configured_model, open_engine
 
     args = _list_args(filters, view)
-    model = load_model(config.pack_dirs())
+    model = configured_model()
     if entity not in model.entities:
         fail([f"error: there is no entity '{entity}'; entities: {', '.join(sorted(model.entities))}"])
     url = config.database_url()

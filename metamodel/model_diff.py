@@ -1,0 +1,214 @@
+"""What changes between two `Model`s, in plain words: the definition half of a plan.
+
+`describe_changes(before, after)` lists what a pack or an overlay revision adds, removes or
+changes, the part of "what would installing this change" that the schema plan does not show
+(labels, list values, statuses, transitions, views, roles). Each `Change` reads in English
+(`str`) or French (`text("fr")`):
+
+    entity lead: characteristic region added (string)
+    entité lead : ajout de la caractéristique region (string)
+
+Where a definition was written (`source`) is not a change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping
+
+from metamodel.model import EntityDef, Model, RoleDef, ValueList, WorkflowDef
+
+NOUNS: dict[str, tuple[str, str, str]] = {
+    # kind -> (English, French, French with its article for "ajout de ...")
+    "pack": ("pack", "pack", "du pack"),
+    "entity": ("entity", "entité", "de l'entité"),
+    "list": ("list", "liste", "de la liste"),
+    "workflow": ("workflow", "processus", "du processus"),
+    "role": ("role", "rôle", "du rôle"),
+    "characteristic": ("characteristic", "caractéristique", "de la caractéristique"),
+    "view": ("view", "vue", "de la vue"),
+    "duplicate rule": ("duplicate rule", "règle de doublons", "de la règle de doublons"),
+    "value": ("value", "valeur", "de la valeur"),
+    "status": ("status", "statut", "du statut"),
+    "transition": ("transition", "transition", "de la transition"),
+    "permissions": ("permissions on", "droits sur", "des droits sur"),
+}
+ACTIONS = {"added": "ajout", "removed": "suppression", "changed": "modification"}
+COUNTED = {  # noun -> (English singular, plural, French singular, plural)
+    "characteristic": ("characteristic", "characteristics", "caractéristique", "caractéristiques"),
+    "value": ("value", "values", "valeur", "valeurs"),
+    "status": ("status", "statuses", "statut", "statuts"),
+    "transition": ("transition", "transitions", "transition", "transitions"),
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change: to a definition (`kind name`), or to a member of it (`member_kind member`)."""
+
+    kind: str
+    name: str
+    action: str
+    """`added`, `removed`, `changed`, or `version` (a pack's new version: `detail` is old -> new)."""
+    member_kind: str | None = None
+    member: str | None = None
+    detail: tuple[str, str] | None = None
+    """What to show in brackets, in English and French (a type, a count, the changed properties)."""
+
+    def text(self, lang: str | None = "en") -> str:
+        french = lang == "fr"
+        noun = NOUNS[self.kind][1 if french else 0]
+        detail = f" ({self.detail[1 if french else 0]})" if self.detail else ""
+        if self.action == "version":
+            return f"{noun} {self.name}{' :' if french else ':'} {self.detail[0] if self.detail else ''}"
+        if self.member_kind is None:
+            subject = f"{noun} {self.name}"
+            if french:
+                return f"{subject} : {ACTIONS[self.action]}{detail}"
+            return f"{subject}: {self.action}{detail}"
+        member_en, _, member_fr = NOUNS[self.member_kind]
+        if french:
+            return f"{noun} {self.name} : {ACTIONS[self.action]} {member_fr} {self.member}{detail}"
+        return f"{noun} {self.name}: {member_en} {self.member} {self.action}{detail}"
+
+    def __str__(self) -> str:
+        return self.text("en")
+
+
+def describe_changes(before: Model, after: Model, *, quiet_packs: Iterable[str] = ()) -> list[Change]:
+    """Every change, one each; a new version of a pack in `quiet_packs` is not reported (the
+    admin overlay's version is its revision number: it changes every time)."""
+    changes: list[Change] = []
+    changes += _packs(before, after, frozenset(quiet_packs))
+    changes += _named("entity", before.entities, after.entities, _entity_added, _entity_changes)
+    changes += _named("list", before.lists, after.lists, _list_added, _list_changes)
+    changes += _named("workflow", before.workflows, after.workflows, _workflow_added, _workflow_changes)
+    changes += _named("role", before.roles, after.roles, lambda role: None, _role_changes)
+    return changes
+
+
+def _packs(before: Model, after: Model, quiet: frozenset[str]) -> list[Change]:
+    old = {p.name: p.version for p in before.packs if p.name not in quiet}
+    new = {p.name: p.version for p in after.packs if p.name not in quiet}
+    changes = [Change("pack", f"{name} {version}", "added") for name, version in new.items() if name not in old]
+    changes += [Change("pack", name, "version", detail=(f"{old[name]} -> {version}",) * 2)
+                for name, version in new.items() if name in old and old[name] != version]
+    changes += [Change("pack", f"{name} {version}", "removed") for name, version in old.items() if name not in new]
+    return changes
+
+
+def _named(
+    kind: str, before: Mapping[str, Any], after: Mapping[str, Any],
+    added: Callable[[Any], tuple[str, str] | None], changes: Callable[[str, Any, Any], list[Change]],
+) -> list[Change]:
+    found: list[Change] = []
+    for name, item in after.items():
+        if name not in before:
+            found.append(Change(kind, name, "added", detail=added(item)))
+        else:
+            found += changes(name, before[name], item)
+    found += [Change(kind, name, "removed") for name in before if name not in after]
+    return found
+
+
+def _entity_added(entity: EntityDef) -> tuple[str, str]:
+    return _count(len(entity.fields), "characteristic")
+
+
+def _entity_changes(name: str, before: EntityDef, after: EntityDef) -> list[Change]:
+    changes = _property_changes("entity", name, before, after, skip=("fields", "views", "duplicate_rules"))
+    changes += _members("entity", name, "characteristic", before.fields, after.fields, lambda f: (f.type, f.type))
+    changes += _members("entity", name, "view", before.views, after.views, lambda v: (v.kind, v.kind))
+    changes += _members("entity", name, "duplicate rule", before.duplicate_rules, after.duplicate_rules,
+                        lambda r: None)
+    return changes
+
+
+def _list_added(value_list: ValueList) -> tuple[str, str]:
+    return _count(len(value_list.values), "value")
+
+
+def _list_changes(name: str, before: ValueList, after: ValueList) -> list[Change]:
+    changes = _property_changes("list", name, before, after, skip=("values",))
+    changes += _members("list", name, "value", before.values, after.values, lambda v: None, key="code")
+    return changes
+
+
+def _workflow_added(workflow: WorkflowDef) -> tuple[str, str]:
+    statuses, transitions = _count(len(workflow.statuses), "status"), _count(len(workflow.transitions), "transition")
+    return f"{statuses[0]}, {transitions[0]}", f"{statuses[1]}, {transitions[1]}"
+
+
+def _workflow_changes(name: str, before: WorkflowDef, after: WorkflowDef) -> list[Change]:
+    changes = _property_changes("workflow", name, before, after, skip=("statuses", "transitions"))
+    changes += _members("workflow", name, "status", before.statuses, after.statuses, lambda s: None, key="code")
+    changes += _members("workflow", name, "transition", before.transitions, after.transitions,
+                        lambda t: (f"to {t.to}", f"vers {t.to}"))
+    return changes
+
+
+def _role_changes(name: str, before: RoleDef, after: RoleDef) -> list[Change]:
+    changes = _property_changes("role", name, before, after, skip=("entities",))
+    for entity, permission in after.entities.items():
+        if entity not in before.entities:
+            operations = ", ".join(sorted(permission.operations))
+            changes.append(Change("role", name, "added", "permissions", entity,
+                                  (operations or "none", operations or "aucun")))
+        else:
+            changed = _changed_properties(before.entities[entity], permission, skip=())
+            if changed:
+                changes.append(Change("role", name, "changed", "permissions", entity, (", ".join(changed),) * 2))
+    changes += [Change("role", name, "removed", "permissions", entity)
+                for entity in before.entities if entity not in after.entities]
+    return changes
+
+
+def _members(
+    kind: str, name: str, member_kind: str, before: Iterable[Any], after: Iterable[Any],
+    detail: Callable[[Any], tuple[str, str] | None], key: str = "name",
+) -> list[Change]:
+    old = {getattr(item, key): item for item in before}
+    new = {getattr(item, key): item for item in after}
+    changes: list[Change] = []
+    for member, item in new.items():
+        if member not in old:
+            changes.append(Change(kind, name, "added", member_kind, member, detail(item)))
+            continue
+        changed = _changed_properties(old[member], item, skip=())
+        if changed:
+            changes.append(Change(kind, name, "changed", member_kind, member, (", ".join(changed),) * 2))
+    changes += [Change(kind, name, "removed", member_kind, member) for member in old if member not in new]
+    return changes
+
+
+def _property_changes(kind: str, name: str, before: Any, after: Any, skip: Iterable[str]) -> list[Change]:
+    changed = _changed_properties(before, after, skip)
+    return [Change(kind, name, "changed", detail=(", ".join(changed),) * 2)] if changed else []
+
+
+def _changed_properties(before: Any, after: Any, skip: Iterable[str]) -> list[str]:
+    skipped = set(skip) | {"source"}
+    return [
+        f.name for f in dataclasses.fields(before)
+        if f.name not in skipped and f.compare and _plain(getattr(before, f.name)) != _plain(getattr(after, f.name))
+    ]
+
+
+def _plain(value: Any) -> Any:
+    """`value` without the places it was written, so that moving a definition is no change."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return tuple((f.name, _plain(getattr(value, f.name))) for f in dataclasses.fields(value)
+                     if f.compare and f.name != "source")
+    if isinstance(value, Mapping):
+        return tuple(sorted((str(k), _plain(v)) for k, v in value.items()))
+    if isinstance(value, (tuple, list)):
+        return tuple(_plain(v) for v in value)
+    if isinstance(value, (set, frozenset)):
+        return tuple(sorted(map(repr, value)))
+    return value
+
+
+def _count(number: int, noun: str) -> tuple[str, str]:
+    en_one, en_many, fr_one, fr_many = COUNTED[noun]
+    return f"{number} {en_one if number == 1 else en_many}", f"{number} {fr_one if number <= 1 else fr_many}"
