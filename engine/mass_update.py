@@ -195,7 +195,7 @@ class MassUpdate:
             if current.get("status") == self.status:
                 continue
             try:
-                with self.tx.conn.begin_nested():
+                with self.tx.savepoint():
                     if flow.definition.free:
                         self.tx.move_to(self.entity, record_id, self.status)
                     else:

@@ -68,7 +68,8 @@ def _entity_table(entity: EntityDef, metadata: sa.MetaData) -> sa.Table:
             indexes.append(
                 sa.Index(f"ux_{name}_{f.name}", f.name, unique=True, sqlite_where=live, postgresql_where=live)
             )
-        elif f.indexed or f.type in ("link", "status"):
+        elif f.indexed or f.type in ("link", "status") or f.name in entity.natural_key:
+            # natural keys are looked up by every import chunk (upserts, links resolved by name)
             indexes.append(sa.Index(f"ix_{name}_{f.name}", f.name))
     return sa.Table(name, metadata, *columns, *indexes)
 

@@ -90,14 +90,21 @@ def write_creation_audit(conn: sa.Connection, tables: Tables, entity: str, table
     only double the cost of every import.
     """
     audit = tables.audit
-    for start in range(0, len(ids), CHUNK):
+
+    def copy(condition: sa.ColumnElement[bool]) -> None:
         source = sa.select(
             sa.literal(entity, sa.String), table.c.id, sa.literal("create", sa.String),
             table.c.version, table.c.created_at, table.c.created_by,
-        ).where(table.c.id.in_(ids[start : start + CHUNK]))
+        ).where(condition)
         conn.execute(
             audit.insert().from_select(["entity", "record_id", "action", "version", "changed_at", "actor_id"], source)
         )
+
+    if ids and ids[-1] - ids[0] == len(ids) - 1 and all(a < b for a, b in zip(ids, ids[1:])):
+        copy(table.c.id.between(ids[0], ids[-1]))  # consecutive ids (the usual case): one range scan
+        return
+    for start in range(0, len(ids), CHUNK):
+        copy(table.c.id.in_(ids[start : start + CHUNK]))
 
 
 def audit_changes(old: dict[str, Any] | None, new: dict[str, Any], fields: Iterable[str]) -> dict[str, list[Any]]:

@@ -22,7 +22,6 @@ from .errors import (
     RecordValidationError,
     RuleError,
     StateError,
-    TransitionError,
 )
 from .trail import Change, audit_changes, write_audit, write_creation_audit, write_history, write_status_changes
 from .validation import ErrorMap
@@ -64,6 +63,17 @@ class Transaction:
         if scope is not None:
             query = query.where(scope)
         return [access.visible(r._mapping) for r in self.conn.execute(query.order_by(table.c.id))]
+
+    def savepoint(self) -> sa.NestedTransaction:
+        """A SAVEPOINT inside this transaction, rolled back alone if its block fails.
+
+        pysqlite opens its transaction only before a write, so a SAVEPOINT coming first would
+        run outside any transaction and what it released would stay even if this transaction
+        rolled back: on SQLite the transaction is begun first.
+        """
+        if self.conn.dialect.name == "sqlite" and not self.conn.connection.dbapi_connection.in_transaction:
+            self.conn.exec_driver_sql("BEGIN")
+        return self.conn.begin_nested()
 
     def access(self, entity: str, operation: str) -> Access:
         """This actor's access to `entity`, after checking it allows `operation`."""
@@ -115,9 +125,28 @@ class Transaction:
         Raises BatchValidationError (errors per row index) and writes nothing if any row is bad.
         The per-row save hooks are not called on this bulk path; `ossature_validate_record` is.
         """
-        access = self.access(entity, "create")
-        validator = self.service.validator(entity)
         rows = rows if isinstance(rows, Sequence) else list(rows)
+        records, failed = self.validate_new(entity, rows)
+        if failed:
+            raise BatchValidationError(failed, entity)
+        return self.insert_new(entity, records)
+
+    def validate_new(
+        self,
+        entity: str,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        operation: str = "create",
+        checked_links: frozenset[str] = frozenset(),
+    ) -> tuple[list[dict[str, Any]], dict[int, ErrorMap]]:
+        """Every check `create_many` makes, without writing or raising: the complete new records,
+        and the errors of the bad ones by row index (their records included).
+
+        `operation` is what the actor must be allowed to do (`import` for imports);
+        `checked_links` names link fields whose ids the caller has just read from the database.
+        """
+        access = self.access(entity, operation)
+        validator = self.service.validator(entity)
         records, failed = validator.load_many(rows, self.actor, protected=access.protected)
         self._enter_first_status(entity, records, rows)
         if not self.actor.system:
@@ -125,7 +154,7 @@ class Transaction:
                 self._check_initial_status(entity, record, failed.setdefault(index, {}), given_only=False)
                 if not failed[index]:
                     del failed[index]
-        for index, problems in self._check_database_rules(entity, records).items():
+        for index, problems in self._check_database_rules(entity, records, skip=checked_links).items():
             _merge(failed.setdefault(index, {}), problems)
         if self.hooks.validates:
             for index, record in enumerate(records):
@@ -133,8 +162,11 @@ class Transaction:
                 self.hooks.validate_record(entity, record, record, errors)
                 if errors:
                     failed[index] = errors
-        if failed:
-            raise BatchValidationError(failed, entity)
+        return records, failed
+
+    def insert_new(self, entity: str, records: Sequence[dict[str, Any]]) -> list[int]:
+        """Insert records `validate_new` accepted, with their creation audit rows, set-based and
+        chunked; returns their ids in order. Nothing is checked again here."""
         ids: list[int] = []
         for start in range(0, len(records), INSERT_CHUNK):
             ids.extend(self._insert(entity, records[start : start + INSERT_CHUNK]))
@@ -167,15 +199,25 @@ class Transaction:
     ) -> dict[str, Any]:
         """Apply already-typed values to `current`: checks, UPDATE, audit, history, hooks."""
         errors = {} if errors is None else errors
-        validator = self.service.validator(entity)
-        changes = validator.changed_values(current, loaded, errors)
-        _merge(errors, self._check_database_rules(entity, [changes], exclude_ids=[current["id"]]).get(0, {}))
-        if changes or errors:
-            self.hooks.validate_record(entity, {**current, **changes}, changes, errors)
+        changes = self.validate_changes(entity, current, loaded, errors)
         if errors:
             raise RecordValidationError(errors, entity)
         if not changes:
             return current
+        return self.apply_changes(entity, current, changes, transition=transition, access=access)
+
+    def apply_changes(
+        self,
+        entity: str,
+        current: dict[str, Any],
+        changes: dict[str, Any],
+        *,
+        transition: str | None = None,
+        access: Access | None = None,
+    ) -> dict[str, Any]:
+        """Write changes `validate_changes` accepted: save hooks, UPDATE, audit, history, status change.
+
+        A stale `current` (someone else saved the record since) raises ConflictError."""
         self.hooks.before_save(self, entity, {**current, **changes}, changes, False)
         table = self.service.table(entity)
         record_id = current["id"]
@@ -206,6 +248,17 @@ class Transaction:
         updated = self._row(entity, record_id, include_deleted=True)
         self.hooks.after_save(self, entity, updated, changes, False)
         return updated
+
+    def validate_changes(
+        self, entity: str, current: dict[str, Any], loaded: Mapping[str, Any], errors: ErrorMap
+    ) -> dict[str, Any]:
+        """The values of `loaded` that change `current`, with every rule of `write_changes`
+        checked (record rules, unique values and links, validation hooks) into `errors`."""
+        changes = self.service.validator(entity).changed_values(current, loaded, errors)
+        _merge(errors, self._check_database_rules(entity, [changes], exclude_ids=[current["id"]]).get(0, {}))
+        if changes or errors:
+            self.hooks.validate_record(entity, {**current, **changes}, changes, errors)
+        return changes
 
     def delete(self, entity: str, record_id: int, *, version: int | None = None) -> dict[str, Any]:
         """Move a record to the trash; it keeps every value and can be restored."""
@@ -354,7 +407,12 @@ class Transaction:
             "created_at": self.now, "created_by": self.actor.user_id,
             "updated_at": self.now, "updated_by": self.actor.user_id, "version": 1,
         }
-        empty = dict.fromkeys(f.name for f in self.model.entity(entity).fields)
+        # One executemany needs the same keys in every row: the characteristics any record of
+        # the batch has (the others are left to their NULL, fewer parameters per row).
+        given: set[str] = set()
+        for record in records:
+            given.update(record)
+        empty = dict.fromkeys(given)
         rows = [{**empty, **record, **system} for record in records]
         ids = insert_rows(self.conn, table, rows)
         write_creation_audit(self.conn, self.tables, entity, table, ids)
@@ -389,12 +447,17 @@ class Transaction:
         return access.visible(self._row(entity, record_id, include_deleted=True))
 
     def _check_database_rules(
-        self, entity: str, records: Sequence[Mapping[str, Any]], exclude_ids: Sequence[int] = ()
+        self, entity: str, records: Sequence[Mapping[str, Any]], exclude_ids: Sequence[int] = (),
+        skip: frozenset[str] = frozenset(),
     ) -> dict[int, ErrorMap]:
-        """Links that point at live records and unique values, checked set-based; errors by row index."""
+        """Links that point at live records and unique values, checked set-based; errors by row index.
+
+        `skip` names link fields not to check (their ids were just read from the database)."""
         problems: dict[int, ErrorMap] = {}
         table = self.service.table(entity)
         for f in self.model.entity(entity).fields:
+            if f.type == "link" and f.name in skip:
+                continue
             if f.type == "link":
                 wanted = {r[f.name] for r in records if r.get(f.name) is not None}
                 if not wanted:

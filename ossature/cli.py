@@ -310,6 +310,7 @@ from ossature.cli_duplicates import duplicates_command, merge_command  # noqa: E
 
 from ossature.cli_export import export_command  # noqa: E402
 from ossature.cli_migrate import archive, migrate  # noqa: E402
+from ossature.cli_import import import_command  # noqa: E402
 from ossature.cli_jobs import jobs, mass_update, worker  # noqa: E402
 from ossature.cli_pack import overlay, pack  # noqa: E402
 
@@ -321,6 +322,7 @@ cli.add_command(worker)
 cli.add_command(jobs)
 cli.add_command(mass_update)
 cli.add_command(export_command)
+cli.add_command(import_command)
 cli.add_command(migrate)
 cli.add_command(archive)
 

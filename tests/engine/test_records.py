@@ -192,3 +192,18 @@ def test_unknown_entity_and_record(engine):
         engine.records.get("nothing", 1)
     with pytest.raises(NotFoundError):
         engine.records.get("sample", 12345)
+
+
+def test_a_savepoint_first_in_a_transaction_rolls_back_with_it(engine):
+    """On SQLite the driver would run a leading SAVEPOINT outside any transaction, so that what it
+    released stayed even when the transaction rolled back (Transaction.savepoint prevents it)."""
+    import sqlalchemy as sa
+
+    table = engine.tables.of("sample")
+    with pytest.raises(RuntimeError):
+        with engine.records.transaction(SYSTEM_ACTOR) as tx:
+            with tx.savepoint():
+                tx.create("sample", {"name": "savepoint"})
+            raise RuntimeError("the transaction fails after the savepoint was released")
+    with engine.db.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one() == 0
