@@ -1,0 +1,465 @@
+"""Edits of the admin overlay: an administrator's change turned into overlay documents.
+
+The admin overlay is a pack of YAML documents layered last (metamodel/overlay.py). An edit
+made on the admin pages ("add a characteristic to contact", "retire a value", "add a status")
+becomes a change to those documents, written in the definition language a consultant would
+write by hand, so that the overlay exported as a pack reads like any other pack:
+
+- a definition declared by an earlier pack is changed through one `extends:` document per
+  definition (`entities/contact.yaml` with `extends: contact`), holding new members
+  (characteristics, values, statuses, transitions) and overrides of earlier ones;
+- a member the overlay itself added is edited where it is declared (its type can change
+  then: the migration planner converts the values or says which do not convert);
+- a member of an earlier pack keeps its type, list and target entity (the merge refuses such
+  changes); its other properties are overridden, and only those that differ are written.
+
+`OverlayEditor` works on parsed documents and the current `Model`; it only edits data, and
+the caller validates the result by loading it (`engine.definitions.Installation.plan_overlay`).
+An edit that the language cannot express raises `DefinitionEditError`, naming the form field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any, Iterable, Mapping, Sequence
+
+import yaml
+
+from metamodel.merge import KIND_OF_FOLDER
+from metamodel.model import ENTITY_OPERATIONS, FieldDef, Model, Text
+
+Data = dict[str, Any]
+
+CHARACTERISTIC_KEYS = (
+    "type", "label", "mandatory", "systematic", "historized", "indexed", "min", "max", "max_length", "list", "entity",
+)
+"""What the characteristic form edits; a declaration's other keys (help, default...) are kept."""
+FIXED_KEYS = ("type", "list", "entity")
+"""What an override cannot change (metamodel/merge.py)."""
+FLAG_DEFAULTS = {"mandatory": False, "systematic": True, "historized": False, "indexed": False}
+STATUS_KEYS = ("label", "sequence", "color", "open", "won", "lost")
+TRANSITION_KEYS = ("label", "from", "to", "roles")
+VALUE_KEYS = ("label", "order", "color", "retired")
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    "fixed": (
+        "The {key} of '{name}' is set by {file}: only a characteristic added here can change it.",
+        "Le champ {key} de « {name} » est fixé par {file} : seule une caractéristique ajoutée ici peut le changer.",
+    ),
+    "exists": ("'{name}' already exists in {owner}.", "« {name} » existe déjà dans {owner}."),
+    "unknown": ("'{name}' does not exist in {owner}.", "« {name} » n'existe pas dans {owner}."),
+    "not_added_here": (
+        "'{name}' is declared in {file}: only what was added here can be removed.",
+        "« {name} » est déclaré dans {file} : seul ce qui a été ajouté ici peut être supprimé.",
+    ),
+    "protected": (
+        "The status '{name}' is protected (processes depend on it): it cannot be removed.",
+        "Le statut « {name} » est protégé (des traitements en dépendent) : il ne peut pas être supprimé.",
+    ),
+    "admin_role": (
+        "The role '{name}' is an administrator role: it may do everything and names no entity.",
+        "Le rôle « {name} » est un rôle d'administration : il peut tout faire et ne nomme aucune entité.",
+    ),
+}
+
+
+class DefinitionEditError(ValueError):
+    """An edit the definition language cannot express; `field` is the form field it is about."""
+
+    def __init__(self, field: str, reason: str, **params: Any):
+        self.field, self.reason, self.params = field, reason, params
+        super().__init__(self.message("en"))
+
+    def message(self, lang: str | None = "en") -> str:
+        english, french = MESSAGES[self.reason]
+        return (french if lang == "fr" else english).format(**self.params)
+
+
+# -- documents as data --------------------------------------------------------------------
+
+
+def parse_documents(texts: Mapping[str, str]) -> dict[str, Data]:
+    """The overlay's documents (name -> YAML text) as data."""
+    return {name: yaml.safe_load(text) or {} for name, text in texts.items()}
+
+
+def dump_document(data: Mapping[str, Any]) -> str:
+    return yaml.safe_dump(dict(data), sort_keys=False, allow_unicode=True, default_flow_style=False, width=100)
+
+
+def text_data(text: Text) -> dict[str, str]:
+    return {"en": text.en, "fr": text.fr}
+
+
+def yaml_value(value: Any) -> Any:
+    """A value of a `Model` object written as the definition language writes it."""
+    if isinstance(value, Text):
+        return text_data(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, (tuple, frozenset, set)):
+        return list(value)
+    return value
+
+
+def field_values(f: FieldDef) -> dict[str, Any]:
+    """The characteristic as the form edits it."""
+    return {key: yaml_value(getattr(f, key)) for key in CHARACTERISTIC_KEYS}
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool) and not isinstance(b, bool):
+        return Decimal(str(a)) == Decimal(str(b))
+    return a == b
+
+
+class OverlayEditor:
+    """The overlay's documents being edited, against the `Model` they currently make.
+
+    One editor carries one administrator change (it may touch several documents: a new
+    characteristic also goes into the list view and a form section)."""
+
+    def __init__(self, texts: Mapping[str, str], model: Model):
+        self.model = model
+        self.original = dict(texts)
+        self.docs = parse_documents(texts)
+
+    # -- the documents -------------------------------------------------------------------
+
+    def texts(self) -> dict[str, str]:
+        """Every document after the edit; a document left with nothing but `extends:` is dropped."""
+        kept = {name: data for name, data in self.docs.items() if set(data) - {"extends"}}
+        return {name: self.original[name] if self._unchanged(name, data) else dump_document(data)
+                for name, data in kept.items()}
+
+    def changes(self) -> dict[str, str | None]:
+        """The documents this edit writes (None: removed), to be laid on the revision it was made from."""
+        after = self.texts()
+        changed: dict[str, str | None] = {n: t for n, t in after.items() if self.original.get(n) != t}
+        changed.update({name: None for name in self.original if name not in after})
+        return changed
+
+    def _unchanged(self, name: str, data: Data) -> bool:
+        return name in self.original and (yaml.safe_load(self.original[name]) or {}) == data
+
+    def document(self, folder: str, name: str) -> Data:
+        """The overlay document of definition `name` (`extends:` or declaring it); made when missing."""
+        kind = KIND_OF_FOLDER[folder]
+        for doc_name, data in self.docs.items():
+            if doc_name.startswith(folder + "/") and name in (data.get("extends"), data.get(kind)):
+                return data
+        doc_name = self._free_name(folder, name)
+        self.docs[doc_name] = {"extends": name}
+        return self.docs[doc_name]
+
+    # -- characteristics -----------------------------------------------------------------
+
+    def added_here(self, entity: str, name: str) -> bool:
+        """Is characteristic `name` declared (with its type) by the overlay?"""
+        entry = (self.document("entities", entity).get("characteristics") or {}).get(name)
+        return isinstance(entry, dict) and "type" in entry
+
+    def set_characteristic(self, entity: str, name: str, values: Mapping[str, Any], *, new: bool) -> None:
+        """Declare characteristic `name` (`new`) or change it. `values` holds keys of
+        CHARACTERISTIC_KEYS; None means no value (a bound removed, say)."""
+        definition = self.model.entity(entity)
+        exists = name in definition.fields_by_name
+        if new and exists:
+            raise DefinitionEditError("name", "exists", name=name, owner=entity)
+        if not new and not exists:
+            raise DefinitionEditError("name", "unknown", name=name, owner=entity)
+        doc = self.document("entities", entity)
+        characteristics = doc.setdefault("characteristics", {})
+        if new or self.added_here(entity, name):
+            entry = dict(characteristics.get(name) or {})
+            for key, value in values.items():
+                if value is None or (key in FLAG_DEFAULTS and value == FLAG_DEFAULTS[key]):
+                    entry.pop(key, None)
+                else:
+                    entry[key] = value
+            characteristics[name] = _ordered(entry, CHARACTERISTIC_KEYS)
+            return
+        current = definition.field(name)
+        now = field_values(current)
+        entry = dict(characteristics.get(name) or {})
+        for key, value in values.items():
+            if _same(value, now.get(key)):
+                continue
+            if key in FIXED_KEYS:
+                raise DefinitionEditError(key, "fixed", key=key, name=name, file=str(current.source))
+            entry[key] = value
+        if entry:
+            characteristics[name] = entry
+        else:
+            characteristics.pop(name, None)
+        if not characteristics:
+            doc.pop("characteristics")
+
+    def remove_characteristic(self, entity: str, name: str) -> None:
+        """Remove a characteristic the overlay added (the migration archives its values) and the
+        overlay's mentions of it in the entity's views."""
+        definition = self.model.entity(entity)
+        if name not in definition.fields_by_name:
+            raise DefinitionEditError("name", "unknown", name=name, owner=entity)
+        if not self.added_here(entity, name):
+            raise DefinitionEditError("name", "not_added_here", name=name, file=str(definition.field(name).source))
+        doc = self.document("entities", entity)
+        del doc["characteristics"][name]
+        if not doc["characteristics"]:
+            doc.pop("characteristics")
+        for layout in (doc.get("views") or {}).values():
+            for key in ("columns", "filters", "group_by", "mass_update"):
+                if key in layout:
+                    layout[key] = [n for n in layout[key] if n != name]
+                    if not layout[key]:
+                        del layout[key]
+            if "sort" in layout:
+                layout["sort"] = [n for n in layout["sort"] if n.lstrip("-") != name] or None
+                if layout["sort"] is None:
+                    del layout["sort"]
+            if "sections" in layout:
+                sections = [{**s, "fields": [n for n in s["fields"] if n != name]} for s in layout["sections"]]
+                layout["sections"] = [s for s in sections if s["fields"]]
+                if not layout["sections"]:
+                    del layout["sections"]
+
+    # -- the entity's views ----------------------------------------------------------------
+
+    def set_list_view(self, entity: str, columns: Sequence[str], filters: Sequence[str], mass_update: Sequence[str]) -> None:
+        """The entity's list view: its columns, filters and mass-update fields (others kept)."""
+        view = self.model.entity(entity).view("list")
+        wanted = {"columns": list(columns), "filters": list(filters), "mass_update": list(mass_update)}
+        layout = self._layout(entity, "list")
+        for key, names in wanted.items():
+            if names != list(getattr(view, key)):
+                layout[key] = names
+        self._drop_empty_layout(entity, "list")
+
+    def show_in_list(self, entity: str, name: str) -> None:
+        """Add characteristic `name` as the last column of the entity's list."""
+        columns = list(self.model.entity(entity).view("list").columns)
+        layout = self._layout(entity, "list")
+        layout["columns"] = [c for c in layout.get("columns", columns) if c != name] + [name]
+
+    def place_on_form(self, entity: str, name: str, section: int) -> None:
+        """Add characteristic `name` at the end of form section number `section` (from 0)."""
+        definition = self.model.entity(entity)
+        layout = self._layout(entity, "form")
+        sections = layout.get("sections") or [
+            {"title": text_data(s.title), "fields": list(s.fields), **({"tab": s.tab} if s.tab else {})}
+            for s in definition.view("form").sections
+        ]
+        if not 0 <= section < len(sections):
+            raise DefinitionEditError("section", "unknown", name=str(section + 1), owner=entity)
+        sections[section]["fields"] = [f for f in sections[section]["fields"] if f != name] + [name]
+        layout["sections"] = sections
+
+    def _layout(self, entity: str, kind: str) -> Data:
+        doc = self.document("entities", entity)
+        return doc.setdefault("views", {}).setdefault(kind, {})
+
+    def _drop_empty_layout(self, entity: str, kind: str) -> None:
+        doc = self.document("entities", entity)
+        views = doc.get("views") or {}
+        if kind in views and not views[kind]:
+            del views[kind]
+        if "views" in doc and not doc["views"]:
+            del doc["views"]
+
+    # -- value lists ---------------------------------------------------------------------
+
+    def new_list(self, name: str, label: Text, values: Iterable[Mapping[str, Any]]) -> None:
+        if name in self.model.lists:
+            raise DefinitionEditError("name", "exists", name=name, owner="lists")
+        self.docs[self._free_name("lists", name)] = {
+            "list": name, "label": text_data(label), "values": [_ordered(dict(v), ("code", *VALUE_KEYS)) for v in values],
+        }
+
+    def add_value(self, list_name: str, code: str, values: Mapping[str, Any]) -> None:
+        value_list = self.model.value_list(list_name)
+        if value_list.value(code) is not None:
+            raise DefinitionEditError("code", "exists", name=code, owner=list_name)
+        entry = {"code": code, **{k: v for k, v in values.items() if v is not None and v is not False}}
+        self.document("lists", list_name).setdefault("values", []).append(_ordered(entry, ("code", *VALUE_KEYS)))
+
+    def set_value(self, list_name: str, code: str, values: Mapping[str, Any]) -> None:
+        """Change a value's label, order, colour or retired flag (a value is retired, never deleted)."""
+        value_list = self.model.value_list(list_name)
+        current = value_list.value(code)
+        if current is None:
+            raise DefinitionEditError("code", "unknown", name=code, owner=list_name)
+        doc = self.document("lists", list_name)
+        entry = next((v for v in doc.get("values") or [] if v.get("code") == code), None)
+        if entry is not None:
+            _update(entry, _changed(entry, values, lambda key: getattr(current, key)), defaults={"retired": False})
+            return
+        overrides = doc.setdefault("overrides", {})
+        change = dict(overrides.get(code) or {})
+        for key, value in values.items():
+            if not _same(value, yaml_value(getattr(current, key))):
+                change[key] = value
+        if change:
+            overrides[code] = change
+        else:
+            overrides.pop(code, None)
+        if not overrides:
+            doc.pop("overrides")
+
+    # -- workflows -----------------------------------------------------------------------
+
+    def _workflow_entry(self, workflow: str, key: str, ident: str, name: str) -> Data | None:
+        return next((e for e in self.document("workflows", workflow).get(key) or [] if e.get(ident) == name), None)
+
+    def add_status(self, workflow: str, code: str, values: Mapping[str, Any]) -> None:
+        if self.model.workflow(workflow).status(code) is not None:
+            raise DefinitionEditError("code", "exists", name=code, owner=workflow)
+        doc = self.document("workflows", workflow)
+        entry = {"code": code, **{k: v for k, v in values.items() if v is not None}}
+        doc.setdefault("statuses", []).append(_ordered(_status_flags(entry), ("code", *STATUS_KEYS)))
+
+    def set_status(self, workflow: str, code: str, values: Mapping[str, Any]) -> None:
+        current = self.model.workflow(workflow).status(code)
+        if current is None:
+            raise DefinitionEditError("code", "unknown", name=code, owner=workflow)
+        entry = self._workflow_entry(workflow, "statuses", "code", code)
+        if entry is not None:
+            changed = _changed(entry, values, lambda key: getattr(current, key))
+            merged = {k: v for k, v in {**entry, **changed}.items() if v is not None}
+            entry.clear()
+            entry.update(_ordered(_status_flags(merged), ("code", *STATUS_KEYS)))
+            return
+        self._override(workflow, "override_statuses", code, values, lambda key: getattr(current, key))
+
+    def remove_status(self, workflow: str, code: str) -> None:
+        """Remove a status; records still in it are listed by the migration plan for clean-up."""
+        current = self.model.workflow(workflow).status(code)
+        if current is None:
+            raise DefinitionEditError("code", "unknown", name=code, owner=workflow)
+        if current.protected:
+            raise DefinitionEditError("code", "protected", name=code)
+        doc = self.document("workflows", workflow)
+        entry = self._workflow_entry(workflow, "statuses", "code", code)
+        if entry is not None:
+            doc["statuses"].remove(entry)
+            for transition in list(doc.get("transitions") or []):  # the overlay's own transitions follow it
+                sources = transition.get("from")
+                if transition.get("to") == code:
+                    doc["transitions"].remove(transition)
+                elif isinstance(sources, list) and code in sources:
+                    transition["from"] = [c for c in sources if c != code]
+                    if not transition["from"]:
+                        doc["transitions"].remove(transition)
+            _drop_empty(doc, "statuses", "transitions")
+            return
+        (doc.get("override_statuses") or {}).pop(code, None)
+        _drop_empty(doc, "override_statuses")
+        doc.setdefault("remove_statuses", []).append(code)
+
+    def add_transition(self, workflow: str, name: str, values: Mapping[str, Any]) -> None:
+        if any(t.name == name for t in self.model.workflow(workflow).transitions):
+            raise DefinitionEditError("name", "exists", name=name, owner=workflow)
+        entry = {"name": name, **{k: v for k, v in values.items() if v not in (None, [])}}
+        self.document("workflows", workflow).setdefault("transitions", []).append(
+            _ordered(entry, ("name", *TRANSITION_KEYS)))
+
+    def set_transition(self, workflow: str, name: str, values: Mapping[str, Any]) -> None:
+        current = next((t for t in self.model.workflow(workflow).transitions if t.name == name), None)
+        if current is None:
+            raise DefinitionEditError("name", "unknown", name=name, owner=workflow)
+        entry = self._workflow_entry(workflow, "transitions", "name", name)
+        if entry is not None:
+            _update(entry, values, defaults={"roles": []})
+            return
+        attributes = {"from": "from_statuses"}
+        self._override(workflow, "override_transitions", name, values,
+                       lambda key: getattr(current, attributes.get(key, key)))
+
+    def remove_transition(self, workflow: str, name: str) -> None:
+        if not any(t.name == name for t in self.model.workflow(workflow).transitions):
+            raise DefinitionEditError("name", "unknown", name=name, owner=workflow)
+        doc = self.document("workflows", workflow)
+        entry = self._workflow_entry(workflow, "transitions", "name", name)
+        if entry is not None:
+            doc["transitions"].remove(entry)
+            _drop_empty(doc, "transitions")
+            return
+        (doc.get("override_transitions") or {}).pop(name, None)
+        _drop_empty(doc, "override_transitions")
+        doc.setdefault("remove_transitions", []).append(name)
+
+    def _override(self, workflow: str, key: str, name: str, values: Mapping[str, Any], current: Any) -> None:
+        doc = self.document("workflows", workflow)
+        overrides = doc.setdefault(key, {})
+        change = dict(overrides.get(name) or {})
+        for prop, value in values.items():
+            if not _same(value, yaml_value(current(prop))):
+                change[prop] = value
+        if change:
+            overrides[name] = change
+        else:
+            overrides.pop(name, None)
+        _drop_empty(doc, key)
+
+    # -- roles ---------------------------------------------------------------------------
+
+    def set_permission(
+        self, role: str, entity: str, operations: Iterable[str], scope: str,
+        hidden: Iterable[str] = (), readonly: Iterable[str] = (),
+    ) -> None:
+        """What `role` may do with `entity`: the entry replaces the earlier one as a whole."""
+        definition = self.model.role(role)
+        if definition.admin:
+            raise DefinitionEditError("role", "admin_role", name=role)
+        chosen = set(operations)
+        entry: Data = {"can": [op for op in ENTITY_OPERATIONS if op in chosen], "scope": scope}
+        fields = [f.name for f in self.model.entity(entity).fields]
+        for key, names in (("hidden", set(hidden)), ("readonly", set(readonly))):
+            if names:
+                entry[key] = [n for n in fields if n in names]
+        self.document("roles", role).setdefault("entities", {})[entity] = entry
+
+    def _free_name(self, folder: str, name: str) -> str:
+        doc_name, number = f"{folder}/{name}.yaml", 2
+        while doc_name in self.docs:
+            doc_name, number = f"{folder}/{name}_{number}.yaml", number + 1
+        return doc_name
+
+
+# -- small helpers --------------------------------------------------------------------------
+
+
+def _ordered(entry: Mapping[str, Any], order: Sequence[str]) -> Data:
+    """`entry` with its keys in the order the documentation writes them (others after)."""
+    return {**{k: entry[k] for k in order if k in entry}, **{k: v for k, v in entry.items() if k not in order}}
+
+
+def _update(entry: Data, values: Mapping[str, Any], defaults: Mapping[str, Any]) -> None:
+    for key, value in values.items():
+        if value is None or (key in defaults and value == defaults[key]):
+            entry.pop(key, None)
+        else:
+            entry[key] = value
+
+
+def _changed(entry: Data, values: Mapping[str, Any], current: Any) -> dict[str, Any]:
+    """The values an edit writes into a declaration: those it already holds, and those that
+    differ from the model (an implicit order or sequence stays implicit)."""
+    return {k: v for k, v in values.items() if k in entry or not _same(v, yaml_value(current(k)))}
+
+
+def _drop_empty(doc: Data, *keys: str) -> None:
+    for key in keys:
+        if key in doc and not doc[key]:
+            del doc[key]
+
+
+def _status_flags(entry: Data) -> Data:
+    """Only the flags that say something: `open` is implied unless the status is won or lost."""
+    won, lost = bool(entry.get("won")), bool(entry.get("lost"))
+    flags = {"won": True} if won else {"lost": True} if lost else {}
+    if entry.get("open") is False and not (won or lost):
+        flags["open"] = False
+    return {**{k: v for k, v in entry.items() if k not in ("open", "won", "lost")}, **flags}

@@ -1,0 +1,265 @@
+"""Admin edits as overlay documents (metamodel/definition_edits.py): each edit writes the smallest
+document a consultant would write, and the overlay it makes loads on the base pack."""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import pytest
+import yaml
+
+import metamodel
+from metamodel.definition_edits import DefinitionEditError, OverlayEditor, field_values
+from metamodel.model import Model, Text
+from metamodel.overlay import overlay_pack
+
+BASE: Model = metamodel.load_model([metamodel.BASE_PACK])
+LABEL = {"en": "Loyalty", "fr": "Fidélité"}
+LOYALTY = {"type": "integer", "label": LABEL, "mandatory": False, "systematic": True, "historized": False,
+           "indexed": False, "min": 0, "max": 10, "max_length": None, "list": None, "entity": None}
+
+
+def load(texts: Mapping[str, str]) -> Model:
+    return metamodel.load_model([metamodel.BASE_PACK, overlay_pack(1, texts)])
+
+
+def editor(texts: Mapping[str, str] | None = None) -> OverlayEditor:
+    texts = texts or {}
+    return OverlayEditor(texts, load(texts) if texts else BASE)
+
+
+def data(texts: Mapping[str, str], name: str) -> dict:
+    return yaml.safe_load(texts[name])
+
+
+# -- characteristics -------------------------------------------------------------------------
+
+
+def test_a_new_characteristic_goes_into_an_extends_document_with_only_what_it_says():
+    edit = editor()
+    edit.set_characteristic("contact", "loyalty", LOYALTY, new=True)
+    texts = edit.texts()
+    assert data(texts, "entities/contact.yaml") == {
+        "extends": "contact",
+        "characteristics": {"loyalty": {"type": "integer", "label": LABEL, "min": 0, "max": 10}},
+    }
+    field = load(texts).entity("contact").field("loyalty")
+    assert (field.type, field.min, field.max, field.systematic, field.source.file) == (
+        "integer", 0, 10, True, "overlay/entities/contact.yaml")
+
+
+def test_a_name_taken_is_refused_on_the_name():
+    with pytest.raises(DefinitionEditError) as refused:
+        editor().set_characteristic("contact", "email", LOYALTY, new=True)
+    assert refused.value.field == "name"
+    assert refused.value.message("fr") == "« email » existe déjà dans contact."
+
+
+def test_editing_a_base_characteristic_overrides_only_what_differs():
+    edit = editor()
+    values = {**field_values(BASE.entity("contact").field("first_name")), "max_length": 60, "historized": True}
+    edit.set_characteristic("contact", "first_name", values, new=False)
+    assert data(edit.texts(), "entities/contact.yaml")["characteristics"] == {
+        "first_name": {"historized": True, "max_length": 60}}
+    field = load(edit.texts()).entity("contact").field("first_name")
+    assert (field.max_length, field.historized, field.searchable) == (60, True, True)
+
+
+def test_clearing_a_base_bound_writes_null():
+    edit = editor()
+    values = {**field_values(BASE.entity("contact").field("birthday")), "min": None}
+    edit.set_characteristic("contact", "birthday", values, new=False)
+    assert data(edit.texts(), "entities/contact.yaml")["characteristics"] == {"birthday": {"min": None}}
+    assert load(edit.texts()).entity("contact").field("birthday").min is None
+
+
+def test_an_edit_that_changes_nothing_writes_nothing():
+    edit = editor()
+    edit.set_characteristic("contact", "email", field_values(BASE.entity("contact").field("email")), new=False)
+    assert edit.texts() == {} and edit.changes() == {}
+
+
+@pytest.mark.parametrize("key, value", [("type", "text"), ("list", "sectors")])
+def test_the_type_and_list_of_a_base_characteristic_are_refused_naming_where_they_are_set(key, value):
+    values = {**field_values(BASE.entity("contact").field("function")), key: value}
+    with pytest.raises(DefinitionEditError) as refused:
+        editor().set_characteristic("contact", "function", values, new=False)
+    assert refused.value.field == key
+    assert "definitions/entities/contact.yaml" in refused.value.message("en")
+
+
+def test_a_characteristic_added_here_is_edited_in_place_type_included():
+    first = editor()
+    first.set_characteristic("contact", "loyalty", {**LOYALTY, "type": "string", "min": None, "max": None,
+                                                    "max_length": 20, "mandatory": True}, new=True)
+    second = editor(first.texts())
+    assert second.added_here("contact", "loyalty")
+    second.set_characteristic("contact", "loyalty", {**LOYALTY, "min": None, "max": 5}, new=False)
+    assert data(second.texts(), "entities/contact.yaml")["characteristics"] == {
+        "loyalty": {"type": "integer", "label": LABEL, "max": 5}}
+    assert load(second.texts()).entity("contact").field("loyalty").type == "integer"
+
+
+def test_list_column_and_form_section_for_a_new_characteristic():
+    edit = editor()
+    edit.set_characteristic("contact", "loyalty", LOYALTY, new=True)
+    edit.show_in_list("contact", "loyalty")
+    edit.place_on_form("contact", "loyalty", 3)
+    model = load(edit.texts())
+    assert model.entity("contact").view("list").columns[-1] == "loyalty"
+    sections = model.entity("contact").view("form").sections
+    assert sections[3].fields[-1] == "loyalty" and [s.title for s in sections] == [
+        s.title for s in BASE.entity("contact").view("form").sections]
+
+
+@pytest.mark.parametrize("section", [-1, 4])
+def test_a_form_section_that_does_not_exist_is_refused(section):
+    with pytest.raises(DefinitionEditError) as refused:
+        editor().place_on_form("contact", "email", section)
+    assert refused.value.field == "section"
+
+
+def test_removing_a_characteristic_added_here_takes_it_out_of_the_overlays_views():
+    first = editor()
+    first.set_characteristic("contact", "loyalty", LOYALTY, new=True)
+    first.show_in_list("contact", "loyalty")
+    first.place_on_form("contact", "loyalty", 0)
+    second = editor(first.texts())
+    second.remove_characteristic("contact", "loyalty")
+    model = load(second.texts())
+    assert "loyalty" not in model.entity("contact").fields_by_name
+    assert model.entity("contact").view("list").columns == BASE.entity("contact").view("list").columns
+
+
+def test_a_base_characteristic_cannot_be_removed():
+    with pytest.raises(DefinitionEditError) as refused:
+        editor().remove_characteristic("contact", "email")
+    assert refused.value.reason == "not_added_here"
+
+
+def test_the_list_view_keeps_what_is_unchanged():
+    edit = editor()
+    view = BASE.entity("contact").view("list")
+    edit.set_list_view("contact", view.columns, ("language",), view.mass_update)
+    assert data(edit.texts(), "entities/contact.yaml") == {"extends": "contact", "views": {"list": {"filters": ["language"]}}}
+    assert load(edit.texts()).entity("contact").view("list").filters == ("language",)
+
+
+# -- value lists -----------------------------------------------------------------------------
+
+
+def test_values_are_added_after_the_last_and_edited_in_place_when_added_here():
+    first = editor()
+    first.add_value("sectors", "space", {"label": {"en": "Space", "fr": "Espace"}, "order": None, "color": None})
+    assert data(first.texts(), "lists/sectors.yaml")["values"] == [{"code": "space", "label": {"en": "Space", "fr": "Espace"}}]
+    model = load(first.texts())
+    space = model.value_list("sectors").value("space")
+    assert space.order == max(v.order for v in BASE.value_list("sectors").values) + 10
+    second = editor(first.texts())
+    second.set_value("sectors", "space", {"label": {"en": "Space", "fr": "Spatial"}, "order": space.order,
+                                          "color": None, "retired": True})
+    assert data(second.texts(), "lists/sectors.yaml")["values"] == [
+        {"code": "space", "label": {"en": "Space", "fr": "Spatial"}, "retired": True}]
+
+
+def test_a_base_value_is_retired_by_an_override():
+    edit = editor()
+    it = BASE.value_list("sectors").value("it")
+    edit.set_value("sectors", "it", {"label": {"en": it.label.en, "fr": it.label.fr}, "order": it.order,
+                                     "color": it.color, "retired": True})
+    assert data(edit.texts(), "lists/sectors.yaml") == {"extends": "sectors", "overrides": {"it": {"retired": True}}}
+    assert load(edit.texts()).value_list("sectors").value("it").retired
+
+
+def test_a_new_list_is_declared_by_the_overlay():
+    edit = editor()
+    edit.new_list("tiers", Text("Tiers", "Niveaux"), [{"code": "gold", "label": {"en": "Gold", "fr": "Or"}}])
+    assert load(edit.texts()).value_list("tiers").codes == {"gold"}
+    with pytest.raises(DefinitionEditError):
+        editor().new_list("sectors", Text("S", "S"), [{"code": "x", "label": {"en": "X", "fr": "X"}}])
+
+
+# -- workflows -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("flags, written", [
+    ({"open": True, "won": False, "lost": False}, {}),
+    ({"open": False, "won": True, "lost": False}, {"won": True}),
+    ({"open": False, "won": False, "lost": True}, {"lost": True}),
+    ({"open": False, "won": False, "lost": False}, {"open": False}),
+])
+def test_a_new_status_says_only_the_flags_that_matter(flags, written):
+    edit = editor()
+    edit.add_status("ticket", "escalated", {"label": {"en": "Escalated", "fr": "Escaladé"}, "sequence": 25,
+                                            "color": None, **flags})
+    entry = data(edit.texts(), "workflows/ticket.yaml")["statuses"][0]
+    assert entry == {"code": "escalated", "label": {"en": "Escalated", "fr": "Escaladé"}, "sequence": 25, **written}
+    status = load(edit.texts()).workflow("ticket").status("escalated")
+    assert (status.open, status.won, status.lost) == (flags["open"], flags["won"], flags["lost"])
+
+
+def test_removing_a_status_added_here_takes_the_overlays_transitions_along():
+    first = editor()
+    first.add_status("ticket", "escalated", {"label": {"en": "E", "fr": "E"}, "sequence": 25, "open": True})
+    first.add_transition("ticket", "escalate", {"label": {"en": "E", "fr": "E"}, "from": ["new"], "to": "escalated"})
+    first.add_transition("ticket", "calm", {"label": {"en": "C", "fr": "C"}, "from": ["escalated", "new"],
+                                            "to": "pending"})
+    second = editor(first.texts())
+    second.remove_status("ticket", "escalated")
+    assert data(second.texts(), "workflows/ticket.yaml")["transitions"] == [
+        {"name": "calm", "label": {"en": "C", "fr": "C"}, "from": ["new"], "to": "pending"}]
+    load(second.texts())
+
+
+def test_a_base_status_is_overridden_or_removed_never_a_protected_one():
+    edit = editor()
+    pending = BASE.workflow("ticket").status("pending")
+    edit.set_status("ticket", "pending", {"label": {"en": "On hold", "fr": "En pause"}, "sequence": pending.sequence,
+                                          "color": pending.color, "open": True, "won": False, "lost": False})
+    assert data(edit.texts(), "workflows/ticket.yaml")["override_statuses"] == {
+        "pending": {"label": {"en": "On hold", "fr": "En pause"}}}
+    edit.remove_status("ticket", "pending")
+    document = data(edit.texts(), "workflows/ticket.yaml")
+    assert document == {"extends": "ticket", "remove_statuses": ["pending"]}
+    assert load(edit.texts()).workflow("ticket").status("pending") is None
+    with pytest.raises(DefinitionEditError) as refused:
+        editor().remove_status("ticket", "closed")
+    assert refused.value.reason == "protected"
+
+
+def test_a_base_transition_is_overridden_by_what_changed_then_removed():
+    edit = editor()
+    take = next(t for t in BASE.workflow("ticket").transitions if t.name == "take")
+    edit.set_transition("ticket", "take", {"label": {"en": take.label.en, "fr": take.label.fr},
+                                           "from": list(take.from_statuses), "to": take.to, "roles": ["support"]})
+    assert data(edit.texts(), "workflows/ticket.yaml")["override_transitions"] == {"take": {"roles": ["support"]}}
+    edit.remove_transition("ticket", "take")
+    assert data(edit.texts(), "workflows/ticket.yaml") == {"extends": "ticket", "remove_transitions": ["take"]}
+    assert "take" not in {t.name for t in load(edit.texts()).workflow("ticket").transitions}
+
+
+# -- roles and documents ---------------------------------------------------------------------
+
+
+def test_a_permission_entry_replaces_the_roles_entry():
+    edit = editor()
+    edit.set_permission("sales", "lead", ["update", "read"], "team", hidden=["budget"], readonly=["score"])
+    assert data(edit.texts(), "roles/sales.yaml") == {"extends": "sales", "entities": {"lead": {
+        "can": ["read", "update"], "scope": "team", "hidden": ["budget"], "readonly": ["score"]}}}
+    granted = load(edit.texts()).role("sales").entities["lead"]
+    assert (granted.operations, granted.scope) == (frozenset({"read", "update"}), "team")
+    with pytest.raises(DefinitionEditError) as refused:
+        editor().set_permission("admin", "lead", ["read"], "all")
+    assert refused.value.reason == "admin_role"
+
+
+def test_changes_name_the_documents_written_and_removed():
+    first = editor()
+    first.add_value("sectors", "space", {"label": {"en": "Space", "fr": "Espace"}})
+    texts = first.texts()
+    second = editor(texts)
+    second.set_value("sectors", "space", {"label": {"en": "Space", "fr": "Espace"}, "order": None, "color": None,
+                                          "retired": False})
+    assert second.changes() == {}
+    third = OverlayEditor({**texts, "entities/contact.yaml": "extends: contact\n"}, load(texts))
+    assert third.changes() == {"entities/contact.yaml": None}

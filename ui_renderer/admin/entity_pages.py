@@ -1,0 +1,206 @@
+"""The definitions overview, an entity's page, its characteristics and its list view."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, request
+from flask.typing import ResponseReturnValue
+
+from metamodel.definition_edits import CHARACTERISTIC_KEYS, DefinitionEditError, field_values, parse_documents
+from metamodel.merge import KIND_OF_FOLDER
+from metamodel.model import SYSTEM_COLUMNS, EntityDef, FieldDef
+
+from .context import admin, admin_url, definitions, from_overlay, lang, model, origin, page
+from .inputs import DECLARABLE_TYPES, FormReader, read_characteristic, read_new_name, read_positions
+from .review import edit_refused, review
+from .words import say
+
+CHARACTERISTIC_FIELDS = ("name", "type", "label_en", "label_fr", *CHARACTERISTIC_KEYS, "section")
+LISTED_SYSTEM_COLUMNS = ("created_at", "updated_at", "created_by", "updated_by")
+
+
+def overlay_changes() -> set[tuple[str, str]]:
+    """(folder, name) of every definition the overlay extends or declares."""
+    found = set()
+    for doc_name, data in parse_documents(definitions().documents).items():
+        folder = doc_name.split("/", 1)[0]
+        name = data.get("extends") or data.get(KIND_OF_FOLDER.get(folder, ""))
+        if name:
+            found.add((folder, name))
+    return found
+
+
+def entity_or_404(name: str) -> EntityDef:
+    found = model().entities.get(name)
+    if found is None:
+        abort(404)
+    return found
+
+
+@admin.get("/")
+def overview() -> ResponseReturnValue:
+    current = model()
+    views = [(entity, view) for entity in current.entities.values() for view in entity.views]
+    return page("overview.html", touched=overlay_changes(), origin=origin, views=views)
+
+
+@admin.get("/entities/<entity>")
+def entity_page(entity: str) -> ResponseReturnValue:
+    definition = entity_or_404(entity)
+    current = model()
+    permissions = [(role, role.entities.get(entity)) for role in current.roles.values()]
+    return page("entity.html", entity=definition, origin=origin, from_overlay=from_overlay, permissions=permissions,
+                list_view=definition.view("list"), form_view=definition.view("form"))
+
+
+# -- characteristics -------------------------------------------------------------------------
+
+
+def _characteristic_form(entity: EntityDef, field: FieldDef | None, added_here: bool, *, status: int = 200,
+                         values: dict[str, Any] | None = None, **context: Any) -> ResponseReturnValue:
+    current = model()
+    return page(
+        "characteristic.html", status=status, entity=entity, field=field, added_here=added_here, origin=origin,
+        values=values if values is not None else (field_values(field) if field else {"systematic": True}),
+        types=DECLARABLE_TYPES, lists=sorted(current.lists.values(), key=lambda v: v.label.get(lang())),
+        entities=sorted(current.entities.values(), key=lambda e: e.label.get(lang())),
+        sections=entity.view("form").sections, **context,
+    )
+
+
+def _submitted(reader: FormReader) -> dict[str, Any]:
+    """The form as submitted, to show it again."""
+    shown: dict[str, Any] = {key: request.form.get(key) for key in request.form}
+    shown["label"] = {"en": request.form.get("label_en", ""), "fr": request.form.get("label_fr", "")}
+    for key in ("mandatory", "systematic", "historized", "indexed", "in_list"):
+        shown[key] = reader.flag(key)
+    return shown
+
+
+@admin.route("/entities/<entity>/characteristics/new", methods=["GET", "POST"])
+def new_characteristic(entity: str) -> ResponseReturnValue:
+    definition = entity_or_404(entity)
+    if request.method == "GET":
+        return _characteristic_form(definition, None, True, values={"systematic": True, "in_list": True})
+    current = model()
+    reader = FormReader(request.form, lang())
+    name = read_new_name(reader)
+    field_type = reader.choice("type", DECLARABLE_TYPES, required=True) or "string"
+    values = read_characteristic(reader, field_type=field_type, lists=current.lists, entities=current.entities)
+    in_list = reader.flag("in_list")
+    section = reader.integer("section", minimum=1)
+
+    def retry(status: int = 422, **context: Any) -> ResponseReturnValue:
+        return _characteristic_form(definition, None, True, status=status, values=_submitted(reader), **context)
+
+    if reader.errors:
+        return retry(errors=reader.errors)
+    editor = definitions().editor()
+    try:
+        editor.set_characteristic(entity, name, values, new=True)
+        if in_list:
+            editor.show_in_list(entity, name)
+        if section is not None:
+            editor.place_on_form(entity, name, section - 1)
+    except DefinitionEditError as error:
+        return edit_refused(error, retry)
+    summary = say(lang(), "summary_add_characteristic", entity=entity, name=name)
+    return review(editor, summary, admin_url("entity_page", entity=entity), retry, CHARACTERISTIC_FIELDS)
+
+
+@admin.route("/entities/<entity>/characteristics/<name>", methods=["GET", "POST"])
+def edit_characteristic(entity: str, name: str) -> ResponseReturnValue:
+    definition = entity_or_404(entity)
+    field = definition.fields_by_name.get(name)
+    if field is None or field.type == "status":
+        abort(404)
+    editor = definitions().editor()
+    added_here = editor.added_here(entity, name)
+    if request.method == "GET":
+        return _characteristic_form(definition, field, added_here)
+    current = model()
+    reader = FormReader(request.form, lang())
+    if added_here:
+        field_type = reader.choice("type", DECLARABLE_TYPES, required=True) or field.type
+        fixed: dict[str, Any] = {}
+    else:
+        field_type, fixed = field.type, {"list": field.list, "entity": field.entity}
+    values = read_characteristic(reader, field_type=field_type, lists=current.lists, entities=current.entities,
+                                 fixed=fixed)
+
+    def retry(status: int = 422, **context: Any) -> ResponseReturnValue:
+        return _characteristic_form(definition, field, added_here, status=status, values=_submitted(reader), **context)
+
+    if reader.errors:
+        return retry(errors=reader.errors)
+    try:
+        editor.set_characteristic(entity, name, values, new=False)
+    except DefinitionEditError as error:
+        return edit_refused(error, retry)
+    summary = say(lang(), "summary_edit_characteristic", entity=entity, name=name)
+    return review(editor, summary, admin_url("entity_page", entity=entity), retry, CHARACTERISTIC_FIELDS)
+
+
+@admin.post("/entities/<entity>/characteristics/<name>/remove")
+def remove_characteristic(entity: str, name: str) -> ResponseReturnValue:
+    definition = entity_or_404(entity)
+    field = definition.fields_by_name.get(name)
+    if field is None:
+        abort(404)
+    editor = definitions().editor()
+    added_here = editor.added_here(entity, name)
+
+    def retry(status: int = 422, **context: Any) -> ResponseReturnValue:
+        return _characteristic_form(definition, field, added_here, status=status, **context)
+
+    try:
+        editor.remove_characteristic(entity, name)
+    except DefinitionEditError as error:
+        return edit_refused(error, retry)
+    summary = say(lang(), "summary_remove_characteristic", entity=entity, name=name)
+    return review(editor, summary, admin_url("entity_page", entity=entity), retry, CHARACTERISTIC_FIELDS)
+
+
+# -- the list view ---------------------------------------------------------------------------
+
+
+def view_names(entity: EntityDef) -> list[str]:
+    """What a list view may name: the characteristics, then the system columns people read."""
+    names = [f.name for f in entity.fields]
+    return names + [c for c in LISTED_SYSTEM_COLUMNS if c in SYSTEM_COLUMNS and c not in names]
+
+
+@admin.route("/entities/<entity>/list-view", methods=["GET", "POST"])
+def list_view(entity: str) -> ResponseReturnValue:
+    definition = entity_or_404(entity)
+    view = definition.view("list")
+    names = view_names(definition)
+
+    def form(status: int = 200, **context: Any) -> ResponseReturnValue:
+        shown = context.pop("shown", None) or {
+            "columns": {n: i + 1 for i, n in enumerate(view.columns)},
+            "filters": {n: i + 1 for i, n in enumerate(view.filters)},
+            "mass_update": set(view.mass_update),
+        }
+        return page("list_view.html", status=status, entity=definition, names=names, shown=shown, **context)
+
+    if request.method == "GET":
+        return form()
+    reader = FormReader(request.form, lang())
+    columns = read_positions(reader, "column", names)
+    filters = read_positions(reader, "filter", names)
+    mass_update = reader.choices("mass_update", [f.name for f in definition.fields])
+    shown = {"columns": {n: i + 1 for i, n in enumerate(columns)}, "filters": {n: i + 1 for i, n in enumerate(filters)},
+             "mass_update": set(mass_update)}
+
+    def retry(status: int = 422, **context: Any) -> ResponseReturnValue:
+        return form(status, shown=shown, **context)
+
+    if reader.errors:
+        return retry(errors=reader.errors)
+    editor = definitions().editor()
+    editor.set_list_view(entity, columns, filters, mass_update)
+    summary = say(lang(), "summary_list_view", entity=entity)
+    return review(editor, summary, admin_url("entity_page", entity=entity), retry,
+                  ("columns", "filters", "mass_update"))
