@@ -7,7 +7,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -16,14 +16,34 @@ if str(ROOT) not in sys.path:
 POSTGRES_URL = os.environ.get("OSSATURE_BENCH_POSTGRES_URL") or os.environ.get("OSSATURE_TEST_DATABASE_URL")
 
 
-def best_of(runs: int, prepare: Callable[[], object], measure: Callable[[object], None]) -> float:
-    """The fastest of `runs` timings of `measure(prepare())`; preparation is not timed."""
+def best_of(
+    runs: int, prepare: Callable[[], object], measure: Callable[[object], None],
+    finish: Callable[[object], None] | None = None,
+) -> float:
+    """The fastest of `runs` timings of `measure(prepare())`; neither the preparation nor
+    `finish(state)` (checking the outcome, releasing the state) is timed."""
     best = float("inf")
     for _ in range(runs):
         state = prepare()
         start = time.perf_counter()
         measure(state)
         best = min(best, time.perf_counter() - start)
+        if finish is not None:
+            finish(state)
+    return best
+
+
+Side = tuple[Callable[[], object], Callable[[object], None], Callable[[object], None] | None]
+"""(prepare, measure, finish) of one side of a comparison, as `best_of` takes them."""
+
+
+def alternating_best(runs: int, sides: Mapping[str, Side]) -> dict[str, float]:
+    """The best time of each side, the sides taking turns run after run, so that a machine
+    busy with something else slows them alike."""
+    best = dict.fromkeys(sides, float("inf"))
+    for _ in range(runs):
+        for name, (prepare, measure, finish) in sides.items():
+            best[name] = min(best[name], best_of(1, prepare, measure, finish))
     return best
 
 
@@ -32,6 +52,13 @@ def emit(name: str, engine_s: float, baseline_s: float, target: float | None = N
             "ratio": round(engine_s / baseline_s, 2)}
     if target is not None:
         line["target"] = target
+    line.update(extra)
+    print(json.dumps(line), flush=True)
+
+
+def emit_memory(name: str, peak_rss_mb: float, target_mb: float, **extra: object) -> None:
+    """One JSON line for a memory measurement: the peak resident set against its ceiling."""
+    line = {"name": name, "peak_rss_mb": round(peak_rss_mb, 1), "target_mb": target_mb}
     line.update(extra)
     print(json.dumps(line), flush=True)
 

@@ -56,7 +56,10 @@ def _entity_table(entity: EntityDef, metadata: sa.MetaData) -> sa.Table:
     ]
     indexes: list[sa.Index] = [
         sa.Index(f"ix_{name}_created_at", "created_at"),
-        sa.Index(f"ix_{name}_deleted_at", "deleted_at"),
+        # Only the trash needs it: a full index on a column that is NULL for every live record
+        # makes SQLite's planner take it for `deleted_at IS NULL` and scan every live record.
+        sa.Index(f"ix_{name}_trash", "deleted_at", sqlite_where=sa.text("deleted_at IS NOT NULL"),
+                 postgresql_where=sa.text("deleted_at IS NOT NULL")),
     ]
     for f in entity.fields:
         args: list = []
