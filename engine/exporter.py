@@ -207,6 +207,13 @@ class Export:
             return self._csv_pieces()
         return pull_bytes(self._write_format)
 
+    def started_bytes(self) -> Iterator[bytes]:
+        """`iter_bytes` with its first piece already made: the query runs now, so a value the
+        database refuses raises here, before an HTTP response starts, not midway through a file."""
+        pieces = self.iter_bytes()
+        first = next(pieces, b"")
+        return itertools.chain([first], pieces)
+
     def write(self, stream: BinaryIO, progress: Callable[[int], None] | None = None) -> int:
         """Write the whole file to `stream`; returns the number of records written."""
         counter = _Counter(progress)

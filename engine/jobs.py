@@ -336,6 +336,9 @@ class Jobs:
         lang = stored.get("lang", "en")
         if stored.get("system"):
             return Actor(system=True, lang=lang, user_id=stored.get("user_id"))
+        if stored.get("user_id") is None:  # the pages' demo actor (LOGIN_REQUIRED=False): no user to read again
+            return Actor(user_id=None, username=stored.get("username", "demo"), roles=frozenset(stored.get("roles", ())),
+                         lang=lang, team=stored.get("team"))
         from .accounts import Accounts
 
         return Accounts(self.engine).actor_for(stored["user_id"], lang=lang)
@@ -363,7 +366,7 @@ class Jobs:
         if active:
             query = query.where(table.c.state.in_(ACTIVE))
         with self.engine.db.connect() as conn:
-            return [self._public(row._mapping) for row in conn.execute(query)]
+            return [self._public(row._mapping) for row in conn.execute(query) if self._visible(row._mapping, actor)]
 
     def errors(self, job_id: int, actor: Actor, *, limit: int = 1000) -> list[dict[str, Any]]:
         """The job's per-record errors, in the order they were found."""
@@ -442,7 +445,11 @@ class Jobs:
     # -- helpers -----------------------------------------------------------------------
 
     def _visible(self, row: Mapping[str, Any], actor: Actor) -> bool:
-        return actor.system or (actor.user_id is not None and row["owner_id"] == actor.user_id)
+        if actor.system:
+            return True
+        if actor.user_id is None:  # the demo actor: the jobs it started (no owner, and not the system's)
+            return row["owner_id"] is None and not (row["actor"] or {}).get("system")
+        return row["owner_id"] == actor.user_id
 
     def _public(self, row: Mapping[str, Any]) -> dict[str, Any]:
         job = {name: row[name] for name in (
@@ -488,7 +495,10 @@ class _Heartbeat:
 
 
 def _actor_json(actor: Actor) -> dict[str, Any]:
-    return {"user_id": actor.user_id, "lang": actor.lang, "system": actor.system}
+    stored: dict[str, Any] = {"user_id": actor.user_id, "lang": actor.lang, "system": actor.system}
+    if not actor.system and actor.user_id is None:  # the demo actor has no user to read its roles from
+        stored.update(username=actor.username, roles=sorted(actor.roles), team=actor.team)
+    return stored
 
 
 def _describe(error: Exception, lang: str) -> str:

@@ -1,7 +1,9 @@
 """The application factory: one `Engine` per app, built from the configured packs and database.
 
 No state lives at import time, so tests and app servers each build as many apps as they need.
-The engine is on `app.extensions["ossature"]` for every blueprint to use.
+The engine is on `app.extensions["ossature"]` for every blueprint to use; it follows the
+definitions (packs installed in the database, the administration overlay): a new revision is
+picked up within a second, without restart (ui_renderer/live_app.py).
 """
 
 from __future__ import annotations
@@ -11,14 +13,20 @@ from typing import Any, Mapping
 
 from flask import Flask
 
-import metamodel
-from engine import Engine
+from engine.definitions import Installation
+from engine.live import LiveEngine
 from ossature import config as settings
 
+from .admin import register_admin
 from .api import register_api
+from .duplicates import duplicates
+from .exports import exports
 from .forms import forms
 from .home import LANGUAGES, home, request_language, ui_text
+from .import_pages import imports
+from .jobs_pages import jobs_pages
 from .lists import lists
+from .live_app import use_live_engine
 from .security import init_security
 
 
@@ -28,8 +36,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     `config` keys: `DATABASE_URL` (default: `OSSATURE_DATABASE_URL` or the SQLite file in
     ./instance/) and `PACKS` (every pack directory in layering order, base pack included;
     default: the base pack + `OSSATURE_PACKS`), `FILES_DIR` and `BROKER_URL` (default: the
-    `OSSATURE_FILES_DIR` / `OSSATURE_BROKER_URL` settings, see ossature/config.py). Other keys go
-    to `app.config` unchanged.
+    `OSSATURE_FILES_DIR` / `OSSATURE_BROKER_URL` settings, see ossature/config.py), `JOB_THRESHOLD`
+    (selections larger than this run as a job; default `OSSATURE_JOB_THRESHOLD`, else 2000) and
+    `IMPORT_MAX_BYTES` (the largest file an import accepts, default 50 MiB). Other keys go to
+    `app.config` unchanged.
     Raises `metamodel.DefinitionError` when the packs do not load.
     """
     app = Flask(__name__)
@@ -47,16 +57,24 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
 
-    model = metamodel.load_model([Path(pack) for pack in app.config["PACKS"]])
     options = settings.engine_options()
     if app.config.get("FILES_DIR"):
         options["files_dir"] = app.config["FILES_DIR"]
     if "BROKER_URL" in app.config:
         options["broker_url"] = app.config["BROKER_URL"]
-    app.extensions["ossature"] = Engine(model, app.config["DATABASE_URL"], **options)
+    if app.config.get("JOB_THRESHOLD") is not None:
+        options["job_options"] = {**options.get("job_options", {}), "threshold": int(app.config["JOB_THRESHOLD"])}
+    installation = Installation([Path(pack) for pack in app.config["PACKS"]], app.config["DATABASE_URL"],
+                                engine_options=options)
+    use_live_engine(app, LiveEngine(installation))  # before init_security: it rebuilds what is derived
 
     init_security(app)
+    register_admin(app)
     app.register_blueprint(home)
+    app.register_blueprint(jobs_pages)
+    app.register_blueprint(imports)
+    app.register_blueprint(exports)
+    app.register_blueprint(duplicates)
     app.register_blueprint(forms)
     app.register_blueprint(lists)
     register_api(app)

@@ -61,7 +61,7 @@ def download(entity: str, format_name: str) -> ResponseReturnValue:
     except QueryError as error:
         return _bad_request(entity, error.parameter, str(error))
     return Response(
-        stream_with_context(export.iter_bytes()),
+        stream_with_context(export.started_bytes()),
         mimetype=export.media_type,
         headers={
             "Content-Disposition": f'attachment; filename="{export.filename}"',

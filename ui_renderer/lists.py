@@ -13,11 +13,13 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask.typing import ResponseReturnValue
 
 from engine import Engine, RecordValidationError
+from engine.mass_update_job import submit_mass_update
 from engine.queries import ListRequest, QueryError
 
 from .actor import current_actor
 from .home import request_language
-from .i18n import count_words, words
+from .i18n import count_words, format_integer, words
+from .list_actions import list_actions
 from .list_layout import LayoutCache, ViewLayout
 from .list_page import ListUrls, build_list_page, query_request
 from .mass_update_form import EnteredValues, Selection, list_args, read_selection, read_values
@@ -122,6 +124,7 @@ def index(entity: str) -> ResponseReturnValue:
     result = engine.records.list(entity, query_request(list_request), actor=current_actor())
     urls = _list_urls(entity, layout)
     context = build_list_page(layout, list_request, result, urls, _titles(), _record_base(entity), _suffix())
+    actions = list_actions(engine, entity, current_actor(), request.args.to_dict(flat=False), lang, _suffix())
     return _page(
         "list.html",
         layout=layout,
@@ -129,6 +132,8 @@ def index(entity: str) -> ResponseReturnValue:
         new_url=_record_base(entity) + "new" + _suffix(),
         list_url=_record_base(entity),
         mass_update_url=url_for("lists.mass_update_preview", entity=entity) + _suffix(),
+        actions=actions,
+        refresh_url=urls.url(list_request),
         **context,
     )
 
@@ -142,26 +147,34 @@ def _mass_update_context(
     lang = layout.lang
     urls = _list_urls(entity, layout)
     link_choices = {spec.name: titles.choices(spec.target) for spec in layout.mass_update if spec.kind == "link"}
+    matched = _matched(entity, selection)
     if selection.all_matching:
-        matched = _engine().records.list(
-            entity, selection.request.replace(page=1, page_size=1), actor=current_actor()
-        ).total
         selection_text = words(lang)["selection_all"].format(count=matched)
     else:
-        matched = len(selection.versions)
         selection_text = count_words(lang, "selection_ids", matched)
+    threshold = _engine().jobs.threshold
+    background = matched > threshold
     return {
         "layout": layout,
         "entity": layout.entity,
         "selection": selection,
         "selection_text": selection_text,
         "matched": matched,
+        "background_text": (words(lang)["mass_update_background"].format(threshold=format_integer(threshold, lang))
+                            if background else None),
         "entered": entered,
         "link_choices": link_choices,
         "back_url": urls.url(selection.request),
         "preview_url": url_for("lists.mass_update_preview", entity=entity) + _suffix(),
         "apply_url": url_for("lists.mass_update_apply", entity=entity) + _suffix(),
     }
+
+
+def _matched(entity: str, selection: Selection) -> int:
+    """How many records the selection names: the ticked ones, or a count of "all matching"."""
+    if not selection.all_matching:
+        return len(selection.versions)
+    return _engine().records.list(entity, selection.request.replace(page=1, page_size=1), actor=current_actor()).total
 
 
 def _read_mass_update(entity: str) -> tuple[ViewLayout, Selection, EnteredValues]:
@@ -219,6 +232,11 @@ def mass_update_preview(entity: str) -> ResponseReturnValue:
                  will_change_text=will_change_text, **context)
 
 
+def _with_job(list_url: str, job_id: int) -> str:
+    """The list's URL naming the job just queued: the list then shows its progress."""
+    return f"{list_url}{'&' if '?' in list_url else '?'}job={job_id}"
+
+
 @lists.post("/<entity>/mass-update/apply")
 def mass_update_apply(entity: str) -> ResponseReturnValue:
     try:
@@ -230,10 +248,15 @@ def mass_update_apply(entity: str) -> ResponseReturnValue:
     if problem:
         context = _mass_update_context(entity, layout, selection, entered, titles)
         return _page("mass_update.html", 400, problem=problem, errors={}, will_change=None, **context)
+    engine = _engine()
+    values = entered.values(layout.mass_update)
     try:
-        result = _engine().records.mass_update(
-            entity, selection.target, entered.values(layout.mass_update), current_actor(),
-            versions=selection.expected_versions,
+        if _matched(entity, selection) > engine.jobs.threshold:
+            job_id = submit_mass_update(engine, entity, selection.target, values, current_actor(),
+                                        versions=selection.expected_versions)
+            return redirect(_with_job(_list_urls(entity, layout).url(selection.request), job_id), 303)
+        result = engine.records.mass_update(
+            entity, selection.target, values, current_actor(), versions=selection.expected_versions,
         )
     except RecordValidationError as error:
         context = _mass_update_context(entity, layout, selection, entered, titles)

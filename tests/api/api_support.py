@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tempfile
+
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,10 @@ TEAMS = {"sales": "sales_france", "support": "customer_support", "manager": "man
 
 
 def build_app(database_url: str, *packs: Path, seed: bool = True) -> Flask:
-    app = create_app({"DATABASE_URL": database_url, "PACKS": [metamodel.BASE_PACK, *packs], "TESTING": True})
+    app = create_app({
+        "DATABASE_URL": database_url, "PACKS": [metamodel.BASE_PACK, *packs], "TESTING": True,
+        "FILES_DIR": tempfile.mkdtemp(prefix="ossature-files-"),  # uploads and exports of the test, not ./instance
+    })
     engine: Engine = app.extensions["ossature"]
     engine.migrate()
     if seed:

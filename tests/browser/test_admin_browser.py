@@ -18,10 +18,7 @@ from werkzeug.serving import make_server
 
 import metamodel
 from engine import SYSTEM_ACTOR
-from engine.definitions import Installation
-from engine.live import LiveEngine
 from ui_renderer import create_app
-from ui_renderer.admin import register_admin, use_live_engine
 from ui_renderer.testing import PAGES_WITHOUT_LOGIN
 
 
@@ -37,13 +34,6 @@ def admin_app(
 def _served_app(folder: Any, url: str) -> Iterator[Flask]:
     app = create_app({"DATABASE_URL": url, "PACKS": [metamodel.BASE_PACK], "FILES_DIR": str(folder / "files"),
                       **PAGES_WITHOUT_LOGIN})
-    if "ossature.live" not in app.extensions:
-        built = app.extensions["ossature"]
-        use_live_engine(app, LiveEngine(Installation([metamodel.BASE_PACK], url,
-                                                     engine_options={"files_dir": folder / "files"})))
-        built.dispose()
-    if "admin" not in app.blueprints:
-        register_admin(app)
     engine = app.extensions["ossature"]
     engine.migrate()
     engine.records.create("contact", {"first_name": "Ada", "last_name": "Lovelace"}, SYSTEM_ACTOR)

@@ -12,18 +12,11 @@ from engine import jobs as jobs_module
 from engine import mass_update
 from engine.jobs import JobStateError
 from engine.mass_update_job import submit_mass_update
+from recording_dispatcher import Recorder
 
 SYSTEM_FR = Actor(system=True, lang="fr")
 
 
-class Recorder:
-    """A dispatcher that only remembers: the test decides when a job runs."""
-
-    def __init__(self):
-        self.sent: list[int] = []
-
-    def dispatch(self, job_id: int) -> None:
-        self.sent.append(job_id)
 
 
 @pytest.fixture

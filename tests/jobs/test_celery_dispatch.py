@@ -12,16 +12,11 @@ from engine import SYSTEM_ACTOR, Engine
 from engine import celery_jobs
 from engine.celery_jobs import QUEUE, TASK_NAME, BrokerUnavailable, CeleryDispatcher, run_job
 from engine.mass_update_job import submit_mass_update
+from recording_dispatcher import Recorder
 
 TASK = SimpleNamespace(request=SimpleNamespace(hostname="ossature-test@here"))
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.sent: list[int] = []
-
-    def dispatch(self, job_id: int) -> None:
-        self.sent.append(job_id)
 
 
 @pytest.fixture

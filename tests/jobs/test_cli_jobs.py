@@ -20,18 +20,11 @@ from engine import jobs as jobs_module
 from engine.accounts import Accounts
 from engine.mass_update_job import submit_mass_update
 from ossature.cli import cli
+from recording_dispatcher import Recorder
 
 LEAD = {"company": "Acme", "score": 2, "phone": "01 02 03 04 05"}
 
 
-class Recorder:
-    """A dispatcher that only remembers: the jobs it gets stay queued."""
-
-    def __init__(self) -> None:
-        self.sent: list[int] = []
-
-    def dispatch(self, job_id: int) -> None:
-        self.sent.append(job_id)
 
 
 @pytest.fixture

@@ -20,7 +20,8 @@ from engine.accounts import Accounts
 from engine.definitions import Installation
 from engine.live import LiveEngine
 from ui_renderer import create_app
-from ui_renderer.admin import admin_home, register_admin, use_live_engine
+from ui_renderer.admin import admin_home
+from ui_renderer.live_app import use_live_engine
 from ui_renderer.testing import PAGES_WITHOUT_LOGIN, FormClient
 
 PASSWORD = "correct horse battery"
@@ -28,18 +29,16 @@ PASSWORD = "correct horse battery"
 
 def build_app(database_url: str, tmp_path: Path, *, monotonic: Callable[[], float] | None = None,
               **config: object) -> Flask:
-    """The app on a live engine (create_app may already do it) with the admin pages; `monotonic`:
-    the clock of its checks for new definitions (another live engine is made on it)."""
+    """The app (on a live engine, with the admin pages); `monotonic`: the clock of its checks for
+    new definitions (another live engine is made on it)."""
     settings = {"DATABASE_URL": database_url, "PACKS": [metamodel.BASE_PACK], "FILES_DIR": str(tmp_path / "files"),
                 **PAGES_WITHOUT_LOGIN, **config}
     app = create_app(settings)
-    if "ossature.live" not in app.extensions or monotonic is not None:
-        built = app.extensions.get("ossature.live") or app.extensions["ossature"]
+    if monotonic is not None:
+        built = app.extensions["ossature.live"]
         installation = Installation([metamodel.BASE_PACK], database_url, engine_options={"files_dir": tmp_path / "files"})
-        use_live_engine(app, LiveEngine(installation, **({"monotonic": monotonic} if monotonic else {})))
-        (built.close if isinstance(built, LiveEngine) else built.dispose)()
-    if "admin" not in app.blueprints:
-        register_admin(app)
+        use_live_engine(app, LiveEngine(installation, monotonic=monotonic))
+        built.close()
     app.extensions["ossature"].migrate()
     app.test_client_class = FormClient
     return app

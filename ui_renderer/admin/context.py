@@ -19,7 +19,7 @@ from metamodel.overlay import OVERLAY_PACK
 
 from ..actor import current_actor
 from ..home import request_language
-from .live_app import live_engine
+from ..live_app import live_engine
 from .words import admin_words
 
 admin = Blueprint("admin", __name__, url_prefix="/admin")

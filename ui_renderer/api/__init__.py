@@ -1,8 +1,9 @@
 """The JSON REST API under /api/v1 and its OpenAPI document, generated from the `Model`.
 
-`register_api(app)` is all an application needs: it adds the blueprint, the accounts
-service (`app.extensions["ossature.accounts"]`) that checks API tokens, and JSON answers
-for routing errors (unknown address, wrong method) under /api/.
+`register_api(app)` is all an application needs: it adds the blueprints (records, jobs,
+import, export, duplicates), the accounts service (`app.extensions["ossature.accounts"]`)
+that checks API tokens, and JSON answers for routing errors (unknown address, wrong
+method) under /api/.
 """
 
 from __future__ import annotations
@@ -15,7 +16,11 @@ from werkzeug.exceptions import HTTPException
 from engine.accounts import Accounts
 
 from .auth import ACCOUNTS_KEY
+from .duplicates_routes import api_duplicates
 from .errors import error_response
+from .export_routes import api_export
+from .import_routes import api_import
+from .jobs_routes import api_jobs
 from .routes import API_PREFIX, api
 
 __all__ = ["API_PREFIX", "api", "register_api"]
@@ -27,7 +32,8 @@ def register_api(app: Flask) -> None:
     engine = app.extensions["ossature"]
     if "user" in engine.model.entities and ACCOUNTS_KEY not in app.extensions:
         app.extensions[ACCOUNTS_KEY] = Accounts(engine)
-    app.register_blueprint(api)
+    for blueprint in (api, api_jobs, api_import, api_export, api_duplicates):
+        app.register_blueprint(blueprint)
     for code in ROUTING_ERRORS:
         _answer_json_under_api(app, code)
 

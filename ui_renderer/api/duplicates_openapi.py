@@ -14,6 +14,7 @@ from apispec import APISpec
 from metamodel.model import Model
 
 from .payload import ID_MAX
+from .openapi_parts import json_content as _json
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -98,7 +99,3 @@ def _operation(
     if body:
         operation["requestBody"] = {"required": True, "content": _json(body)}
     return operation
-
-
-def _json(schema: str) -> dict[str, Any]:
-    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}

@@ -39,7 +39,7 @@ def export_file(entity: str) -> Response:
     args = query_args()
     options = {name: (args.pop(name, None) or [None])[0] for name in OPTION_ARGS}
     export = _export(entity, args, options["format"], options["columns"], options["delimiter"])
-    response = Response(stream_with_context(export.iter_bytes()), mimetype=export.media_type)
+    response = Response(stream_with_context(export.started_bytes()), mimetype=export.media_type)
     response.headers["Content-Disposition"] = f'attachment; filename="{export.filename}"'
     response.headers["Cache-Control"] = "no-store"
     return response

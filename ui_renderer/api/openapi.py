@@ -19,8 +19,11 @@ from engine.queries import MAX_PAGE_SIZE, SORTABLE_SYSTEM, TABS
 from metamodel.model import EntityDef, Model
 from ossature import __version__
 
+from .export_openapi import export_operations
 from .field_schemas import filter_parameters, input_schema, output_schema
+from .jobs_openapi import add_job_documents, mass_update_job_response
 from .payload import ID_MAX, MAX_PAGE
+from .openapi_parts import json_content as _json, schema_ref as _ref, query_parameter as _query
 
 CACHE_SIZE = 8
 _cache: OrderedDict[int, tuple[Model, dict[str, Any]]] = OrderedDict()
@@ -143,6 +146,10 @@ def build_document(model: Model) -> dict[str, Any]:
         _entity_schemas(spec, entity, model)
         _entity_paths(spec, entity, model)
     _document_paths(spec, model)
+    add_job_documents(spec, model)
+    from .duplicates_openapi import add_duplicate_documents  # it imports the routes, which import this module
+
+    add_duplicate_documents(spec, model)
     return spec.to_dict()
 
 
@@ -268,10 +275,11 @@ def _entity_paths(spec: APISpec, entity: EntityDef, model: Model) -> None:
                   operations={"post": _operation(
                       f"transition_{entity.name}", f"Apply a workflow transition to a {label}", tag, 200, name,
                       [400, 401, 403, 404, 409, 413, 422], body=f"{name}Transition", body_required=False)})
-    spec.path(path=f"/{entity.name}/mass-update", operations={
-        "post": _operation(f"mass_update_{entity.name}", f"Give the same values to many {entity.plural.en}", tag, 200,
-                           "MassUpdateResult", [400, 401, 403, 413, 422], body=f"{name}MassUpdate"),
-    })
+    mass_update = _operation(f"mass_update_{entity.name}", f"Give the same values to many {entity.plural.en}", tag,
+                             200, "MassUpdateResult", [400, 401, 403, 413, 422], body=f"{name}MassUpdate")
+    mass_update["responses"]["202"] = mass_update_job_response()
+    spec.path(path=f"/{entity.name}/mass-update", operations={"post": mass_update})
+    spec.path(path=f"/{entity.name}/export", operations=export_operations(entity, _list_parameters(entity, model)))
 
 
 def _document_paths(spec: APISpec, model: Model) -> None:
@@ -322,18 +330,6 @@ def _operation(
     if body:
         operation["requestBody"] = {"required": body_required, "content": _json(body)}
     return operation
-
-
-def _json(schema: str) -> dict[str, Any]:
-    return {"application/json": {"schema": _ref(schema)}}
-
-
-def _ref(schema: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{schema}"}
-
-
-def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
 
 
 def _if_match() -> dict[str, Any]:

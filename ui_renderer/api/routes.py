@@ -11,11 +11,13 @@ from typing import Any, Mapping
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 
 from engine import Engine
+from engine.mass_update_job import submit_mass_update
 from engine.queries import ListRequest
 
 from ..home import request_language
 from .auth import authenticated_actor
 from .errors import ApiError, error_response, field_error
+from .job_json import job_response
 from .openapi import openapi_document
 from .payload import ID_MAX, check_values, json_body, list_request, parse_as_of, parse_version, query_args
 from .serialize import json_value, page_json, record_json
@@ -203,9 +205,19 @@ def mass_update(entity: str) -> Response:
             raise ApiError(400, "not_object", errors=field_error("versions", "type", "not_object", lang()))
         parsed = {_id(key, "versions"): parse_version(v, lang()) for key, v in versions.items()}
         versions = {record_id: version for record_id, version in parsed.items() if version is not None}
+    if selection_size(entity, selection) > engine().jobs.threshold:
+        job_id = submit_mass_update(engine(), entity, selection, values, g.api_actor, versions=versions)
+        return job_response(engine().jobs.get(job_id, g.api_actor), API_PREFIX, 202)
     result = engine().records.mass_update(entity, selection, values, g.api_actor, versions=versions)
     return jsonify({"matched": result.matched, "changed": result.changed,
                     "refused": {str(k): v for k, v in result.refused.items()}})
+
+
+def selection_size(entity: str, selection: list[int] | ListRequest) -> int:
+    """How many records a mass update names: above the jobs' threshold, it runs as a job (202)."""
+    if isinstance(selection, ListRequest):
+        return engine().records.list(entity, selection.replace(page=1, page_size=1), actor=g.api_actor).total
+    return len(set(selection))
 
 
 def mass_selection(entity: str, body: Mapping[str, Any]) -> list[int] | ListRequest:
