@@ -195,6 +195,7 @@ class Jobs:
         self.broker_url = broker_url
         self._dispatcher: Dispatcher | None = None
         self._lock = threading.Lock()
+        self._list_statements: dict[tuple[bool, ...], sa.Select] = {}
 
     # -- submitting --------------------------------------------------------------------
 
@@ -356,17 +357,29 @@ class Jobs:
     def list(
         self, actor: Actor, *, entity: str | None = None, active: bool = False, limit: int | None = 50
     ) -> list[dict[str, Any]]:
-        """The actor's jobs (every job for the system), newest first; `limit` None: all of them."""
-        table = self.table
-        query = sa.select(table).order_by(table.c.id.desc()).limit(limit)
-        if not actor.system:
-            query = query.where(table.c.owner_id == actor.user_id)
-        if entity is not None:
-            query = query.where(table.c.entity == entity)
-        if active:
-            query = query.where(table.c.state.in_(ACTIVE))
+        """The actor's jobs (every job for the system), newest first; `limit` None: all of them.
+
+        Every list page asks for the user's active jobs, so each shape of the query is built once."""
+        shape = (actor.system, actor.user_id is None, entity is not None, active, limit is not None)
+        query = self._list_statements.get(shape)
+        if query is None:
+            table = self.table
+            query = sa.select(table).order_by(table.c.id.desc())
+            if not actor.system:
+                query = query.where(
+                    table.c.owner_id.is_(None) if actor.user_id is None else table.c.owner_id == sa.bindparam("owner")
+                )
+            if entity is not None:
+                query = query.where(table.c.entity == sa.bindparam("entity"))
+            if active:
+                query = query.where(table.c.state.in_(ACTIVE))
+            if limit is not None:
+                query = query.limit(sa.bindparam("limit", type_=sa.Integer))
+            self._list_statements[shape] = query
+        values = {"owner": actor.user_id, "entity": entity, "limit": limit}
         with self.engine.db.connect() as conn:
-            return [self._public(row._mapping) for row in conn.execute(query) if self._visible(row._mapping, actor)]
+            rows = conn.execute(query, {k: v for k, v in values.items() if v is not None})
+            return [self._public(row._mapping) for row in rows if self._visible(row._mapping, actor)]
 
     def errors(self, job_id: int, actor: Actor, *, limit: int = 1000) -> list[dict[str, Any]]:
         """The job's per-record errors, in the order they were found."""

@@ -143,6 +143,19 @@ def records_to_clean(engine: "Engine", entity: str, *, limit: int | None = None)
     return items[:limit] if limit is not None else items
 
 
+_ANY_LISTED = sa.select(CLEANUP.c.id).where(CLEANUP.c.entity == sa.bindparam("entity")).limit(1)
+
+
+def has_records_to_clean(engine: "Engine", entity: str) -> bool:
+    """Whether any record of `entity` is listed for clean-up: one indexed lookup, for list pages."""
+    try:
+        with engine.db.connect() as conn:
+            found = conn.execute(_ANY_LISTED, {"entity": entity}).first()
+    except sa.exc.DBAPIError:  # a database not migrated since clean-up lists exist
+        return False
+    return found is not None
+
+
 def cleanup_condition(engine: "Engine", entity: str) -> sa.ColumnElement[bool]:
     """`id IN (records listed for clean-up)`, for a list query on `entity`'s table. Call
     `records_to_clean` first to forget the records corrected since the list was made."""

@@ -19,6 +19,7 @@ from ossature import config as settings
 
 from .admin import register_admin
 from .api import register_api
+from .cleanup_page import cleanup
 from .duplicates import duplicates
 from .exports import exports
 from .forms import forms
@@ -75,6 +76,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(imports)
     app.register_blueprint(exports)
     app.register_blueprint(duplicates)
+    app.register_blueprint(cleanup)
     app.register_blueprint(forms)
     app.register_blueprint(lists)
     register_api(app)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, render_template, request
+from flask import Blueprint, current_app, g, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -38,11 +38,15 @@ UI_TEXT: dict[str, dict[str, str]] = {
 
 
 def request_language() -> str:
-    """`?lang=` when it names a supported language, else the best `Accept-Language` match."""
-    asked = request.args.get("lang", "")
-    if asked in LANGUAGES:
-        return asked
-    return request.accept_languages.best_match(LANGUAGES, default=LANGUAGES[0])
+    """`?lang=` when it names a supported language, else the best `Accept-Language` match
+    (worked out once per request: a page asks for it many times)."""
+    found = g.get("ossature_lang")
+    if found is None:
+        asked = request.args.get("lang", "")
+        found = g.ossature_lang = (
+            asked if asked in LANGUAGES else request.accept_languages.best_match(LANGUAGES, default=LANGUAGES[0])
+        )
+    return found
 
 
 def ui_text(lang: str) -> dict[str, str]:

@@ -2,7 +2,8 @@
 import, export (CSV, vCard, iCalendar... as fit), duplicates and the jobs page.
 
 Cheap by design, since every list page shows it: one query for the active jobs (plus one
-for the job named by `?job=`, after a mass update sent to the background), the rest from
+for the job named by `?job=`, after a mass update sent to the background), one indexed
+lookup for records to clean up (after a rule was made stricter), the rest from
 the `Model`, the actor's roles and the plugins' registries, never per row.
 """
 
@@ -14,6 +15,7 @@ from typing import Any, Mapping, Sequence
 from flask import url_for
 
 from engine import Actor, Engine, NotFoundError
+from engine.schema_cleanup import has_records_to_clean
 
 from .exports import export_links
 from .job_view import JobView, job_view
@@ -28,6 +30,8 @@ class ListActions:
     import_url: str | None
     exports: tuple[dict[str, Any], ...]
     duplicates_url: str | None
+    cleanup_url: str | None
+    """The records to clean up after a stricter rule, when there are some."""
     jobs_url: str
 
 
@@ -41,6 +45,7 @@ def list_actions(
         exports=tuple(export_links(entity, {k: v for k, v in args.items() if k != "job"}, lang)),
         duplicates_url=(url_for("duplicates.groups", entity=entity) + suffix
                         if engine.model.entity(entity).duplicate_rules else None),
+        cleanup_url=url_for("cleanup.records", entity=entity) + suffix if has_records_to_clean(engine, entity) else None,
         jobs_url=url_for("jobs_pages.index") + suffix,
     )
 

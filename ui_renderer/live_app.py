@@ -39,19 +39,22 @@ def forget_derived(app: Flask) -> None:
 
 
 def use_live_engine(app: Flask, live: LiveEngine) -> None:
-    """Serve `app` from `live`; call it once, before the first request (from `create_app`)."""
+    """Serve `app` from `live` (`create_app` does it; a test may put another in its place)."""
+    first = LIVE_KEY not in app.extensions
     app.extensions[LIVE_KEY] = live
     app.extensions[ENGINE_KEY] = live.current()
     forget_derived(app)
 
     def swapped(_old: Engine, new: Engine) -> None:
-        app.extensions[ENGINE_KEY] = new
-        forget_derived(app)
+        if app.extensions.get(LIVE_KEY) is live:  # a live engine replaced since swaps nothing here
+            app.extensions[ENGINE_KEY] = new
+            forget_derived(app)
 
     live.on_swap(swapped)
 
-    @app.before_request
-    def newest_definitions() -> None:
-        """A check at most once per interval; a swap calls `swapped` (an engine put on the app by
-        other means, a test's own, stays until the definitions change)."""
-        live.current()
+    if first:
+        @app.before_request
+        def newest_definitions() -> None:
+            """A check at most once per interval; a swap calls `swapped` (an engine put on the app by
+            other means, a test's own, stays until the definitions change)."""
+            app.extensions[LIVE_KEY].current()

@@ -102,7 +102,12 @@ def admin_home() -> str | None:
     engine = current_app.extensions.get("ossature")
     if engine is None or not is_admin(current_actor(), engine.model):
         return None
-    return url_for("admin.overview", lang=lang())
+    # Every page's header asks: the address is built once per language.
+    built = current_app.extensions.setdefault("ossature_admin_home", {})
+    language = lang()
+    if language not in built:
+        built[language] = url_for("admin.overview", lang=language)
+    return built[language]
 
 
 def admin_url(endpoint: str, **values: Any) -> str:
