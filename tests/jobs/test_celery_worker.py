@@ -131,7 +131,8 @@ def test_a_job_cancelled_while_a_worker_runs_it_stops_at_its_next_chunk(app_engi
                      f"job {job_id} cancelled", describe=workers.logs)
     assert (job["done"], job["attempts"]) == (0, 1)
     assert ids_with_sector(app_engine, "hospitality") == set() and audit_counts(app_engine, ENTITY) == {}
-    assert f"job {job_id}: cancelled (0/300)" in worker.log()
+    # the worker logs the outcome just after the job's row says it: wait for the line, not only the row
+    wait_until(lambda: f"job {job_id}: cancelled (0/300)" in worker.log(), "the outcome logged", describe=workers.logs)
 
 
 def test_a_redelivered_message_never_restarts_an_interrupted_job(app_engine, workers):
