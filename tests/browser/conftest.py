@@ -13,13 +13,12 @@ saves a full-page screenshot to tests/artifacts/<name>.png (git-ignored) for peo
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
+from live_server import serving
 
 import metamodel
 from engine.demo import seed_demo
@@ -51,14 +50,8 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
 
 @pytest.fixture(scope="session")
 def live_url(live_app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, live_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    with serving(live_app) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -9,12 +9,11 @@ shared `live_app`): SQLite, or PostgreSQL under OSSATURE_TEST_DATABASE_URL. Page
 from __future__ import annotations
 
 import re
-import threading
 from typing import Any, Callable, ContextManager, Iterator
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
+from live_server import serving
 
 import metamodel
 from engine import SYSTEM_ACTOR
@@ -44,14 +43,8 @@ def _served_app(folder: Any, url: str) -> Iterator[Flask]:
 
 @pytest.fixture(scope="module")
 def admin_url(admin_app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, admin_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="admin-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    with serving(admin_app, "admin-server") as url:
+        yield url
 
 
 @pytest.fixture

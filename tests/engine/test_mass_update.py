@@ -127,17 +127,20 @@ def test_trashed_and_unknown_ids_are_not_matched(engine, ids):
 @pytest.mark.parametrize("units, text", [
     (1234567890123456789, "12345678901234567.89"), (-5, "-0.05"), (0, "0.00"), (100, "1.00"), (None, None),
 ])
-def test_decimals_go_into_audit_json_exactly_past_a_floats_digits(engine, units, text):
-    """On SQLite a decimal is an integer of cents; its JSON text is built with integer arithmetic."""
+def test_decimals_go_into_audit_json_exactly_past_a_floats_digits(model, units, text):
+    """On SQLite a decimal is an integer of cents; its JSON text is built with integer arithmetic.
+
+    A statement-building check of the SQLite dialect, so it runs on an SQLite connection of its own
+    whichever database the suite uses (PostgreSQL keeps decimals as numeric and casts them to text)."""
     import json
 
     import sqlalchemy as sa
 
     from engine.sqljson import json_of
 
-    if engine.db.dialect.name != "sqlite":
-        pytest.skip("SQLite stores decimals as integers; PostgreSQL has numeric")
-    price = engine.model.entity("sample").field("price")
-    with engine.db.connect() as conn:
+    price = model.entity("sample").field("price")
+    sqlite = sa.create_engine("sqlite://")
+    with sqlite.connect() as conn:
         found = conn.execute(sa.select(json_of(price, sa.literal(units, sa.BigInteger), "sqlite"))).scalar_one()
+    sqlite.dispose()
     assert (json.loads(found) if found is not None else None) == text
