@@ -10,8 +10,9 @@ write by hand, so that the overlay exported as a pack reads like any other pack:
   (characteristics, values, statuses, transitions) and overrides of earlier ones;
 - a member the overlay itself added is edited where it is declared (its type can change
   then: the migration planner converts the values or says which do not convert);
-- a member of an earlier pack keeps its type, list and target entity (the merge refuses such
-  changes); its other properties are overridden, and only those that differ are written.
+- a characteristic of an earlier pack has its properties overridden, only those that differ
+  written; a new type, list or target entity declares it again in full (`redeclare: true`),
+  and removing it lists it under `remove_characteristics` (the migration archives its values).
 
 `OverlayEditor` works on parsed documents and the current `Model`; it only edits data, and
 the caller validates the result by loading it (`engine.definitions.Installation.plan_overlay`).
@@ -26,7 +27,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import yaml
 
-from metamodel.merge import KIND_OF_FOLDER
+from metamodel.merge import KIND_OF_FOLDER, layout_without
 from metamodel.model import ENTITY_OPERATIONS, FieldDef, Model, Text
 
 Data = dict[str, Any]
@@ -36,23 +37,19 @@ CHARACTERISTIC_KEYS = (
 )
 """What the characteristic form edits; a declaration's other keys (help, default...) are kept."""
 FIXED_KEYS = ("type", "list", "entity")
-"""What an override cannot change (metamodel/merge.py)."""
+"""What an override cannot change (metamodel/merge.py): a new value redeclares the characteristic."""
+KEPT_ON_REDECLARE = ("help", "mandatory_when", "readonly", "unique", "searchable")
+"""What the form does not edit and a redeclaration keeps whatever the new type."""
+KEPT_FOR_SAME_VALUES = ("min_length", "pattern", "widget", "format", "scale", "precision", "default", "default_expr")
+"""What a redeclaration keeps only when the type and list stay (a default code may not be in another list)."""
 FLAG_DEFAULTS = {"mandatory": False, "systematic": True, "historized": False, "indexed": False}
 STATUS_KEYS = ("label", "sequence", "color", "open", "won", "lost")
 TRANSITION_KEYS = ("label", "from", "to", "roles")
 VALUE_KEYS = ("label", "order", "color", "retired")
 
 MESSAGES: dict[str, tuple[str, str]] = {
-    "fixed": (
-        "The {key} of '{name}' is set by {file}: only a characteristic added here can change it.",
-        "Le champ {key} de « {name} » est fixé par {file} : seule une caractéristique ajoutée ici peut le changer.",
-    ),
     "exists": ("'{name}' already exists in {owner}.", "« {name} » existe déjà dans {owner}."),
     "unknown": ("'{name}' does not exist in {owner}.", "« {name} » n'existe pas dans {owner}."),
-    "not_added_here": (
-        "'{name}' is declared in {file}: only what was added here can be removed.",
-        "« {name} » est déclaré dans {file} : seul ce qui a été ajouté ici peut être supprimé.",
-    ),
     "protected": (
         "The status '{name}' is protected (processes depend on it): it cannot be removed.",
         "Le statut « {name} » est protégé (des traitements en dépendent) : il ne peut pas être supprimé.",
@@ -110,6 +107,15 @@ def field_values(f: FieldDef) -> dict[str, Any]:
     return {key: yaml_value(getattr(f, key)) for key in CHARACTERISTIC_KEYS}
 
 
+def redeclaration(f: FieldDef, values: Mapping[str, Any]) -> Data:
+    """What the form does not edit of characteristic `f`, for declaring it again with `values`:
+    its help, uniqueness..., and its type's own rules (pattern, scale, default...) while the
+    type and list stay."""
+    same = values.get("type", f.type) == f.type and values.get("list", f.list) == f.list
+    keys = KEPT_ON_REDECLARE + (KEPT_FOR_SAME_VALUES if same else ())
+    return {key: yaml_value(getattr(f, key)) for key in keys if getattr(f, key) not in (None, False)}
+
+
 def _same(a: Any, b: Any) -> bool:
     if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool) and not isinstance(b, bool):
         return Decimal(str(a)) == Decimal(str(b))
@@ -158,9 +164,12 @@ class OverlayEditor:
     # -- characteristics -----------------------------------------------------------------
 
     def added_here(self, entity: str, name: str) -> bool:
-        """Is characteristic `name` declared (with its type) by the overlay?"""
+        """Is characteristic `name` declared (with its type) by the overlay, new or redeclared?"""
+        return "type" in self._characteristic_entry(entity, name)
+
+    def _characteristic_entry(self, entity: str, name: str) -> Data:
         entry = (self.document("entities", entity).get("characteristics") or {}).get(name)
-        return isinstance(entry, dict) and "type" in entry
+        return entry if isinstance(entry, dict) else {}
 
     def set_characteristic(self, entity: str, name: str, values: Mapping[str, Any], *, new: bool) -> None:
         """Declare characteristic `name` (`new`) or change it. `values` holds keys of
@@ -173,24 +182,27 @@ class OverlayEditor:
             raise DefinitionEditError("name", "unknown", name=name, owner=entity)
         doc = self.document("entities", entity)
         characteristics = doc.setdefault("characteristics", {})
-        if new or self.added_here(entity, name):
+        current = None if new else definition.field(name)
+        declared_here = new or self.added_here(entity, name)
+        if current is not None and not declared_here and any(
+                key in values and not _same(values[key], getattr(current, key)) for key in FIXED_KEYS):
+            characteristics[name] = {"redeclare": True, **redeclaration(current, values)}
+            declared_here = True
+        if declared_here:
             entry = dict(characteristics.get(name) or {})
             for key, value in values.items():
                 if value is None or (key in FLAG_DEFAULTS and value == FLAG_DEFAULTS[key]):
                     entry.pop(key, None)
                 else:
                     entry[key] = value
-            characteristics[name] = _ordered(entry, CHARACTERISTIC_KEYS)
+            characteristics[name] = _ordered(entry, ("redeclare", *CHARACTERISTIC_KEYS))
             return
-        current = definition.field(name)
+        assert current is not None
         now = field_values(current)
         entry = dict(characteristics.get(name) or {})
         for key, value in values.items():
-            if _same(value, now.get(key)):
-                continue
-            if key in FIXED_KEYS:
-                raise DefinitionEditError(key, "fixed", key=key, name=name, file=str(current.source))
-            entry[key] = value
+            if not _same(value, now.get(key)):
+                entry[key] = value
         if entry:
             characteristics[name] = entry
         else:
@@ -199,32 +211,32 @@ class OverlayEditor:
             doc.pop("characteristics")
 
     def remove_characteristic(self, entity: str, name: str) -> None:
-        """Remove a characteristic the overlay added (the migration archives its values) and the
-        overlay's mentions of it in the entity's views."""
+        """Remove a characteristic (the migration archives its values) and the overlay's mentions
+        of it in the entity's views and the roles; one of an earlier pack is listed under
+        `remove_characteristics` (the merge takes it out of that pack's views and roles)."""
         definition = self.model.entity(entity)
-        if name not in definition.fields_by_name:
+        if name not in definition.fields_by_name or name == "status":
             raise DefinitionEditError("name", "unknown", name=name, owner=entity)
-        if not self.added_here(entity, name):
-            raise DefinitionEditError("name", "not_added_here", name=name, file=str(definition.field(name).source))
+        entry = self._characteristic_entry(entity, name)
         doc = self.document("entities", entity)
-        del doc["characteristics"][name]
-        if not doc["characteristics"]:
-            doc.pop("characteristics")
-        for layout in (doc.get("views") or {}).values():
-            for key in ("columns", "filters", "group_by", "mass_update"):
-                if key in layout:
-                    layout[key] = [n for n in layout[key] if n != name]
-                    if not layout[key]:
-                        del layout[key]
-            if "sort" in layout:
-                layout["sort"] = [n for n in layout["sort"] if n.lstrip("-") != name] or None
-                if layout["sort"] is None:
-                    del layout["sort"]
-            if "sections" in layout:
-                sections = [{**s, "fields": [n for n in s["fields"] if n != name]} for s in layout["sections"]]
-                layout["sections"] = [s for s in sections if s["fields"]]
-                if not layout["sections"]:
-                    del layout["sections"]
+        (doc.get("characteristics") or {}).pop(name, None)
+        _drop_empty(doc, "characteristics")
+        if "type" not in entry or entry.get("redeclare"):
+            doc.setdefault("remove_characteristics", []).append(name)
+            ordered = _ordered(doc, ("extends", "remove_characteristics"))
+            doc.clear()
+            doc.update(ordered)
+        views = doc.get("views") or {}
+        for kind, layout in list(views.items()):
+            views[kind] = layout_without(layout, name)
+            self._drop_empty_layout(entity, kind)
+        for doc_name, data in self.docs.items():
+            permission = (data.get("entities") or {}).get(entity) if doc_name.startswith("roles/") else None
+            if isinstance(permission, dict):
+                for key in ("hidden", "readonly"):
+                    if name in permission.get(key, ()):
+                        permission[key] = [n for n in permission[key] if n != name]
+                        _drop_empty(permission, key)
 
     # -- the entity's views ----------------------------------------------------------------
 

@@ -1,10 +1,11 @@
 """Layering: the base pack, then each customer pack in order, merged into one set of specs.
 
-A later pack adds definitions and overrides properties of earlier ones; a workflow
-extension may also remove statuses and transitions. Adding what already exists,
-extending what does not, changing what cannot change (a characteristic's type, list or
-target entity) and removing or unprotecting a protected status are conflicts that name
-both files. A role extension replaces, adds or removes (null) whole entity entries.
+A later pack adds definitions and overrides properties of earlier ones; an entity
+extension may also remove characteristics or declare one again (`redeclare: true`, to
+change its type, list or target entity), a workflow extension statuses and transitions.
+Adding what already exists, extending what does not, changing a characteristic's type,
+list or target entity without `redeclare`, and removing or unprotecting a protected status
+are conflicts that name both files. A role extension replaces, adds or removes (null) whole entity entries.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ KIND_OF_FOLDER = {"entities": "entity", "lists": "list", "workflows": "workflow"
 """The document kind (schema name, and the key that names the definition) of each folder."""
 FIXED_CHARACTERISTIC_KEYS = ("list", "entity")
 EXCLUSIVE_DEFAULTS = {"default": "default_expr", "default_expr": "default"}
+REDECLARE_HINT = "; to change it, declare it again in full with `redeclare: true`"
+LAYOUT_NAME_LISTS = ("columns", "filters", "group_by", "mass_update")
 
 
 @dataclass(eq=False)
@@ -43,6 +46,8 @@ class EntitySpec:
     views: dict[str, Props]
     duplicates: dict[str, Props] = field(default_factory=dict)
     """Duplicate rules by name, each with the origin of the pack that declared it."""
+    removed_characteristics: dict[str, Origin] = field(default_factory=dict)
+    """Characteristics a later pack removed, and where: so that what still names them can say so."""
 
 
 @dataclass(eq=False)
@@ -144,6 +149,10 @@ class _Merger:
             registry[name] = ViewSpec(name, origin, root)
 
     def _entity(self, name: str, origin: Origin, root: Props, doc: Document, layer: int) -> EntitySpec:
+        for char_name, entry in doc.data["characteristics"].items():
+            if "redeclare" in entry:
+                self.problems.append(Origin(doc, ("characteristics", char_name, "redeclare"), layer).problem(
+                    "only an `extends:` document can redeclare a characteristic"))
         characteristics = {
             char_name: Props(entry, Origin(doc, ("characteristics", char_name), layer))
             for char_name, entry in doc.data["characteristics"].items()
@@ -220,23 +229,19 @@ class _Merger:
             self._extend_workflow(spec, doc, origin)
 
     def _extend_entity(self, spec: EntitySpec, doc: Document, origin: Origin) -> None:
+        """Removals first (so that a removed name can be declared again), then declarations,
+        redeclarations and overrides of characteristics, then views and duplicate rules."""
+        self._remove_characteristics(spec, doc.data.get("remove_characteristics") or [], origin)
         for char_name, entry in (doc.data.get("characteristics") or {}).items():
             here = origin.child("characteristics", char_name)
             existing = spec.characteristics.get(char_name)
             if "type" in entry:
-                if existing is None:
-                    spec.characteristics[char_name] = Props(entry, here)
-                elif entry["type"] != existing.get("type"):
-                    self.problems.append(here.child("type").problem(
-                        f"cannot change the type of '{char_name}' from {existing.get('type')} to {entry['type']}"
-                        f" (declared in {existing.origin})"))
-                else:
-                    self.problems.append(here.problem(f"already declared in {existing.origin}"))
+                self._declare_characteristic(spec, char_name, entry, existing, here)
                 continue
             if existing is None:
                 self.problems.append(here.problem(
-                    f"unknown characteristic '{char_name}' of entity '{spec.name}' (declared in {spec.origin});"
-                    " give it a type to add it"))
+                    f"unknown characteristic '{char_name}' of entity '{spec.name}' (declared in {spec.origin})"
+                    f"{_removed_by(spec, char_name)}; give it a type to add it"))
                 continue
             self._override(existing, entry, here, char_name)
         for kind, layout in (doc.data.get("views") or {}).items():
@@ -255,13 +260,58 @@ class _Merger:
                 continue
             spec.duplicates[rule] = Props(entry, here)
 
+    def _declare_characteristic(self, spec: EntitySpec, char_name: str, entry: dict[str, Any], existing: Props | None,
+                                here: Origin) -> None:
+        """A characteristic with its `type`: new, or (`redeclare: true`) replacing an earlier
+        declaration as a whole, in its place; the migration converts the stored values."""
+        if entry.get("redeclare"):
+            if existing is None:
+                self.problems.append(here.child("redeclare").problem(
+                    f"nothing to redeclare: no earlier pack declares '{char_name}' of entity '{spec.name}'"
+                    f"{_removed_by(spec, char_name)}; leave `redeclare` out to add it"))
+                return
+            spec.characteristics[char_name] = Props({k: v for k, v in entry.items() if k != "redeclare"}, here)
+        elif existing is None:
+            spec.characteristics[char_name] = Props(entry, here)
+            spec.removed_characteristics.pop(char_name, None)
+        elif entry["type"] != existing.get("type"):
+            self.problems.append(here.child("type").problem(
+                f"cannot change the type of '{char_name}' from {existing.get('type')} to {entry['type']}"
+                f" (declared in {existing.origin}){REDECLARE_HINT}"))
+        else:
+            self.problems.append(here.problem(f"already declared in {existing.origin}{REDECLARE_HINT}"))
+
+    def _remove_characteristics(self, spec: EntitySpec, names: list[str], origin: Origin) -> None:
+        """Removed characteristics leave the entity's views (its own and the named views of earlier
+        packs: columns, sort, sections... but not a `where` condition, which would change what the
+        view shows) and the roles' hidden and readonly lists; what else names them (a natural key,
+        a title, a `where`, an expression) is reported by the checks."""
+        for index, name in enumerate(names):
+            here = origin.child("remove_characteristics", index)
+            if name in names[:index]:
+                self.problems.append(here.problem(f"'{name}' is listed twice"))
+            elif name not in spec.characteristics:
+                self.problems.append(here.problem(
+                    f"unknown characteristic '{name}' of entity '{spec.name}' (declared in {spec.origin})"
+                    f"{_removed_by(spec, name)}"))
+            else:
+                del spec.characteristics[name]
+                spec.removed_characteristics[name] = here
+                named = [v.props for v in self.merged.views.values() if v.props.get("entity") == spec.name]
+                for layout in [*spec.views.values(), *named]:
+                    _drop_from_layout(layout, name, here)
+                for role in self.merged.roles.values():
+                    entry = role.entities.get(spec.name)
+                    if entry is not None:
+                        _drop_from_names(entry, ("hidden", "readonly"), name, here)
+
     def _override(self, existing: Props, entry: dict[str, Any], here: Origin, char_name: str) -> None:
         for key, value in entry.items():
             if key in FIXED_CHARACTERISTIC_KEYS:
                 if value != existing.get(key):
                     self.problems.append(here.child(key).problem(
                         f"cannot change the {key} of '{char_name}' from {existing.get(key)} to {value}"
-                        f" (declared in {existing.origin})"))
+                        f" (declared in {existing.origin}){REDECLARE_HINT}"))
                 continue
             existing.set(key, value, here.child(key))
             other = EXCLUSIVE_DEFAULTS.get(key)
@@ -386,3 +436,38 @@ class _Merger:
         for status in spec.statuses.values():
             if status.get("initial") and status.origin_of("initial").layer < layer:
                 status.set("initial", None, flagged_here[0].origin_of("initial"))
+
+
+def _removed_by(spec: EntitySpec, name: str) -> str:
+    removed = spec.removed_characteristics.get(name)
+    return f" (removed by {removed})" if removed is not None else ""
+
+
+def _drop_from_names(props: Props, keys: Iterable[str], name: str, here: Origin) -> None:
+    """Take `name` out of the name lists `keys` of `props` (a list left empty goes)."""
+    for key in keys:
+        names = props.get(key)
+        if isinstance(names, list) and name in names:
+            props.set(key, [n for n in names if n != name] or None, here)
+
+
+def layout_without(layout: dict[str, Any], name: str) -> dict[str, Any]:
+    """A list or form layout without characteristic `name`: out of its columns, filters, groups,
+    mass-update fields, sort and form sections (a list or section left empty goes)."""
+    result = dict(layout)
+    for key in LAYOUT_NAME_LISTS:
+        if isinstance(result.get(key), list):
+            result[key] = [n for n in result[key] if n != name]
+    if isinstance(result.get("sort"), list):
+        result["sort"] = [n for n in result["sort"] if n.lstrip("-") != name]
+    if isinstance(result.get("sections"), list):
+        sections = [{**s, "fields": [n for n in s.get("fields", ()) if n != name]} for s in result["sections"]]
+        result["sections"] = [s for s in sections if s["fields"]]
+    return {key: value for key, value in result.items() if value != [] or layout.get(key) == []}
+
+
+def _drop_from_layout(layout: Props, name: str, here: Origin) -> None:
+    kept = layout_without(layout.values, name)
+    for key in list(layout.values):
+        if kept.get(key) != layout.get(key):
+            layout.set(key, kept.get(key), here)

@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 import metamodel
-from engine import Actor
+from engine import SYSTEM_ACTOR, Actor
+from engine.archive import archive_entries
 from engine.definitions import Installation
 from metamodel.model_diff import describe_changes
 from ossature.cli_pack import overlay, pack
@@ -408,3 +409,65 @@ def test_every_database_command_sees_the_overlay_and_the_installed_packs(runner,
     assert planned.exit_code == 0 and "database is up to date" in planned.output, planned.output
     exported = run(runner, cli, "export", "lead", "--all-columns")
     assert exported.exit_code == 0 and "Region" in exported.output.splitlines()[0]
+
+
+# -- a pack that removes and retypes characteristics of the base pack ----------------------------
+
+RESHAPE = """\
+extends: contact
+remove_characteristics: [mobile]
+characteristics:
+  postal_code: {redeclare: true, type: integer, label: {en: Postal code, fr: Code postal}, min: 0, max: 99999}
+"""
+
+
+def reshaping_pack(tmp_path: Path) -> Path:
+    folder = tmp_path / "reshape"
+    (folder / "entities").mkdir(parents=True)
+    (folder / "pack.yaml").write_text('pack: reshape\nversion: 1.0.0\nrequires: {base: ">=1.0"}\n')
+    (folder / "entities" / "contact.yaml").write_text(RESHAPE)
+    return folder
+
+
+def test_a_pack_removing_and_retyping_base_characteristics_archives_and_converts(runner, installation, tmp_path):
+    model = installation.load().model
+    installation.migrate_to(model)
+    engine = installation.open_engine(model)
+    try:
+        paris = engine.records.create("contact", {"last_name": "Paris", "postal_code": "75001", "mobile": "06 12"},
+                                      SYSTEM_ACTOR)
+        corsica = engine.records.create("contact", {"last_name": "Ajaccio", "postal_code": "2A004"},
+                                        SYSTEM_ACTOR)
+    finally:
+        engine.dispose()
+    folder = reshaping_pack(tmp_path)
+
+    diff = run(runner, pack, "diff", folder)
+    assert diff.exit_code == 0, diff.output
+    lines = diff.stdout.splitlines()
+    assert "  entity contact: characteristic mobile removed" in lines, diff.stdout
+    assert any(line.startswith("  contact.mobile: no longer declared: archive its 1 value(s)") for line in lines)
+    assert any(line.startswith("  REFUSED: contact.postal_code: type string -> integer refused: 1 value(s)")
+               for line in lines)
+    assert f"      record {corsica['id']}: '2A004': type" in lines
+    refused = run(runner, pack, "install", folder)
+    assert refused.exit_code == 1 and installation.installed() == []
+
+    engine = installation.open_engine(model)
+    try:
+        engine.records.update("contact", corsica["id"], {"postal_code": "20000"}, SYSTEM_ACTOR,
+                              version=corsica["version"])
+    finally:
+        engine.dispose()
+    installed = run(runner, pack, "install", folder)
+    assert installed.exit_code == 0, installed.output
+    model = installation.load().model
+    assert "mobile" not in model.entity("contact").fields_by_name
+    assert model.entity("contact").field("postal_code").type == "integer"
+    engine = installation.open_engine(model)
+    try:
+        assert engine.records.get("contact", paris["id"])["postal_code"] == 75001
+        (archived,) = [e for e in archive_entries(engine) if e.target == "contact.mobile"]
+        assert archived.count == 1
+    finally:
+        engine.dispose()

@@ -79,13 +79,40 @@ def test_an_edit_that_changes_nothing_writes_nothing():
     assert edit.texts() == {} and edit.changes() == {}
 
 
-@pytest.mark.parametrize("key, value", [("type", "text"), ("list", "sectors")])
-def test_the_type_and_list_of_a_base_characteristic_are_refused_naming_where_they_are_set(key, value):
-    values = {**field_values(BASE.entity("contact").field("function")), key: value}
-    with pytest.raises(DefinitionEditError) as refused:
-        editor().set_characteristic("contact", "function", values, new=False)
-    assert refused.value.field == key
-    assert "definitions/entities/contact.yaml" in refused.value.message("en")
+def test_a_new_type_for_a_base_characteristic_declares_it_again_keeping_what_the_form_does_not_edit():
+    values = {**field_values(BASE.entity("contact").field("first_name")), "type": "text", "max_length": 200}
+    edit = editor()
+    edit.set_characteristic("contact", "first_name", values, new=False)
+    assert data(edit.texts(), "entities/contact.yaml")["characteristics"] == {"first_name": {
+        "redeclare": True, "type": "text", "label": {"en": "First name", "fr": "Prénom"}, "max_length": 200,
+        "searchable": True}}
+    model = load(edit.texts())
+    field = model.entity("contact").field("first_name")
+    assert (field.type, field.max_length, field.searchable, field.source.file) == (
+        "text", 200, True, "overlay/entities/contact.yaml")
+    assert [f.name for f in model.entity("contact").fields] == [f.name for f in BASE.entity("contact").fields]
+    assert "first_name" in model.entity("contact").view("list").columns
+
+
+def test_another_list_for_a_base_characteristic_declares_it_again_without_its_default():
+    values = {**field_values(BASE.entity("contact").field("function")), "list": "departments"}
+    edit = editor()
+    edit.set_characteristic("contact", "function", values, new=False)
+    entry = data(edit.texts(), "entities/contact.yaml")["characteristics"]["function"]
+    assert (entry["redeclare"], entry["list"], entry["indexed"]) == (True, "departments", True)
+    assert load(edit.texts()).entity("contact").field("function").list == "departments"
+
+
+def test_a_redeclared_characteristic_is_then_edited_in_place():
+    first = editor()
+    first.set_characteristic("contact", "mobile", {**field_values(BASE.entity("contact").field("mobile")),
+                                                   "type": "string", "max_length": 30}, new=False)
+    second = editor(first.texts())
+    assert second.added_here("contact", "mobile")
+    second.set_characteristic("contact", "mobile", {**field_values(second.model.entity("contact").field("mobile")),
+                                                    "max_length": 40}, new=False)
+    entry = data(second.texts(), "entities/contact.yaml")["characteristics"]["mobile"]
+    assert (entry["redeclare"], entry["type"], entry["max_length"]) == (True, "string", 40)
 
 
 def test_a_characteristic_added_here_is_edited_in_place_type_included():
@@ -131,10 +158,49 @@ def test_removing_a_characteristic_added_here_takes_it_out_of_the_overlays_views
     assert model.entity("contact").view("list").columns == BASE.entity("contact").view("list").columns
 
 
-def test_a_base_characteristic_cannot_be_removed():
+def test_removing_a_base_characteristic_lists_it_and_takes_it_out_of_every_view_and_role():
+    first = editor()
+    first.set_characteristic("contact", "department", {**field_values(BASE.entity("contact").field("department")),
+                                                       "historized": True}, new=False)
+    first.set_list_view("contact", ("last_name", "department"), ("department",), ("department", "language"))
+    first.set_permission("sales", "contact", ("read", "update"), "all", readonly=("department", "email"))
+    second = editor(first.texts())
+    second.remove_characteristic("contact", "department")
+    document = data(second.texts(), "entities/contact.yaml")
+    assert list(document) == ["extends", "remove_characteristics", "views"]
+    assert document["remove_characteristics"] == ["department"]
+    assert document["views"] == {"list": {"columns": ["last_name"], "mass_update": ["language"]}}
+    model = load(second.texts())
+    contact = model.entity("contact")
+    assert "department" not in contact.fields_by_name
+    assert "department" not in contact.view("list").filters
+    assert all("department" not in s.fields for s in contact.view("form").sections)
+    assert model.role("sales").entities["contact"].readonly == frozenset({"email"})
+
+
+def test_removing_a_redeclared_characteristic_removes_the_base_one_too():
+    first = editor()
+    first.set_characteristic("contact", "mobile", {**field_values(BASE.entity("contact").field("mobile")),
+                                                   "type": "string"}, new=False)
+    second = editor(first.texts())
+    second.remove_characteristic("contact", "mobile")
+    assert data(second.texts(), "entities/contact.yaml") == {"extends": "contact", "remove_characteristics": ["mobile"]}
+    assert "mobile" not in load(second.texts()).entity("contact").fields_by_name
+
+
+def test_a_removed_base_characteristic_can_be_added_again_under_its_name():
+    first = editor()
+    first.remove_characteristic("contact", "mobile")
+    second = editor(first.texts())
+    second.set_characteristic("contact", "mobile", {**LOYALTY, "label": {"en": "Mobile", "fr": "Portable"}}, new=True)
+    field = load(second.texts()).entity("contact").field("mobile")
+    assert (field.type, field.source.file) == ("integer", "overlay/entities/contact.yaml")
+
+
+def test_the_status_is_not_a_characteristic_to_remove():
     with pytest.raises(DefinitionEditError) as refused:
-        editor().remove_characteristic("contact", "email")
-    assert refused.value.reason == "not_added_here"
+        editor().remove_characteristic("lead", "status")
+    assert refused.value.reason == "unknown"
 
 
 def test_the_list_view_keeps_what_is_unchanged():

@@ -78,14 +78,35 @@ BROKEN_CASES = {
         "workflows/deal.yaml:7: transitions.0.guard: unknown name 'nickname'",
     ],
     'layer_change_list': [
-        "entities/lead.yaml:3: characteristics.sector.list: cannot change the list of 'sector' from sectors to other (declared in tests/fixtures/packs/base/entities/lead.yaml:22)",
-        "entities/lead.yaml:4: characteristics.company.entity: cannot change the entity of 'company' from company to lead (declared in tests/fixtures/packs/base/entities/lead.yaml:21)",
+        "entities/lead.yaml:3: characteristics.sector.list: cannot change the list of 'sector' from sectors to other (declared in tests/fixtures/packs/base/entities/lead.yaml:22)"
+        "; to change it, declare it again in full with `redeclare: true`",
+        "entities/lead.yaml:4: characteristics.company.entity: cannot change the entity of 'company' from company to lead (declared in tests/fixtures/packs/base/entities/lead.yaml:21)"
+        "; to change it, declare it again in full with `redeclare: true`",
     ],
     'layer_change_type': [
-        "entities/lead.yaml:3: characteristics.score.type: cannot change the type of 'score' from integer to decimal (declared in tests/fixtures/packs/base/entities/lead.yaml:13)",
+        "entities/lead.yaml:3: characteristics.score.type: cannot change the type of 'score' from integer to decimal (declared in tests/fixtures/packs/base/entities/lead.yaml:13)"
+        "; to change it, declare it again in full with `redeclare: true`",
     ],
     'layer_characteristic_exists': [
-        'entities/lead.yaml:3: characteristics.score: already declared in tests/fixtures/packs/base/entities/lead.yaml:13',
+        'entities/lead.yaml:3: characteristics.score: already declared in tests/fixtures/packs/base/entities/lead.yaml:13'
+        '; to change it, declare it again in full with `redeclare: true`',
+    ],
+    'layer_remove_characteristic_unknown': [
+        "entities/lead.yaml:2: remove_characteristics.0: unknown characteristic 'nickname' of entity 'lead'"
+        " (declared in tests/fixtures/packs/base/entities/lead.yaml:2)",
+        "entities/lead.yaml:2: remove_characteristics.2: 'closed_on' is listed twice",
+    ],
+    'layer_redeclare_unknown': [
+        "entities/lead.yaml:3: characteristics.nickname.redeclare: nothing to redeclare: no earlier pack declares"
+        " 'nickname' of entity 'lead'; leave `redeclare` out to add it",
+    ],
+    'layer_redeclare_in_declaration': [
+        "entities/thing.yaml:5: characteristics.name.redeclare: only an `extends:` document can redeclare a characteristic",
+    ],
+    'layer_removed_still_named': [
+        "tests/fixtures/packs/base/entities/lead.yaml:5: title: unknown field 'first_name' in title placeholder"
+        " (removed by {pack}/entities/lead.yaml:2)",
+        "tests/fixtures/packs/base/views/open_leads.yaml:8: where.score: a {min, max} range does not apply to a string field",
     ],
     'layer_entity_redeclared': [
         "entities/company.yaml:1: entity: entity 'company' already declared in tests/fixtures/packs/base/entities/company.yaml:2",

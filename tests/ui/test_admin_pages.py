@@ -220,13 +220,26 @@ def test_editing_a_base_characteristic_overrides_only_what_changed_and_lists_rec
     assert (field.max_length, field.label.en, field.searchable) == (60, "Given name", True)
 
 
-def test_the_type_of_a_base_characteristic_stays(app, client):
-    form = client.get("/admin/entities/contact/characteristics/last_name").text
-    assert '<select id="f-type"' not in form
-    data = {"type": "integer", "label_en": "Last name", "label_fr": "Nom", "mandatory": "1", "systematic": "1",
-            "indexed": "1", "max_length": "80"}
-    page = client.post("/admin/entities/contact/characteristics/last_name", data=data)
-    assert page.status_code == 200 and "Nothing to change" in page.text
+def test_retyping_a_base_characteristic_declares_it_again_once_every_value_converts(app, client):
+    form = client.get("/admin/entities/contact/characteristics/postal_code").text
+    assert '<select id="f-type"' in form and 'id="redeclare-hint"' in form and "definitions/entities/contact.yaml" in form
+    engine = engine_of(app)
+    paris = engine.records.create("contact", {"last_name": "Paris", "postal_code": "75001"}, SYSTEM_ACTOR)
+    ajaccio = engine.records.create("contact", {"last_name": "Ajaccio", "postal_code": "2A004"}, SYSTEM_ACTOR)
+    retype = {"type": "integer", "label_en": "Postal code", "label_fr": "Code postal", "systematic": "1", "min": "0",
+              "max": "99999"}
+    review = client.post("/admin/entities/contact/characteristics/postal_code", data=retype)
+    assert review.status_code == 409 and 'id="apply"' not in review.text
+    shown = text_of(review.text)
+    assert f"record {ajaccio['id']}" in shown and "2A004" in shown and f"record {paris['id']}" not in shown
+    engine.records.update("contact", ajaccio["id"], {"postal_code": "20000"}, SYSTEM_ACTOR, version=ajaccio["version"])
+    review_then_apply(client, "/admin/entities/contact/characteristics/postal_code", retype)
+    entry = overlay_document(app, "entities/contact.yaml")["characteristics"]["postal_code"]
+    assert (entry["redeclare"], entry["type"], entry["max"]) == (True, "integer", 99999)
+    engine = engine_of(app)
+    assert engine.model.entity("contact").field("postal_code").type == "integer"
+    assert engine.records.get("contact", paris["id"])["postal_code"] == 75001
+    assert 'name="postal_code"' in client.get(f"/contact/{paris['id']}").text
 
 
 def test_retyping_a_characteristic_added_here_is_refused_while_a_value_does_not_convert(app, client):
@@ -248,14 +261,43 @@ def test_retyping_a_characteristic_added_here_is_refused_while_a_value_does_not_
     assert engine.records.get("contact", good["id"])["loyalty"] == 7
 
 
-def test_removing_a_characteristic_added_here_archives_it_and_only_those(app, client):
+def test_removing_a_characteristic_added_here_archives_it(app, client):
     review_then_apply(client, "/admin/entities/contact/characteristics/new", LOYALTY)
     review = client.post("/admin/entities/contact/characteristics/loyalty/remove")
     assert review.status_code == 200 and "archive" in text_of(review.text).lower()
     client.post("/admin/apply", data={"change": token_of(review.text)})
     assert "loyalty" not in engine_of(app).model.entity("contact").fields_by_name
+
+
+def test_removing_a_base_characteristic_archives_its_values_and_a_revert_brings_them_back(app, client):
+    kept = engine_of(app).records.create("contact", {"last_name": "Kept", "mobile": "+33 6 12 34 56 78"}, SYSTEM_ACTOR)
+    assert 'name="mobile"' in client.get(f"/contact/{kept['id']}").text
+    review = client.post("/admin/entities/contact/characteristics/mobile/remove")
+    assert review.status_code == 200 and "archive" in text_of(review.text).lower()
+    client.post("/admin/apply", data={"change": token_of(review.text)})
+    assert overlay_document(app, "entities/contact.yaml")["remove_characteristics"] == ["mobile"]
+    engine = engine_of(app)
+    assert "mobile" not in engine.model.entity("contact").fields_by_name
+    assert 'name="mobile"' not in client.get(f"/contact/{kept['id']}").text
+    review = client.post("/admin/revisions/1/revert")
+    after = client.post("/admin/apply", data={"change": token_of(review.text)}, follow_redirects=True).text
+    assert 'data-restore="contact.mobile"' in after
+    client.post("/admin/archive/restore", data={"target": "contact.mobile"})
+    assert engine_of(app).records.get("contact", kept["id"])["mobile"] == "+33 6 12 34 56 78"
+
+
+def test_removing_a_characteristic_something_still_needs_is_refused_naming_what(app, client):
     refused = client.post("/admin/entities/contact/characteristics/email/remove")
-    assert refused.status_code == 422 and "only what was added here can be removed" in refused.text
+    assert refused.status_code == 422 and 'id="apply"' not in refused.text
+    shown = text_of(refused.text).replace("&#39;", "'")
+    assert "natural_key.0 : unknown characteristic 'email' in entity 'contact' (removed by" in shown
+    assert "duplicates.same_email.match.0 : unknown characteristic 'email'" in shown
+    assert "email" in engine_of(app).model.entity("contact").fields_by_name
+
+
+def test_the_status_is_not_a_characteristic_to_edit_or_remove(client):
+    assert client.get("/admin/entities/lead/characteristics/status").status_code == 404
+    assert client.post("/admin/entities/lead/characteristics/status/remove").status_code == 404
 
 
 # -- the list view ---------------------------------------------------------------------------

@@ -63,10 +63,18 @@ def _characteristic_form(entity: EntityDef, field: FieldDef | None, added_here: 
     return page(
         "characteristic.html", status=status, entity=entity, field=field, added_here=added_here, origin=origin,
         values=values if values is not None else (field_values(field) if field else {"systematic": True}),
-        types=DECLARABLE_TYPES, lists=sorted(current.lists.values(), key=lambda v: v.label.get(lang())),
+        types=types_for(field), lists=sorted(current.lists.values(), key=lambda v: v.label.get(lang())),
         entities=sorted(current.entities.values(), key=lambda e: e.label.get(lang())),
         sections=entity.view("form").sections, **context,
     )
+
+
+def types_for(field: FieldDef | None) -> tuple[str, ...]:
+    """The types offered: the declarable ones, and the field's own (a plugin's type) so that
+    saving the form never changes it unasked."""
+    if field is None or field.type in DECLARABLE_TYPES:
+        return DECLARABLE_TYPES
+    return (*DECLARABLE_TYPES, field.type)
 
 
 def _submitted(reader: FormReader) -> dict[str, Any]:
@@ -121,13 +129,8 @@ def edit_characteristic(entity: str, name: str) -> ResponseReturnValue:
         return _characteristic_form(definition, field, added_here)
     current = model()
     reader = FormReader(request.form, lang())
-    if added_here:
-        field_type = reader.choice("type", DECLARABLE_TYPES, required=True) or field.type
-        fixed: dict[str, Any] = {}
-    else:
-        field_type, fixed = field.type, {"list": field.list, "entity": field.entity}
-    values = read_characteristic(reader, field_type=field_type, lists=current.lists, entities=current.entities,
-                                 fixed=fixed)
+    field_type = reader.choice("type", types_for(field)) or field.type  # left out: unchanged
+    values = read_characteristic(reader, field_type=field_type, lists=current.lists, entities=current.entities)
 
     def retry(status: int = 422, **context: Any) -> ResponseReturnValue:
         return _characteristic_form(definition, field, added_here, status=status, values=_submitted(reader), **context)
@@ -146,7 +149,7 @@ def edit_characteristic(entity: str, name: str) -> ResponseReturnValue:
 def remove_characteristic(entity: str, name: str) -> ResponseReturnValue:
     definition = entity_or_404(entity)
     field = definition.fields_by_name.get(name)
-    if field is None:
+    if field is None or field.type == "status":
         abort(404)
     editor = definitions().editor()
     added_here = editor.added_here(entity, name)

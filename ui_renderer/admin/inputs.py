@@ -123,11 +123,9 @@ class FormReader:
 
 def read_characteristic(
     reader: FormReader, *, field_type: str, lists: Iterable[str], entities: Iterable[str],
-    fixed: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The characteristic's properties (metamodel.definition_edits.CHARACTERISTIC_KEYS); a property
-    that does not apply to the type is None. `fixed`: type, list and entity that cannot change."""
-    fixed = fixed or {}
+    that does not apply to the type is None."""
     values: dict[str, Any] = {
         "type": field_type,
         "label": reader.label(),
@@ -143,11 +141,11 @@ def read_characteristic(
     if field_type in TEXT_TYPES:
         values["max_length"] = reader.integer("max_length", minimum=1)
     if field_type in LIST_CHOICE_TYPES:
-        values["list"] = fixed.get("list") or reader.choice("list", lists)
+        values["list"] = reader.choice("list", lists)
         if values["list"] is None:
             reader.fail("list", "need_list")
     if field_type == "link":
-        values["entity"] = fixed.get("entity") or reader.choice("entity", entities)
+        values["entity"] = reader.choice("entity", entities)
         if values["entity"] is None:
             reader.fail("entity", "need_entity")
     return values

@@ -49,6 +49,8 @@ WORDS: dict[str, dict[str, str]] = {
         "add_characteristic": "Add a characteristic",
         "edit_characteristic": "Change the characteristic {name}",
         "remove_characteristic": "Remove this characteristic (its values are archived)",
+        "redeclare_hint": "Declared by {file}. A new type, value list or target entity declares it again here;"
+                          " the plan checks every stored value first and changes nothing if one does not convert.",
         "edit": "Change",
         "remove": "Remove",
         "review": "Review the change",
@@ -212,6 +214,9 @@ WORDS: dict[str, dict[str, str]] = {
         "add_characteristic": "Ajouter une caractéristique",
         "edit_characteristic": "Modifier la caractéristique {name}",
         "remove_characteristic": "Supprimer cette caractéristique (ses valeurs sont archivées)",
+        "redeclare_hint": "Déclarée par {file}. Un autre type, une autre liste de valeurs ou une autre entité cible"
+                          " la déclare à nouveau ici ; le plan vérifie d'abord chaque valeur enregistrée et ne change"
+                          " rien si l'une d'elles ne se convertit pas.",
         "edit": "Modifier",
         "remove": "Supprimer",
         "review": "Vérifier la modification",
