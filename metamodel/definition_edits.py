@@ -240,15 +240,18 @@ class OverlayEditor:
 
     # -- the entity's views ----------------------------------------------------------------
 
-    def set_list_view(self, entity: str, columns: Sequence[str], filters: Sequence[str], mass_update: Sequence[str]) -> None:
-        """The entity's list view: its columns, filters and mass-update fields (others kept)."""
-        view = self.model.entity(entity).view("list")
+    def set_list_view(self, entity: str, columns: Sequence[str], filters: Sequence[str], mass_update: Sequence[str],
+                      view: str = "list") -> None:
+        """A list view's columns, filters and mass-update fields (others kept): the entity's own
+        (`list`) in its entity document, a named view in an `extends:` document of views/."""
+        current = self.model.entity(entity).view(view)
         wanted = {"columns": list(columns), "filters": list(filters), "mass_update": list(mass_update)}
-        layout = self._layout(entity, "list")
+        layout = self._layout(entity, "list") if view == "list" else self.document("views", view)
         for key, names in wanted.items():
-            if names != list(getattr(view, key)):
+            if names != list(getattr(current, key)):
                 layout[key] = names
-        self._drop_empty_layout(entity, "list")
+        if view == "list":
+            self._drop_empty_layout(entity, "list")
 
     def show_in_list(self, entity: str, name: str) -> None:
         """Add characteristic `name` as the last column of the entity's list."""

@@ -5,7 +5,8 @@ extension may also remove characteristics or declare one again (`redeclare: true
 change its type, list or target entity), a workflow extension statuses and transitions.
 Adding what already exists, extending what does not, changing a characteristic's type,
 list or target entity without `redeclare`, and removing or unprotecting a protected status
-are conflicts that name both files. A role extension replaces, adds or removes (null) whole entity entries.
+are conflicts that name both files. A role extension replaces, adds or removes (null) whole entity entries;
+a named view extension replaces the keys it gives.
 """
 
 from __future__ import annotations
@@ -208,7 +209,7 @@ class _Merger:
 
     # -- extensions -----------------------------------------------------------------
     def extend(self, folder: str, doc: Document, layer: int) -> None:
-        """Apply an `extends:` document (the view schema has none: named views are not extended)."""
+        """Apply an `extends:` document."""
         name = doc.data["extends"]
         spec = self._registry(folder).get(name)
         origin = Origin(doc, (), layer)
@@ -225,6 +226,8 @@ class _Merger:
             self._extend_list(spec, doc, origin)
         elif folder == "roles":
             self._extend_role(spec, doc, origin)
+        elif folder == "views":
+            self._extend_view(spec, doc, origin)
         else:
             self._extend_workflow(spec, doc, origin)
 
@@ -317,6 +320,13 @@ class _Merger:
             other = EXCLUSIVE_DEFAULTS.get(key)
             if value is not None and other is not None and other in existing and other not in entry:
                 existing.set(other, None, here.child(key))
+
+    @staticmethod
+    def _extend_view(spec: ViewSpec, doc: Document, origin: Origin) -> None:
+        """Each key given replaces the earlier one (the view's entity and kind stay)."""
+        for key, value in doc.data.items():
+            if key not in ("extends", "$schema", "label"):
+                spec.props.set(key, value, origin.child(key))
 
     def _extend_list(self, spec: ListSpec, doc: Document, origin: Origin) -> None:
         self._add_values(spec, doc, origin.layer, doc.data.get("values") or [], appended=True)

@@ -329,3 +329,12 @@ def test_changes_name_the_documents_written_and_removed():
     assert second.changes() == {}
     third = OverlayEditor({**texts, "entities/contact.yaml": "extends: contact\n"}, load(texts))
     assert third.changes() == {"entities/contact.yaml": None}
+
+
+def test_a_named_view_is_changed_through_an_extends_document_of_what_differs():
+    view = BASE.entity("account").view("key_accounts")
+    edit = editor()
+    edit.set_list_view("account", ("name", "city"), view.filters, view.mass_update, view="key_accounts")
+    assert data(edit.texts(), "views/key_accounts.yaml") == {"extends": "key_accounts", "columns": ["name", "city"]}
+    changed = load(edit.texts()).entity("account").view("key_accounts")
+    assert (changed.columns, changed.filters, changed.where) == (("name", "city"), view.filters, view.where)

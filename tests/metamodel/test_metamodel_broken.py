@@ -143,11 +143,8 @@ BROKEN_CASES = {
         "lists/sectors.yaml:4: values.1.code: value 'it' already declared in tests/fixtures/packs/base/lists/sectors.yaml:5",
     ],
     'layer_view_extends': [
-        "views/open_leads.yaml:1: $: required property 'view' is missing",
-        "views/open_leads.yaml:1: $: required property 'entity' is missing",
-        "views/open_leads.yaml:1: $: required property 'kind' is missing",
-        "views/open_leads.yaml:1: $: required property 'label' is missing",
-        "views/open_leads.yaml:1: extends: unknown property 'extends'",
+        "views/open_leads.yaml:2: kind: 'kind' cannot be changed by an extends document",
+        "views/open_leads.yaml:3: page_size: 501 is greater than the maximum of 500",
     ],
     'pack_bad_version': [
         "pack.yaml:2: version: '1.0' is not a version such as 1.0.0",

@@ -307,3 +307,25 @@ def test_a_redeclared_link_may_point_at_another_entity():
                   "  company: {redeclare: true, type: link, label: {en: Parent lead, fr: Piste mère}, entity: lead}\n")
     model = metamodel.load_model([BASE, overlay_pack(2, {"entities/lead.yaml": redeclared})])
     assert model.entity("lead").field("company").entity == "lead"
+
+
+# -- extending a named view ----------------------------------------------------------------------
+
+def test_a_named_view_extension_replaces_the_keys_it_gives():
+    extension = "extends: open_leads\nlabel: {en: Hot leads, fr: Pistes chaudes}\ncolumns: [last_name, score]\nwhere: {score: {min: 4}}\n"
+    model = metamodel.load_model([BASE, overlay_pack(2, {"views/open_leads.yaml": extension})])
+    view = model.entity("lead").view("open_leads")
+    assert (view.label.en, view.columns, view.sort) == ("Hot leads", ("last_name", "score"), ("-score", "last_name"))
+    assert dict(view.where)["score"] == {"min": 4}
+    assert (view.source.file, view.kind) == ("tests/fixtures/packs/base/views/open_leads.yaml", "list")
+
+
+@pytest.mark.parametrize("extension, message", [
+    ("extends: nowhere\ncolumns: [last_name]\n", "extends: unknown view 'nowhere': no earlier pack declares it"),
+    ("extends: open_leads\nentity: company\n", "entity: 'entity' cannot be changed by an extends document"),
+    ("extends: open_leads\ncolumns: [nickname]\n", "columns.0: unknown field 'nickname' in entity 'lead'"),
+])
+def test_a_named_view_extension_is_checked_where_it_is_written(extension, message):
+    with pytest.raises(metamodel.DefinitionError) as caught:
+        metamodel.load_model([BASE, overlay_pack(2, {"views/open_leads.yaml": extension})])
+    assert [str(p) for p in caught.value.problems] == [f"overlay/views/open_leads.yaml:{1 if 'nowhere' in extension else 2}: {message}"]

@@ -314,6 +314,33 @@ def test_list_view_columns_filters_and_mass_update(app, client):
     assert "Business email" in listing and "Business phone" not in listing
 
 
+def test_a_named_view_is_edited_like_the_list_view_and_keeps_its_condition(app, client):
+    overview = client.get("/admin/").text
+    assert 'href="/admin/entities/account/views/key_accounts?lang=en"' in overview
+    assert 'href="/admin/entities/account/views/key_accounts?lang=en"' in client.get("/admin/entities/account").text
+    form = client.get("/admin/entities/account/views/key_accounts?lang=en")
+    assert form.status_code == 200 and "definitions/views/key_accounts.yaml" in form.text
+    assert re.search(r'name="column-annual_revenue"[^>]*value="5"', form.text)
+    engine = engine_of(app)
+    engine.records.create("account", {"name": "Big", "key_account": True, "city": "Lyon"}, SYSTEM_ACTOR)
+    engine.records.create("account", {"name": "Small", "key_account": False, "city": "Nantes"}, SYSTEM_ACTOR)
+    review_then_apply(client, "/admin/entities/account/views/key_accounts",
+                      {"column-name": "1", "column-city": "2", "filter-sector": "1", "mass_update": ["assigned_to"]})
+    assert overlay_document(app, "views/key_accounts.yaml") == {
+        "extends": "key_accounts", "columns": ["name", "city"], "filters": ["sector"], "mass_update": ["assigned_to"]}
+    view = engine_of(app).model.entity("account").view("key_accounts")
+    assert (view.columns, view.filters, view.mass_update, dict(view.where)) == (
+        ("name", "city"), ("sector",), ("assigned_to",), {"key_account": True})
+    listing = text_of(client.get("/account/?view=key_accounts&tab=all").text)
+    assert "Lyon" in listing and "Nantes" not in listing
+
+
+def test_only_named_list_views_have_an_admin_page(client):
+    assert client.get("/admin/entities/account/views/nope").status_code == 404
+    assert client.get("/admin/entities/account/views/form").status_code == 404
+    assert client.get("/admin/entities/lead/views/key_accounts").status_code == 404
+
+
 def test_a_list_view_without_columns_is_a_problem_on_the_columns(client):
     page = client.post("/admin/entities/contact/list-view", data={"filter-function": "1"})
     assert page.status_code == 422 and 'id="error-columns"' in page.text

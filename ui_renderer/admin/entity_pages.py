@@ -176,9 +176,26 @@ def view_names(entity: EntityDef) -> list[str]:
 
 @admin.route("/entities/<entity>/list-view", methods=["GET", "POST"])
 def list_view(entity: str) -> ResponseReturnValue:
+    """The entity's own list view."""
+    return _list_view_page(entity_or_404(entity), "list")
+
+
+@admin.route("/entities/<entity>/views/<view>", methods=["GET", "POST"])
+def named_view(entity: str, view: str) -> ResponseReturnValue:
+    """A named list view (a form view has sections: edited in its pack)."""
     definition = entity_or_404(entity)
-    view = definition.view("list")
+    found = next((v for v in definition.views if v.name == view and v.name not in ("list", "form")), None)
+    if found is None or found.kind != "list":
+        abort(404)
+    return _list_view_page(definition, view)
+
+
+def _list_view_page(definition: EntityDef, view_name: str) -> ResponseReturnValue:
+    entity = definition.name
+    view = definition.view(view_name)
     names = view_names(definition)
+    action = admin_url("list_view", entity=entity) if view_name == "list" else admin_url(
+        "named_view", entity=entity, view=view_name)
 
     def form(status: int = 200, **context: Any) -> ResponseReturnValue:
         shown = context.pop("shown", None) or {
@@ -186,7 +203,8 @@ def list_view(entity: str) -> ResponseReturnValue:
             "filters": {n: i + 1 for i, n in enumerate(view.filters)},
             "mass_update": set(view.mass_update),
         }
-        return page("list_view.html", status=status, entity=definition, names=names, shown=shown, **context)
+        return page("list_view.html", status=status, entity=definition, view=view, action=action, names=names,
+                    shown=shown, origin=origin, **context)
 
     if request.method == "GET":
         return form()
@@ -203,7 +221,8 @@ def list_view(entity: str) -> ResponseReturnValue:
     if reader.errors:
         return retry(errors=reader.errors)
     editor = definitions().editor()
-    editor.set_list_view(entity, columns, filters, mass_update)
-    summary = say(lang(), "summary_list_view", entity=entity)
+    editor.set_list_view(entity, columns, filters, mass_update, view=view_name)
+    summary = (say(lang(), "summary_list_view", entity=entity) if view_name == "list"
+               else say(lang(), "summary_named_view", entity=entity, view=view_name))
     return review(editor, summary, admin_url("entity_page", entity=entity), retry,
                   ("columns", "filters", "mass_update"))
