@@ -83,7 +83,7 @@ def export_columns(model: Model, entity: EntityDef, names: Sequence[str], lang: 
                 kind = "link" if target else "integer"
             columns.append(ExportColumn(name, SYSTEM_LABELS[name].get(lang), kind, target))
         else:
-            raise QueryError("columns", f"{entity.name} has no characteristic '{name}'")
+            raise QueryError("columns", "unknown_field", entity=entity.name, name=name)
     seen: dict[str, int] = {}
     for column in columns:
         seen[column.header.casefold()] = seen.get(column.header.casefold(), 0) + 1

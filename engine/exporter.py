@@ -66,13 +66,7 @@ MESSAGES = {
 class ExportError(QueryError):
     """An export asks for a format, a separator or columns that do not exist (the parameter is named)."""
 
-    def __init__(self, parameter: str, reason: str, **params: Any):
-        self.reason, self.params = reason, params
-        super().__init__(parameter, self.message("en"))
-
-    def message(self, lang: str | None = "en") -> str:
-        texts = MESSAGES[self.reason]
-        return texts.get(lang or "en", texts["en"]).format(**self.params)
+    MESSAGES = MESSAGES
 
 
 def _write_csv_default(stream: BinaryIO, columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> None:

@@ -27,12 +27,37 @@ CONTAINS_TYPES = frozenset({"string", "text", "rich_text", "email", "phone", "ur
 SORTABLE_SYSTEM = ("id", "created_at", "updated_at")
 
 
-class QueryError(EngineError):
-    """A list request names something the entity does not have, or a value of the wrong type."""
+MESSAGES: dict[str, dict[str, str]] = {
+    "unknown_view": {"en": "{entity} has no list view '{view}'", "fr": "{entity} n'a pas de vue liste « {view} »"},
+    "tab": {"en": "expected one of {tabs}", "fr": "valeurs possibles : {tabs}"},
+    "not_range": {"en": "{name} is not a number or a date", "fr": "{name} n'est ni un nombre ni une date"},
+    "group": {"en": "cannot group by {name} ({type})", "fr": "impossible de regrouper par {name} ({type})"},
+    "page": {"en": "expected a whole number", "fr": "un nombre entier est attendu"},
+    "unknown_field": {"en": "{entity} has no characteristic '{name}'",
+                      "fr": "{entity} n'a pas de caractéristique « {name} »"},
+    "sort": {"en": "cannot sort by {name} ({type})", "fr": "impossible de trier par {name} ({type})"},
+}
 
-    def __init__(self, parameter: str, message: str):
-        self.parameter = parameter
-        super().__init__(f"{parameter}: {message}")
+
+class QueryError(EngineError):
+    """A list request names something the entity does not have, or a value of the wrong type.
+    `parameter` is the query argument at fault; the message comes in English and French."""
+
+    MESSAGES = MESSAGES
+
+    def __init__(self, parameter: str, reason: str, *, rule_error: RuleError | None = None, **params: Any):
+        self.parameter, self.reason, self.params, self.rule_error = parameter, reason, params, rule_error
+        super().__init__(self.describe("en"))
+
+    def message(self, lang: str | None = "en") -> str:
+        if self.rule_error is not None:
+            return self.rule_error.message(lang)
+        texts = self.MESSAGES[self.reason]
+        return texts.get(lang or "en", texts["en"]).format(**self.params)
+
+    def describe(self, lang: str | None = "en") -> str:
+        """The parameter and what is wrong with it."""
+        return f"{self.parameter}: {self.message(lang)}"
 
 
 @dataclass(frozen=True)
@@ -109,14 +134,14 @@ def parse_list_request(
     view_name = first("view", "list")
     views = {v.name: v for v in entity.views if v.kind == "list"}
     if view_name not in views:
-        raise QueryError("view", f"{entity.name} has no list view '{view_name}'")
+        raise QueryError("view", "unknown_view", entity=entity.name, view=view_name)
     view = views[view_name]
     sort = tuple(s for s in first("sort").split(",") if s) or view.sort
     for item in sort:
         _sortable(entity, item.lstrip("-"), "sort")
     tab = first("tab", "open")
     if tab not in TABS:
-        raise QueryError("tab", f"expected one of {', '.join(TABS)}")
+        raise QueryError("tab", "tab", tabs=", ".join(TABS))
     equals: dict[str, tuple[Any, ...]] = {}
     contains: dict[str, str] = {}
     ranges: dict[str, tuple[Any, Any]] = {}
@@ -132,7 +157,7 @@ def parse_list_request(
             continue
         if bound:
             if definition.type not in RANGE_TYPES:
-                raise QueryError(key, f"{name} is not a number or a date")
+                raise QueryError(key, "not_range", name=name)
             low, high = ranges.get(name, (None, None))
             value = _load(rules[name], values[0], key, check=False)
             ranges[name] = (value, high) if bound == "min" else (low, value)
@@ -146,12 +171,12 @@ def parse_list_request(
     if group is not None:
         definition = _field(entity, group, "group")
         if definition.type not in ("choice", "status", "link", "boolean"):
-            raise QueryError("group", f"cannot group by {group} ({definition.type})")
+            raise QueryError("group", "group", name=group, type=definition.type)
     try:
         page = min(MAX_PAGE, max(1, int(first("page", "1"))))
         page_size = min(MAX_PAGE_SIZE, max(1, int(first("size", str(view.page_size)))))
     except ValueError:
-        raise QueryError("page", "expected a whole number") from None
+        raise QueryError("page", "page") from None
     return ListRequest(view_name, first("q").strip(), sort, tab, equals, contains, ranges, group, page, page_size)
 
 
@@ -226,7 +251,7 @@ def _escape_like(text: str) -> str:
 def _field(entity: EntityDef, name: str, parameter: str) -> FieldDef:
     definition = entity.fields_by_name.get(name)
     if definition is None:
-        raise QueryError(parameter, f"{entity.name} has no characteristic '{name}'")
+        raise QueryError(parameter, "unknown_field", entity=entity.name, name=name)
     return definition
 
 
@@ -235,14 +260,14 @@ def _sortable(entity: EntityDef, name: str, parameter: str) -> None:
         return
     definition = _field(entity, name, parameter)
     if definition.type in ("multi_choice", "rich_text", "text"):
-        raise QueryError(parameter, f"cannot sort by {name} ({definition.type})")
+        raise QueryError(parameter, "sort", name=name, type=definition.type)
 
 
 def _load(rules: FieldRules, raw: str, parameter: str, *, check: bool) -> Any:
     try:
         return rules.load(raw) if check else rules.coerce(raw)
     except RuleError as error:
-        raise QueryError(parameter, error.message("en")) from None
+        raise QueryError(parameter, error.rule, rule_error=error) from None
 
 
 def _arg(value: Any) -> str:

@@ -81,7 +81,7 @@ def export_command(
         fail([f"error: --{error.parameter}: {error.message(lang)}"])
     except QueryError as error:
         option = "--view" if error.parameter == "view" else f"--filter {error.parameter}"
-        fail([f"error: {option}: {str(error).removeprefix(error.parameter + ': ')}"])
+        fail([f"error: {option}: {error.message(lang)}"])
     except EngineError as error:
         describe = getattr(error, "message", None)
         fail([f"error: {describe(lang) if callable(describe) else error}"])

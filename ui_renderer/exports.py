@@ -54,12 +54,10 @@ def download(entity: str, format_name: str) -> ResponseReturnValue:
         list_request = engine.records.list_request(entity, args)
         export = Export(engine, entity, list_request, current_actor(), format=format_name, columns=columns,
                         delimiter=request.args.get("delimiter") or ",")
-    except ExportError as error:
-        if error.parameter == "format":
+    except QueryError as error:  # an ExportError too
+        if isinstance(error, ExportError) and error.parameter == "format":
             abort(404)
-        return _bad_request(entity, error.parameter, error.message(request_language()))
-    except QueryError as error:
-        return _bad_request(entity, error.parameter, str(error))
+        return _bad_request(entity, error.parameter, error.describe(request_language()))
     return Response(
         stream_with_context(export.started_bytes()),
         mimetype=export.media_type,

@@ -103,7 +103,7 @@ def _bad_request(entity: str, error: QueryError) -> ResponseReturnValue:
         400,
         entity=definition,
         parameter=error.parameter,
-        message=str(error),
+        message=error.describe(request_language()),
         default_url=_record_base(entity) + _suffix(),
     )
 

@@ -95,6 +95,24 @@ def test_a_bad_query_parameter_answers_400_naming_it(shared_admin: Caller, query
     assert body["errors"][parameter][0]["rule"] == "query"
 
 
+@pytest.mark.parametrize(("query", "parameter", "english", "french"), [
+    ("f_nonsense=1", "f_nonsense", "lead has no characteristic 'nonsense'", "lead n'a pas de caractéristique « nonsense »"),
+    ("sort=description", "sort", "cannot sort by description (rich_text)", "impossible de trier par description (rich_text)"),
+    ("view=nope", "view", "lead has no list view 'nope'", "lead n'a pas de vue liste « nope »"),
+    ("f_score_min=abc", "f_score_min", "Not a valid integer.", "Valeur invalide pour le type integer."),
+])
+def test_a_bad_query_parameter_is_explained_in_the_callers_language(
+        shared_admin: Caller, query: str, parameter: str, english: str, french: str) -> None:
+    for lang, message in (("en", english), ("fr", french)):
+        body = shared_admin.get(f"/lead?{query}", headers={"Accept-Language": lang}).get_json()
+        assert body["errors"][parameter][0]["message"] == message
+
+
+def test_a_bad_job_list_parameter_is_explained_in_french(shared_admin: Caller) -> None:
+    body = shared_admin.get("/jobs?limit=0", headers={"Accept-Language": "fr"}).get_json()
+    assert body["errors"]["limit"][0]["message"].startswith("un nombre entier de 1 à ")
+
+
 def test_page_one_million_is_the_last_accepted(shared_admin: Caller) -> None:
     response = shared_admin.get("/lead?page=1000000")
     assert response.status_code == 200 and response.get_json()["items"] == []

@@ -309,6 +309,12 @@ def test_bad_parameters_give_a_clear_400_page(client: FlaskClient, query: str, p
     assert 'href="/lead/"' in page
 
 
+def test_a_bad_parameter_is_explained_in_french_on_a_french_page(client: FlaskClient) -> None:
+    page = get(client, "/lead/?group=last_name&lang=fr", 400)
+    assert "impossible de regrouper par last_name (string)" in page
+    assert "valeurs possibles : open, history, all" in get(client, "/lead/?tab=archive&lang=fr", 400)
+
+
 def test_named_views_have_their_own_columns_sort_and_filter(client: FlaskClient) -> None:
     page = get(client, "/lead/?view=my_open_leads")
     assert names(page) == ["Arnaud", "Dumas", "Cordier", "Berger"]

@@ -118,7 +118,7 @@ def engine_error(error: EngineError, lang: str) -> Response:
         return definition.label.get(lang) if definition else entity
 
     if isinstance(error, QueryError):
-        return query_error(error.parameter, str(error)).response(lang)
+        return query_error(error.parameter, error.message(lang)).response(lang)
     if isinstance(error, PermissionDenied):
         message = text("forbidden", lang, operation=operation_word(error.operation, lang), entity=label(error.entity))
         if error.detail and error.detail.startswith("no access to "):

@@ -21,6 +21,7 @@ from flask import Blueprint, Response, g, jsonify, stream_with_context
 from engine.exporter import Export, ExportError, submit_export
 
 from .errors import ApiError, field_error, query_error
+from .messages import text
 from .payload import json_body, list_request, query_args
 from .routes import API_PREFIX, engine, handle_error, known_entity, lang, language_headers, prepare
 from .serialize import json_value
@@ -56,14 +57,14 @@ def export_job(entity: str) -> Response:
     for key, value in chosen.items():
         items = value if isinstance(value, list) else [value]
         if not all(isinstance(v, (str, int, float)) for v in items):
-            raise query_error(key, "expected a value or a list of values")
+            raise query_error(key, text("expected_values", lang()))
         args[key] = [("true" if v else "false") if isinstance(v, bool) else str(v) for v in items]
     columns = body.get("columns")
     if isinstance(columns, list):
         columns = ",".join(str(c) for c in columns)
     for name, value in (("format", body.get("format")), ("columns", columns), ("delimiter", body.get("delimiter"))):
         if value is not None and not isinstance(value, str):
-            raise query_error(name, "expected text")
+            raise query_error(name, text("expected_text", lang()))
     parsed = list_request(engine(), entity, args)
     try:
         job_id = submit_export(engine(), entity, parsed, g.api_actor, format=body.get("format") or "csv",

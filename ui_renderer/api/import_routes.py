@@ -26,6 +26,7 @@ from ..import_preview import entity_import_formats, mapping_problems
 from ..uploads import DEFAULT_MAX_BYTES, MULTIPART_SLACK, UploadError, store_upload
 from .auth import authenticated_actor
 from .errors import ApiError, field_error, json_error, query_error
+from .messages import text
 from .jobs_routes import job_response
 from .payload import safe_text
 from .routes import API_PREFIX, engine, handle_error, known_entity, lang, language_headers
@@ -78,7 +79,7 @@ def _problem(name: str, message: str) -> dict[str, list[dict[str, str]]]:
 def _flag(form: Any, name: str) -> bool:
     raw = (form.get(name) or "").strip().lower()
     if raw not in FLAGS:
-        raise query_error(name, "expected true or false")
+        raise query_error(name, text("expected_boolean", lang()))
     return FLAGS[raw]
 
 
@@ -90,7 +91,7 @@ def _options(entity: str, form: Any) -> ImportOptions:
     format_name = (form.get("format") or "csv").strip()
     if format_name != "csv" and format_name not in entity_import_formats(engine(), entity):
         available = ", ".join(["csv", *sorted(entity_import_formats(engine(), entity))])
-        raise query_error("format", f"expected one of {available}")
+        raise query_error("format", text("expected_one_of", lang(), available=available))
     encoding = (form.get("encoding") or "").strip() or None
     if encoding is not None:
         try:
@@ -105,8 +106,8 @@ def _options(entity: str, form: Any) -> ImportOptions:
     problems = mapping_problems(engine(), entity, g.api_actor, mapping, key)
     if problems:
         where = "key" if problems[0][0] == "import_bad_key" else "mapping"
-        text = " ".join(words(lang())[k].format(field=field) for k, field in problems)
-        raise ApiError(400, "bad_request", errors=_problem(where, text))
+        sentence = " ".join(words(lang())[k].format(field=field) for k, field in problems)
+        raise ApiError(400, "bad_request", errors=_problem(where, sentence))
     return ImportOptions(mapping=mapping, key=key, upsert=_flag(form, "upsert") or bool(key),
                          dry_run=_flag(form, "dry_run"), encoding=encoding, delimiter=delimiter, format=format_name)
 

@@ -20,6 +20,7 @@ from engine import NotFoundError
 from engine.jobs import JobStateError
 
 from .errors import json_error, query_error
+from .messages import text
 from .job_json import ERRORS_MAX, LIST_MAX, job_json
 from .job_json import job_response as job_json_response
 from .payload import ID_MAX
@@ -55,14 +56,14 @@ def _whole(name: str, default: int, maximum: int) -> int:
     if raw is None or raw == "":
         return default
     if not raw.isdigit() or len(raw) > 9 or not 1 <= int(raw) <= maximum:
-        raise query_error(name, f"expected a whole number from 1 to {maximum}")
+        raise query_error(name, text("expected_whole_number", lang(), maximum=maximum))
     return int(raw)
 
 
 def _flag(name: str) -> bool:
     raw = (request.args.get(name) or "false").lower()
     if raw not in ("true", "false", "1", "0"):
-        raise query_error(name, "expected true or false")
+        raise query_error(name, text("expected_boolean", lang()))
     return raw in ("true", "1")
 
 
