@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import sqlalchemy as sa
 
@@ -25,9 +25,7 @@ from .schema_state import ARCHIVE, BATCHES, CLEANUP, ENTITY_ROW, archive_table_n
 from .sqljson import json_of
 
 if TYPE_CHECKING:
-    from .archive_restore import RestoreResult
     from .runtime import Engine
-    from .tables import Tables
 
 
 class ArchiveError(EngineError):
@@ -139,9 +137,4 @@ def archive_entries(engine: "Engine") -> list[ArchiveEntry]:
         return list_archive(conn, engine.model)
 
 
-def restore(db: sa.Engine, model: Model, tables: "Tables", target: str, *, formats: Mapping[str, Any] | None = None,
-            clock: Callable[[], dt.datetime]) -> "RestoreResult":
-    """Bring archived data back: `entity.field` or `entity` (engine/archive_restore.py does it)."""
-    from .archive_restore import restore as restore_target
 
-    return restore_target(db, model, tables, target, formats=formats, clock=clock)

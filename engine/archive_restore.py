@@ -1,9 +1,11 @@
 """Archived data comes back once it is declared again (`ossature archive restore`).
 
 - `entity.field`: archived values are converted to the type declared now (the same
-  lossless conversion as a retype) and written into records whose value is empty; a
-  record that has a value again, or no longer exists, keeps its archived value. If one
-  value does not convert, nothing is restored.
+  lossless conversion as a retype) and written into records whose value is empty, as an
+  edit of those records (a new version, an audit row, a history period when the
+  characteristic is historized, by the actor who restored); a record that has a value
+  again, or no longer exists, keeps its archived value. If one value does not convert,
+  nothing is restored.
 - `entity`: into its (empty) table, set-based; a characteristic no longer declared, or
   declared with another type, goes to `sys_archive` instead (restore it as a field).
 
@@ -30,7 +32,7 @@ from .schema_scan import record_table
 from .schema_state import ARCHIVE, BATCHES, ENTITY_ROW, SnapshotLists, field_from_snapshot, field_snapshot
 from .schema_transaction import schema_transaction
 from .tables import TABLE_PREFIX, Tables
-from .trail import from_json
+from .trail import Change, from_json, to_json, write_audit, write_history
 
 if TYPE_CHECKING:
     from .runtime import Engine
@@ -52,7 +54,7 @@ class RestoreResult:
 
 
 def restore(db: sa.Engine, model: Model, tables: Tables, target: str, *, formats: Mapping[str, Any] | None = None,
-            clock: Callable[[], dt.datetime]) -> RestoreResult:
+            clock: Callable[[], dt.datetime], actor_id: int | None = None) -> RestoreResult:
     """Bring archived data back: `entity.field` or `entity` (see the module's docstring)."""
     entity, _, field = target.partition(".")
     definition = model.entities.get(entity)
@@ -62,12 +64,12 @@ def restore(db: sa.Engine, model: Model, tables: Tables, target: str, *, formats
         if not sa.inspect(conn).has_table(ARCHIVE.name):
             raise ArchiveError("restore_nothing", target=target)
         if field:
-            return _restore_field(conn, model, tables, entity, definition.field(field), formats or {}, clock())
+            return _restore_field(conn, model, tables, entity, definition.field(field), formats or {}, clock(), actor_id)
         return _restore_entity(conn, model, tables, entity, formats or {}, clock())
 
 
 def _restore_field(conn: sa.Connection, model: Model, tables: Tables, entity: str, new: FieldDef,
-                   formats: Mapping[str, Any], now: dt.datetime) -> RestoreResult:
+                   formats: Mapping[str, Any], now: dt.datetime, actor_id: int | None) -> RestoreResult:
     target = f"{entity}.{new.name}"
     table = tables.of(entity).name
     inspector = sa.inspect(conn)
@@ -97,7 +99,10 @@ def _restore_field(conn: sa.Connection, model: Model, tables: Tables, entity: st
     if failures:
         raise ArchiveError("restore_incompatible", target=target, count=failures, type=new.type)
     widen_to_fit(conn, table, new.name, new, extent)
-    t = record_table(table, new.name, new)
+    t = record_table(table, new.name, new, version=sa.Integer(), updated_at=sa.DateTime(), updated_by=sa.Integer())
+    write = sa.update(t).where(t.c.id == sa.bindparam("b_id")).values({
+        new.name: sa.bindparam("b_value"), "version": t.c.version + 1, "updated_at": now, "updated_by": actor_id,
+    })
     link_target = tables.of(new.entity) if new.type == "link" else None
     restored = has_value = missing = 0
     for rows in _archived_chunks(conn, pending):
@@ -105,7 +110,7 @@ def _restore_field(conn: sa.Connection, model: Model, tables: Tables, entity: st
         for _row_id, record_id, batch, value in rows:
             latest[record_id] = (batch, value)  # rows come by record, then archive order: the last one wins
         ids = list(latest)
-        current = dict(conn.execute(sa.select(t.c.id, t.c[new.name]).where(t.c.id.in_(ids))).all())
+        current = {row.id: row for row in conn.execute(sa.select(t.c.id, t.c[new.name], t.c.version).where(t.c.id.in_(ids)))}
         if link_target is not None:
             wanted = {_typed(old_rules[b], v, new_rules) for b, v in latest.values()}
             alive = set(conn.scalars(sa.select(link_target.c.id).where(link_target.c.id.in_(wanted))))
@@ -113,7 +118,7 @@ def _restore_field(conn: sa.Connection, model: Model, tables: Tables, entity: st
         for record_id, (batch, value) in latest.items():
             if record_id not in current:
                 missing += 1
-            elif current[record_id] is not None:
+            elif current[record_id][1] is not None:
                 has_value += 1
             else:
                 converted = _typed(old_rules[batch], value, new_rules)
@@ -122,10 +127,13 @@ def _restore_field(conn: sa.Connection, model: Model, tables: Tables, entity: st
                     continue
                 writes.append({"b_id": record_id, "b_value": converted})
         if writes:
-            conn.execute(
-                sa.update(t).where(t.c.id == sa.bindparam("b_id")).values({new.name: sa.bindparam("b_value")}),
-                writes,
-            )
+            conn.execute(write, writes)
+            write_audit(conn, tables, entity, "update", [
+                (w["b_id"], current[w["b_id"]].version + 1, {new.name: [None, to_json(w["b_value"])]}) for w in writes
+            ], now, actor_id)
+            if new.historized:
+                write_history(conn, tables, entity, [Change(w["b_id"], new.name, None, w["b_value"]) for w in writes],
+                              now, actor_id)
             done = [w["b_id"] for w in writes]
             conn.execute(ARCHIVE.update().where(*pending, ARCHIVE.c.record_id.in_(done)).values(restored_at=now))
             restored += len(writes)
@@ -251,7 +259,8 @@ def _links_resolve(conn: sa.Connection, archive: str, column: str, field: FieldD
     return dangling == 0
 
 
-def restore_archived(engine: "Engine", target: str) -> RestoreResult:
-    """`restore` on the engine's database and definitions (`entity.field` or `entity`)."""
+def restore_archived(engine: "Engine", target: str, actor_id: int | None = None) -> RestoreResult:
+    """`restore` on the engine's database and definitions (`entity.field` or `entity`), by the
+    user `actor_id` (None: the system, e.g. the command line)."""
     return restore(engine.db, engine.model, engine.tables, target, formats=engine.hooks.formats,
-                   clock=engine.records.clock)
+                   clock=engine.records.clock, actor_id=actor_id)

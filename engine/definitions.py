@@ -110,7 +110,7 @@ class AppliedRevision:
     """The schema steps applied (the plan's steps, as the database took them)."""
     restorable: tuple[ArchiveEntry, ...] = ()
     """Archived data whose definition is declared again (a revert brought it back): it can be
-    restored (`engine.archive.restore`, `ossature archive restore TARGET`)."""
+    restored (`engine.archive_restore.restore_archived`, `ossature archive restore TARGET`)."""
 
 
 class Installation:

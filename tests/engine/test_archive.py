@@ -127,6 +127,23 @@ def test_restore_brings_values_back_and_keeps_what_it_cannot_place(evo: Evolutio
     assert (again.restored, again.kept) == (0, 2)
 
 
+def test_a_restored_value_is_an_edit_of_its_record_audited_and_historized(evo: Evolution) -> None:
+    first = evo.migrate({"item": {**ITEM, "qty": {"type": "integer", "historized": True}}})
+    (kept, empty) = first.records.create_many("item", [{"qty": 12}, {}], SYSTEM_ACTOR)
+    evo.migrate({"item": ITEM})
+    third = evo.migrate({"item": {**ITEM, "qty": {"type": "integer", "historized": True}}})
+    before = third.records.get("item", kept)["version"]
+    assert restore_archived(third, "item.qty", actor_id=7).restored == 1
+    after = third.records.get("item", kept)
+    assert (after["qty"], after["version"], after["updated_by"]) == (12, before + 1, 7)
+    last = third.records.audit_log("item", kept)[-1]
+    assert (last["action"], last["version"], last["actor_id"], last["changes"]) == (
+        "update", before + 1, 7, {"qty": [None, 12]})
+    periods = third.records.history("item", kept, "qty")
+    assert [(p["value"], p["changed_by"]) for p in periods][-1] == (12, 7)
+    assert [e["action"] for e in third.records.audit_log("item", empty)] == ["create"]  # nothing archived: untouched
+
+
 def test_restore_converts_to_the_type_declared_now(evo: Evolution) -> None:
     first = evo.migrate({"item": {**ITEM, "qty": {"type": "integer"}}})
     ids = first.records.create_many("item", [{"qty": 12}, {"qty": -3}], SYSTEM_ACTOR)

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 import metamodel
 from engine import SYSTEM_ACTOR, Actor
-from engine.archive import restore
+from engine.archive_restore import restore_archived
 from engine.definition_errors import DefinitionChangeError
 from engine.definitions import DefinitionState, Installation
 
@@ -179,7 +179,7 @@ def test_values_survive_a_revert_and_come_back_with_the_characteristic(installat
     engine = installation.open_engine(installation.load().model)
     try:
         assert engine.records.get("sample", record_id)["loyalty"] is None
-        restored = restore(engine.db, engine.model, engine.tables, "sample.loyalty", clock=engine.records.clock)
+        restored = restore_archived(engine, "sample.loyalty")
         assert restored.restored == 1
         assert engine.records.get("sample", record_id)["loyalty"] == 4
     finally:

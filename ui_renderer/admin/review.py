@@ -19,7 +19,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 import metamodel
 from engine.archive import ArchiveError
-from engine.archive import restore as restore_target
+from engine.archive_restore import restore_archived
 from engine.definition_errors import DefinitionChangeError
 from engine.definitions import AppliedRevision
 from engine.schema_steps import MigrationRefused, Step
@@ -159,8 +159,7 @@ def restore() -> ResponseReturnValue:
     target = request.form.get("target", "")
     engine = live().current(check_now=True)
     try:
-        result = restore_target(engine.db, engine.model, engine.tables, target, formats=engine.hooks.formats,
-                                clock=engine.records.clock)
+        result = restore_archived(engine, target, actor_id=acting().user_id)
     except ArchiveError as error:
         flash(error.message(lang()), "error")
     else:
