@@ -6,7 +6,7 @@ says which definitions built them. From both:
 
 - an entity or a characteristic that is new is created;
 - one that is no longer declared is archived, never dropped (engine/archive.py);
-- a characteristic declared with `renamed_from: old` takes the old column with its values;
+- a characteristic declared with `renamed_from: old` (or a list of former names) takes the old column with its values;
 - a type change converts every value (engine/schema_convert.py): if one does not convert,
   the step is refused and lists the records;
 - a stricter rule (mandatory, min, max, lengths, pattern, format, a retired list value) is
@@ -19,7 +19,7 @@ says which definitions built them. From both:
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any, Mapping
+from typing import Any, Collection, Mapping
 
 import sqlalchemy as sa
 
@@ -130,8 +130,8 @@ class _Planner:
         used: set[str] = set()
         displaced: set[str] = set()  # columns a renamed characteristic takes the name of: archived first
         for f in definition.fields:
-            source = f.renamed_from
-            if source and source in columns and source not in declared:
+            source = _former_column(f, columns, declared)
+            if source is not None:
                 used.add(source)
                 if f.name in columns:
                     displaced.add(f.name)
@@ -251,13 +251,19 @@ class _Planner:
         if field is None:
             return
         present = {c["name"] for c in self.db.columns[table.name]}
-        source = column.name if column.name in present else field.renamed_from
-        if source not in present:
+        source = column.name if column.name in present else _former_column(field, present, {})
+        if source is None:
             return  # a new column: empty
         count = duplicated_values(self.conn, table.name, source, field)
         if count:
             self.add(Step("refuse", "unique_refused", {"entity": entity, "field": field.name, "count": count},
                           entity=entity, field=field.name, count=count))
+
+
+def _former_column(f: FieldDef, columns: Collection[str], declared: Collection[str]) -> str | None:
+    """The column a renamed characteristic takes: its most recent former name the table still has
+    (and no characteristic declares), if any."""
+    return next((name for name in reversed(f.renamed_from) if name in columns and name not in declared), None)
 
 
 def _by_name(metadata: sa.MetaData) -> list[sa.Table]:

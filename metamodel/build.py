@@ -11,7 +11,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from metamodel.merge import EntitySpec, ListSpec, Merged, ViewSpec, WorkflowSpec
+from metamodel.merge import EntitySpec, ListSpec, Merged, ViewSpec, WorkflowSpec, former_names
 from metamodel.model import (
     ActionDef,
     DuplicateRuleDef,
@@ -221,7 +221,7 @@ def _field(name: str, char: Props) -> FieldDef:
         precision=char.get("precision", DEFAULT_PRECISION) if decimal else None,
         widget=char.get("widget"),
         format=char.get("format"),
-        renamed_from=char.get("renamed_from"),
+        renamed_from=former_names(char.get("renamed_from")),
     )
 
 

@@ -19,7 +19,7 @@ from typing import Any, Collection, Iterable, Iterator
 from metamodel.errors import Problem
 from metamodel.expressions import ExpressionError, compile_expression
 from metamodel.identifiers import IDENTIFIER_RE, reserved_entity_reason, reserved_field_reason
-from metamodel.merge import EntitySpec, ListSpec, Merged, ViewSpec, WorkflowSpec
+from metamodel.merge import EntitySpec, ListSpec, Merged, ViewSpec, WorkflowSpec, former_names
 from metamodel.model import (
     FIELD_TYPES,
     LIST_TYPES,
@@ -371,8 +371,7 @@ class _Checker:
             if types is not None and field_type not in types:
                 self.report(char.origin_of(key), f"'{key}' does not apply to {an(field_type)} characteristic", at_key=True)
         references_ok = self.check_references(char, field_type)
-        renamed = char.get("renamed_from")
-        if renamed is not None:
+        for renamed in former_names(char.get("renamed_from")):
             if renamed in entity.characteristics:
                 self.report(char.origin_of("renamed_from"), f"'{renamed}' is still declared: a renamed characteristic must disappear")
             elif reserved_field_reason(renamed):

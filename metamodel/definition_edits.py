@@ -27,8 +27,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import yaml
 
-from metamodel.merge import KIND_OF_FOLDER, layout_without
-from metamodel.model import ENTITY_OPERATIONS, FieldDef, Model, Text
+from metamodel.merge import KIND_OF_FOLDER, former_names, layout_without, names_without
+from metamodel.model import ENTITY_OPERATIONS, SYSTEM_COLUMNS, FieldDef, Model, Text
 
 Data = dict[str, Any]
 
@@ -105,6 +105,14 @@ def yaml_value(value: Any) -> Any:
 def field_values(f: FieldDef) -> dict[str, Any]:
     """The characteristic as the form edits it."""
     return {key: yaml_value(getattr(f, key)) for key in CHARACTERISTIC_KEYS}
+
+
+def declaration_of(f: FieldDef) -> Data:
+    """Characteristic `f` as a full declaration, as the definition language writes it (no default
+    value, no default flag)."""
+    values = {k: v for k, v in field_values(f).items()
+              if v is not None and not (k in FLAG_DEFAULTS and v == FLAG_DEFAULTS[k])}
+    return _ordered({**values, **redeclaration(f, {})}, CHARACTERISTIC_KEYS)
 
 
 def redeclaration(f: FieldDef, values: Mapping[str, Any]) -> Data:
@@ -210,6 +218,29 @@ class OverlayEditor:
         if not characteristics:
             doc.pop("characteristics")
 
+    def rename_characteristic(self, entity: str, name: str, new_name: str) -> None:
+        """Rename a characteristic (the migration moves its column and values): declared again
+        under `new_name` with `renamed_from: name`, and the earlier pack's one removed; it keeps
+        its places in the views and roles."""
+        definition = self.model.entity(entity)
+        if name not in definition.fields_by_name or name == "status":
+            raise DefinitionEditError("name", "unknown", name=name, owner=entity)
+        if new_name in definition.fields_by_name or new_name in SYSTEM_COLUMNS or new_name == "status":
+            raise DefinitionEditError("new_name", "exists", name=new_name, owner=entity)
+        entry = self._characteristic_entry(entity, name)
+        declared_here = "type" in entry and not entry.get("redeclare")
+        if "type" in entry:
+            declaration = {k: v for k, v in entry.items() if k not in ("redeclare", "renamed_from")}
+        else:
+            declaration = declaration_of(definition.field(name))
+        # every former name, so that the places of the earlier pack's name follow, and the values
+        # move from whichever column a database has (this one's, or one where the pack is new)
+        former = [*former_names(entry.get("renamed_from")), name]
+        self._drop_characteristic(entity, name, from_pack=not declared_here, successor=new_name)
+        doc = self.document("entities", entity)
+        doc.setdefault("characteristics", {})[new_name] = {
+            **declaration, "renamed_from": former if len(former) > 1 else name}
+
     def remove_characteristic(self, entity: str, name: str) -> None:
         """Remove a characteristic (the migration archives its values) and the overlay's mentions
         of it in the entity's views and the roles; one of an earlier pack is listed under
@@ -218,24 +249,34 @@ class OverlayEditor:
         if name not in definition.fields_by_name or name == "status":
             raise DefinitionEditError("name", "unknown", name=name, owner=entity)
         entry = self._characteristic_entry(entity, name)
+        self._drop_characteristic(entity, name, from_pack="type" not in entry or bool(entry.get("redeclare")))
+
+    def _drop_characteristic(self, entity: str, name: str, *, from_pack: bool, successor: str | None = None) -> None:
+        """Take characteristic `name` out of the overlay: its entry, and (`from_pack`) the earlier
+        pack's declaration through `remove_characteristics`; in the overlay's views and roles,
+        `successor` takes its places, or it leaves them."""
         doc = self.document("entities", entity)
         (doc.get("characteristics") or {}).pop(name, None)
         _drop_empty(doc, "characteristics")
-        if "type" not in entry or entry.get("redeclare"):
+        if from_pack:
             doc.setdefault("remove_characteristics", []).append(name)
             ordered = _ordered(doc, ("extends", "remove_characteristics"))
             doc.clear()
             doc.update(ordered)
         views = doc.get("views") or {}
         for kind, layout in list(views.items()):
-            views[kind] = layout_without(layout, name)
+            views[kind] = layout_without(layout, name, successor)
             self._drop_empty_layout(entity, kind)
+        named = {v.name for v in self.model.entity(entity).views} - {"list", "form"}
+        for doc_name, data in list(self.docs.items()):
+            if doc_name.startswith("views/") and data.get("extends") in named:
+                self.docs[doc_name] = layout_without(data, name, successor)
         for doc_name, data in self.docs.items():
             permission = (data.get("entities") or {}).get(entity) if doc_name.startswith("roles/") else None
             if isinstance(permission, dict):
                 for key in ("hidden", "readonly"):
                     if name in permission.get(key, ()):
-                        permission[key] = [n for n in permission[key] if n != name]
+                        permission[key] = names_without(permission[key], name, successor)
                         _drop_empty(permission, key)
 
     # -- the entity's views ----------------------------------------------------------------

@@ -234,8 +234,12 @@ class _Merger:
     def _extend_entity(self, spec: EntitySpec, doc: Document, origin: Origin) -> None:
         """Removals first (so that a removed name can be declared again), then declarations,
         redeclarations and overrides of characteristics, then views and duplicate rules."""
-        self._remove_characteristics(spec, doc.data.get("remove_characteristics") or [], origin)
-        for char_name, entry in (doc.data.get("characteristics") or {}).items():
+        removed = self._remove_characteristics(spec, doc.data.get("remove_characteristics") or [], origin)
+        declared = doc.data.get("characteristics") or {}
+        renames = {old: name for name, entry in declared.items() for old in former_names(entry.get("renamed_from"))}
+        for name, here in removed.items():
+            self._take_out_of_views(spec, name, renames.get(name), here)
+        for char_name, entry in declared.items():
             here = origin.child("characteristics", char_name)
             existing = spec.characteristics.get(char_name)
             if "type" in entry:
@@ -284,11 +288,9 @@ class _Merger:
         else:
             self.problems.append(here.problem(f"already declared in {existing.origin}{REDECLARE_HINT}"))
 
-    def _remove_characteristics(self, spec: EntitySpec, names: list[str], origin: Origin) -> None:
-        """Removed characteristics leave the entity's views (its own and the named views of earlier
-        packs: columns, sort, sections... but not a `where` condition, which would change what the
-        view shows) and the roles' hidden and readonly lists; what else names them (a natural key,
-        a title, a `where`, an expression) is reported by the checks."""
+    def _remove_characteristics(self, spec: EntitySpec, names: list[str], origin: Origin) -> dict[str, Origin]:
+        """Take `names` out of the entity; returns those removed, each with where."""
+        removed: dict[str, Origin] = {}
         for index, name in enumerate(names):
             here = origin.child("remove_characteristics", index)
             if name in names[:index]:
@@ -299,14 +301,31 @@ class _Merger:
                     f"{_removed_by(spec, name)}"))
             else:
                 del spec.characteristics[name]
-                spec.removed_characteristics[name] = here
-                named = [v.props for v in self.merged.views.values() if v.props.get("entity") == spec.name]
-                for layout in [*spec.views.values(), *named]:
-                    _drop_from_layout(layout, name, here)
-                for role in self.merged.roles.values():
-                    entry = role.entities.get(spec.name)
-                    if entry is not None:
-                        _drop_from_names(entry, ("hidden", "readonly"), name, here)
+                spec.removed_characteristics[name] = removed[name] = here
+        return removed
+
+    def _take_out_of_views(self, spec: EntitySpec, name: str, successor: str | None, here: Origin) -> None:
+        """A removed characteristic leaves the entity's views (its own and the named views of
+        earlier packs: columns, sort, sections... but not a `where` condition, which would change
+        what the view shows) and the roles' hidden and readonly lists. A `successor` declared with
+        `renamed_from: name` takes its places instead, there and in the `where` conditions, the
+        title, the natural key and the duplicate rules. What else names it (an expression; a
+        title, natural key or duplicate rule when it is removed) is reported by the checks."""
+        named = [v.props for v in self.merged.views.values() if v.props.get("entity") == spec.name]
+        for layout in [*spec.views.values(), *named]:
+            _replace_in_layout(layout, name, successor, here)
+        for role in self.merged.roles.values():
+            entry = role.entities.get(spec.name)
+            if entry is not None:
+                _replace_in_names(entry, ("hidden", "readonly"), name, successor, here)
+        if successor is None:
+            return
+        title = spec.props.get("title")
+        if isinstance(title, str) and f"{{{name}}}" in title:
+            spec.props.set("title", title.replace(f"{{{name}}}", f"{{{successor}}}"), here)
+        _replace_in_names(spec.props, ("natural_key",), name, successor, here)
+        for rule in spec.duplicates.values():
+            _replace_in_names(rule, ("match",), name, successor, here)
 
     def _override(self, existing: Props, entry: dict[str, Any], here: Origin, char_name: str) -> None:
         for key, value in entry.items():
@@ -453,31 +472,49 @@ def _removed_by(spec: EntitySpec, name: str) -> str:
     return f" (removed by {removed})" if removed is not None else ""
 
 
-def _drop_from_names(props: Props, keys: Iterable[str], name: str, here: Origin) -> None:
-    """Take `name` out of the name lists `keys` of `props` (a list left empty goes)."""
+def former_names(renamed_from: str | list[str] | None) -> tuple[str, ...]:
+    """A characteristic's `renamed_from` as its former names, oldest first."""
+    if renamed_from is None:
+        return ()
+    return (renamed_from,) if isinstance(renamed_from, str) else tuple(renamed_from)
+
+
+def names_without(names: list[str], name: str, successor: str | None = None) -> list[str]:
+    """`names` with `name` replaced by `successor`, or left out when there is none."""
+    return [successor if n == name else n for n in names if n != name or successor]
+
+
+def _replace_in_names(props: Props, keys: Iterable[str], name: str, successor: str | None, here: Origin) -> None:
+    """`name` replaced (or taken out) in the name lists `keys` of `props` (a list left empty goes)."""
     for key in keys:
         names = props.get(key)
         if isinstance(names, list) and name in names:
-            props.set(key, [n for n in names if n != name] or None, here)
+            props.set(key, names_without(names, name, successor) or None, here)
 
 
-def layout_without(layout: dict[str, Any], name: str) -> dict[str, Any]:
-    """A list or form layout without characteristic `name`: out of its columns, filters, groups,
-    mass-update fields, sort and form sections (a list or section left empty goes)."""
+def layout_without(layout: dict[str, Any], name: str, successor: str | None = None) -> dict[str, Any]:
+    """A list or form layout without characteristic `name` (or with `successor` in its places,
+    its `where` condition included): its columns, filters, groups, mass-update fields, sort and
+    form sections (a list or section left empty goes)."""
     result = dict(layout)
     for key in LAYOUT_NAME_LISTS:
         if isinstance(result.get(key), list):
-            result[key] = [n for n in result[key] if n != name]
+            result[key] = names_without(result[key], name, successor)
     if isinstance(result.get("sort"), list):
-        result["sort"] = [n for n in result["sort"] if n.lstrip("-") != name]
+        result["sort"] = [
+            n[: len(n) - len(name)] + successor if successor and n.lstrip("-") == name else n
+            for n in result["sort"] if n.lstrip("-") != name or successor
+        ]
     if isinstance(result.get("sections"), list):
-        sections = [{**s, "fields": [n for n in s.get("fields", ()) if n != name]} for s in result["sections"]]
+        sections = [{**s, "fields": names_without(list(s.get("fields", ())), name, successor)} for s in result["sections"]]
         result["sections"] = [s for s in sections if s["fields"]]
+    if successor and isinstance(result.get("where"), dict) and name in result["where"]:
+        result["where"] = {successor if key == name else key: value for key, value in result["where"].items()}
     return {key: value for key, value in result.items() if value != [] or layout.get(key) == []}
 
 
-def _drop_from_layout(layout: Props, name: str, here: Origin) -> None:
-    kept = layout_without(layout.values, name)
+def _replace_in_layout(layout: Props, name: str, successor: str | None, here: Origin) -> None:
+    kept = layout_without(layout.values, name, successor)
     for key in list(layout.values):
         if kept.get(key) != layout.get(key):
             layout.set(key, kept.get(key), here)

@@ -87,7 +87,8 @@ class FieldDef:
     widget: str | None = None
     format: str | None = None
     """A field format registered by a plugin (e.g. `siret` on a string): an extra check."""
-    renamed_from: str | None = None
+    renamed_from: tuple[str, ...] = ()
+    """Former names, oldest first (a definition may give one name or a list)."""
 
     @property
     def is_text(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import sqlalchemy as sa
 
 import metamodel
 from engine import SYSTEM_ACTOR, Actor
+from engine.archive import archive_entries
 from engine.archive_restore import restore_archived
 from engine.definition_errors import DefinitionChangeError
 from engine.definitions import DefinitionState, Installation
@@ -251,3 +253,33 @@ def test_changes_made_at_the_same_time_are_recorded_one_after_the_other(installa
     assert errors == []
     assert sorted(r.id for r in installation.revisions()) == [1, 2]
     assert {r.summary for r in installation.revisions()} == {"loyalty", "rooms"}
+
+
+def test_an_overlay_removes_retypes_and_renames_characteristics_of_the_pack_without_losing_a_value(installation):
+    engine = installation.open_engine(installation.load().model)
+    try:
+        record_id = engine.records.create(
+            "sample", {"name": "kept", "qty": 12, "website": "https://example.org", "body": "<p>b</p>"},
+            SYSTEM_ACTOR)["id"]
+    finally:
+        engine.dispose()
+    reshaped = (
+        "extends: sample\n"
+        "remove_characteristics: [website, body]\n"
+        "characteristics:\n"
+        "  qty: {redeclare: true, type: decimal, scale: 1, label: {en: Quantity, fr: Quantité}, max: 1000}\n"
+        "  content: {type: rich_text, label: {en: Content, fr: Contenu}, renamed_from: body}\n"
+    )
+    plan = installation.plan_overlay({"entities/sample.yaml": reshaped})
+    assert any(step.startswith("sample.qty: type integer -> decimal(18, 1)") for step in plan.steps), plan.steps
+    assert any(step.startswith("sample.website: no longer declared: archive its 1 value(s)") for step in plan.steps)
+    assert "sample.body: renamed to content: the column moves with its 1 value(s)" in plan.steps
+    installation.apply_overlay({"entities/sample.yaml": reshaped}, ANN, "reshape sample")
+    engine = installation.open_engine(installation.load().model)
+    try:
+        record = engine.records.get("sample", record_id)
+        assert (record["qty"], record["content"]) == (Decimal("12.0"), "<p>b</p>")
+        assert "website" not in record and "body" not in record
+        assert [e.target for e in archive_entries(engine)] == ["sample.website"]
+    finally:
+        engine.dispose()

@@ -136,6 +136,20 @@ def test_rename_and_retype_at_once(evo: Evolution) -> None:
     assert "qty" not in columns(second, "item")
 
 
+def test_a_characteristic_renamed_twice_takes_whichever_former_column_the_database_has(evo: Evolution) -> None:
+    first = evo.migrate({"item": {"a": {"type": "string"}}})
+    ids = first.records.create_many("item", [{"a": "x"}, {"a": "y"}], SYSTEM_ACTOR)
+    # a database that saw neither rename: the oldest name is the column there
+    second = evo.migrate({"item": {"c": {"type": "string", "renamed_from": ["a", "b"]}}})
+    assert values(second, "item", "c") == {ids[0]: "x", ids[1]: "y"} and "a" not in columns(second, "item")
+    third = evo.migrate({"item": {"b": {"type": "string", "renamed_from": "c"}}})
+    assert values(third, "item", "b") == {ids[0]: "x", ids[1]: "y"}
+    # a database that saw the first rename: the most recent name present wins
+    fourth = evo.migrate({"item": {"d": {"type": "string", "renamed_from": ["c", "b"]}}})
+    assert values(fourth, "item", "d") == {ids[0]: "x", ids[1]: "y"} and "b" not in columns(fourth, "item")
+    assert archive_entries(fourth) == []
+
+
 def test_a_rename_onto_an_existing_column_archives_that_column_first(evo: Evolution) -> None:
     first = evo.migrate({"item": {"a": {"type": "string"}, "b": {"type": "integer"}}})
     ids = first.records.create_many("item", [{"a": "x", "b": 1}, {"a": "y"}], SYSTEM_ACTOR)

@@ -338,3 +338,75 @@ def test_a_named_view_is_changed_through_an_extends_document_of_what_differs():
     assert data(edit.texts(), "views/key_accounts.yaml") == {"extends": "key_accounts", "columns": ["name", "city"]}
     changed = load(edit.texts()).entity("account").view("key_accounts")
     assert (changed.columns, changed.filters, changed.where) == (("name", "city"), view.filters, view.where)
+
+
+# -- renaming ------------------------------------------------------------------------------------
+
+
+def test_renaming_a_base_characteristic_declares_it_under_the_new_name_in_the_same_places():
+    edit = editor()
+    edit.rename_characteristic("contact", "first_name", "given_name")
+    document = data(edit.texts(), "entities/contact.yaml")
+    assert document["remove_characteristics"] == ["first_name"]
+    assert document["characteristics"] == {"given_name": {
+        "type": "string", "label": {"en": "First name", "fr": "Prénom"}, "max_length": 80, "searchable": True,
+        "renamed_from": "first_name"}}
+    contact = load(edit.texts()).entity("contact")
+    base = BASE.entity("contact")
+    assert contact.title == "{given_name} {last_name}"
+    assert contact.view("list").columns == tuple("given_name" if c == "first_name" else c for c in base.view("list").columns)
+    assert contact.view("list").sort == ("last_name", "given_name")
+    assert contact.duplicate_rule("same_name_and_account").fields == ("last_name", "given_name", "account")
+    assert contact.field("given_name").renamed_from == ("first_name",)
+
+
+def test_renaming_twice_keeps_every_former_name_and_the_places():
+    first = editor()
+    first.rename_characteristic("contact", "mobile", "cell_phone")
+    between = editor(first.texts())
+    between.set_permission("sales", "contact", ("read", "update"), "all", readonly=("cell_phone",))
+    second = editor(between.texts())
+    second.rename_characteristic("contact", "cell_phone", "portable")
+    entry = data(second.texts(), "entities/contact.yaml")["characteristics"]["portable"]
+    assert entry["renamed_from"] == ["mobile", "cell_phone"]
+    model = load(second.texts())
+    contact = model.entity("contact")
+    assert [s.fields for s in contact.view("form").sections] == [
+        tuple("portable" if n == "mobile" else n for n in s.fields) for s in BASE.entity("contact").view("form").sections]
+    assert model.role("sales").entities["contact"].readonly == frozenset({"portable"})
+
+
+def test_renaming_a_characteristic_added_here_moves_its_entry():
+    first = editor()
+    first.set_characteristic("contact", "loyalty", LOYALTY, new=True)
+    first.show_in_list("contact", "loyalty")
+    second = editor(first.texts())
+    second.rename_characteristic("contact", "loyalty", "fidelity")
+    document = data(second.texts(), "entities/contact.yaml")
+    assert "remove_characteristics" not in document
+    assert document["characteristics"] == {"fidelity": {"type": "integer", "label": LABEL, "min": 0, "max": 10,
+                                                        "renamed_from": "loyalty"}}
+    assert load(second.texts()).entity("contact").view("list").columns[-1] == "fidelity"
+
+
+@pytest.mark.parametrize("new_name", ["email", "created_at", "status"])
+def test_a_rename_onto_a_name_taken_is_refused_on_the_new_name(new_name):
+    with pytest.raises(DefinitionEditError) as refused:
+        editor().rename_characteristic("contact", "mobile", new_name)
+    assert refused.value.field == "new_name"
+
+
+def test_the_overlays_named_views_follow_a_rename_and_a_removal():
+    view = BASE.entity("account").view("key_accounts")
+    first = editor()
+    first.set_characteristic("account", "tier", {**LOYALTY, "label": {"en": "Tier", "fr": "Niveau"}}, new=True)
+    second = editor(first.texts())
+    second.set_list_view("account", (*view.columns, "tier"), ("tier",), view.mass_update, view="key_accounts")
+    third = editor(second.texts())
+    third.rename_characteristic("account", "tier", "rank")
+    renamed = load(third.texts()).entity("account").view("key_accounts")
+    assert (renamed.columns[-1], renamed.filters) == ("rank", ("rank",))
+    fourth = editor(third.texts())
+    fourth.remove_characteristic("account", "rank")
+    assert "rank" not in fourth.texts()["views/key_accounts.yaml"]
+    assert load(fourth.texts()).entity("account").view("key_accounts").columns == view.columns

@@ -3,8 +3,8 @@ removals, redeclarations (another type, list, length...), removal then declarati
 new characteristics give the entity a later pack means, no more and no less (Hypothesis).
 
 The same target written as one declaration is the reference; the views of the earlier pack
-(the entity's and a named view) keep the characteristics that stay, in their places, and lose
-those removed.
+(the entity's and a named view) keep the characteristics that stay, in their places, lose
+those removed, and show a renamed one (removed, then declared with `renamed_from`) in its places.
 """
 
 from __future__ import annotations
@@ -62,24 +62,30 @@ def compared(model: Model) -> dict[str, tuple[Any, ...]]:
     return {f.name: tuple(getattr(f, key) for key in COMPARED) for f in model.entity("item").fields}
 
 
-fates = st.sampled_from(("keep", "remove", "redeclare", "remove_and_declare"))
+fates = st.sampled_from(("keep", "remove", "redeclare", "remove_and_declare", "rename"))
 
 
 @st.composite
-def evolutions(draw: st.DrawFn) -> tuple[dict, dict, dict]:
-    """(earlier fields, later fields, the extension document from one to the other)."""
+def evolutions(draw: st.DrawFn) -> tuple[dict, dict, dict, dict]:
+    """(earlier fields, later fields, the extension document from one to the other, renames)."""
     base_names = draw(st.lists(st.sampled_from(NAMES), min_size=1, max_size=5, unique=True))
     base = {name: draw(st.sampled_from(SPECS)) for name in base_names}
     target: dict[str, dict[str, Any]] = {}
     extension: dict[str, Any] = {"extends": "item"}
     removed: list[str] = []
     characteristics: dict[str, Any] = {}
+    renames: dict[str, str] = {}
     for name, spec in base.items():
         fate = draw(fates)
         if fate == "keep":
             target[name] = spec
         elif fate == "remove":
             removed.append(name)
+        elif fate == "rename":
+            renames[name] = f"{name}_renamed"
+            removed.append(name)
+            target[renames[name]] = spec
+            characteristics[renames[name]] = {**declared(spec, renames[name]), "renamed_from": name}
         else:
             new = draw(st.sampled_from(SPECS))
             target[name] = new
@@ -96,13 +102,13 @@ def evolutions(draw: st.DrawFn) -> tuple[dict, dict, dict]:
         extension["remove_characteristics"] = removed
     if characteristics:
         extension["characteristics"] = characteristics
-    return base, target, extension
+    return base, target, extension, renames
 
 
 @settings(max_examples=150, deadline=None, derandomize=True, database=None)
 @given(evolutions())
-def test_an_extension_reaches_any_set_of_characteristics(evolution: tuple[dict, dict, dict]) -> None:
-    base, target, extension = evolution
+def test_an_extension_reaches_any_set_of_characteristics(evolution: tuple[dict, dict, dict, dict]) -> None:
+    base, target, extension, renames = evolution
     later = metamodel.load_model([pack("base", base), overlay_pack(1, {"entities/item.yaml": yaml.safe_dump(extension)})])
     reference = metamodel.load_model([pack("base", target)])
     assert compared(later) == compared(reference)
@@ -110,6 +116,8 @@ def test_an_extension_reaches_any_set_of_characteristics(evolution: tuple[dict, 
     staying = [n for n in base if n in target and n not in extension.get("remove_characteristics", ())]
     item = later.entity("item")
     assert [f.name for f in item.fields][:len(staying)] == staying  # kept and redeclared: in their places
+    assert {f.name: f.renamed_from for f in item.fields if f.renamed_from} == {new: (old,) for old, new in renames.items()}
+    staying = [renames.get(n, n) for n in base if n in staying or n in renames]  # a renamed one in its places
     if staying:
         assert list(item.view("list").columns) == list(item.view("everything").columns) == staying
         assert list(item.view("everything").sort) == [f"-{name}" for name in staying]

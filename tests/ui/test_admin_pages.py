@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 import metamodel
 from engine import SYSTEM_ACTOR
 from engine.accounts import Accounts
+from engine.archive import archive_entries
 from engine.definitions import Installation
 from engine.live import LiveEngine
 from ui_renderer import create_app
@@ -295,9 +296,30 @@ def test_removing_a_characteristic_something_still_needs_is_refused_naming_what(
     assert "email" in engine_of(app).model.entity("contact").fields_by_name
 
 
+def test_renaming_a_base_characteristic_moves_its_values_and_keeps_its_places(app, client):
+    kept = engine_of(app).records.create("contact", {"last_name": "Kept", "mobile": "+33 6 12 34 56 78"}, SYSTEM_ACTOR)
+    assert 'id="rename-form"' in client.get("/admin/entities/contact/characteristics/mobile").text
+    review = client.post("/admin/entities/contact/characteristics/mobile/rename", data={"new_name": "cell_phone"})
+    assert review.status_code == 200
+    assert "contact.mobile: renamed to cell_phone: the column moves with its 1 value(s)" in text_of(review.text)
+    client.post("/admin/apply", data={"change": token_of(review.text)})
+    record = engine_of(app).records.get("contact", kept["id"])
+    assert record["cell_phone"] == "+33 6 12 34 56 78" and "mobile" not in record
+    form = client.get(f"/contact/{kept['id']}").text
+    assert 'name="cell_phone"' in form and 'name="mobile"' not in form
+    assert archive_entries(engine_of(app)) == []
+
+
+@pytest.mark.parametrize("new_name, message", [("email", "already exists"), ("Bad-Name", "Lowercase letters")])
+def test_a_rename_onto_a_name_taken_or_not_an_identifier_is_refused(client, new_name, message):
+    refused = client.post("/admin/entities/contact/characteristics/mobile/rename", data={"new_name": new_name})
+    assert refused.status_code == 422 and 'id="error-new_name"' in refused.text and message in refused.text
+
+
 def test_the_status_is_not_a_characteristic_to_edit_or_remove(client):
     assert client.get("/admin/entities/lead/characteristics/status").status_code == 404
     assert client.post("/admin/entities/lead/characteristics/status/remove").status_code == 404
+    assert client.post("/admin/entities/lead/characteristics/status/rename", data={"new_name": "x"}).status_code == 404
 
 
 # -- the list view ---------------------------------------------------------------------------

@@ -57,6 +57,15 @@ def entity_page(entity: str) -> ResponseReturnValue:
 # -- characteristics -------------------------------------------------------------------------
 
 
+def characteristic_or_404(entity: str, name: str) -> tuple[EntityDef, FieldDef]:
+    """The entity and its characteristic `name` (the workflow's `status` is not edited here)."""
+    definition = entity_or_404(entity)
+    field = definition.fields_by_name.get(name)
+    if field is None or field.type == "status":
+        abort(404)
+    return definition, field
+
+
 def _characteristic_form(entity: EntityDef, field: FieldDef | None, added_here: bool, *, status: int = 200,
                          values: dict[str, Any] | None = None, **context: Any) -> ResponseReturnValue:
     current = model()
@@ -119,10 +128,7 @@ def new_characteristic(entity: str) -> ResponseReturnValue:
 
 @admin.route("/entities/<entity>/characteristics/<name>", methods=["GET", "POST"])
 def edit_characteristic(entity: str, name: str) -> ResponseReturnValue:
-    definition = entity_or_404(entity)
-    field = definition.fields_by_name.get(name)
-    if field is None or field.type == "status":
-        abort(404)
+    definition, field = characteristic_or_404(entity, name)
     editor = definitions().editor()
     added_here = editor.added_here(entity, name)
     if request.method == "GET":
@@ -145,12 +151,31 @@ def edit_characteristic(entity: str, name: str) -> ResponseReturnValue:
     return review(editor, summary, admin_url("entity_page", entity=entity), retry, CHARACTERISTIC_FIELDS)
 
 
+@admin.post("/entities/<entity>/characteristics/<name>/rename")
+def rename_characteristic(entity: str, name: str) -> ResponseReturnValue:
+    definition, field = characteristic_or_404(entity, name)
+    editor = definitions().editor()
+    added_here = editor.added_here(entity, name)
+    reader = FormReader(request.form, lang())
+    new_name = read_new_name(reader, "new_name")
+
+    def retry(status: int = 422, **context: Any) -> ResponseReturnValue:
+        return _characteristic_form(definition, field, added_here, status=status,
+                                    new_name=request.form.get("new_name", ""), **context)
+
+    if reader.errors or new_name is None:
+        return retry(errors=reader.errors)
+    try:
+        editor.rename_characteristic(entity, name, new_name)
+    except DefinitionEditError as error:
+        return edit_refused(error, retry)
+    summary = say(lang(), "summary_rename_characteristic", entity=entity, name=name, new_name=new_name)
+    return review(editor, summary, admin_url("entity_page", entity=entity), retry, ("new_name",))
+
+
 @admin.post("/entities/<entity>/characteristics/<name>/remove")
 def remove_characteristic(entity: str, name: str) -> ResponseReturnValue:
-    definition = entity_or_404(entity)
-    field = definition.fields_by_name.get(name)
-    if field is None or field.type == "status":
-        abort(404)
+    definition, field = characteristic_or_404(entity, name)
     editor = definitions().editor()
     added_here = editor.added_here(entity, name)
 

@@ -49,6 +49,9 @@ WORDS: dict[str, dict[str, str]] = {
         "add_characteristic": "Add a characteristic",
         "edit_characteristic": "Change the characteristic {name}",
         "remove_characteristic": "Remove this characteristic (its values are archived)",
+        "rename": "Rename",
+        "new_name": "New name",
+        "rename_hint": "The values move with it; it keeps its places in the views and permissions.",
         "redeclare_hint": "Declared by {file}. A new type, value list or target entity declares it again here;"
                           " the plan checks every stored value first and changes nothing if one does not convert.",
         "edit": "Change",
@@ -161,6 +164,7 @@ WORDS: dict[str, dict[str, str]] = {
         "summary_add_characteristic": "{entity}: add characteristic {name}",
         "summary_edit_characteristic": "{entity}: change characteristic {name}",
         "summary_remove_characteristic": "{entity}: remove characteristic {name}",
+        "summary_rename_characteristic": "{entity}: rename characteristic {name} to {new_name}",
         "summary_list_view": "{entity}: list columns, filters and mass update",
         "summary_named_view": "{entity}: columns, filters and mass update of view {view}",
         "summary_new_list": "new value list {name}",
@@ -216,6 +220,9 @@ WORDS: dict[str, dict[str, str]] = {
         "add_characteristic": "Ajouter une caractéristique",
         "edit_characteristic": "Modifier la caractéristique {name}",
         "remove_characteristic": "Supprimer cette caractéristique (ses valeurs sont archivées)",
+        "rename": "Renommer",
+        "new_name": "Nouveau nom",
+        "rename_hint": "Les valeurs la suivent ; elle garde ses places dans les vues et les permissions.",
         "redeclare_hint": "Déclarée par {file}. Un autre type, une autre liste de valeurs ou une autre entité cible"
                           " la déclare à nouveau ici ; le plan vérifie d'abord chaque valeur enregistrée et ne change"
                           " rien si l'une d'elles ne se convertit pas.",
@@ -329,6 +336,7 @@ WORDS: dict[str, dict[str, str]] = {
         "summary_add_characteristic": "{entity} : ajout de la caractéristique {name}",
         "summary_edit_characteristic": "{entity} : modification de la caractéristique {name}",
         "summary_remove_characteristic": "{entity} : suppression de la caractéristique {name}",
+        "summary_rename_characteristic": "{entity} : caractéristique {name} renommée en {new_name}",
         "summary_list_view": "{entity} : colonnes, filtres et modification en masse de la liste",
         "summary_named_view": "{entity} : colonnes, filtres et modification en masse de la vue {view}",
         "summary_new_list": "nouvelle liste de valeurs {name}",
