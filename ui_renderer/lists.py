@@ -121,7 +121,8 @@ def index(entity: str) -> ResponseReturnValue:
     except QueryError as error:
         return _bad_request(entity, error)
     layout = _layout(entity, list_request.view, lang)
-    result = engine.records.list(entity, query_request(list_request), actor=current_actor())
+    shown = [c.name for c in layout.columns] + ([list_request.group] if list_request.group else [])
+    result = engine.records.list(entity, query_request(list_request), actor=current_actor(), fields=shown)
     urls = _list_urls(entity, layout)
     context = build_list_page(layout, list_request, result, urls, _titles(), _record_base(entity), _suffix())
     actions = list_actions(engine, entity, current_actor(), request.args.to_dict(flat=False), lang, _suffix())

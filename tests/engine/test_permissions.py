@@ -60,6 +60,8 @@ def test_hidden_characteristics_never_come_out(engine, people, samples):
     assert "price" not in engine.records.get("sample", samples["ann"], actor=ann)
     listed = engine.records.list("sample", actor=ann)
     assert listed.rows and all("price" not in row for row in listed.rows)
+    narrow = engine.records.list("sample", actor=ann, fields=["name", "price"])  # asked for, still hidden
+    assert narrow.rows and all(set(row) == {"id", "version", "name"} for row in narrow.rows)
     for entry in engine.records.audit_log("sample", samples["ann"], actor=ann):
         assert "price" not in (entry["changes"] or {})
     with pytest.raises(PermissionDenied):

@@ -29,6 +29,15 @@ def names(engine, **args):
     return [r["name"] for r in engine.records.list("sample", request).rows]
 
 
+def test_a_list_may_read_only_the_fields_it_shows(engine, loaded):
+    full = engine.records.list("sample", ListRequest(sort=("name",)))
+    narrow = engine.records.list("sample", ListRequest(sort=("name",)), fields=["qty", "name", "nonsense"])
+    assert [set(row) for row in narrow.rows] == [{"id", "version", "qty", "name"}] * 4
+    assert [(r["id"], r["version"], r["name"], r["qty"]) for r in narrow.rows] == [
+        (r["id"], r["version"], r["name"], r["qty"]) for r in full.rows]
+    assert narrow.total == full.total
+
+
 def test_default_is_the_open_tab_sorted_as_the_view_says(engine, loaded):
     assert set(names(engine)) == {"Alpha", "Bravo", "Charlie", "Delta_%"}
     assert names(engine, tab="history") == ["Echo"]
