@@ -15,8 +15,11 @@ Per chunk of rows (`ImportOptions.chunk_size`, 2,000 by default):
    chunk either fully written with its audit rows or untouched, and resuming continues
    after the checkpoint row.
 Bad rows are reported (row number, column, message in the actor's language) and skipped;
-good rows are written. A dry run does all of it except writing. Nothing is kept across
-chunks but counts, the first errors and, with an upsert key, a hash per key seen.
+good rows are written. A dry run does all of it except writing; as the rows of earlier
+chunks are not in the database then, it remembers a hash per unique value they would have
+written, so that a later row repeating one is refused as the real run refuses it. Nothing
+else is kept across chunks but counts, the first errors and, with an upsert key, a hash per
+key seen.
 """
 
 from __future__ import annotations
@@ -124,6 +127,9 @@ class Importer:
         self._links: tuple[tuple[str, ...], LinkResolver] | None = None
         self.done = 0
         """Data rows processed so far, by this run and those before a resume."""
+        self.unique_names = tuple(f.name for f in self.validator.entity.fields if f.unique)
+        self.unique_seen: set[int] = set()
+        """Dry run: a hash per (characteristic, value) the rows created so far would have written."""
 
     def run(self, path: Path) -> ImportReport:
         try:
@@ -218,9 +224,22 @@ class Importer:
                 for error in found:
                     row.fail(name, error)
         good = [record for record, row in zip(records, rows) if not row.errors]
-        if good and not self.options.dry_run:
+        if self.options.dry_run:
+            good = [record for record, row in zip(records, rows) if not row.errors and self._first_unique(record, row)]
+        elif good:
             tx.insert_new(self.entity, good)
         return len(good)
+
+    def _first_unique(self, record: Mapping[str, Any], row: PreparedRow) -> bool:
+        """Dry run: whether no row created before (in an earlier chunk: the database would have
+        it by now) has one of this row's unique values; if none has, they are remembered."""
+        digests = {name: hash((name, record[name])) for name in self.unique_names if record.get(name) is not None}
+        taken = [name for name, digest in digests.items() if digest in self.unique_seen]
+        for name in taken:
+            row.fail(name, RuleError(name, "unique"))
+        if not taken:
+            self.unique_seen.update(digests.values())
+        return not taken
 
     def _update(self, tx: Transaction, rows: list[PreparedRow]) -> tuple[int, int]:
         """Change the records the rows name (one by one: each has its own audit and history)."""

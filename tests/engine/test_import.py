@@ -332,6 +332,16 @@ def test_a_dry_run_reports_everything_and_writes_nothing(engine, write):
     assert (people(engine), audit_rows(engine)) == before
 
 
+def test_a_dry_run_refuses_a_unique_value_repeated_in_a_later_chunk_as_the_real_run_does(engine, write):
+    path = write("name;code\nA;C1\nB;C2\nC;C1\nD;C3\nE;C2\n")
+    rehearsal = run(engine, path, dry_run=True, chunk_size=2)
+    assert people(engine) == []
+    real = run(engine, path, chunk_size=2)
+    assert (rehearsal.created, rehearsal.refused) == (real.created, real.refused) == (3, 2)
+    assert errors_of(rehearsal) == errors_of(real) == [
+        (4, "code", "This value is already used."), (6, "code", "This value is already used.")]
+
+
 # -- upsert ------------------------------------------------------------------------------------
 
 
