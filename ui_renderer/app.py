@@ -39,8 +39,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     default: the base pack + `OSSATURE_PACKS`), `FILES_DIR` and `BROKER_URL` (default: the
     `OSSATURE_FILES_DIR` / `OSSATURE_BROKER_URL` settings, see ossature/config.py), `JOB_THRESHOLD`
     (selections larger than this run as a job; default `OSSATURE_JOB_THRESHOLD`, else 2000) and
-    `IMPORT_MAX_BYTES` (the largest file an import accepts, default 50 MiB). Other keys go to
-    `app.config` unchanged.
+    `IMPORT_MAX_BYTES` (the largest file an import accepts, default 50 MiB) and `IMPORT_KEEP_DAYS`
+    (how long uploaded files are kept, default 7). Other keys go to `app.config` unchanged.
     Raises `metamodel.DefinitionError` when the packs do not load.
     """
     app = Flask(__name__)

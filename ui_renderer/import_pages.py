@@ -30,7 +30,7 @@ from .i18n import words
 from .import_preview import entity_import_formats, importable_fields, mapping_problems, preview_file
 from .jobs_pages import detail as job_detail
 from .jobs_pages import get_job, lang_suffix, page
-from .uploads import DEFAULT_MAX_BYTES, Upload, UploadError, load_upload, store_upload, upload_token
+from .uploads import Upload, UploadError, load_upload, max_bytes, store_upload, upload_token
 
 imports = Blueprint("imports", __name__)
 
@@ -41,10 +41,6 @@ ACTIONS = ("dry_run", "import")
 
 def engine() -> Engine:
     return current_app.extensions["ossature"]
-
-
-def max_bytes() -> int:
-    return int(current_app.config.get("IMPORT_MAX_BYTES") or DEFAULT_MAX_BYTES)
 
 
 def require_import(entity: str) -> None:

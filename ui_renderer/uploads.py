@@ -5,24 +5,34 @@ need to know about it (who uploaded it, for which entity, in which format, its o
 name). The token is random (192 bits), never derived from the uploaded name, and a page
 only opens an upload of the user who sent it. The size limit is checked while copying,
 so a file over it is never kept whole.
+
+Uploads are kept `KEEP_DAYS` days (the app's `IMPORT_KEEP_DAYS`), long enough to resume a
+failed import; each new upload removes those older, except the file of an import still
+queued or running.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Mapping
 
-from engine import Engine
+from flask import current_app
+
+from engine import SYSTEM_ACTOR, Engine
 
 UPLOADS = "uploads"
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 """The largest file an import accepts unless the app's `IMPORT_MAX_BYTES` says otherwise."""
 MULTIPART_SLACK = 64 * 1024
 """Room for a multipart body's headers and form fields around the file itself."""
+KEEP_DAYS = 7
+"""How long an upload is kept unless the app's `IMPORT_KEEP_DAYS` says otherwise."""
 BLOCK = 1 << 16
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 EXTENSION = re.compile(r"^[A-Za-z0-9]{1,12}$")
@@ -48,6 +58,11 @@ class Upload:
     size: int
 
 
+def max_bytes() -> int:
+    """The largest file the app accepts for an import."""
+    return int(current_app.config.get("IMPORT_MAX_BYTES") or DEFAULT_MAX_BYTES)
+
+
 def uploads_dir(engine: Engine) -> Path:
     return engine.jobs.files_dir / UPLOADS
 
@@ -56,9 +71,11 @@ def store_upload(
     engine: Engine, stream: IO[bytes], *, name: str, extension: str, owner: int | None, entity: str, format: str,
     limit: int,
 ) -> Upload:
-    """Copy `stream` to a new upload; UploadError when it is empty or larger than `limit` bytes."""
+    """Copy `stream` to a new upload (the uploads older than the app keeps them go first);
+    UploadError when it is empty or larger than `limit` bytes."""
     folder = uploads_dir(engine)
     folder.mkdir(parents=True, exist_ok=True)
+    sweep_uploads(engine, dt.timedelta(days=float(current_app.config.get("IMPORT_KEEP_DAYS") or KEEP_DAYS)))
     token = secrets.token_urlsafe(24)
     extension = extension if EXTENSION.match(extension or "") else "dat"
     path = folder / f"{token}.{extension}"
@@ -80,6 +97,26 @@ def store_upload(
             "file": path.name}
     (folder / f"{token}.json").write_text(json.dumps(meta), encoding="utf-8")
     return upload
+
+
+def sweep_uploads(engine: Engine, keep: dt.timedelta) -> int:
+    """Remove the uploads older than `keep`, except those an active import job reads; returns
+    how many went."""
+    folder = uploads_dir(engine)
+    limit = time.time() - keep.total_seconds()
+    old = [meta for meta in folder.glob("*.json") if TOKEN.match(meta.stem) and meta.stat().st_mtime < limit]
+    if not old:
+        return 0
+    in_use = {upload_token(engine, job["params"].get("path", "")) for job in engine.jobs.list(SYSTEM_ACTOR, active=True)
+              if isinstance(job.get("params"), Mapping)}
+    removed = 0
+    for meta in old:
+        if meta.stem in in_use:
+            continue
+        for path in folder.glob(f"{meta.stem}.*"):
+            path.unlink(missing_ok=True)
+        removed += 1
+    return removed
 
 
 def load_upload(engine: Engine, token: str, owner: int | None) -> Upload | None:

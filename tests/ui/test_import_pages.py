@@ -4,9 +4,12 @@ their per-row errors on the job page, and the "import" permission.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import io
+import os
 import re
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -162,6 +165,26 @@ def test_an_upload_is_stored_under_a_random_name_and_opened_by_its_owner_only(
     assert 'action="/lead/import"' in gone.text
     assert other.post(url, data={"action": "import", "header_0": "Last name", "map_0": "last_name"}).status_code == 404
     assert engine_of(app).jobs.list(SYSTEM_ACTOR) == []
+
+
+def test_uploads_older_than_kept_go_with_the_next_upload_but_not_the_file_of_an_active_import(
+    app: Flask, client: FlaskClient, files: Path
+) -> None:
+    old, busy, recent = (mapping_url(upload(client, "lead", LEADS_CSV)).rsplit("/", 1)[1] for _ in range(3))
+    folder = files / "uploads"
+    eight_days_ago = time.time() - 8 * 86400
+    for path in folder.iterdir():
+        if not path.name.startswith(recent):
+            os.utime(path, (eight_days_ago, eight_days_ago))
+    engine = engine_of(app)
+    with engine.db.begin() as conn:  # an import still queued reads `busy`
+        conn.execute(engine.jobs.table.insert().values(
+            kind="import", entity="lead", owner_id=None, actor={}, state="queued", done=0, counts={}, error_count=0,
+            attempts=0, created_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
+            params={"entity": "lead", "path": str(folder / f"{busy}.csv"), "options": {}}))
+    newest = mapping_url(upload(client, "lead", LEADS_CSV)).rsplit("/", 1)[1]
+    assert sorted(p.stem for p in folder.iterdir()) == sorted([busy, busy, recent, recent, newest, newest])
+    assert client.get(f"/lead/import/{old}").status_code == 404
 
 
 # -- the mapping page ---------------------------------------------------------------------------------

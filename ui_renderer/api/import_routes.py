@@ -17,13 +17,13 @@ import codecs
 import json
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Response, g, request
 
 from engine.importer import ImportOptions, submit_import
 
 from ..i18n import words
 from ..import_preview import entity_import_formats, mapping_problems
-from ..uploads import DEFAULT_MAX_BYTES, MULTIPART_SLACK, UploadError, store_upload
+from ..uploads import MULTIPART_SLACK, UploadError, max_bytes, store_upload
 from .auth import authenticated_actor
 from .errors import ApiError, field_error, json_error, query_error
 from .messages import text
@@ -37,10 +37,6 @@ api_import.register_error_handler(Exception, handle_error)
 
 FLAGS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False, "": False}
 DELIMITERS = (",", ";", "tab", "\t")
-
-
-def max_bytes() -> int:
-    return int(current_app.config.get("IMPORT_MAX_BYTES") or DEFAULT_MAX_BYTES)
 
 
 @api_import.before_request
