@@ -53,7 +53,7 @@ def import_records(entity: str) -> Response:
     form = request.form
     sent = request.files.get("file")
     if sent is None:
-        raise ApiError(400, "bad_request", errors=_problem("file", "a file is required (multipart field 'file')"))
+        raise ApiError(400, "bad_request", errors=_problem("file", text("file_required", lang())))
     options = _options(entity, form)
     extension = "csv" if options.format == "csv" else entity_import_formats(engine(), entity)[options.format].extension
     try:

@@ -19,6 +19,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "unknown_entity": {"en": "There is no entity '{entity}'.", "fr": "Il n'y a pas d'entité « {entity} »."},
     "expected_values": {"en": "expected a value or a list of values", "fr": "une valeur ou une liste de valeurs est attendue"},
+    "file_required": {"en": "a file is required (multipart field 'file')",
+                      "fr": "un fichier est attendu (champ multipart « file »)"},
     "expected_text": {"en": "expected text", "fr": "du texte est attendu"},
     "expected_whole_number": {"en": "expected a whole number from 1 to {maximum}",
                               "fr": "un nombre entier de 1 à {maximum} est attendu"},

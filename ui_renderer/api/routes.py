@@ -16,7 +16,8 @@ from engine.queries import ListRequest
 
 from ..home import request_language
 from .auth import authenticated_actor
-from .errors import ApiError, error_response, field_error
+from .errors import ApiError, error_response, field_error, query_error
+from .messages import text
 from .job_json import job_response
 from .openapi import openapi_document
 from .payload import ID_MAX, check_values, json_body, list_request, parse_as_of, parse_version, query_args
@@ -234,8 +235,7 @@ def mass_selection(entity: str, body: Mapping[str, Any]) -> list[int] | ListRequ
     for key, value in chosen.items():
         items = value if isinstance(value, list) else [value]
         if not all(isinstance(v, (str, int, float)) for v in items):
-            raise ApiError(400, "bad_query", parameter=key,
-                           errors={key: [{"rule": "query", "message": "expected a value or a list of values"}]})
+            raise query_error(key, text("expected_values", lang()))
         args[key] = [("true" if v else "false") if isinstance(v, bool) else str(v) for v in items]
     return list_request(engine(), entity, args)
 
