@@ -122,6 +122,9 @@ def test_a_missing_or_empty_file_answers_400(engine: Engine, admin: Caller) -> N
     missing = admin.client.post("/api/v1/lead/import", data={"dry_run": "true"}, headers=admin.headers(),
                                 content_type="multipart/form-data")
     assert missing.status_code == 400 and "file" in missing.get_json()["errors"]
+    french = admin.client.post("/api/v1/lead/import", data={"dry_run": "true"},
+                               headers={**admin.headers(), "Accept-Language": "fr"}, content_type="multipart/form-data")
+    assert french.get_json()["errors"]["file"][0]["message"] == "un fichier est attendu (champ multipart « file »)"
     not_multipart = admin.post("/lead/import", {"file": "Last name\nDoe\n"})
     assert not_multipart.status_code == 400
     empty = send(admin, "lead", b"")
