@@ -137,14 +137,15 @@ class Installation:
         """Create the revision and pack tables when missing (every writer and `LiveEngine` call it)."""
         if self._tables_present:
             return
-        try:
-            with self.db.begin() as conn:
-                for table in (revision_table(), pack_table()):
-                    table.create(conn, checkfirst=True)
-        except SQLAlchemyError:
-            with self.db.connect() as conn:  # another process created them at the same moment?
-                if not self._has_tables(conn):
-                    raise
+        with _CHANGE_LOCK:  # two installations of this process (an app and its admin, say) take turns
+            try:
+                with self.db.begin() as conn:
+                    for table in (revision_table(), pack_table()):
+                        table.create(conn, checkfirst=True)
+            except SQLAlchemyError:
+                with self.db.connect() as conn:  # another process created them at the same moment?
+                    if not self._has_tables(conn):
+                        raise
         self._tables_present = True
 
     def _has_tables(self, conn: sa.Connection) -> bool:
