@@ -94,6 +94,11 @@ class Engine:
         """The steps `migrate` would take, in plain words (refused ones start with REFUSED)."""
         return plan_migration(self.db, self.model, self.tables, formats=self.hooks.formats).words()
 
+    def tables_behind(self) -> bool:
+        """Whether the tables must be migrated before records are read or written: a step other
+        than a rule made stricter or looser, or a label changed, is pending."""
+        return plan_migration(self.db, self.model, self.tables, formats=self.hooks.formats).tables_behind
+
     def ping(self) -> None:
         """Raise if the database cannot be reached."""
         with self.db.connect() as conn:

@@ -16,6 +16,9 @@ from .schema_messages import rule_name, text
 
 KINDS = ("create", "record", "archive", "rename", "retype", "widen", "tighten", "loosen", "index", "refuse")
 """`refuse` steps block the whole migration; every other kind can be applied."""
+RULES_ONLY = frozenset({"tighten", "loosen"})
+"""Steps that leave the tables as they are (a rule made stricter or looser, a label changed):
+records can be read and written before they are applied."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,11 @@ class Plan:
     @property
     def problems(self) -> tuple[Step, ...]:
         return tuple(step for step in self.steps if step.blocking)
+
+    @property
+    def tables_behind(self) -> bool:
+        """Whether a step changes the tables (records cannot be read or written the new way before)."""
+        return any(step.kind not in RULES_ONLY for step in self.steps)
 
     def words(self, lang: str | None = "en") -> list[str]:
         """One line per step (what `Engine.pending_migrations` returns)."""

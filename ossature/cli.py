@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 import metamodel
 from ossature import __version__, config
 from ossature.cli_common import (  # noqa: F401 (commands in other modules use them from here too)
-    check_pack_dirs, configured_model, database_failure, fail, load_model, open_engine, printable_url,
+    check_pack_dirs, configured_model, database_failure, fail, load_model, open_engine, printable_url, require_migrated,
 )
 
 if TYPE_CHECKING:
@@ -66,8 +66,7 @@ def seed_demo_command() -> None:
     url = config.database_url()
     engine = open_engine(model, url)
     try:
-        if engine.pending_migrations():
-            fail(["error: the database is not up to date; run `ossature migrate` first"])
+        require_migrated(engine)
         counts = seed_demo(engine)
         password = os.environ.get("OSSATURE_DEMO_PASSWORD") or DEMO_PASSWORD
         logins = seed_demo_logins(engine, password) if "user" in model.entities else []
@@ -195,8 +194,7 @@ def opened_accounts() -> Iterator["Accounts"]:
         accounts = accounts_of(engine)
         if accounts is None:
             fail(["error: the definitions have no `user` entity"])
-        if engine.pending_migrations():
-            fail(["error: the database is not up to date; run `ossature migrate` first"])
+        require_migrated(engine)
         yield accounts
     except RecordValidationError as error:
         fail(["error: refused"] + [f"  {field}: {e.message()}" for field, errs in error.errors.items() for e in errs])

@@ -62,6 +62,13 @@ def database_failure(url: str, error: SQLAlchemyError) -> NoReturn:
     fail([f"error: database {printable_url(url)}: {reason}"])
 
 
+def require_migrated(engine: "Engine") -> None:
+    """End the command when the tables are behind the definitions (a rule or a label changed
+    alone does not stop it: `ossature migrate` records those when it runs)."""
+    if engine.tables_behind():
+        fail(["error: the database is not up to date; run `ossature migrate` first"])
+
+
 def open_engine(model: Model, url: str) -> "Engine":
     from engine import Engine  # deferred: `ossature validate` needs no database driver
 

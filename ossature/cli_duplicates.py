@@ -108,11 +108,11 @@ def _open(entity: str) -> tuple[Engine, str]:
     url = config.database_url()
     engine = open_engine(model, url)
     try:
-        pending = engine.pending_migrations()
+        behind = engine.tables_behind()
     except SQLAlchemyError as error:
         engine.dispose()
         database_failure(url, error)
-    if pending:
+    if behind:
         engine.dispose()
         fail(["error: the database is not up to date; run `ossature migrate` first"])
     return engine, url

@@ -52,7 +52,7 @@ def export_command(
     from engine import EngineError
     from engine.exporter import ExportError, submit_export
     from engine.queries import QueryError
-    from ossature.cli_common import database_failure, fail, configured_model, open_engine
+    from ossature.cli_common import configured_model, database_failure, fail, open_engine, require_migrated
 
     args = _list_args(filters, view)
     model = configured_model()
@@ -61,8 +61,7 @@ def export_command(
     url = config.database_url()
     engine = open_engine(model, url)
     try:
-        if engine.pending_migrations():
-            fail(["error: the database is not up to date; run `ossature migrate` first"])
+        require_migrated(engine)
         actor = _actor(engine, username, lang)
         request = engine.records.list_request(entity, args)
         job_id = submit_export(engine, entity, request, actor, format=format_name,

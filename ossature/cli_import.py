@@ -49,7 +49,7 @@ def import_command(
     from engine.importer import ImportOptions, submit_import
     from ossature import config
     from ossature.cli import accounts_of
-    from ossature.cli_common import configured_model, database_failure, fail, open_engine
+    from ossature.cli_common import configured_model, database_failure, fail, open_engine, require_migrated
 
     mapping: dict[str, str] = {}
     for item in mappings:
@@ -65,8 +65,7 @@ def import_command(
     url = config.database_url()
     engine = open_engine(model, url)
     try:
-        if engine.pending_migrations():
-            fail(["error: the database is not up to date; run `ossature migrate` first"])
+        require_migrated(engine)
         actor = Actor(system=True, lang=lang)
         if username is not None:
             accounts = accounts_of(engine)

@@ -77,8 +77,7 @@ def opened_engine() -> Iterator[Engine]:
     url = config.database_url()
     engine = base().open_engine(model, url)
     try:
-        if engine.pending_migrations():
-            fail(["error: the database is not up to date; run `ossature migrate` first"])
+        base().require_migrated(engine)
         yield engine
     except EngineError as error:
         fail(engine_error_lines(error))
@@ -217,8 +216,7 @@ def worker(concurrency: int | None, loglevel: str) -> None:
     url = config.database_url()
     engine = base().open_engine(model, url)
     try:
-        if engine.pending_migrations():
-            fail(["error: the database is not up to date; run `ossature migrate` first"])
+        base().require_migrated(engine)
         stale = [job for job in engine.jobs.list(acting(engine, None), active=True, limit=None)
                  if job["state"] == "interrupted"]
     except SQLAlchemyError as error:

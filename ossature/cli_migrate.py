@@ -126,10 +126,10 @@ def archive_restore(target: str, lang: str) -> None:
     from engine.archive import ArchiveError
     from engine.archive_restore import restore_archived
     from ossature.cli import fail
+    from ossature.cli_common import require_migrated
 
     with _with_engine() as engine:
-        if engine.pending_migrations():
-            fail(["error: the database is not up to date; run `ossature migrate` first"])
+        require_migrated(engine)
         try:
             result = restore_archived(engine, target)
         except ArchiveError as error:

@@ -103,3 +103,26 @@ def test_mistakes_exit_1_with_a_clear_message(run, args, message):
     assert result.exit_code == 1
     assert message in result.stderr
     assert result.stdout == ""
+
+
+def _customer_pack(folder: Path, contact_extension: str) -> Path:
+    (folder / "entities").mkdir(parents=True)
+    (folder / "pack.yaml").write_text('pack: customer\nversion: 1.0.0\nrequires: {base: ">=1.0"}\n')
+    (folder / "entities" / "contact.yaml").write_text(contact_extension)
+    return folder
+
+
+def test_a_label_or_a_rule_changed_alone_does_not_stop_the_command_a_new_column_does(run, monkeypatch, tmp_path):
+    relabeled = _customer_pack(tmp_path / "relabeled", (
+        "extends: contact\ncharacteristics:\n"
+        "  last_name: {label: {en: Surname, fr: Nom de famille}, max_length: 60}\n"))
+    monkeypatch.setenv("OSSATURE_PACKS", str(relabeled))
+    result = run("contact", "--filter", "sort=last_name")
+    assert result.exit_code == 0, result.stderr
+    assert rows_of(result.stdout_bytes)[0][0] == "Surname"
+    widened = _customer_pack(tmp_path / "widened", (
+        "extends: contact\ncharacteristics:\n  loyalty: {type: integer, label: {en: Loyalty, fr: Fidélité}}\n"))
+    monkeypatch.setenv("OSSATURE_PACKS", str(widened))
+    refused = run("contact")
+    assert refused.exit_code == 1
+    assert refused.stderr == "error: the database is not up to date; run `ossature migrate` first\n"
