@@ -5,8 +5,8 @@ extension may also remove characteristics or declare one again (`redeclare: true
 change its type, list or target entity), a workflow extension statuses and transitions.
 Adding what already exists, extending what does not, changing a characteristic's type,
 list or target entity without `redeclare`, and removing or unprotecting a protected status
-are conflicts that name both files. A role extension replaces, adds or removes (null) whole entity entries;
-a named view extension replaces the keys it gives.
+are conflicts that name both files. A role extension replaces, adds or removes (null) whole
+entity entries; a named view extension replaces the keys it gives.
 """
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ import html
 import io
 import os
 import re
-import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -172,10 +171,10 @@ def test_uploads_older_than_kept_go_with_the_next_upload_but_not_the_file_of_an_
 ) -> None:
     old, busy, recent = (mapping_url(upload(client, "lead", LEADS_CSV)).rsplit("/", 1)[1] for _ in range(3))
     folder = files / "uploads"
-    eight_days_ago = time.time() - 8 * 86400
     for path in folder.iterdir():
-        if not path.name.startswith(recent):
-            os.utime(path, (eight_days_ago, eight_days_ago))
+        if not path.name.startswith(recent):  # written eight days earlier than it was
+            aged = path.stat().st_mtime - 8 * 86400
+            os.utime(path, (aged, aged))
     engine = engine_of(app)
     with engine.db.begin() as conn:  # an import still queued reads `busy`
         conn.execute(engine.jobs.table.insert().values(
