@@ -118,7 +118,7 @@ def _restore_field(conn: sa.Connection, model: Model, tables: Tables, entity: st
         for record_id, (batch, value) in latest.items():
             if record_id not in current:
                 missing += 1
-            elif current[record_id][1] is not None:
+            elif current[record_id]._mapping[new.name] is not None:
                 has_value += 1
             else:
                 converted = _typed(old_rules[batch], value, new_rules)

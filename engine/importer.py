@@ -223,12 +223,12 @@ class Importer:
                     continue  # the cell's own problem (an unknown link name, say) says it already
                 for error in found:
                     row.fail(name, error)
-        good = [record for record, row in zip(records, rows) if not row.errors]
+        passed = [(record, row) for record, row in zip(records, rows) if not row.errors]
         if self.options.dry_run:
-            good = [record for record, row in zip(records, rows) if not row.errors and self._first_unique(record, row)]
-        elif good:
-            tx.insert_new(self.entity, good)
-        return len(good)
+            return sum(1 for record, row in passed if self._first_unique(record, row))
+        if passed:
+            tx.insert_new(self.entity, [record for record, _ in passed])
+        return len(passed)
 
     def _first_unique(self, record: Mapping[str, Any], row: PreparedRow) -> bool:
         """Dry run: whether no row created before (in an earlier chunk: the database would have

@@ -19,7 +19,7 @@ from typing import Any, Collection, Iterable, Iterator
 from metamodel.errors import Problem
 from metamodel.expressions import ExpressionError, compile_expression
 from metamodel.identifiers import IDENTIFIER_RE, reserved_entity_reason, reserved_field_reason
-from metamodel.merge import EntitySpec, ListSpec, Merged, ViewSpec, WorkflowSpec, former_names
+from metamodel.merge import EntitySpec, ListSpec, Merged, ViewSpec, WorkflowSpec, former_names, removed_by
 from metamodel.model import (
     FIELD_TYPES,
     LIST_TYPES,
@@ -340,7 +340,7 @@ class _Checker:
             if name in SYSTEM_COLUMNS:
                 self.report(here, f"'{name}' is a system column and cannot be in {key}")
             elif field_type is None:
-                self.report(here, f"unknown characteristic '{name}' in entity '{names.spec.name}'{removed_hint(names, name)}")
+                self.report(here, f"unknown characteristic '{name}' in entity '{names.spec.name}'{removed_by(names.spec, name)}")
             elif field_type not in MATCHABLE_TYPES:
                 allowed = ", ".join(sorted(MATCHABLE_TYPES))
                 self.report(here, f"'{name}' is {an(field_type)} characteristic and cannot be in {key} (allowed types: {allowed})")
@@ -359,7 +359,7 @@ class _Checker:
             elif format_spec or conversion:
                 self.report(origin, f"placeholder '{{{field_name}}}' cannot have a conversion or format")
             elif field_name not in names.viewable:
-                self.report(origin, f"unknown field '{field_name}' in title placeholder{removed_hint(names, field_name)}")
+                self.report(origin, f"unknown field '{field_name}' in title placeholder{removed_by(names.spec, field_name)}")
 
     def check_characteristic(self, entity: EntitySpec, name: str, char: Props, names: _EntityNames) -> None:
         field_type = char["type"]
@@ -555,7 +555,7 @@ class _Checker:
                 return f"'{name}' is readonly and cannot be in {key}"
             if char.get("unique"):
                 return f"'{name}' is unique and cannot be in {key}"
-        return f"unknown field '{name}' in entity '{entity}'{removed_hint(names, name)}"
+        return f"unknown field '{name}' in entity '{entity}'{removed_by(names.spec, name)}"
 
     def editable(self, names: _EntityNames) -> set[str]:
         return {n for n, c in names.spec.characteristics.items() if not c.get("readonly")} | (
@@ -594,7 +594,7 @@ class _Checker:
         for name, condition in layout["where"].items():
             here = origin.child(name)
             if name not in names.viewable:
-                self.report(here, f"unknown field '{name}' in entity '{names.spec.name}'{removed_hint(names, name)}",
+                self.report(here, f"unknown field '{name}' in entity '{names.spec.name}'{removed_by(names.spec, name)}",
                             at_key=True)
                 continue
             try:
@@ -680,11 +680,6 @@ def constant_refusal(name: str, char: Props, value: Any, merged: Merged) -> str 
         if value_list is not None and value not in value_list.values:
             return f"{show(value)} is not a value of list '{value_list.name}'"
     return None
-
-
-def removed_hint(names: _EntityNames, name: str) -> str:
-    removed = names.spec.removed_characteristics.get(name)
-    return f" (removed by {removed})" if removed is not None else ""
 
 
 def unknown_status(spec: WorkflowSpec, code: str) -> str:

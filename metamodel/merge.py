@@ -248,7 +248,7 @@ class _Merger:
             if existing is None:
                 self.problems.append(here.problem(
                     f"unknown characteristic '{char_name}' of entity '{spec.name}' (declared in {spec.origin})"
-                    f"{_removed_by(spec, char_name)}; give it a type to add it"))
+                    f"{removed_by(spec, char_name)}; give it a type to add it"))
                 continue
             self._override(existing, entry, here, char_name)
         for kind, layout in (doc.data.get("views") or {}).items():
@@ -275,7 +275,7 @@ class _Merger:
             if existing is None:
                 self.problems.append(here.child("redeclare").problem(
                     f"nothing to redeclare: no earlier pack declares '{char_name}' of entity '{spec.name}'"
-                    f"{_removed_by(spec, char_name)}; leave `redeclare` out to add it"))
+                    f"{removed_by(spec, char_name)}; leave `redeclare` out to add it"))
                 return
             spec.characteristics[char_name] = Props({k: v for k, v in entry.items() if k != "redeclare"}, here)
         elif existing is None:
@@ -298,7 +298,7 @@ class _Merger:
             elif name not in spec.characteristics:
                 self.problems.append(here.problem(
                     f"unknown characteristic '{name}' of entity '{spec.name}' (declared in {spec.origin})"
-                    f"{_removed_by(spec, name)}"))
+                    f"{removed_by(spec, name)}"))
             else:
                 del spec.characteristics[name]
                 spec.removed_characteristics[name] = removed[name] = here
@@ -467,7 +467,8 @@ class _Merger:
                 status.set("initial", None, flagged_here[0].origin_of("initial"))
 
 
-def _removed_by(spec: EntitySpec, name: str) -> str:
+def removed_by(spec: EntitySpec, name: str) -> str:
+    """` (removed by FILE:LINE)` when a later pack removed characteristic `name`, else nothing."""
     removed = spec.removed_characteristics.get(name)
     return f" (removed by {removed})" if removed is not None else ""
 
