@@ -11,7 +11,7 @@ PORT ?= 5000
 INSTALLED := $(VENV)/.installed
 INSTALLED_TEST := $(VENV)/.installed-test
 
-.PHONY: run test bench clean install worker
+.PHONY: run test lint bench clean install worker
 
 run: $(INSTALLED)
 	$(BIN)/ossature migrate
@@ -24,6 +24,10 @@ worker: $(INSTALLED)
 
 test: $(INSTALLED_TEST)
 	$(BIN)/python -m pytest -q
+
+# The layer contracts of .importlinter (docs/architecture.md); .ci/run runs it before the tests.
+lint: $(INSTALLED_TEST)
+	$(BIN)/lint-imports --no-cache
 
 bench: $(INSTALLED)
 	$(BIN)/python bench/run.py

@@ -147,7 +147,7 @@ def analyze(db: sa.Engine) -> None:
 
 def make_manager(engine: Any, user_id: int) -> Any:
     """The actor of `user_id` with the manager role (every lead in scope), as a job reads it back."""
-    from engine.accounts import Accounts
+    from engine.access.accounts import Accounts
 
     accounts = Accounts(engine)
     accounts.set_roles(user_id, ["manager"])

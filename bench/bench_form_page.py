@@ -118,7 +118,7 @@ def hand_written_app(engine) -> Flask:
 
 def main() -> None:
     import metamodel
-    from engine.demo import seed_demo
+    from ossature.demo import seed_demo
     from ui_renderer import create_app
     from ui_renderer.testing import PAGES_WITHOUT_LOGIN
 

@@ -1,7 +1,7 @@
 """Import of 100,000 contacts from a CSV file through the engine, against SQLAlchemy Core
 executemany of the same rows.
 
-Engine: `engine.importer.import_file` as the system actor; every row mapped from its
+Engine: `engine.exchange.importer.import_file` as the system actor; every row mapped from its
 header, converted, validated against the `Model` and written with its audit row.
 Baseline: the same file read with the `csv` module, the cells typed by hand (booleans,
 dates, empty cells as NULL), the system columns added, and the rows inserted with Core
@@ -53,9 +53,9 @@ def core_insert(engine: Any, path: Path) -> int:
 
 
 def engine_import(engine: Any, path: Path) -> Any:
-    """The engine's import of the file (engine/importer.py), as the system actor."""
+    """The engine's import of the file (engine/exchange/importer.py), as the system actor."""
     from engine import SYSTEM_ACTOR
-    from engine.importer import ImportOptions, import_file
+    from engine.exchange.importer import ImportOptions, import_file
 
     report = import_file(engine, "contact", path, ImportOptions(), SYSTEM_ACTOR)
     assert report.created == ROWS and not report.error_count, report.summary()

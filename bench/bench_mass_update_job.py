@@ -39,7 +39,7 @@ DISTINCT = {"sqlite": "team IS NOT :team", "postgresql": "team IS DISTINCT FROM 
 def run(new_url: Callable[[], str], label: str, files: Path) -> None:
     import metamodel
     from engine import Engine
-    from engine.mass_update_job import submit_mass_update
+    from engine.jobs.mass_update_job import submit_mass_update
 
     model = metamodel.load_model([metamodel.BASE_PACK])
 

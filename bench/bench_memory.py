@@ -68,7 +68,7 @@ def wait_for(engine: Any, job_id: int, what: str) -> dict[str, Any]:
 
 def child_import(url: str, csv_path: str, files: str) -> dict[str, Any]:
     from engine import SYSTEM_ACTOR
-    from engine.importer import ImportOptions, submit_import
+    from engine.exchange.importer import ImportOptions, submit_import
 
     engine = child_engine(url, files)
     start_mb = peak_rss_mb()
@@ -93,8 +93,8 @@ def child_seed(url: str, files: str) -> dict[str, Any]:
 
 
 def child_mass_update(url: str, files: str, manager_id: str) -> dict[str, Any]:
-    from engine.accounts import Accounts
-    from engine.mass_update_job import submit_mass_update
+    from engine.access.accounts import Accounts
+    from engine.jobs.mass_update_job import submit_mass_update
 
     engine = child_engine(url, files)
     manager = Accounts(engine).actor_for(int(manager_id))

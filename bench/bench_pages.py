@@ -99,7 +99,7 @@ def interleaved_best(generated: Any, by_hand: Any, url: str) -> tuple[float, flo
 
 def bench_list_page(database_url: str) -> None:
     import metamodel
-    from engine.demo import seed_demo
+    from ossature.demo import seed_demo
     from ui_renderer import create_app
     from ui_renderer.testing import PAGES_WITHOUT_LOGIN
 

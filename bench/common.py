@@ -66,6 +66,6 @@ def emit_memory(name: str, peak_rss_mb: float, target_mb: float, **extra: object
 def shipped_plugins():
     """The plugins Ossature ships with: the test suite's third-party plugin, when `make test`
     installed it in the same virtualenv, would otherwise run its hooks inside the timings."""
-    from plugins.manager import plugin_manager
+    from plugins.host.manager import plugin_manager
 
     return plugin_manager(blocked=["test_plugin"])

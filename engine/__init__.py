@@ -1,7 +1,8 @@
 """The Ossature runtime: everything the application does, derived from the `Model`."""
 
-from .context import SYSTEM_ACTOR, Actor
-from .errors import (
+from engine.access.permissions import PermissionDenied
+from engine.core.context import SYSTEM_ACTOR, Actor
+from engine.core.errors import (
     BatchValidationError,
     ConflictError,
     EngineError,
@@ -12,9 +13,8 @@ from .errors import (
     StateError,
     TransitionError,
 )
-from .permissions import PermissionDenied
-from .runtime import Engine
-from .schema_steps import MigrationRefused
+from engine.installation.runtime import Engine
+from engine.schema.steps import MigrationRefused
 
 __all__ = [
     "Actor",

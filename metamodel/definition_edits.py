@@ -15,7 +15,7 @@ write by hand, so that the overlay exported as a pack reads like any other pack:
   and removing it lists it under `remove_characteristics` (the migration archives its values).
 
 `OverlayEditor` works on parsed documents and the current `Model`; it only edits data, and
-the caller validates the result by loading it (`engine.definitions.Installation.plan_overlay`).
+the caller validates the result by loading it (`engine.installation.definitions.Installation.plan_overlay`).
 An edit that the language cannot express raises `DefinitionEditError`, naming the form field.
 """
 

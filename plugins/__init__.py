@@ -1,26 +1,30 @@
-"""Built-in plugins and the hook specifications third-party plugins implement.
+"""Built-in plugins, the plugin host and the one module plugins import (`plugins.api`).
 
-A plugin module needs only what this package exports:
+- `plugins/api.py`: the public surface. A plugin imports from it and from nothing else.
+- `plugins/host/`: the hook specifications and the registry the engine calls plugins through.
+- `plugins/lead_conversion.py`, `plugins/vcard.py`, `plugins/icalendar_export.py`: built-in
+  plugins, loaded through entry points exactly like third-party ones.
 
-    from plugins import FieldFormat, hookimpl
-
-    @hookimpl
-    def ossature_field_formats():
-        return {"siret": FieldFormat("siret", frozenset({"string"}), is_siret, {"en": ..., "fr": ...})}
-
-The hooks are listed in `plugins.hookspecs`; `plugins.manager.plugin_manager()`
-loads every installed plugin and `plugins.registry` gathers what they register.
+`from plugins import hookimpl` (and the other names of `plugins.api` that this package
+exported before) still works for third-party plugins written against it, with a
+`DeprecationWarning`: import them from `plugins.api`.
 """
 
-from .hookspecs import Action, ActionContext, RecordOperations, hookimpl
-from .types import ExportFormat, FieldFormat, ImportFormat
+from __future__ import annotations
 
-__all__ = [
-    "Action",
-    "ActionContext",
-    "ExportFormat",
-    "FieldFormat",
-    "ImportFormat",
-    "RecordOperations",
-    "hookimpl",
-]
+import warnings
+from typing import Any
+
+DEPRECATED_NAMES = frozenset({"Action", "ActionContext", "ExportFormat", "FieldFormat", "ImportFormat",
+                              "RecordOperations", "hookimpl"})
+"""What this package exported before `plugins.api` existed."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in DEPRECATED_NAMES:
+        warnings.warn(f"`from plugins import {name}` is deprecated: import it from `plugins.api`",
+                      DeprecationWarning, stacklevel=2)
+        from plugins import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'plugins' has no attribute {name!r}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from engine.errors import RuleError
+from engine.core.errors import RuleError
 from metamodel.model import Text
 
 

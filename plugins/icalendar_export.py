@@ -14,10 +14,7 @@ from typing import Any, BinaryIO, Iterable, Mapping, Sequence
 
 import icalendar
 
-from engine.export_values import plain_text
-
-from .hookspecs import hookimpl
-from .types import ExportFormat
+from plugins.api import ExportFormat, hookimpl, plain_text
 
 ENTITIES = frozenset({"event"})
 MEDIA_TYPE = "text/calendar"

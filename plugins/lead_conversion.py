@@ -28,12 +28,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from engine.errors import EngineError, NotFoundError, RecordValidationError, RuleError
-from engine.validation import is_empty
-from metamodel.model import EntityDef, Model
-
-from .errors import PluginRuleError
-from .hookspecs import ActionContext, hookimpl
+from plugins.api import (
+    ActionContext,
+    EngineError,
+    EntityDef,
+    Model,
+    NotFoundError,
+    PluginRuleError,
+    RecordValidationError,
+    RuleError,
+    hookimpl,
+    is_empty,
+)
 
 PARTS = ("account", "contact", "opportunity")
 RESULT_FIELDS = {"account": "converted_account", "contact": "converted_contact", "opportunity": "converted_opportunity"}

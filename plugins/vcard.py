@@ -26,11 +26,7 @@ from typing import Any, BinaryIO, Iterable, Iterator, Mapping, Sequence
 import vobject
 from vobject.base import ParseError, VObjectError
 
-from engine.export_values import plain_text
-from metamodel.model import Model
-
-from .hookspecs import hookimpl
-from .types import ExportFormat, ImportFormat
+from plugins.api import BASE_PACK, ExportFormat, ImportFormat, Model, hookimpl, load_model, plain_text
 
 ENTITIES = frozenset({"contact"})
 MEDIA_TYPE = "text/vcard"
@@ -249,9 +245,7 @@ def _folded(text: str) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _base_model() -> Model:
-    import metamodel
-
-    return metamodel.load_model([metamodel.BASE_PACK])
+    return load_model([BASE_PACK])
 
 
 @functools.lru_cache(maxsize=None)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from ossature.cli import cli, main
+from ossature.main import cli, main
 
 PROBLEM_LINE = re.compile(r"^\S+\.ya?ml:\d+: \S+: .+$")
 LABEL = "{en: Gadget, fr: Gadget}"

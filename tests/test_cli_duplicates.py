@@ -11,13 +11,13 @@ from click.testing import CliRunner, Result
 
 import metamodel
 from engine import SYSTEM_ACTOR, Engine
-from engine.accounts import Accounts
-from ossature.cli_duplicates import duplicates_command, merge_command
+from engine.access.accounts import Accounts
+from ossature.commands.duplicates import duplicates_command, merge_command
 
 
 @click.group()
 def group() -> None:
-    """The two commands as `ossature.cli` adds them."""
+    """The two commands as they stand on the `ossature` group."""
 
 
 group.add_command(duplicates_command)
@@ -178,7 +178,7 @@ def test_merge_as_a_user_without_delete_is_refused(runner: CliRunner, database_u
 
 
 def test_ossature_group_has_both_commands() -> None:
-    from ossature.cli import cli
+    from ossature.main import cli
 
     assert cli.commands["duplicates"] is duplicates_command
     assert cli.commands["merge"] is merge_command

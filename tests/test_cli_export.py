@@ -1,4 +1,4 @@
-"""`ossature export ENTITY`: a list's records as a file, for scripts (ossature/cli_export.py)."""
+"""`ossature export ENTITY`: a list's records as a file, for scripts (ossature/commands/exports.py)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from click.testing import CliRunner
 
 import metamodel
 from engine import SYSTEM_ACTOR
-from engine.accounts import Accounts
-from ossature.cli import cli
-from ossature.cli_export import export_command
+from engine.access.accounts import Accounts
+from ossature.main import cli
+from ossature.commands.exports import export_command
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 import metamodel
 from engine import SYSTEM_ACTOR
-from ossature.cli_import import import_command
+from ossature.commands.imports import import_command
 
 
 @pytest.fixture
@@ -97,7 +97,7 @@ def test_messages_in_french(run, tmp_path):
 
 
 def test_a_user_needs_the_import_permission(run, engine, contacts):
-    from engine.accounts import Accounts
+    from engine.access.accounts import Accounts
 
     accounts = Accounts(engine)
     accounts.migrate()

@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 
 import metamodel
 from engine import SYSTEM_ACTOR, Engine
-from ossature.cli_migrate import archive, migrate
+from ossature.commands.migrate import archive, migrate
 
 CLI = click.Group("ossature", commands={"migrate": migrate, "archive": archive})
 

@@ -11,10 +11,10 @@ from click.testing import CliRunner, Result
 
 import metamodel
 from engine import SYSTEM_ACTOR, Actor
-from engine.archive import archive_entries
-from engine.definitions import Installation
+from engine.schema.archive import archive_entries
+from engine.installation.definitions import Installation
 from metamodel.model_diff import describe_changes
-from ossature.cli_pack import overlay, pack
+from ossature.commands.packs import overlay, pack
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "packs"
 ROOMS = FIXTURES / "rooms"
@@ -356,7 +356,7 @@ def test_overlay_revert_refuses_zero(runner):
 
 
 def test_commands_on_the_database_load_the_installed_packs_and_the_overlay(runner, installation):
-    from ossature.cli_pack import load_installed_model
+    from ossature.commands.common import load_installed_model
 
     run(runner, pack, "install", ROOMS)
     installation.apply_overlay({"entities/lead.yaml": REGION}, ANN, "region")
@@ -368,8 +368,8 @@ def test_commands_on_the_database_load_the_installed_packs_and_the_overlay(runne
 def test_loading_stops_the_command_with_the_problems_of_a_stored_overlay(runner, installation, capsys):
     import click
 
-    from engine.overlay import record_revision
-    from ossature.cli_pack import load_installed_model
+    from engine.installation.overlay import record_revision
+    from ossature.commands.common import load_installed_model
 
     installation.ensure_tables()
     with installation.db.begin() as conn:
@@ -400,7 +400,7 @@ def test_overlay_revert_names_the_archived_data_it_declares_again(runner, instal
 
 def test_every_database_command_sees_the_overlay_and_the_installed_packs(runner, installation):
     """`migrate` on the directory packs alone would take the overlay's characteristic for a removed one."""
-    from ossature.cli import cli
+    from ossature.main import cli
 
     assert run(runner, cli, "migrate").exit_code == 0
     installation.apply_overlay({"entities/lead.yaml": REGION}, ANN, "region")

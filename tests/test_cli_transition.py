@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 import metamodel
 from engine import SYSTEM_ACTOR
-from ossature.cli import cli
+from ossature.main import cli
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import metamodel
 from engine import SYSTEM_ACTOR
-from engine.demo import seed_demo
+from ossature.demo import seed_demo
 
 
 def test_base_pack_migrates_and_demo_data_loads(make_engine):

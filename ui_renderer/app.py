@@ -3,7 +3,7 @@
 No state lives at import time, so tests and app servers each build as many apps as they need.
 The engine is on `app.extensions["ossature"]` for every blueprint to use; it follows the
 definitions (packs installed in the database, the administration overlay): a new revision is
-picked up within a second, without restart (ui_renderer/live_app.py).
+picked up within a second, without restart (ui_renderer/core/live_app.py).
 """
 
 from __future__ import annotations
@@ -13,22 +13,23 @@ from typing import Any, Mapping
 
 from flask import Flask
 
-from engine.definitions import Installation
-from engine.live import LiveEngine
-from ossature import config as settings
+from engine.installation import settings
+from engine.installation.definitions import Installation
+from engine.installation.live import LiveEngine
+from ui_renderer.core.live_app import use_live_engine
+from ui_renderer.core.security import init_security
+from ui_renderer.exchange.import_pages import imports
+from ui_renderer.exchange.jobs_pages import jobs_pages
+from ui_renderer.lists.blueprint import lists
+from ui_renderer.lists.cleanup import cleanup
+from ui_renderer.lists.exports import exports
+from ui_renderer.records.blueprint import forms
+from ui_renderer.records.duplicates import duplicates
 
 from .admin import register_admin
 from .api import register_api
-from .cleanup_page import cleanup
-from .duplicates import duplicates
-from .exports import exports
-from .forms import forms
-from .home import LANGUAGES, home, request_language, ui_text
-from .import_pages import imports
-from .jobs_pages import jobs_pages
-from .lists import lists
-from .live_app import use_live_engine
-from .security import init_security
+from .core.language import LANGUAGES, request_language, ui_text
+from .home import home
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -37,7 +38,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     `config` keys: `DATABASE_URL` (default: `OSSATURE_DATABASE_URL` or the SQLite file in
     ./instance/) and `PACKS` (every pack directory in layering order, base pack included;
     default: the base pack + `OSSATURE_PACKS`), `FILES_DIR` and `BROKER_URL` (default: the
-    `OSSATURE_FILES_DIR` / `OSSATURE_BROKER_URL` settings, see ossature/config.py), `JOB_THRESHOLD`
+    `OSSATURE_FILES_DIR` / `OSSATURE_BROKER_URL` settings, see engine/installation/settings.py), `JOB_THRESHOLD`
     (selections larger than this run as a job; default `OSSATURE_JOB_THRESHOLD`, else 2000) and
     `IMPORT_MAX_BYTES` (the largest file an import accepts, default 50 MiB) and `IMPORT_KEEP_DAYS`
     (how long uploaded files are kept, default 7). Other keys go to `app.config` unchanged.

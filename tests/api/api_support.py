@@ -12,8 +12,8 @@ from flask.testing import FlaskClient
 
 import metamodel
 from engine import Engine
-from engine.accounts import Accounts
-from engine.demo import seed_demo
+from engine.access.accounts import Accounts
+from ossature.demo import seed_demo
 from ui_renderer import create_app
 
 PACKS = Path(__file__).resolve().parent / "packs"

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 import metamodel
 from engine import SYSTEM_ACTOR, Engine, NotFoundError, RecordValidationError
-from engine.accounts import LOGIN_TABLE, TOKEN_TABLE, AccountError, Accounts
+from engine.access.accounts import LOGIN_TABLE, TOKEN_TABLE, AccountError, Accounts
 
 from api_support import PACKS
 

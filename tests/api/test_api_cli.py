@@ -10,8 +10,8 @@ from click.testing import CliRunner, Result
 
 import metamodel
 from engine import Engine
-from engine.accounts import Accounts
-from ossature.cli import cli
+from engine.access.accounts import Accounts
+from ossature.main import cli
 
 
 @pytest.fixture

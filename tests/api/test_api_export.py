@@ -13,7 +13,7 @@ from flask import Flask
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
 from engine import Engine
-from engine.exporter import Export
+from engine.exchange.exporter import Export
 from ui_renderer.api import openapi
 from ui_renderer.api.export_openapi import export_operations
 from ui_renderer.api.export_routes import api_export

@@ -13,10 +13,10 @@ from flask import Flask
 import metamodel
 from api_support import Caller
 from engine import SYSTEM_ACTOR, Engine
-from engine.accounts import Accounts
-from engine.exporter import submit_export
-from engine.jobs import JobContext, JobStateError, job_kind
-from engine.mass_update_job import submit_mass_update
+from engine.access.accounts import Accounts
+from engine.exchange.exporter import submit_export
+from engine.jobs.service import JobContext, JobStateError, job_kind
+from engine.jobs.mass_update_job import submit_mass_update
 from ui_renderer import create_app
 from recording_dispatcher import Recorder
 

@@ -2,7 +2,7 @@
 
 `live_url` is the base URL (no trailing slash) of one app per test session, served by a
 werkzeug server on 127.0.0.1 (port chosen by the OS) over a SQLite file seeded with the
-demo data (`engine.demo.seed_demo`). Tests share that database: a test that changes
+demo data (`ossature.demo.seed_demo`). Tests share that database: a test that changes
 records must not assume another test's changes are absent.
 
 `page` is a fresh Playwright page (its own browser context: no cookies carried over) in
@@ -21,7 +21,7 @@ from flask import Flask
 from live_server import serving
 
 import metamodel
-from engine.demo import seed_demo
+from ossature.demo import seed_demo
 from ui_renderer import create_app
 from ui_renderer.testing import PAGES_WITHOUT_LOGIN, FormClient
 

@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 
 from engine import SYSTEM_ACTOR
-from engine.accounts import Accounts
+from engine.access.accounts import Accounts
 from recording_dispatcher import Recorder
 
 PASSWORD = "a long password"

@@ -26,10 +26,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
 
 from engine import SYSTEM_ACTOR, Actor
-from engine.archive import archive_entries
-from engine.archive_restore import restore_archived
-from engine.definitions import Installation
-from engine.schema_state import ARCHIVE
+from engine.schema.archive import archive_entries
+from engine.schema.archive_restore import restore_archived
+from engine.installation.definitions import Installation
+from engine.schema.state import ARCHIVE
 from metamodel.definition_edits import OverlayEditor, field_values
 
 PACK = Path(__file__).resolve().parent / "pack"

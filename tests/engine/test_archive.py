@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 
 from engine import SYSTEM_ACTOR, Engine
-from engine.archive import ArchiveError, archive_entries
-from engine.archive_restore import restore_archived
-from engine.schema_cleanup import records_to_clean
+from engine.schema.archive import ArchiveError, archive_entries
+from engine.schema.archive_restore import restore_archived
+from engine.schema.cleanup import records_to_clean
 from evolution_support import Evolution, evolution
 
 ITEM = {"title": {"type": "string"}}
@@ -26,7 +26,7 @@ def evo(database_url: str, tmp_path: Path):
 
 def archived(engine: Engine, entity: str, field: str) -> list[tuple[int, Any, str, bool]]:
     """(record id, JSON value, type, restored) of the archived values of a characteristic."""
-    from engine.schema_state import ARCHIVE
+    from engine.schema.state import ARCHIVE
 
     with engine.db.connect() as conn:
         rows = conn.execute(
@@ -231,7 +231,7 @@ def test_a_removed_entity_moves_to_an_archive_table_and_comes_back(evo: Evolutio
 
 
 def test_an_entity_other_tables_still_refer_to_is_not_archived(evo: Evolution) -> None:
-    from engine.accounts import Accounts
+    from engine.access.accounts import Accounts
 
     user = {"username": {"type": "string", "mandatory": True}, "display_name": {"type": "string"}}
     first = evo.migrate({"user": user})

@@ -9,8 +9,8 @@ import pytest
 
 import metamodel
 from engine import SYSTEM_ACTOR, Actor, NotFoundError, PermissionDenied
-from engine import duplicates as duplicates_module
-from engine.duplicates import DuplicateGroup, find_duplicates, normalise, record_key
+from engine.records import duplicates as duplicates_module
+from engine.records.duplicates import DuplicateGroup, find_duplicates, normalise, record_key
 
 DUP_PACK = Path(__file__).resolve().parent / "dup_pack"
 

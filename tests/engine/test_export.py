@@ -1,4 +1,4 @@
-"""Exports (engine/exporter.py): a list view's records as CSV, streamed, as the actor may see them."""
+"""Exports (engine/exchange/exporter.py): a list view's records as CSV, streamed, as the actor may see them."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ import pytest
 
 import metamodel
 from engine import SYSTEM_ACTOR, Actor
-from engine.export_stream import pull_bytes
-from engine.export_values import plain_text
-from engine.exporter import CSV_FORMAT, Export, ExportError, cell_text, export_formats, submit_export
-from engine.permissions import PermissionDenied
-from engine.queries import QueryError
+from engine.exchange.export_stream import pull_bytes
+from engine.exchange.export_values import plain_text
+from engine.exchange.exporter import CSV_FORMAT, Export, ExportError, cell_text, export_formats, submit_export
+from engine.access.permissions import PermissionDenied
+from engine.records.queries import QueryError
 
 HERE = Path(__file__).resolve().parent
 BOM = "\ufeff"
@@ -138,7 +138,7 @@ def test_system_columns_have_headers_and_creators_are_named(engine, people, samp
 
 
 def test_two_characteristics_sharing_a_label_are_headed_by_their_names(engine, people, samples, export_model):
-    from engine.export_values import export_columns
+    from engine.exchange.export_values import export_columns
 
     entity = export_model.entity("sample")
     clash = metamodel.model.FieldDef("twin", "string", entity.field("name").label, entity.source)
@@ -292,8 +292,8 @@ def test_unknown_format_columns_and_separator_are_refused_by_name(engine, people
 
 
 def test_a_plugin_may_not_replace_the_built_in_csv(make_engine, export_model):
-    from plugins import ExportFormat, hookimpl
-    from plugins.manager import plugin_manager
+    from plugins.api import ExportFormat, hookimpl
+    from plugins.host.manager import plugin_manager
 
     class Impostor:
         @hookimpl
@@ -447,7 +447,7 @@ def test_the_export_job_writes_the_same_file_with_progress(engine, people, sampl
 
 
 def test_the_export_job_reports_after_every_chunk(engine, people, monkeypatch):
-    import engine.exporter as exporter
+    import engine.exchange.exporter as exporter
 
     monkeypatch.setattr(exporter, "CHUNK_SIZE", 1)  # the job reads two at a time
     engine.records.create_many("sample", [{"name": f"S{i}", "do_not_call": True} for i in range(5)], SYSTEM_ACTOR)
@@ -516,7 +516,7 @@ def comparable(engine, entity: str) -> list[dict]:
 
 @pytest.mark.parametrize(("lang", "delimiter"), [("en", ","), ("fr", ";")])
 def test_accounts_and_contacts_exported_to_csv_import_into_an_empty_database(filled, empty, tmp_path, lang, delimiter):
-    from engine.importer import ImportOptions, import_file
+    from engine.exchange.importer import ImportOptions, import_file
 
     actor = Actor(system=True, lang=lang)
     for entity in ("account", "contact"):

@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 import metamodel
 from engine import SYSTEM_ACTOR, Actor, PermissionDenied
-from engine.importer import ImportOptions, ImportReport, import_file
-from plugins.hookspecs import hookimpl
+from engine.exchange.importer import ImportOptions, ImportReport, import_file
+from plugins.host.hookspecs import hookimpl
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "import"
 PACK = FIXTURES / "pack"
@@ -538,7 +538,7 @@ def test_a_dry_run_reports_through_the_job_outside_any_write(engine, write):
 
 
 def test_the_import_job_runs_in_the_background_and_keeps_its_errors(engine, write):
-    from engine.importer import submit_import
+    from engine.exchange.importer import submit_import
 
     job_id = submit_import(engine, "person", write(rows_text(5, bad={1})), ImportOptions(), SYSTEM_ACTOR)
     job = engine.jobs.wait(job_id, timeout=30)
@@ -552,7 +552,7 @@ def test_the_import_job_runs_in_the_background_and_keeps_its_errors(engine, writ
 
 
 def test_an_import_job_refused_for_its_columns_fails_with_the_reason(engine, write):
-    from engine.importer import submit_import
+    from engine.exchange.importer import submit_import
 
     job_id = submit_import(engine, "person", write("name;Shoe size\nA;42\n"), ImportOptions(), SYSTEM_ACTOR)
     job = engine.jobs.wait(job_id, timeout=30)
@@ -562,7 +562,7 @@ def test_an_import_job_refused_for_its_columns_fails_with_the_reason(engine, wri
 
 
 def test_an_import_job_killed_midway_resumes_from_its_checkpoint(engine, write, monkeypatch):
-    from engine.importer import submit_import
+    from engine.exchange.importer import submit_import
 
     class Recorder:
         def __init__(self):
@@ -610,7 +610,7 @@ class JsonLines:
 
     @hookimpl
     def ossature_import_formats(self):
-        from plugins.types import ImportFormat
+        from plugins.host.types import ImportFormat
 
         return {"people_lines": ImportFormat("people_lines", {"en": "People lines", "fr": "Lignes de personnes"},
                                              "jsonl", "application/jsonl", self.read, frozenset({"person"}))}
@@ -618,7 +618,7 @@ class JsonLines:
 
 @pytest.fixture
 def plugin_engine(make_engine, import_model, clock):
-    from plugins.manager import plugin_manager
+    from plugins.host.manager import plugin_manager
 
     engine = make_engine(import_model, clock=clock, plugins=plugin_manager([JsonLines()]))
     engine.records.create("company", {"name": "Acme"}, SYSTEM_ACTOR)
@@ -660,7 +660,7 @@ def test_a_plugin_format_is_checked_against_the_entity_and_its_errors_reported(p
 
 @pytest.mark.parametrize("lang,delimiter", [("en", ","), ("fr", ";")])
 def test_an_export_imports_back_unchanged(engine, tmp_path, lang, delimiter):
-    from engine.exporter import Export
+    from engine.exchange.exporter import Export
 
     acme = company_id(engine, "Acme")
     with engine.records.transaction(SYSTEM_ACTOR) as tx:

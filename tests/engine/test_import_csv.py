@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from engine import csv_source
-from engine.csv_source import detect_delimiter, open_csv, scan_file
-from engine.import_messages import ImportFileError
+from engine.exchange import csv_source
+from engine.exchange.csv_source import detect_delimiter, open_csv, scan_file
+from engine.exchange.import_messages import ImportFileError
 
 
 def write(tmp_path: Path, data: bytes, name: str = "f.csv") -> Path:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import metamodel
-from engine.import_mapping import (
+from engine.exchange.import_mapping import (
     ColumnMapper,
     normalize,
     to_boolean,
@@ -17,7 +17,7 @@ from engine.import_mapping import (
     to_decimal_text,
     to_integer_text,
 )
-from engine.import_messages import ImportFileError
+from engine.exchange.import_messages import ImportFileError
 from metamodel.model import EntityDef, FieldDef, Source, Text
 
 PACK = Path(__file__).resolve().parents[1] / "fixtures" / "import" / "pack"

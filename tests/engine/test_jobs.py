@@ -8,10 +8,10 @@ import pytest
 import sqlalchemy as sa
 
 from engine import SYSTEM_ACTOR, Actor, NotFoundError
-from engine import jobs as jobs_module
-from engine import mass_update
-from engine.jobs import JobStateError
-from engine.mass_update_job import submit_mass_update
+from engine.jobs import service as jobs_module
+from engine.records import mass_update
+from engine.jobs.service import JobStateError
+from engine.jobs.mass_update_job import submit_mass_update
 from recording_dispatcher import Recorder
 
 SYSTEM_FR = Actor(system=True, lang="fr")

@@ -13,10 +13,10 @@ import pytest
 import sqlalchemy as sa
 
 from engine import SYSTEM_ACTOR, Actor
-from engine.definitions import DefinitionState, Installation
-from engine.live import LiveEngine
-from engine.overlay import record_revision
-from engine.pack_install import install_pack
+from engine.installation.definitions import DefinitionState, Installation
+from engine.installation.live import LiveEngine
+from engine.installation.overlay import record_revision
+from engine.installation.pack_install import install_pack
 
 PACK = Path(__file__).resolve().parent / "pack"
 ANN = Actor(user_id=1, username="ann")
@@ -143,14 +143,14 @@ def test_a_revision_that_does_not_load_keeps_the_running_engine_until_a_good_one
     with admin.db.begin() as conn:  # written behind the validation's back, as a broken pack on disk would do
         record_revision(conn, 1, {"entities/sample.yaml": "extends: sample\ncharacteristics: {x: {type: nope}}\n"},
                         ANN, "broken", admin.clock())
-    with caplog.at_level(logging.ERROR, logger="engine.live"):
+    with caplog.at_level(logging.ERROR, logger="engine.installation.live"):
         ticks.now += 1.0
         assert app.current() is engine
     assert "overlay/entities/sample.yaml:2" in caplog.text
     assert app.state == DefinitionState(0, 0)
 
     caplog.clear()
-    with caplog.at_level(logging.ERROR, logger="engine.live"):
+    with caplog.at_level(logging.ERROR, logger="engine.installation.live"):
         ticks.now += 1.0
         assert app.current() is engine  # the same broken state is not loaded (nor logged) again
     assert caplog.text == ""
@@ -184,7 +184,7 @@ def test_an_unreachable_database_keeps_the_running_engine(processes, monkeypatch
         raise sa.exc.OperationalError("SELECT", {}, Exception("connection refused"))
 
     monkeypatch.setattr(app.installation, "state", unreachable)
-    with caplog.at_level(logging.WARNING, logger="engine.live"):
+    with caplog.at_level(logging.WARNING, logger="engine.installation.live"):
         ticks.now += 1.0
         assert app.current() is engine
     assert "connection refused" in caplog.text

@@ -35,7 +35,7 @@ def test_selection_of_ids_changes_only_what_differs(engine, ids, clock, owner_id
 
 
 def test_all_matching_a_filter_in_chunks(engine, ids, monkeypatch):
-    from engine import mass_update
+    from engine.records import mass_update
 
     monkeypatch.setattr(mass_update, "CHUNK", 300)
     request = engine.records.list_request("sample", {"f_qty": ["1", "2"]})
@@ -136,7 +136,7 @@ def test_decimals_go_into_audit_json_exactly_past_a_floats_digits(model, units, 
 
     import sqlalchemy as sa
 
-    from engine.sqljson import json_of
+    from engine.storage.sqljson import json_of
 
     price = model.entity("sample").field("price")
     sqlite = sa.create_engine("sqlite://")

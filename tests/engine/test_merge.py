@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 import metamodel
 from engine import SYSTEM_ACTOR, Actor, ConflictError, NotFoundError, PermissionDenied, RecordValidationError
-from engine import merging as merging_module
-from engine.merging import MergeError, incoming_links, merge, merge_records
+from engine.records import merging as merging_module
+from engine.records.merging import MergeError, incoming_links, merge, merge_records
 
 DUP_PACK = Path(__file__).resolve().parent / "dup_pack"
 ADMIN = Actor(user_id=None, username="root", roles=frozenset({"admin"}))

@@ -77,7 +77,7 @@ def test_plan_is_in_plain_words(model, database_url):
 
 def test_migrate_is_one_transaction_on_sqlite_too(model, database_url, monkeypatch):
     """Tables created before a failure are gone after it (SQLite's driver would commit DDL on its own)."""
-    import engine.migrate as migrate
+    import engine.schema.migrate as migrate
     from engine import Engine
 
     def broken(*args):

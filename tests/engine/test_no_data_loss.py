@@ -4,7 +4,7 @@ remove and restore an entity) and migrates after each edit. After every step, ev
 ever written is in its column, or in the archive; restoring brings it back.
 
 The machine keeps its own account of where each value should be; retypes are judged by
-the rules of the conversion (engine/schema_convert.py), written out again here for the
+the rules of the conversion (engine/schema/convert.py), written out again here for the
 pairs it tries: a retype that would lose a value must be refused, with nothing changed.
 
 Runs on SQLite, and on PostgreSQL when OSSATURE_TEST_DATABASE_URL is set. Derandomized
@@ -31,12 +31,12 @@ from hypothesis.stateful import (
 )
 
 from engine import SYSTEM_ACTOR, Engine
-from engine.archive import ArchiveError, archive_entries
-from engine.archive_restore import restore_archived
-from engine.schema_cleanup import records_to_clean
-from engine.schema_state import ARCHIVE, field_from_snapshot
-from engine.schema_steps import MigrationRefused
-from engine.trail import from_json
+from engine.schema.archive import ArchiveError, archive_entries
+from engine.schema.archive_restore import restore_archived
+from engine.schema.cleanup import records_to_clean
+from engine.schema.state import ARCHIVE, field_from_snapshot
+from engine.schema.steps import MigrationRefused
+from engine.storage.trail import from_json
 from evolution_support import Evolution
 
 NAMES = ("f1", "f2", "f3", "f4", "f5")

@@ -11,10 +11,10 @@ import sqlalchemy as sa
 
 import metamodel
 from engine import SYSTEM_ACTOR, Actor
-from engine.archive import archive_entries
-from engine.archive_restore import restore_archived
-from engine.definition_errors import DefinitionChangeError
-from engine.definitions import DefinitionState, Installation
+from engine.schema.archive import archive_entries
+from engine.schema.archive_restore import restore_archived
+from engine.installation.definition_errors import DefinitionChangeError
+from engine.installation.definitions import DefinitionState, Installation
 
 PACK = Path(__file__).resolve().parent / "pack"
 ANN = Actor(user_id=7, username="ann", roles=frozenset({"admin"}))
@@ -131,7 +131,7 @@ def test_two_writers_cannot_take_the_same_revision_number(installation, database
     try:
         snapshot = other.snapshot()  # the second writer read the overlay before the first one wrote
         installation.apply_overlay({"entities/sample.yaml": LOYALTY}, ANN, "first")
-        from engine.overlay import record_revision
+        from engine.installation.overlay import record_revision
 
         with pytest.raises(sa.exc.IntegrityError), other.db.begin() as conn:
             record_revision(conn, snapshot.state.overlay_revision + 1, {}, ANN, "second", dt.datetime(2026, 1, 1))

@@ -9,8 +9,8 @@ import pytest
 
 import metamodel
 from engine import SYSTEM_ACTOR, Actor, NotFoundError, RecordValidationError
-from engine.permissions import PermissionDenied
-from engine.queries import QueryError
+from engine.access.permissions import PermissionDenied
+from engine.records.queries import QueryError
 
 HERE = Path(__file__).resolve().parent
 BASE = {"name": "Widget", "do_not_call": True, "qty": 1, "price": "5"}

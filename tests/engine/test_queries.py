@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from engine import SYSTEM_ACTOR
-from engine.queries import ListRequest, QueryError
+from engine.records.queries import ListRequest, QueryError
 
 
 @pytest.fixture

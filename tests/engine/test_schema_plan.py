@@ -11,10 +11,10 @@ import pytest
 import sqlalchemy as sa
 
 from engine import SYSTEM_ACTOR, Engine, RecordValidationError
-from engine.archive import archive_entries
-from engine.migrate import plan_migration
-from engine.schema_cleanup import cleanup_condition, records_to_clean
-from engine.schema_steps import MigrationRefused, Plan
+from engine.schema.archive import archive_entries
+from engine.schema.migrate import plan_migration
+from engine.schema.cleanup import cleanup_condition, records_to_clean
+from engine.schema.steps import MigrationRefused, Plan
 from evolution_support import Evolution, evolution
 
 SIZES = ["s", "m", "l"]
@@ -425,7 +425,7 @@ def test_a_unique_characteristic_with_duplicates_is_refused(evo: Evolution) -> N
 
 
 def test_a_failure_while_applying_rolls_everything_back(evo: Evolution, monkeypatch: pytest.MonkeyPatch) -> None:
-    import engine.migrate as migrate
+    import engine.schema.migrate as migrate
 
     first = evo.migrate({"item": {"a": {"type": "string"}, "b": {"type": "integer"}}})
     ids = first.records.create_many("item", [{"a": "x", "b": 1}], SYSTEM_ACTOR)

@@ -14,8 +14,8 @@ from engine import (
     RecordValidationError,
     TransitionError,
 )
-from plugins.hookspecs import hookimpl
-from plugins.manager import plugin_manager
+from plugins.host.hookspecs import hookimpl
+from plugins.host.manager import plugin_manager
 
 BASE = {"name": "Widget", "do_not_call": True}
 ANN = Actor(user_id=1, username="ann", roles=frozenset({"sales"}))

@@ -22,7 +22,7 @@ from click.testing import CliRunner, Result
 import metamodel
 from broker_workers import STALE_SECONDS, Workers
 from engine import Engine
-from ossature.cli import cli
+from ossature.main import cli
 
 REDIS_HOST = "127.0.0.1"
 REDIS_PORT = 6379

@@ -1,4 +1,4 @@
-"""engine.celery_jobs without a Redis server: the message sent, the task body, broker failures."""
+"""engine.jobs.celery_worker without a Redis server: the message sent, the task body, broker failures."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 from kombu.exceptions import OperationalError
 
 from engine import SYSTEM_ACTOR, Engine
-from engine import celery_jobs
-from engine.celery_jobs import QUEUE, TASK_NAME, BrokerUnavailable, CeleryDispatcher, run_job
-from engine.mass_update_job import submit_mass_update
+from engine.jobs import celery_worker
+from engine.jobs.celery_worker import QUEUE, TASK_NAME, BrokerUnavailable, CeleryDispatcher, run_job
+from engine.jobs.mass_update_job import submit_mass_update
 from recording_dispatcher import Recorder
 
 TASK = SimpleNamespace(request=SimpleNamespace(hostname="ossature-test@here"))
@@ -23,9 +23,9 @@ TASK = SimpleNamespace(request=SimpleNamespace(hostname="ossature-test@here"))
 def engine(make_engine, base_model) -> Iterator[Engine]:
     engine = make_engine(base_model)
     engine.jobs.dispatcher = Recorder()
-    celery_jobs.set_engine_factory(lambda: engine)
+    celery_worker.set_engine_factory(lambda: engine)
     yield engine
-    celery_jobs.set_engine_factory(None)
+    celery_worker.set_engine_factory(None)
 
 
 def test_the_app_and_the_message_a_job_sends():
@@ -80,7 +80,7 @@ def test_the_task_leaves_alone_a_job_that_is_not_queued(engine, caplog):
     ids = engine.records.create_many("account", [{"name": "A"}], SYSTEM_ACTOR)
     job_id = submit_mass_update(engine, "account", ids, {"sector": "it"}, SYSTEM_ACTOR)
     engine.jobs.run(job_id)
-    caplog.set_level("INFO", logger="engine.celery_jobs")
+    caplog.set_level("INFO", logger="engine.jobs.celery_worker")
     assert run_job(TASK, job_id) is False
     assert f"job {job_id} is done: nothing to do" in caplog.text
     assert engine.jobs.get(job_id, SYSTEM_ACTOR)["attempts"] == 1
@@ -92,9 +92,9 @@ def test_the_task_drops_a_message_for_a_job_it_does_not_have(engine, caplog):
 
 
 def test_a_worker_process_without_a_factory_says_how_workers_start():
-    celery_jobs.set_engine_factory(None)
+    celery_worker.set_engine_factory(None)
     with pytest.raises(RuntimeError, match="ossature worker"):
-        celery_jobs.worker_engine()
+        celery_worker.worker_engine()
 
 
 def test_an_unreachable_database_keeps_the_message_for_a_retry(base_model, tmp_path):
@@ -109,12 +109,12 @@ def test_an_unreachable_database_keeps_the_message_for_a_retry(base_model, tmp_p
 
     task = SimpleNamespace(request=TASK.request, retry=retry)
     unreachable = f"sqlite:///{tmp_path / 'no' / 'such' / 'folder.db'}"
-    celery_jobs.set_engine_factory(lambda: Engine(base_model, unreachable, files_dir=tmp_path / "files"))
+    celery_worker.set_engine_factory(lambda: Engine(base_model, unreachable, files_dir=tmp_path / "files"))
     try:
         with pytest.raises(Retry):
             run_job(task, 5)
     finally:
-        celery_jobs.set_engine_factory(None)
-    assert retried["countdown"] == celery_jobs.DATABASE_RETRY_SECONDS
-    assert retried["max_retries"] == celery_jobs.DATABASE_RETRIES
+        celery_worker.set_engine_factory(None)
+    assert retried["countdown"] == celery_worker.DATABASE_RETRY_SECONDS
+    assert retried["max_retries"] == celery_worker.DATABASE_RETRIES
     assert "unable to open database file" in str(retried["exc"])

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from broker_workers import Workers, audit_counts, wait_until
 from engine import SYSTEM_ACTOR, Engine
-from engine.importer import ImportOptions, submit_import
+from engine.exchange.importer import ImportOptions, submit_import
 
 ENTITY = "account"
 BAD_ROWS = (7, 250, 1999)

@@ -16,8 +16,8 @@ import sqlalchemy as sa
 
 from broker_workers import Workers, audit_counts, wait_until
 from engine import SYSTEM_ACTOR, Engine
-from engine.celery_jobs import CeleryDispatcher
-from engine.mass_update_job import submit_mass_update
+from engine.jobs.celery_worker import CeleryDispatcher
+from engine.jobs.mass_update_job import submit_mass_update
 
 ENTITY = "account"
 

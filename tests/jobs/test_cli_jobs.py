@@ -16,10 +16,10 @@ from click.testing import CliRunner, Result
 import metamodel
 from broker_workers import audit_counts
 from engine import SYSTEM_ACTOR, Engine
-from engine import jobs as jobs_module
-from engine.accounts import Accounts
-from engine.mass_update_job import submit_mass_update
-from ossature.cli import cli
+from engine.jobs import service as jobs_module
+from engine.access.accounts import Accounts
+from engine.jobs.mass_update_job import submit_mass_update
+from ossature.main import cli
 from recording_dispatcher import Recorder
 
 LEAD = {"company": "Acme", "score": 2, "phone": "01 02 03 04 05"}

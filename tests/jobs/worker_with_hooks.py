@@ -1,6 +1,6 @@
 """Run the real `ossature` command (`worker ...`) with test hooks read from the environment.
 
-The worker is the production code path (`ossature.cli:main`, as the console script calls it);
+The worker is the production code path (`ossature.main:main`, as the console script calls it);
 the hooks only give a test control over *when* things happen, without timing anything:
 
 - OSSATURE_TEST_CHUNK=N: N records per mass update chunk, so a small job has many chunks
@@ -26,13 +26,13 @@ WAIT_STEP = 0.05
 
 
 def set_chunk_size(size: int) -> None:
-    from engine import mass_update
+    from engine.records import mass_update
 
     mass_update.CHUNK = size
 
 
 def hang_at_chunk(number: int, signals: Path) -> None:
-    from engine.jobs import Jobs
+    from engine.jobs.service import Jobs
 
     record = Jobs._record
     seen = {"chunks": 0}
@@ -49,7 +49,7 @@ def hang_at_chunk(number: int, signals: Path) -> None:
 
 
 def hold_every_job(signals: Path) -> None:
-    from engine import jobs
+    from engine.jobs import service as jobs
 
     kind_function = jobs.kind_function
 
@@ -82,6 +82,6 @@ def install_hooks() -> None:
 
 if __name__ == "__main__":
     install_hooks()
-    from ossature.cli import main
+    from ossature.main import main
 
     main()

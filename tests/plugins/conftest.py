@@ -9,7 +9,7 @@ import pytest
 
 import metamodel
 from metamodel.model import Model
-from plugins.manager import plugin_manager
+from plugins.host.manager import plugin_manager
 
 PACK = Path(__file__).resolve().parent / "pack"
 

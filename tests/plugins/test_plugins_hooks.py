@@ -6,8 +6,8 @@ import pytest
 
 from engine import SYSTEM_ACTOR, Actor, Engine, EngineError, RecordValidationError
 from ossature_test_plugin import REFUSED_VALUE
-from plugins import hookimpl
-from plugins.manager import plugin_manager
+from plugins.api import hookimpl
+from plugins.host.manager import plugin_manager
 
 ANN = Actor(user_id=3, username="ann")
 VALID_SIRET = "73282932000074"

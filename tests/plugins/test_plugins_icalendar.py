@@ -10,10 +10,10 @@ import icalendar
 import pytest
 
 from engine import SYSTEM_ACTOR, Actor
-from engine.export_values import ExportRow
-from engine.exporter import Export, export_formats
+from engine.exchange.export_values import ExportRow
+from engine.exchange.exporter import Export, export_formats
 from plugins.icalendar_export import event_component, write_calendar
-from plugins.registry import export_formats as registered_exports
+from plugins.host.registry import export_formats as registered_exports
 
 UTC = dt.timezone.utc
 

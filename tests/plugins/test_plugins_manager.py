@@ -11,9 +11,9 @@ import pluggy
 import pytest
 
 import plugins.lead_conversion
-from plugins import hookimpl
-from plugins.manager import PluginError, plugin_manager
-from plugins.registry import actions
+from plugins.api import hookimpl
+from plugins.host.manager import PluginError, plugin_manager
+from plugins.host.registry import actions
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -110,7 +110,7 @@ def test_one_entry_point_seen_twice_is_not_a_clash(monkeypatch):
 def test_the_hook_specifications_do_not_import_the_engine():
     """The engine imports the plugin machinery; the other way round would be a cycle."""
     code = (
-        "import sys, plugins, plugins.hookspecs, plugins.manager, plugins.registry, plugins.types\n"
+        "import sys, plugins, plugins.host.hookspecs, plugins.host.manager, plugins.host.registry, plugins.host.types\n"
         "loaded = sorted(m for m in sys.modules if m == 'engine' or m.startswith('engine.'))\n"
         "assert not loaded, loaded\n"
     )

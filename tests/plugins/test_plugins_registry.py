@@ -7,10 +7,10 @@ import io
 import pytest
 
 import ossature_test_plugin
-from plugins import ExportFormat, FieldFormat, ImportFormat, hookimpl
+from plugins.api import ExportFormat, FieldFormat, ImportFormat, hookimpl
 from plugins.lead_conversion import convert_lead
-from plugins.manager import PluginError, plugin_manager
-from plugins.registry import actions, export_formats, field_formats, import_formats
+from plugins.host.manager import PluginError, plugin_manager
+from plugins.host.registry import actions, export_formats, field_formats, import_formats
 
 TEXTS = {"en": "Words", "fr": "Mots"}
 

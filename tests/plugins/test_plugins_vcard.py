@@ -9,9 +9,9 @@ import pytest
 import vobject
 
 from engine import SYSTEM_ACTOR, Actor
-from engine.exporter import Export, export_formats
-from plugins.registry import export_formats as registered_exports
-from plugins.registry import import_formats as registered_imports
+from engine.exchange.exporter import Export, export_formats
+from plugins.host.registry import export_formats as registered_exports
+from plugins.host.registry import import_formats as registered_imports
 from plugins.vcard import VCardError, contact_values, match_value, read_vcards, write_vcards
 
 CAMILLE = {
@@ -171,7 +171,7 @@ def test_the_export_honours_scope_and_the_export_permission(engine, camille):
     families = [c.n.value.family for c in vobject.readComponents(export_vcf(engine, sam).decode())]
     assert families == ["Samson"]  # Camille is nobody's in sam's team
     support = Actor(user_id=users[1], username="sue", roles=frozenset({"support"}))
-    from engine.permissions import PermissionDenied
+    from engine.access.permissions import PermissionDenied
 
     with pytest.raises(PermissionDenied):
         export_vcf(engine, support)  # support may read contacts, not export them
@@ -186,7 +186,7 @@ def test_the_list_filters_choose_the_cards(engine, camille):
 def test_a_vcard_export_imports_into_an_empty_database(engine, camille, scratch_databases, tmp_path, base_model):
     """Contacts out as vCards, in again through the importer: accounts resolved by their natural key."""
     from engine import Engine
-    from engine.importer import ImportOptions, import_file
+    from engine.exchange.importer import ImportOptions, import_file
 
     engine.records.create("contact", {"last_name": "Solo", "first_name": "Han", "mobile": "+1 555 0100"}, SYSTEM_ACTOR)
     cards = tmp_path / "contacts.vcf"

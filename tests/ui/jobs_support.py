@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 
 import metamodel
 from engine import SYSTEM_ACTOR, Engine
-from engine.accounts import Accounts
+from engine.access.accounts import Accounts
 from ui_renderer import create_app
 from ui_renderer.testing import PAGES_WITHOUT_LOGIN, FormClient
 from recording_dispatcher import Recorder

@@ -16,13 +16,13 @@ from flask.testing import FlaskClient
 
 import metamodel
 from engine import SYSTEM_ACTOR
-from engine.accounts import Accounts
-from engine.archive import archive_entries
-from engine.definitions import Installation
-from engine.live import LiveEngine
+from engine.access.accounts import Accounts
+from engine.schema.archive import archive_entries
+from engine.installation.definitions import Installation
+from engine.installation.live import LiveEngine
 from ui_renderer import create_app
 from ui_renderer.admin import admin_home
-from ui_renderer.live_app import use_live_engine
+from ui_renderer.core.live_app import use_live_engine
 from ui_renderer.testing import PAGES_WITHOUT_LOGIN, FormClient
 
 PASSWORD = "correct horse battery"

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 import metamodel
 from engine import SYSTEM_ACTOR, Actor, Engine
 from ui_renderer import create_app
-from ui_renderer.duplicates import duplicates
+from ui_renderer.records.duplicates import duplicates
 from ui_renderer.testing import PAGES_WITHOUT_LOGIN, FormClient
 
 CLERK_ROLE = """\
@@ -78,7 +78,7 @@ def radios(page: str, name: str) -> dict[str, bool]:
 def act_as(monkeypatch: pytest.MonkeyPatch, engine: Engine, role: str, lang: str = "en") -> Actor:
     user_id = add(engine, "user", username=f"u-{role}", display_name=role.title())
     actor = Actor(user_id=user_id, username=f"u-{role}", roles=frozenset({role}), lang=lang)
-    monkeypatch.setattr("ui_renderer.form_common.current_actor", lambda: actor)
+    monkeypatch.setattr("ui_renderer.records.common.current_actor", lambda: actor)
     return actor
 
 
@@ -132,7 +132,7 @@ def test_unknown_entity_or_rule_is_not_found(client: FlaskClient) -> None:
 
 def test_groups_page_says_when_groups_are_left_out(client: FlaskClient, engine: Engine,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("ui_renderer.duplicates.GROUPS_SHOWN", 2)
+    monkeypatch.setattr("ui_renderer.records.duplicates.GROUPS_SHOWN", 2)
     for name in ("A", "B", "C"):
         engine.records.create_many("account", [{"name": name}, {"name": name.lower()}], SYSTEM_ACTOR)
 
@@ -140,7 +140,7 @@ def test_groups_page_says_when_groups_are_left_out(client: FlaskClient, engine: 
     assert "Only the first 2 groups are shown" in page
     assert page.count('class="duplicate-group"') == 2
 
-    monkeypatch.setattr("ui_renderer.duplicates.GROUPS_SHOWN", 3)
+    monkeypatch.setattr("ui_renderer.records.duplicates.GROUPS_SHOWN", 3)
     page = text(client.get("/account/duplicates"))
     assert "Only the first" not in page
     assert page.count('class="duplicate-group"') == 3

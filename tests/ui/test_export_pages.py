@@ -1,4 +1,4 @@
-"""Downloads from the list pages: `/<entity>/export.<format>?<list arguments>` (ui_renderer/exports.py)."""
+"""Downloads from the list pages: `/<entity>/export.<format>?<list arguments>` (ui_renderer/lists/exports.py)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from flask.testing import FlaskClient
 
 import metamodel
 from engine import SYSTEM_ACTOR
-from engine.accounts import Accounts
+from engine.access.accounts import Accounts
 from ui_renderer import create_app
-from ui_renderer.exports import export_links, exports
+from ui_renderer.lists.exports import export_links, exports
 
 PASSWORD = "correct horse battery"
 

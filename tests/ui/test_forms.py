@@ -20,7 +20,7 @@ from flask.testing import FlaskClient
 
 import metamodel
 from engine import SYSTEM_ACTOR, Actor, Engine
-from engine.demo import seed_demo
+from ossature.demo import seed_demo
 from ui_renderer import create_app
 from ui_renderer.testing import PAGES_WITHOUT_LOGIN, FormClient
 
@@ -595,7 +595,7 @@ def test_lookup_finds_records_by_title_words(client: FlaskClient, engine: Engine
 
 
 def test_large_link_targets_get_a_search_input(client: FlaskClient, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("ui_renderer.form_links.LINK_SELECT_LIMIT", 1)
+    monkeypatch.setattr("ui_renderer.records.links.LINK_SELECT_LIMIT", 1)
     jean = engine.records.create("contact", {"first_name": "Jean", "last_name": "Dupont"}, SYSTEM_ACTOR)
     engine.records.create("contact", {"first_name": "Jeanne", "last_name": "Martin"}, SYSTEM_ACTOR)
     page = text(client.get("/event/new"))
@@ -637,7 +637,7 @@ def test_readonly_links_show_titles_and_are_not_editable(client: FlaskClient, en
 
 def act_as(monkeypatch: pytest.MonkeyPatch, users: dict[str, int], name: str, role: str) -> Actor:
     actor = Actor(user_id=users[name], username=name, roles=frozenset({role}), lang="en")
-    monkeypatch.setattr("ui_renderer.form_common.current_actor", lambda: actor)
+    monkeypatch.setattr("ui_renderer.records.common.current_actor", lambda: actor)
     return actor
 
 

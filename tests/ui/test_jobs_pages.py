@@ -15,9 +15,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from engine import SYSTEM_ACTOR
-from engine.exporter import submit_export
-from engine.jobs import JobContext, JobStateError, job_kind, utcnow
-from engine.mass_update_job import submit_mass_update
+from engine.exchange.exporter import submit_export
+from engine.jobs.service import JobContext, JobStateError, job_kind, utcnow
+from engine.jobs.mass_update_job import submit_mass_update
 from jobs_support import (
     actor_of, build_app, engine_of, hold_jobs, location_job, login, make_leads, versions,
 )

@@ -18,7 +18,7 @@ from markupsafe import escape
 
 import metamodel
 from engine import SYSTEM_ACTOR
-from engine.demo import seed_demo
+from ossature.demo import seed_demo
 from ui_renderer import create_app
 from ui_renderer.testing import PAGES_WITHOUT_LOGIN, FormClient
 
@@ -206,7 +206,7 @@ def test_link_filter_offers_the_target_records_and_filters_by_id(app: Flask, cli
 def test_link_filter_takes_a_record_number_when_the_target_has_too_many_records(
     app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("ui_renderer.record_titles.CHOICE_LIMIT", 2)
+    monkeypatch.setattr("ui_renderer.core.record_titles.CHOICE_LIMIT", 2)
     bob = app.config["USERS"]["bob"]
     page = get(client, f"/lead/?f_assigned_to={bob}")
     assert names(page) == ["Berger"]

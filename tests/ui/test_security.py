@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 import metamodel
 from engine import SYSTEM_ACTOR
-from engine.accounts import Accounts
+from engine.access.accounts import Accounts
 from ui_renderer import create_app
 
 PASSWORD = "correct horse battery"

@@ -3,10 +3,10 @@
 Browse the definitions and change them: characteristics, value lists, workflow statuses and
 transitions, list views, role permissions. Each change is shown as a plan before it is
 applied (ui_renderer/admin/review.py), then kept as a new revision of the admin overlay in
-the database (engine/definitions.py), which every process picks up without restart.
+the database (engine/installation/definitions.py), which every process picks up without restart.
 
 An app serves them with `register_admin(app)`, on an app that follows the definitions
-(`ui_renderer.live_app.use_live_engine`).
+(`ui_renderer.core.live_app.use_live_engine`).
 """
 
 from flask import Flask

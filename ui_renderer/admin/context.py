@@ -10,16 +10,16 @@ from flask import Blueprint, abort, current_app, g, render_template, url_for
 from flask.typing import ResponseReturnValue
 
 from engine import Actor
-from engine.definitions import Installation
-from engine.live import LiveEngine
-from engine.runtime import Engine
+from engine.installation.definitions import Installation
+from engine.installation.live import LiveEngine
+from engine.installation.runtime import Engine
 from metamodel.definition_edits import OverlayEditor
 from metamodel.model import Model, Source
 from metamodel.overlay import OVERLAY_PACK
+from ui_renderer.core.actor import current_actor
+from ui_renderer.core.language import request_language
+from ui_renderer.core.live_app import live_engine
 
-from ..actor import current_actor
-from ..home import request_language
-from ..live_app import live_engine
 from .words import admin_words
 
 admin = Blueprint("admin", __name__, url_prefix="/admin")
@@ -95,7 +95,7 @@ def only_administrators() -> ResponseReturnValue | None:
 def admin_home() -> str | None:
     """The administration pages' address for the current user when they may use them, else None
     (for a link in the page header: `{% if admin_home() %}`)."""
-    from ..security import logged_in_actor
+    from ui_renderer.core.security import logged_in_actor
 
     if current_app.config.get("LOGIN_REQUIRED", True) and logged_in_actor() is None:
         return None

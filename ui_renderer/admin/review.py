@@ -18,11 +18,11 @@ from flask.typing import ResponseReturnValue
 from itsdangerous import BadSignature, URLSafeSerializer
 
 import metamodel
-from engine.archive import ArchiveError
-from engine.archive_restore import restore_archived
-from engine.definition_errors import DefinitionChangeError
-from engine.definitions import AppliedRevision
-from engine.schema_steps import MigrationRefused, Step
+from engine.installation.definition_errors import DefinitionChangeError
+from engine.installation.definitions import AppliedRevision
+from engine.schema.archive import ArchiveError
+from engine.schema.archive_restore import restore_archived
+from engine.schema.steps import MigrationRefused, Step
 from metamodel.definition_edits import DefinitionEditError, OverlayEditor
 from metamodel.errors import Problem
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.typing import ResponseReturnValue
 
 import metamodel
-from engine.definition_errors import DefinitionChangeError
+from engine.installation.definition_errors import DefinitionChangeError
 
 from .context import admin, admin_url, definitions, installation, lang, model, page
 from .review import Proposal, review_page

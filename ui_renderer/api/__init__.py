@@ -13,7 +13,7 @@ from typing import Any, Callable
 from flask import Flask, request
 from werkzeug.exceptions import HTTPException
 
-from engine.accounts import Accounts
+from engine.access.accounts import Accounts
 
 from .auth import ACCOUNTS_KEY
 from .duplicates_routes import api_duplicates

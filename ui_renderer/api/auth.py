@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask import current_app, request
 
 from engine import Actor
-from engine.accounts import Accounts
+from engine.access.accounts import Accounts
 
 from .errors import ApiError
 
 ACCOUNTS_KEY = "ossature.accounts"
-"""Shared with the login pages (ui_renderer/security.py): one `Accounts` per app."""
+"""Shared with the login pages (ui_renderer/core/security.py): one `Accounts` per app."""
 
 
 def accounts() -> Accounts | None:

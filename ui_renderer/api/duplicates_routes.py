@@ -17,10 +17,10 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from engine import Engine
-from engine.duplicates import find_duplicates
-from engine.merging import MergeError, merge
+from engine.records.duplicates import find_duplicates
+from engine.records.merging import MergeError, merge
+from ui_renderer.core.language import request_language
 
-from ..home import request_language
 from .auth import authenticated_actor
 from .duplicates_openapi import DEFAULT_LIMIT, MAX_LIMIT
 from .errors import ApiError, error_response, json_error

@@ -22,10 +22,10 @@ from engine import (
     StateError,
     TransitionError,
 )
-from engine.permissions import PermissionDenied
-from engine.queries import QueryError
+from engine.access.permissions import PermissionDenied
+from engine.records.queries import QueryError
+from ui_renderer.core.language import request_language
 
-from ..home import request_language
 from .messages import operation_word, text
 from .serialize import record_json
 

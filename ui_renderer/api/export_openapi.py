@@ -10,6 +10,8 @@ from typing import Any
 
 from metamodel.model import EntityDef
 
+from .openapi_parts import ERROR_RESPONSES
+
 OPTION_PARAMETERS = [
     {"name": "format", "in": "query", "required": False, "schema": {"type": "string", "default": "csv"},
      "description": "csv, or an export format a plugin adds that fits this entity (vcard for contacts, "
@@ -24,8 +26,6 @@ OPTION_PARAMETERS = [
 
 def export_operations(entity: EntityDef, list_parameters: list[dict[str, Any]]) -> dict[str, Any]:
     """GET (the file, streamed) and POST (an export job) of `/<entity>/export`."""
-    from .openapi import ERROR_RESPONSES  # openapi.py imports this module
-
     def errors(*codes: int) -> dict[str, str]:
         return {str(code): ERROR_RESPONSES[code][0] for code in codes}
 

@@ -18,7 +18,7 @@ from typing import Any, Mapping, Sequence
 
 from flask import Blueprint, Response, g, jsonify, stream_with_context
 
-from engine.exporter import Export, ExportError, submit_export
+from engine.exchange.exporter import Export, ExportError, submit_export
 
 from .errors import ApiError, field_error, query_error
 from .messages import text

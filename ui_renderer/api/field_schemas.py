@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.fieldrules import PHONE_RE
-from engine.queries import CONTAINS_TYPES, RANGE_TYPES
+from engine.records.field_rules import PHONE_RE
+from engine.records.queries import CONTAINS_TYPES, RANGE_TYPES
 from metamodel.model import EntityDef, FieldDef, Model
 
 from .payload import ID_MAX, INT64_MAX

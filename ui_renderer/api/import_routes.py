@@ -4,7 +4,7 @@
 `format` (`csv`, or a plugin's format fitting the entity), `dry_run`, `upsert` (true/false),
 `key` (characteristic names separated by commas; implies upsert), `encoding`, `delimiter`
 (`,`, `;` or `tab`) and `mapping` (a JSON object: column header -> characteristic, `""` to
-skip the column). The file is stored (ui_renderer/uploads.py) and the import queued as a
+skip the column). The file is stored (ui_renderer/exchange/uploads.py) and the import queued as a
 job: the answer is 202 with the job, to follow at `/jobs/<id>` and `/jobs/<id>/errors`.
 
 Options are checked before anything is queued (400 naming the parameter), the "import"
@@ -19,15 +19,15 @@ from typing import Any
 
 from flask import Blueprint, Response, g, request
 
-from engine.importer import ImportOptions, submit_import
+from engine.exchange.importer import ImportOptions, submit_import
+from ui_renderer.core.i18n import words
+from ui_renderer.exchange.import_preview import entity_import_formats, mapping_problems
+from ui_renderer.exchange.uploads import MULTIPART_SLACK, UploadError, max_bytes, store_upload
 
-from ..i18n import words
-from ..import_preview import entity_import_formats, mapping_problems
-from ..uploads import MULTIPART_SLACK, UploadError, max_bytes, store_upload
 from .auth import authenticated_actor
 from .errors import ApiError, field_error, json_error, query_error
-from .messages import text
 from .jobs_routes import job_response
+from .messages import text
 from .payload import safe_text
 from .routes import API_PREFIX, engine, handle_error, known_entity, lang, language_headers
 

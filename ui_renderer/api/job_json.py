@@ -1,4 +1,4 @@
-"""A job (`engine.jobs.Jobs.get`) as the API answers it: JSON values, without server-side details."""
+"""A job (`engine.jobs.service.Jobs.get`) as the API answers it: JSON values, without server-side details."""
 
 from __future__ import annotations
 

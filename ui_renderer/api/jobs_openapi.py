@@ -10,12 +10,14 @@ from typing import Any
 
 from apispec import APISpec
 
-from engine.jobs import ACTIVE, FINISHED
+from engine.jobs.service import ACTIVE, FINISHED
 from metamodel.model import Model
 
 from .job_json import ERRORS_MAX, LIST_MAX
+from .openapi_parts import json_content as _json
+from .openapi_parts import query_parameter as _query
+from .openapi_parts import schema_ref as _ref
 from .payload import ID_MAX
-from .openapi_parts import json_content as _json, schema_ref as _ref, query_parameter as _query
 
 ERRORS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict",
           413: "TooLarge", 422: "Invalid"}

@@ -17,12 +17,12 @@ from typing import Any, Mapping
 from flask import Blueprint, Response, g, jsonify, request, send_file
 
 from engine import NotFoundError
-from engine.jobs import JobStateError
+from engine.jobs.service import JobStateError
 
 from .errors import json_error, query_error
-from .messages import text
 from .job_json import ERRORS_MAX, LIST_MAX, job_json
 from .job_json import job_response as job_json_response
+from .messages import text
 from .payload import ID_MAX
 from .routes import API_PREFIX, engine, handle_error, known_entity, lang, language_headers, prepare
 from .serialize import json_value

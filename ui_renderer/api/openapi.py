@@ -8,6 +8,7 @@ make a new Model, hence a new document.
 
 from __future__ import annotations
 
+import importlib.metadata
 from collections import OrderedDict
 from typing import Any
 
@@ -15,28 +16,21 @@ import marshmallow as mm
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
-from engine.queries import MAX_PAGE_SIZE, SORTABLE_SYSTEM, TABS
+from engine.records.queries import MAX_PAGE_SIZE, SORTABLE_SYSTEM, TABS
 from metamodel.model import EntityDef, Model
-from ossature import __version__
 
 from .export_openapi import export_operations
 from .field_schemas import filter_parameters, input_schema, output_schema
 from .jobs_openapi import add_job_documents, mass_update_job_response
+from .openapi_parts import ERROR_RESPONSES
+from .openapi_parts import json_content as _json
+from .openapi_parts import query_parameter as _query
+from .openapi_parts import schema_ref as _ref
 from .payload import ID_MAX, MAX_PAGE
-from .openapi_parts import json_content as _json, schema_ref as _ref, query_parameter as _query
 
 CACHE_SIZE = 8
 _cache: OrderedDict[int, tuple[Model, dict[str, Any]]] = OrderedDict()
 
-ERROR_RESPONSES = {
-    400: ("BadRequest", "A query parameter or the body is not valid (`errors` names it)."),
-    401: ("Unauthorized", "No valid bearer token."),
-    403: ("Forbidden", "The caller's roles do not allow this operation (or a hidden characteristic is named)."),
-    404: ("NotFound", "No such entity, record (or not in the caller's scope), list or history."),
-    409: ("Conflict", "A stale `version` (`current` is the record as it is now), or the record's state forbids it."),
-    413: ("TooLarge", "The body is larger than the limit."),
-    422: ("Invalid", "Values break rules (`errors` by field), or a transition is refused (`reason`)."),
-}
 
 
 class RuleErrorSchema(mm.Schema):
@@ -128,7 +122,7 @@ def schema_name(entity: str) -> str:
 
 def build_document(model: Model) -> dict[str, Any]:
     spec = APISpec(
-        title="Ossature API", version=__version__, openapi_version="3.1.0",
+        title="Ossature API", version=importlib.metadata.version("ossature"), openapi_version="3.1.0",
         plugins=[MarshmallowPlugin()],
         info={"description": "Records of every entity of the loaded definitions. Errors are JSON "
                              "(`Error`); messages follow Accept-Language (en, fr)."},

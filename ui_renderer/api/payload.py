@@ -17,7 +17,7 @@ from typing import Any, Iterator, Mapping, Sequence
 from flask import request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from engine.queries import ListRequest, QueryError
+from engine.records.queries import ListRequest, QueryError
 from metamodel.model import EntityDef, FieldDef
 
 from .errors import ApiError, field_error, query_error

@@ -11,14 +11,14 @@ from typing import Any, Mapping
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 
 from engine import Engine
-from engine.mass_update_job import submit_mass_update
-from engine.queries import ListRequest
+from engine.jobs.mass_update_job import submit_mass_update
+from engine.records.queries import ListRequest
+from ui_renderer.core.language import request_language
 
-from ..home import request_language
 from .auth import authenticated_actor
 from .errors import ApiError, error_response, field_error, query_error
-from .messages import text
 from .job_json import job_response
+from .messages import text
 from .openapi import openapi_document
 from .payload import ID_MAX, check_values, json_body, list_request, parse_as_of, parse_version, query_args
 from .serialize import json_value, page_json, record_json

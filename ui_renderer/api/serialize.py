@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any, Mapping
 
-from engine.queries import ListResult
+from engine.records.queries import ListResult
 
 
 def json_value(value: Any) -> Any:

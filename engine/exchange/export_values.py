@@ -1,0 +1,197 @@
+"""Stored values as people read them, for exports: labels instead of codes, names instead of ids.
+
+An export's rows carry, per column, what a reader expects in a file: the label of a choice
+or a status in the actor's language, the labels of a multi_choice (a tuple), and for a link
+the target's natural key value (when it has a one-field `natural_key`, so that an import
+resolves it back) or else its title, or `#<id>` when the actor may not see the target.
+Numbers, dates and booleans stay typed: each file format writes them its own way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+
+import sqlalchemy as sa
+
+from metamodel.model import EntityDef, FieldDef, Model, Text
+
+from engine.core.context import Actor
+from engine.access.permissions import PermissionDenied
+from engine.records.queries import QueryError
+
+if TYPE_CHECKING:
+    from engine.records.service import RecordService
+
+LOOKUP_CHUNK = 500
+CODED_TYPES = frozenset({"choice", "status", "multi_choice"})
+
+SYSTEM_LABELS: dict[str, Text] = {
+    "id": Text("No.", "N°"),
+    "created_at": Text("Created", "Créé le"),
+    "created_by": Text("Created by", "Créé par"),
+    "updated_at": Text("Updated", "Modifié le"),
+    "updated_by": Text("Updated by", "Modifié par"),
+    "version": Text("Version", "Version"),
+}
+"""Headers of the system columns a list view may show (the pages use the same words)."""
+SYSTEM_KINDS = {"created_at": "datetime", "updated_at": "datetime", "created_by": "link", "updated_by": "link"}
+
+
+@dataclass(frozen=True)
+class ExportColumn:
+    """One column of an export: the characteristic (or system column), its header and its kind."""
+
+    name: str
+    header: str
+    kind: str
+    """The characteristic's type (`integer` for `id` and `version`, `link` for `created_by`...)."""
+    target: str | None = None
+    """The linked entity, for a link."""
+
+
+class ExportRow(dict):
+    """A row of readable values by column name, plus `id`; `stored` holds the record as stored
+    (codes, ids), for a format that maps codes itself (an iCalendar STATUS, say)."""
+
+    __slots__ = ("stored",)
+
+    def __init__(self, values: Mapping[str, Any], stored: Mapping[str, Any]):
+        super().__init__(values)
+        self.stored = stored
+
+
+def export_columns(model: Model, entity: EntityDef, names: Sequence[str], lang: str) -> tuple[ExportColumn, ...]:
+    """The columns named `names` (characteristics or system columns), headed by their labels.
+
+    Two characteristics sharing a label are both headed by their names, so that every header
+    maps back to one characteristic when the file is imported.
+    """
+    columns = []
+    for name in names:
+        definition = entity.fields_by_name.get(name)
+        if definition is not None:
+            target = definition.entity if definition.type == "link" else None
+            columns.append(ExportColumn(name, definition.label.get(lang), definition.type, target))
+        elif name in SYSTEM_LABELS:
+            kind, target = SYSTEM_KINDS.get(name, "integer"), None
+            if kind == "link":
+                target = "user" if "user" in model.entities else None
+                kind = "link" if target else "integer"
+            columns.append(ExportColumn(name, SYSTEM_LABELS[name].get(lang), kind, target))
+        else:
+            raise QueryError("columns", "unknown_field", entity=entity.name, name=name)
+    seen: dict[str, int] = {}
+    for column in columns:
+        seen[column.header.casefold()] = seen.get(column.header.casefold(), 0) + 1
+    return tuple(
+        ExportColumn(c.name, c.name, c.kind, c.target) if seen[c.header.casefold()] > 1 else c for c in columns
+    )
+
+
+class ReadableValues:
+    """Turns chunks of stored records into `ExportRow`s, for one export (one actor, one language).
+
+    Link names are read once per chunk and target entity (a query per 500 ids), never per row.
+    """
+
+    def __init__(self, service: RecordService, entity: EntityDef, columns: Sequence[ExportColumn], actor: Actor,
+                 lang: str):
+        self.service = service
+        self.entity = entity
+        self.columns = tuple(columns)
+        self.actor = actor
+        model = service.model
+        self.labels: dict[str, dict[str, str]] = {}
+        for column in self.columns:
+            definition = entity.fields_by_name.get(column.name)
+            if definition is not None and column.kind in CODED_TYPES:
+                self.labels[column.name] = _value_labels(model, definition, lang)
+        self.links = [c for c in self.columns if c.kind == "link" and c.target]
+
+    def rows(self, records: Sequence[Mapping[str, Any]]) -> list[ExportRow]:
+        names = self._link_names(records)
+        converted = []
+        for record in records:
+            values: dict[str, Any] = {"id": record.get("id")}
+            for column in self.columns:
+                values[column.name] = self._readable(column, record.get(column.name), names)
+            converted.append(ExportRow(values, record))
+        return converted
+
+    def _readable(self, column: ExportColumn, value: Any, names: Mapping[str, Mapping[int, str]]) -> Any:
+        if value is None:
+            return None
+        if column.kind == "link":
+            return names.get(column.target or "", {}).get(value, f"#{value}") if column.target else value
+        labels = self.labels.get(column.name)
+        if labels is None:
+            return value
+        if column.kind == "multi_choice":
+            return tuple(labels.get(code, code) for code in value)
+        return labels.get(value, value)
+
+    def _link_names(self, records: Sequence[Mapping[str, Any]]) -> dict[str, dict[int, str]]:
+        wanted: dict[str, set[int]] = {}
+        for column in self.links:
+            ids = wanted.setdefault(column.target or "", set())
+            ids.update(r[column.name] for r in records if r.get(column.name) is not None)
+        return {target: link_names(self.service, target, ids, self.actor) for target, ids in wanted.items() if ids}
+
+
+def link_names(service: RecordService, target: str, ids: Iterable[int], actor: Actor) -> dict[int, str]:
+    """How an export names the records `ids` of `target`: natural key value, else title.
+
+    Records the actor may not see (out of their scope, or an entity they may not read) are
+    left out; the caller writes them `#<id>`, which an import reads back as a record number.
+    """
+    wanted = sorted(set(ids))
+    try:
+        access = service.permissions.access(actor, target)
+        access.require("read")
+    except PermissionDenied:
+        return {}
+    found: dict[int, str] = {}
+    definition = service.model.entity(target)
+    key = tuple(getattr(definition, "natural_key", ()) or ())
+    if len(key) == 1 and key[0] in definition.fields_by_name and key[0] not in access.hidden:
+        table = service.table(target)
+        query = sa.select(table.c.id, table.c[key[0]]).where(table.c.id.in_(sa.bindparam("ids", expanding=True)))
+        scope = service.permissions.scope_condition(access, actor, table)
+        if scope is not None:
+            query = query.where(scope)
+        with service.reading(actor) as tx:
+            for start in range(0, len(wanted), LOOKUP_CHUNK):
+                for record_id, value in tx.conn.execute(query, {"ids": wanted[start : start + LOOKUP_CHUNK]}):
+                    if value is not None and value != "":
+                        found[record_id] = value.isoformat() if isinstance(value, dt.date) else str(value)
+    missing = [i for i in wanted if i not in found]
+    if missing:
+        found.update(service.titles(target, missing, actor=actor))
+    return found
+
+
+def _value_labels(model: Model, definition: FieldDef, lang: str) -> dict[str, str]:
+    if definition.type == "status" and definition.workflow:
+        return {s.code: s.label.get(lang) for s in model.workflow(definition.workflow).statuses}
+    if definition.list:
+        return {v.code: v.label.get(lang) for v in model.value_list(definition.list).values}
+    return {}
+
+
+_BREAKS = re.compile(r"<\s*(br|/p|/div|/li|/h[1-6]|/tr)\s*/?\s*>", re.IGNORECASE)
+_TAGS = re.compile(r"<[^>]*>")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+def plain_text(rich: str | None) -> str:
+    """A rich_text value (sanitized HTML) as plain text: line breaks kept, tags dropped."""
+    if not rich:
+        return ""
+    text = _TAGS.sub("", _BREAKS.sub("\n", rich))
+    lines = [line.strip() for line in html.unescape(text).replace("\r\n", "\n").split("\n")]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+

@@ -1,0 +1,127 @@
+"""What an import says about a file, a column or a row, in English and French.
+
+Record rules (mandatory, max_length, ...) keep their own messages (engine/core/messages.py);
+these are the problems only an import meets: how the file is read, how its columns map
+to characteristics, how a cell is matched to a value list entry or a linked record.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.core.errors import EngineError, RuleError
+
+IMPORT_MESSAGES: dict[str, dict[str, str]] = {
+    # the file
+    "file_missing": {"en": "File not found: {path}", "fr": "Fichier introuvable : {path}"},
+    "file_empty": {"en": "The file is empty: it needs at least a header line.",
+                   "fr": "Le fichier est vide : il lui faut au moins une ligne d'en-tête."},
+    "unknown_encoding": {"en": "Unknown encoding '{encoding}'.", "fr": "Encodage inconnu « {encoding} »."},
+    "bad_delimiter": {"en": "The separator must be one character (got '{delimiter}').",
+                      "fr": "Le séparateur doit être un seul caractère (reçu « {delimiter} »)."},
+    "undecodable": {
+        "en": "The file is neither UTF-8 nor Windows-1252 (byte 0x{byte} at offset {offset}): give its encoding.",
+        "fr": "Le fichier n'est ni en UTF-8 ni en Windows-1252 (octet 0x{byte} à la position {offset}) : "
+              "indiquez son encodage.",
+    },
+    "decoding": {"en": "Row {row} cannot be read as {encoding}: {error}",
+                 "fr": "La ligne {row} ne peut pas être lue en {encoding} : {error}"},
+    "csv_syntax": {"en": "Row {row} is not valid CSV: {error}", "fr": "La ligne {row} n'est pas du CSV valide : {error}"},
+    "duplicate_header": {"en": "The column '{header}' appears twice in the header.",
+                         "fr": "La colonne « {header} » figure deux fois dans l'en-tête."},
+    "unknown_format": {"en": "No import format '{format}' (available: {available}).",
+                       "fr": "Aucun format d'import « {format} » (disponibles : {available})."},
+    "format_entity": {"en": "The import format '{format}' does not fit {entity} records.",
+                      "fr": "Le format d'import « {format} » ne convient pas aux enregistrements {entity}."},
+    "format_failed": {"en": "The import format '{format}' could not read the file: {error}",
+                      "fr": "Le format d'import « {format} » n'a pas pu lire le fichier : {error}"},
+    # the columns
+    "unknown_column": {
+        "en": "Unknown column '{header}': map it to one of {fields}, or skip it (map it to nothing).",
+        "fr": "Colonne inconnue « {header} » : associez-la à l'un de {fields}, ou ignorez-la (associez-la à rien).",
+    },
+    "ambiguous_column": {
+        "en": "The column '{header}' matches several characteristics ({fields}): map it explicitly.",
+        "fr": "La colonne « {header} » correspond à plusieurs caractéristiques ({fields}) : associez-la explicitement.",
+    },
+    "unknown_field": {
+        "en": "The mapping of '{header}' names '{field}', which is not a characteristic of {entity} ({fields}).",
+        "fr": "L'association de « {header} » désigne « {field} », qui n'est pas une caractéristique de {entity} "
+              "({fields}).",
+    },
+    "mapped_header_missing": {
+        "en": "The mapping names the column '{header}', which the file does not have (columns: {headers}).",
+        "fr": "L'association désigne la colonne « {header} », absente du fichier (colonnes : {headers}).",
+    },
+    "field_twice": {"en": "The columns {headers} all map to '{field}'.",
+                    "fr": "Les colonnes {headers} correspondent toutes à « {field} »."},
+    "protected_column": {"en": "The column '{header}' maps to '{field}', which you may not set.",
+                         "fr": "La colonne « {header} » correspond à « {field} », que vous ne pouvez pas modifier."},
+    "no_key": {
+        "en": "{entity} declares no natural key: name the fields that identify a record (key).",
+        "fr": "{entity} ne déclare pas de clé naturelle : indiquez les champs qui identifient un enregistrement (clé).",
+    },
+    "key_not_mapped": {"en": "The key field '{field}' has no column in the file.",
+                       "fr": "Le champ clé « {field} » n'a pas de colonne dans le fichier."},
+    "key_type": {"en": "The key field '{field}' is of type {type}, which cannot identify a record.",
+                 "fr": "Le champ clé « {field} » est de type {type}, qui ne peut pas identifier un enregistrement."},
+    "key_unknown": {"en": "The key field '{field}' is not a characteristic of {entity}.",
+                    "fr": "Le champ clé « {field} » n'est pas une caractéristique de {entity}."},
+    # the rows
+    "extra_cells": {
+        "en": "This row has {count} value(s) beyond the columns of the header.",
+        "fr": "Cette ligne a {count} valeur(s) au-delà des colonnes de l'en-tête.",
+    },
+    "link_not_found": {"en": "No {entity} with {field} '{value}'.",
+                       "fr": "Aucun enregistrement {entity} avec {field} « {value} »."},
+    "link_ambiguous": {"en": "Several {entity} records have {field} '{value}': give the number (#id).",
+                       "fr": "Plusieurs enregistrements {entity} ont {field} « {value} » : indiquez le numéro (#id)."},
+    "key_empty": {"en": "The key ({fields}) is empty in this row.",
+                  "fr": "La clé ({fields}) est vide sur cette ligne."},
+    "key_repeated_earlier": {"en": "The key {value} already appeared in an earlier row.",
+                             "fr": "La clé {value} figure déjà sur une ligne précédente."},
+    "key_ambiguous": {"en": "{count} {entity} records have the key {value}.",
+                      "fr": "{count} enregistrements {entity} ont la clé {value}."},
+}
+
+
+def import_message(key: str, lang: str | None, params: dict[str, Any]) -> str:
+    texts = IMPORT_MESSAGES[key]
+    template = texts.get(lang or "en", texts["en"])
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError):
+        return template
+
+
+class ImportRuleError(RuleError):
+    """A row-level import problem on one field: a RuleError whose message is an import message."""
+
+    def message(self, lang: str | None = "en") -> str:
+        return import_message(self.rule, lang, self.params)
+
+
+class ImportFileError(EngineError):
+    """The file (or its mapping) cannot be imported at all: nothing was written.
+
+    `row` is the row the problem was found in (1 is the header), when there is one.
+    """
+
+    def __init__(self, key: str, params: dict[str, Any] | None = None, *, row: int | None = None,
+                 column: str | None = None):
+        self.key = key
+        self.params = params or {}
+        self.row = row
+        self.column = column
+        super().__init__(self.message("en"))
+
+    def message(self, lang: str | None = "en") -> str:
+        return import_message(self.key, lang, self.params)
+
+
+class ImportFileProblems(EngineError):
+    """Several problems with the file as a whole (every unknown column, say), reported together."""
+
+    def __init__(self, problems: list[ImportFileError]):
+        self.problems = problems
+        super().__init__(" ".join(p.message("en") for p in problems))

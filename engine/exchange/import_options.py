@@ -1,0 +1,134 @@
+"""What an import is asked to do, what it reports, and the rows on their way in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Protocol, Sequence
+
+import sqlalchemy as sa
+
+from engine.core.errors import EngineError, RuleError
+from engine.jobs.service import JobError
+from engine.records.validation import ErrorMap
+
+CHUNK_ROWS = 2000
+REPORT_ERRORS = 1000
+"""Errors an ImportReport keeps (a job keeps them all, up to its own limit)."""
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    mapping: Mapping[str, str] = field(default_factory=dict)
+    """Header -> characteristic (name or label), or "" to skip the column; overrides the automatic mapping."""
+    key: tuple[str, ...] = ()
+    """Fields identifying a record for an upsert; default: the entity's natural key. Implies upsert."""
+    upsert: bool = False
+    """Rows whose key names an existing record change it; the others create records."""
+    dry_run: bool = False
+    encoding: str | None = None
+    """None: UTF-8 (with or without BOM) if the file is valid UTF-8, else Windows-1252."""
+    delimiter: str | None = None
+    """None: `;`, `,` or tab, whichever the header line uses most."""
+    format: str = "csv"
+    """`csv`, or the name of an import format registered by a plugin."""
+    chunk_size: int = CHUNK_ROWS
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> ImportOptions:
+        """Options from a job's JSON parameters (unknown names refused, naming them)."""
+        data = dict(data or {})
+        unknown = sorted(set(data) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise EngineError(f"unknown import option(s): {', '.join(unknown)}")
+        if "key" in data:
+            data["key"] = tuple(data["key"] or ())
+        if "mapping" in data:
+            data["mapping"] = {str(k): str(v or "") for k, v in (data["mapping"] or {}).items()}
+        return cls(**data)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mapping": dict(self.mapping), "key": list(self.key), "upsert": self.upsert, "dry_run": self.dry_run,
+            "encoding": self.encoding, "delimiter": self.delimiter, "format": self.format,
+            "chunk_size": self.chunk_size,
+        }
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or, for a dry run, would do)."""
+
+    entity: str
+    dry_run: bool
+    rows: int = 0
+    """Data rows read (blank lines aside), including those of the runs before a resume."""
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    """Rows naming an existing record with the values it already has."""
+    refused: int = 0
+    error_count: int = 0
+    errors: list[JobError] = field(default_factory=list)
+    """The first REPORT_ERRORS errors, by row."""
+    file_errors: list[JobError] = field(default_factory=list)
+    """Problems that stopped the import: with its columns (a column mapping to nothing, say:
+    nothing was imported) or with a row the file format cannot read (the chunks before it
+    were imported; a job resumes from there once the file is fixed)."""
+
+    def counts(self) -> dict[str, int]:
+        """Counts as recorded on the job: `would_create`/`would_update` for a dry run."""
+        return chunk_counts(self.dry_run, self.created, self.updated, self.unchanged, self.refused)
+
+    def summary(self) -> dict[str, Any]:
+        return {"entity": self.entity, "dry_run": self.dry_run, "rows": self.rows, **self.counts(),
+                "error_count": self.error_count, "file_errors": [e.message for e in self.file_errors]}
+
+    def add(self, rows: int, created: int, updated: int, unchanged: int, refused: int, errors: list[JobError]) -> None:
+        self.rows += rows
+        self.created += created
+        self.updated += updated
+        self.unchanged += unchanged
+        self.refused += refused
+        self.error_count += len(errors)
+        room = REPORT_ERRORS - len(self.errors)
+        if room > 0:
+            self.errors.extend(errors[:room])
+
+
+def chunk_counts(dry_run: bool, created: int, updated: int, unchanged: int, refused: int) -> dict[str, int]:
+    if dry_run:
+        return {"would_create": created, "would_update": updated, "unchanged": unchanged, "refused": refused}
+    return {"created": created, "updated": updated, "unchanged": unchanged, "refused": refused}
+
+
+class ImportContext(Protocol):
+    """The part of `engine.jobs.service.JobContext` an import uses (tests pass a fake one)."""
+
+    checkpoint: Any
+
+    def set_total(self, total: int | None) -> None: ...
+
+    def chunk_done(self, conn: sa.Connection, *, done: int, checkpoint: Any,
+                   counts: Mapping[str, int] | None = None, errors: Sequence[JobError] = ()) -> None: ...
+
+    def report(self, *, done: int, counts: Mapping[str, int] | None = None, errors: Sequence[JobError] = ()) -> None: ...
+
+
+class PreparedRow:
+    """One row on its way in: its number, its values by characteristic, its errors so far."""
+
+    __slots__ = ("number", "values", "errors", "current", "unkeyed")
+
+    def __init__(self, number: int, values: dict[str, Any]):
+        self.number = number
+        self.values = values
+        self.errors: ErrorMap | None = None
+        self.current: dict[str, Any] | None = None
+        """The stored record this row changes (upsert)."""
+        self.unkeyed = False
+        """Its upsert key is missing, repeated or ambiguous: whether it creates or changes is unknown."""
+
+    def fail(self, name: str, error: RuleError) -> None:
+        if self.errors is None:
+            self.errors = {}
+        self.errors.setdefault(name, []).append(error)

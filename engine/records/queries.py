@@ -1,0 +1,279 @@
+"""List queries: filter, quick search, sort, group and page the records of an entity.
+
+A `ListRequest` is the whole state of a list page (what the URL says, so a view can
+be bookmarked). It is parsed from query-string arguments and checked against the
+`Model`: a field name that the entity does not have is refused, so identifiers in the
+SQL only ever come from validated definitions and every value is a bound parameter.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import sqlalchemy as sa
+
+from metamodel.model import EntityDef, FieldDef, ViewDef, WorkflowDef
+
+from engine.core.errors import EngineError, RuleError
+from .field_rules import FieldRules
+
+MAX_PAGE_SIZE = 200
+MAX_PAGE = 10_000_000
+TABS = ("open", "history", "all")
+RANGE_TYPES = frozenset({"integer", "decimal", "date", "datetime"})
+CONTAINS_TYPES = frozenset({"string", "text", "rich_text", "email", "phone", "url"})
+SORTABLE_SYSTEM = ("id", "created_at", "updated_at")
+
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "unknown_view": {"en": "{entity} has no list view '{view}'", "fr": "{entity} n'a pas de vue liste « {view} »"},
+    "tab": {"en": "expected one of {tabs}", "fr": "valeurs possibles : {tabs}"},
+    "not_range": {"en": "{name} is not a number or a date", "fr": "{name} n'est ni un nombre ni une date"},
+    "group": {"en": "cannot group by {name} ({type})", "fr": "impossible de regrouper par {name} ({type})"},
+    "page": {"en": "expected a whole number", "fr": "un nombre entier est attendu"},
+    "unknown_field": {"en": "{entity} has no characteristic '{name}'",
+                      "fr": "{entity} n'a pas de caractéristique « {name} »"},
+    "sort": {"en": "cannot sort by {name} ({type})", "fr": "impossible de trier par {name} ({type})"},
+}
+
+
+class QueryError(EngineError):
+    """A list request names something the entity does not have, or a value of the wrong type.
+    `parameter` is the query argument at fault; the message comes in English and French."""
+
+    MESSAGES = MESSAGES
+
+    def __init__(self, parameter: str, reason: str, *, rule_error: RuleError | None = None, **params: Any):
+        self.parameter, self.reason, self.params, self.rule_error = parameter, reason, params, rule_error
+        super().__init__(self.describe("en"))
+
+    def message(self, lang: str | None = "en") -> str:
+        if self.rule_error is not None:
+            return self.rule_error.message(lang)
+        texts = self.MESSAGES[self.reason]
+        return texts.get(lang or "en", texts["en"]).format(**self.params)
+
+    def describe(self, lang: str | None = "en") -> str:
+        """The parameter and what is wrong with it."""
+        return f"{self.parameter}: {self.message(lang)}"
+
+
+@dataclass(frozen=True)
+class ListRequest:
+    view: str = "list"
+    search: str = ""
+    sort: tuple[str, ...] = ()
+    tab: str = "open"
+    equals: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    """Field -> accepted values (choice, status, link, boolean, multi_choice: any of them)."""
+    contains: Mapping[str, str] = field(default_factory=dict)
+    ranges: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
+    group: str | None = None
+    page: int = 1
+    page_size: int = 50
+
+    def to_args(self) -> dict[str, list[str]]:
+        """The request as query-string arguments (the inverse of `parse_list_request`)."""
+        args: dict[str, list[str]] = {}
+        if self.view != "list":
+            args["view"] = [self.view]
+        if self.search:
+            args["q"] = [self.search]
+        if self.sort:
+            args["sort"] = [",".join(self.sort)]
+        args["tab"] = [self.tab]
+        for name, values in self.equals.items():
+            args[f"f_{name}"] = [_arg(v) for v in values]
+        for name, text in self.contains.items():
+            args[f"f_{name}"] = [text]
+        for name, (low, high) in self.ranges.items():
+            if low is not None:
+                args[f"f_{name}_min"] = [_arg(low)]
+            if high is not None:
+                args[f"f_{name}_max"] = [_arg(high)]
+        if self.group:
+            args["group"] = [self.group]
+        if self.page != 1:
+            args["page"] = [str(self.page)]
+        args["size"] = [str(self.page_size)]
+        return args
+
+    def replace(self, **changes: Any) -> ListRequest:
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Group:
+    value: Any
+    count: int
+
+
+@dataclass(frozen=True)
+class ListResult:
+    request: ListRequest
+    rows: list[dict[str, Any]]
+    total: int
+    groups: list[Group] | None
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.request.page_size))
+
+
+def parse_list_request(
+    entity: EntityDef, args: Mapping[str, Sequence[str]], rules: Mapping[str, FieldRules]
+) -> ListRequest:
+    """Read query-string arguments (`name -> [values]`) into a checked ListRequest."""
+
+    def first(name: str, default: str = "") -> str:
+        values = args.get(name) or []
+        return values[0] if values else default
+
+    view_name = first("view", "list")
+    views = {v.name: v for v in entity.views if v.kind == "list"}
+    if view_name not in views:
+        raise QueryError("view", "unknown_view", entity=entity.name, view=view_name)
+    view = views[view_name]
+    sort = tuple(s for s in first("sort").split(",") if s) or view.sort
+    for item in sort:
+        _sortable(entity, item.lstrip("-"), "sort")
+    tab = first("tab", "open")
+    if tab not in TABS:
+        raise QueryError("tab", "tab", tabs=", ".join(TABS))
+    equals: dict[str, tuple[Any, ...]] = {}
+    contains: dict[str, str] = {}
+    ranges: dict[str, tuple[Any, Any]] = {}
+    for key, values in args.items():
+        if not key.startswith("f_"):
+            continue
+        name, bound = key[2:], None
+        if name.endswith(("_min", "_max")) and name not in entity.fields_by_name:
+            name, bound = name[:-4], name[-3:]
+        definition = _field(entity, name, key)
+        values = [v for v in values if v != ""]
+        if not values:
+            continue
+        if bound:
+            if definition.type not in RANGE_TYPES:
+                raise QueryError(key, "not_range", name=name)
+            low, high = ranges.get(name, (None, None))
+            value = _load(rules[name], values[0], key, check=False)
+            ranges[name] = (value, high) if bound == "min" else (low, value)
+        elif definition.type in CONTAINS_TYPES:
+            contains[name] = values[0]
+        elif definition.type == "multi_choice":
+            equals[name] = tuple(values)
+        else:
+            equals[name] = tuple(_load(rules[name], v, key, check=False) for v in values)
+    group = first("group") or None
+    if group is not None:
+        definition = _field(entity, group, "group")
+        if definition.type not in ("choice", "status", "link", "boolean"):
+            raise QueryError("group", "group", name=group, type=definition.type)
+    try:
+        page = min(MAX_PAGE, max(1, int(first("page", "1"))))
+        page_size = min(MAX_PAGE_SIZE, max(1, int(first("size", str(view.page_size)))))
+    except ValueError:
+        raise QueryError("page", "page") from None
+    return ListRequest(view_name, first("q").strip(), sort, tab, equals, contains, ranges, group, page, page_size)
+
+
+def request_fields(request: ListRequest) -> set[str]:
+    """Every characteristic a request filters, sorts or groups by."""
+    names = {s.lstrip("-") for s in request.sort} | set(request.equals) | set(request.contains) | set(request.ranges)
+    return names | ({request.group} if request.group else set())
+
+
+def build_conditions(
+    table: sa.Table, entity: EntityDef, view: ViewDef, request: ListRequest, workflow: WorkflowDef | None,
+    *, hidden: frozenset[str] = frozenset(),
+) -> list[sa.ColumnElement[bool]]:
+    """The WHERE clause of a list request: live records, the view's fixed filter, the tab,
+    the filters and the quick search."""
+    conditions: list[sa.ColumnElement[bool]] = [table.c.deleted_at.is_(None)]
+    for name, fixed in view.where.items():
+        conditions.append(_fixed_condition(table.c[name], fixed))
+    if workflow is not None and request.tab != "all":
+        open_codes = sorted(workflow.open_codes)
+        status = table.c.status
+        conditions.append(status.in_(open_codes) if request.tab == "open" else status.not_in(open_codes))
+    for name, values in request.equals.items():
+        column = table.c[name]
+        if entity.field(name).type == "multi_choice":
+            conditions.append(sa.or_(*(_json_array_contains(column, v) for v in values)))
+        else:
+            conditions.append(column.in_(values))
+    for name, text in request.contains.items():
+        conditions.append(table.c[name].ilike(f"%{_escape_like(text)}%", escape="\\"))
+    for name, (low, high) in request.ranges.items():
+        if low is not None:
+            conditions.append(table.c[name] >= low)
+        if high is not None:
+            conditions.append(table.c[name] <= high)
+    if request.search:
+        searchable = [f.name for f in entity.fields if f.searchable and f.name not in hidden] or [
+            f.name for f in entity.fields if f.type in ("string", "email") and f.name not in hidden
+        ][:3]
+        pattern = f"%{_escape_like(request.search)}%"
+        conditions.append(sa.or_(*(table.c[n].ilike(pattern, escape="\\") for n in searchable)))
+    return conditions
+
+
+def order_by(table: sa.Table, request: ListRequest) -> list[sa.ColumnElement[Any]]:
+    clauses = [table.c[s[1:]].desc() if s.startswith("-") else table.c[s].asc() for s in request.sort]
+    return clauses + [table.c.id.desc() if request.sort[:1] and request.sort[0].startswith("-") else table.c.id.asc()]
+
+
+def _fixed_condition(column: sa.Column, fixed: Any) -> sa.ColumnElement[bool]:
+    if isinstance(fixed, Mapping):
+        parts = []
+        if fixed.get("min") is not None:
+            parts.append(column >= fixed["min"])
+        if fixed.get("max") is not None:
+            parts.append(column <= fixed["max"])
+        return sa.and_(*parts) if parts else sa.true()
+    if isinstance(fixed, (list, tuple)):
+        return column.in_(list(fixed))
+    return column == fixed
+
+
+def _json_array_contains(column: sa.Column, code: str) -> sa.ColumnElement[bool]:
+    """Whether a multi_choice JSON array holds `code` (codes are identifiers: no quoting issue)."""
+    return sa.cast(column, sa.Text).like(f'%"{_escape_like(code)}"%', escape="\\")
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _field(entity: EntityDef, name: str, parameter: str) -> FieldDef:
+    definition = entity.fields_by_name.get(name)
+    if definition is None:
+        raise QueryError(parameter, "unknown_field", entity=entity.name, name=name)
+    return definition
+
+
+def _sortable(entity: EntityDef, name: str, parameter: str) -> None:
+    if name in SORTABLE_SYSTEM:
+        return
+    definition = _field(entity, name, parameter)
+    if definition.type in ("multi_choice", "rich_text", "text"):
+        raise QueryError(parameter, "sort", name=name, type=definition.type)
+
+
+def _load(rules: FieldRules, raw: str, parameter: str, *, check: bool) -> Any:
+    try:
+        return rules.load(raw) if check else rules.coerce(raw)
+    except RuleError as error:
+        raise QueryError(parameter, error.rule, rule_error=error) from None
+
+
+def _arg(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+

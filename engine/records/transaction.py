@@ -1,0 +1,542 @@
+"""Writes to records, all inside one database transaction.
+
+A `Transaction` is what every change goes through: the record service opens one per
+call, and a workflow transition hands the same one to its actions (plugins included),
+so that a conversion creating an account, a contact and an opportunity commits with
+the lead's new status or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+
+import sqlalchemy as sa
+
+from engine.core.context import Actor
+from engine.access.permissions import Access
+from engine.core.errors import (
+    BatchValidationError,
+    ConflictError,
+    NotFoundError,
+    RecordValidationError,
+    RuleError,
+    StateError,
+)
+from engine.storage.trail import Change, audit_changes, write_audit, write_creation_audit, write_history, write_status_changes
+from .validation import ErrorMap
+
+if TYPE_CHECKING:
+    from .service import RecordService
+
+INSERT_CHUNK = 1000
+LOOKUP_CHUNK = 500
+
+
+class Transaction:
+    def __init__(self, service: RecordService, conn: sa.Connection, actor: Actor):
+        self.service = service
+        self.model = service.model
+        self.conn = conn
+        self.actor = actor
+        self.tables = service.tables
+        self.hooks = service.hooks
+        self.now: dt.datetime = service.clock()
+
+    # -- reading inside the transaction ------------------------------------------
+
+    def get(self, entity: str, record_id: int, *, include_deleted: bool = False) -> dict[str, Any]:
+        """A record as this actor may see it (NotFoundError outside their scope)."""
+        access = self.access(entity, "read")
+        return access.visible(self._row(entity, record_id, include_deleted=include_deleted, access=access))
+
+    def find(self, entity: str, **equals: Any) -> list[dict[str, Any]]:
+        """Live records whose characteristics equal the given values, as this actor may see them."""
+        access = self.access(entity, "read")
+        self.service.permissions.check_fields(access, equals, "read")
+        table = self.service.table(entity)
+        unknown = [name for name in equals if name not in table.c]
+        if unknown:
+            raise NotFoundError(f"{entity} characteristic", ", ".join(unknown))
+        query = sa.select(table).where(table.c.deleted_at.is_(None), *(table.c[k] == v for k, v in equals.items()))
+        scope = self.service.permissions.scope_condition(access, self.actor, table)
+        if scope is not None:
+            query = query.where(scope)
+        return [access.visible(r._mapping) for r in self.conn.execute(query.order_by(table.c.id))]
+
+    def savepoint(self) -> sa.NestedTransaction:
+        """A SAVEPOINT inside this transaction, rolled back alone if its block fails.
+
+        pysqlite opens its transaction only before a write, so a SAVEPOINT coming first would
+        run outside any transaction and what it released would stay even if this transaction
+        rolled back: on SQLite the transaction is begun first.
+        """
+        if self.conn.dialect.name == "sqlite" and not self.conn.connection.dbapi_connection.in_transaction:
+            self.conn.exec_driver_sql("BEGIN")
+        return self.conn.begin_nested()
+
+    def access(self, entity: str, operation: str) -> Access:
+        """This actor's access to `entity`, after checking it allows `operation`."""
+        self.service.table(entity)
+        access = self.service.permissions.access(self.actor, entity)
+        access.require(operation)
+        return access
+
+    def _row(
+        self, entity: str, record_id: int, *, include_deleted: bool = False, for_update: bool = False,
+        access: Access | None = None,
+    ) -> dict[str, Any]:
+        """The whole stored record; with `access`, only if it is in that access's scope."""
+        table = self.service.table(entity)
+        query = self.service.row_statement(entity)
+        if access is not None:
+            scope = self.service.permissions.scope_condition(access, self.actor, table)
+            if scope is not None:
+                query = query.where(scope)
+        if for_update:
+            query = query.with_for_update()
+        row = self.conn.execute(query, {"record_id": record_id}).first()
+        if row is None or (row.deleted_at is not None and not include_deleted):
+            raise NotFoundError(entity, record_id)
+        return dict(row._mapping)
+
+    # -- creating ----------------------------------------------------------------
+
+    def create(self, entity: str, values: Mapping[str, Any]) -> dict[str, Any]:
+        access = self.access(entity, "create")
+        validator = self.service.validator(entity)
+        loaded, errors = validator.load_one(values, self.actor, partial=False, protected=access.protected)
+        self._check_initial_status(entity, loaded, errors)
+        record = validator.complete_new(loaded, errors)
+        self._enter_first_status(entity, [record], [loaded])
+        _merge(errors, self._check_database_rules(entity, [record]).get(0, {}))
+        self.hooks.validate_record(entity, record, record, errors)
+        if errors:
+            raise RecordValidationError(errors, entity)
+        self.hooks.before_save(self, entity, record, record, True)
+        (record_id,) = self._insert(entity, [record])
+        created = self._row(entity, record_id)
+        self.hooks.after_save(self, entity, created, record, True)
+        return access.visible(created)
+
+    def create_many(self, entity: str, rows: Iterable[Mapping[str, Any]]) -> list[int]:
+        """Validate every row, then insert them all; returns ids in row order.
+
+        Raises BatchValidationError (errors per row index) and writes nothing if any row is bad.
+        The per-row save hooks are not called on this bulk path; `ossature_validate_record` is.
+        """
+        rows = rows if isinstance(rows, Sequence) else list(rows)
+        records, failed = self.validate_new(entity, rows)
+        if failed:
+            raise BatchValidationError(failed, entity)
+        return self.insert_new(entity, records)
+
+    def validate_new(
+        self,
+        entity: str,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        operation: str = "create",
+        checked_links: frozenset[str] = frozenset(),
+    ) -> tuple[list[dict[str, Any]], dict[int, ErrorMap]]:
+        """Every check `create_many` makes, without writing or raising: the complete new records,
+        and the errors of the bad ones by row index (their records included).
+
+        `operation` is what the actor must be allowed to do (`import` for imports);
+        `checked_links` names link fields whose ids the caller has just read from the database.
+        """
+        access = self.access(entity, operation)
+        validator = self.service.validator(entity)
+        records, failed = validator.load_many(rows, self.actor, protected=access.protected)
+        self._enter_first_status(entity, records, rows)
+        if not self.actor.system:
+            for index, record in enumerate(records):
+                self._check_initial_status(entity, record, failed.setdefault(index, {}), given_only=False)
+                if not failed[index]:
+                    del failed[index]
+        for index, problems in self._check_database_rules(entity, records, skip=checked_links).items():
+            _merge(failed.setdefault(index, {}), problems)
+        if self.hooks.validates:
+            for index, record in enumerate(records):
+                errors = failed.get(index, {})
+                self.hooks.validate_record(entity, record, record, errors)
+                if errors:
+                    failed[index] = errors
+        return records, failed
+
+    def insert_new(self, entity: str, records: Sequence[dict[str, Any]]) -> list[int]:
+        """Insert records `validate_new` accepted, with their creation audit rows, set-based and
+        chunked; returns their ids in order. Nothing is checked again here."""
+        ids: list[int] = []
+        for start in range(0, len(records), INSERT_CHUNK):
+            ids.extend(self._insert(entity, records[start : start + INSERT_CHUNK]))
+        return ids
+
+    # -- changing ----------------------------------------------------------------
+
+    def update(
+        self, entity: str, record_id: int, values: Mapping[str, Any], *, version: int | None = None
+    ) -> dict[str, Any]:
+        """Change some characteristics. A stale `version` raises ConflictError and writes nothing."""
+        access = self.access(entity, "update")
+        current = self._current(entity, record_id, version, access)
+        loaded, errors = self.service.validator(entity).load_one(
+            values, self.actor, partial=True, protected=access.protected
+        )
+        if "status" in loaded and loaded["status"] != current.get("status"):
+            errors.setdefault("status", []).append(RuleError("status", "transition"))
+        return access.visible(self.write_changes(entity, current, loaded, errors, access=access))
+
+    def write_changes(
+        self,
+        entity: str,
+        current: dict[str, Any],
+        loaded: Mapping[str, Any],
+        errors: ErrorMap | None = None,
+        *,
+        transition: str | None = None,
+        access: Access | None = None,
+    ) -> dict[str, Any]:
+        """Apply already-typed values to `current`: checks, UPDATE, audit, history, hooks."""
+        errors = {} if errors is None else errors
+        changes = self.validate_changes(entity, current, loaded, errors)
+        if errors:
+            raise RecordValidationError(errors, entity)
+        if not changes:
+            return current
+        return self.apply_changes(entity, current, changes, transition=transition, access=access)
+
+    def apply_changes(
+        self,
+        entity: str,
+        current: dict[str, Any],
+        changes: dict[str, Any],
+        *,
+        transition: str | None = None,
+        access: Access | None = None,
+    ) -> dict[str, Any]:
+        """Write changes `validate_changes` accepted: save hooks, UPDATE, audit, history, status change.
+
+        A stale `current` (someone else saved the record since) raises ConflictError."""
+        self.hooks.before_save(self, entity, {**current, **changes}, changes, False)
+        table = self.service.table(entity)
+        record_id = current["id"]
+        new_version = current["version"] + 1
+        result = self.conn.execute(
+            table.update()
+            .where(table.c.id == record_id, table.c.version == current["version"])
+            .values(**changes, updated_at=self.now, updated_by=self.actor.user_id, version=new_version)
+        )
+        if result.rowcount != 1:
+            now_stored = self._row(entity, record_id)
+            raise ConflictError(entity, record_id, current["version"], access.visible(now_stored) if access else now_stored)
+        write_audit(
+            self.conn, self.tables, entity, "update",
+            [(record_id, new_version, audit_changes(current, changes, changes))], self.now, self.actor.user_id,
+        )
+        historized = self.service.historized_names(entity)
+        write_history(
+            self.conn, self.tables, entity,
+            [Change(record_id, name, current[name], value) for name, value in changes.items() if name in historized],
+            self.now, self.actor.user_id,
+        )
+        if "status" in changes:
+            write_status_changes(
+                self.conn, self.tables, entity,
+                [(record_id, current.get("status"), changes["status"], transition)], self.now, self.actor.user_id,
+            )
+        updated = self._row(entity, record_id, include_deleted=True)
+        self.hooks.after_save(self, entity, updated, changes, False)
+        return updated
+
+    def validate_changes(
+        self, entity: str, current: dict[str, Any], loaded: Mapping[str, Any], errors: ErrorMap
+    ) -> dict[str, Any]:
+        """The values of `loaded` that change `current`, with every rule of `write_changes`
+        checked (record rules, unique values and links, validation hooks) into `errors`."""
+        changes = self.service.validator(entity).changed_values(current, loaded, errors)
+        _merge(errors, self._check_database_rules(entity, [changes], exclude_ids=[current["id"]]).get(0, {}))
+        if changes or errors:
+            self.hooks.validate_record(entity, {**current, **changes}, changes, errors)
+        return changes
+
+    def delete(self, entity: str, record_id: int, *, version: int | None = None) -> dict[str, Any]:
+        """Move a record to the trash; it keeps every value and can be restored."""
+        return self._set_trashed(entity, record_id, version, trashed=True)
+
+    def restore(self, entity: str, record_id: int) -> dict[str, Any]:
+        """Bring a record back from the trash (refused if a unique value is now taken)."""
+        return self._set_trashed(entity, record_id, None, trashed=False)
+
+    def purge(self, entity: str, record_id: int) -> None:
+        """Delete a trashed record for good. Its audit log stays; refused while records still link to it."""
+        access = self.access(entity, "delete")
+        table = self.service.table(entity)
+        current = self._row(entity, record_id, include_deleted=True, for_update=True, access=access)
+        if current["deleted_at"] is None:
+            raise StateError(f"{entity} {record_id} is not in the trash: delete it before purging it")
+        self._refuse_if_linked(entity, record_id)
+        for trail in (self.tables.history, self.tables.status_changes):
+            self.conn.execute(trail.delete().where(trail.c.entity == entity, trail.c.record_id == record_id))
+        self.conn.execute(table.delete().where(table.c.id == record_id))
+        names = [f.name for f in self.model.entity(entity).fields]
+        write_audit(
+            self.conn, self.tables, entity, "purge",
+            [(record_id, current["version"], audit_changes(current, {}, names))], self.now, self.actor.user_id,
+        )
+
+    # -- workflow ------------------------------------------------------------------
+
+    def transition(
+        self,
+        entity: str,
+        record_id: int,
+        name: str,
+        *,
+        values: Mapping[str, Any] | None = None,
+        inputs: Mapping[str, Any] | None = None,
+        version: int | None = None,
+    ) -> dict[str, Any]:
+        """Move a record along a declared transition: roles, source status, required fields
+        and guard are checked, then the actions run and the status changes, all at once."""
+        access = self.access(entity, "update")
+        flow = self.service.workflow_of(entity)
+        transition = flow.transition(name)
+        current = self._current(entity, record_id, version, access)
+        flow.check_source(transition, current)
+        flow.check_roles([transition], self.actor)
+        return access.visible(
+            self._enter(entity, current, transition.to, [transition], values, inputs, name, access, check_guard=True)
+        )
+
+    def move_to(
+        self, entity: str, record_id: int, status: str, *, values: Mapping[str, Any] | None = None,
+        version: int | None = None,
+    ) -> dict[str, Any]:
+        """Free mode: any status may follow any other, honouring the roles and required fields of
+        the transitions declared into `status`."""
+        access = self.access(entity, "update")
+        flow = self.service.workflow_of(entity)
+        flow.check_free_move(status)
+        current = self._current(entity, record_id, version, access)
+        into = flow.transitions_into(status)
+        flow.check_roles(into, self.actor)
+        return access.visible(self._enter(entity, current, status, into, values, None, None, access, check_guard=False))
+
+    def _enter(
+        self,
+        entity: str,
+        current: dict[str, Any],
+        status: str,
+        transitions: Sequence[Any],
+        values: Mapping[str, Any] | None,
+        inputs: Mapping[str, Any] | None,
+        name: str | None,
+        access: Access,
+        *,
+        check_guard: bool,
+    ) -> dict[str, Any]:
+        flow = self.service.workflow_of(entity)
+        validator = self.service.validator(entity)
+        given = {k: v for k, v in (values or {}).items() if k != "status"}
+        loaded, errors = validator.load_one(given, self.actor, partial=True, protected=access.protected)
+        if errors:
+            raise RecordValidationError(errors, entity)
+        record = {**current, **loaded}
+        flow.check_required(transitions, record, status)
+        if check_guard:
+            flow.check_guard(transitions[0], record)
+        changes = dict(loaded)
+        for transition in transitions if check_guard else ():
+            for action in transition.actions:
+                produced = flow.run_action(self, action, transition, record, inputs or {})
+                changes.update(produced)
+                record.update(produced)
+        produced = flow.on_enter(status, record)
+        changes.update(produced)
+        changes["status"] = status
+        updated = self.write_changes(entity, current, changes, transition=name or f"move:{status}", access=access)
+        self.hooks.after_transition(self, entity, updated, name or "", current.get("status"), status)
+        return updated
+
+    # -- internals -----------------------------------------------------------------
+
+    def _current(self, entity: str, record_id: int, version: int | None, access: Access) -> dict[str, Any]:
+        current = self._row(entity, record_id, for_update=True, access=access)
+        if version is not None and version != current["version"]:
+            raise ConflictError(entity, record_id, version, access.visible(current))
+        return current
+
+    def _check_initial_status(
+        self, entity: str, values: Mapping[str, Any], errors: ErrorMap, *, given_only: bool = True
+    ) -> None:
+        """New records start in the workflow's initial status; only the system (imports of
+        existing data, demo data) may create them further along."""
+        status = values.get("status")
+        if status is None or self.actor.system:
+            return
+        flow = self.service.workflow_of(entity, required=False)
+        if flow is not None and status != flow.definition.initial.code:
+            errors.setdefault("status", []).append(
+                RuleError("status", "initial", {"value": flow.definition.initial.code})
+            )
+
+    def _enter_first_status(
+        self, entity: str, records: Sequence[dict[str, Any]], given: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """A new record enters its first status: that status's `on_enter` values apply,
+        except where the caller gave a value itself."""
+        flow = self.service.workflow_of(entity, required=False)
+        if flow is None:
+            return
+        for record, values in zip(records, given):
+            status = flow.definition.status(record.get("status") or "")
+            if status is None or not status.on_enter:
+                continue
+            try:
+                produced = flow.on_enter(status.code, record)
+            except RecordValidationError:
+                continue  # left to the record's own validation
+            for name, value in produced.items():
+                if values.get(name) in (None, ""):
+                    record[name] = value
+
+    def _insert(self, entity: str, records: Sequence[dict[str, Any]]) -> list[int]:
+        table = self.service.table(entity)
+        system = {
+            "created_at": self.now, "created_by": self.actor.user_id,
+            "updated_at": self.now, "updated_by": self.actor.user_id, "version": 1,
+        }
+        # One executemany needs the same keys in every row: the characteristics any record of
+        # the batch has (the others are left to their NULL, fewer parameters per row).
+        given: set[str] = set()
+        for record in records:
+            given.update(record)
+        empty = dict.fromkeys(given)
+        rows = [{**empty, **record, **system} for record in records]
+        ids = insert_rows(self.conn, table, rows)
+        write_creation_audit(self.conn, self.tables, entity, table, ids)
+        return ids
+
+    def _set_trashed(self, entity: str, record_id: int, version: int | None, *, trashed: bool) -> dict[str, Any]:
+        access = self.access(entity, "delete")
+        table = self.service.table(entity)
+        current = self._row(entity, record_id, include_deleted=True, for_update=True, access=access)
+        if version is not None and version != current["version"]:
+            raise ConflictError(entity, record_id, version, access.visible(current))
+        if (current["deleted_at"] is not None) == trashed:
+            state = "already in the trash" if trashed else "not in the trash"
+            raise StateError(f"{entity} {record_id} is {state}")
+        if not trashed:
+            problems = self._check_database_rules(entity, [current], exclude_ids=[record_id])
+            if problems:
+                raise RecordValidationError(problems[0], entity)
+        new_version = current["version"] + 1
+        self.conn.execute(
+            table.update()
+            .where(table.c.id == record_id)
+            .values(
+                deleted_at=self.now if trashed else None, updated_at=self.now,
+                updated_by=self.actor.user_id, version=new_version,
+            )
+        )
+        write_audit(
+            self.conn, self.tables, entity, "delete" if trashed else "restore",
+            [(record_id, new_version, None)], self.now, self.actor.user_id,
+        )
+        return access.visible(self._row(entity, record_id, include_deleted=True))
+
+    def _check_database_rules(
+        self, entity: str, records: Sequence[Mapping[str, Any]], exclude_ids: Sequence[int] = (),
+        skip: frozenset[str] = frozenset(),
+    ) -> dict[int, ErrorMap]:
+        """Links that point at live records and unique values, checked set-based; errors by row index.
+
+        `skip` names link fields not to check (their ids were just read from the database)."""
+        problems: dict[int, ErrorMap] = {}
+        table = self.service.table(entity)
+        for f in self.model.entity(entity).fields:
+            if f.type == "link" and f.name in skip:
+                continue
+            if f.type == "link":
+                wanted = {r[f.name] for r in records if r.get(f.name) is not None}
+                if not wanted:
+                    continue
+                target = self.service.table(f.entity)
+                found = self._existing(target.c.id, wanted, target)
+                for index, r in enumerate(records):
+                    if r.get(f.name) is not None and r[f.name] not in found:
+                        problems.setdefault(index, {})[f.name] = [
+                            RuleError(f.name, "link", {"entity": f.entity, "value": r[f.name]})
+                        ]
+            elif f.unique:
+                seen: set[Any] = set()
+                values = {r[f.name] for r in records if r.get(f.name) is not None}
+                taken = self._existing(table.c[f.name], values, table, exclude_ids) if values else set()
+                for index, r in enumerate(records):
+                    value = r.get(f.name)
+                    if value is None:
+                        continue
+                    if value in taken or value in seen:
+                        problems.setdefault(index, {})[f.name] = [RuleError(f.name, "unique", {"value": value})]
+                    seen.add(value)
+        return problems
+
+    def _existing(
+        self, column: sa.Column, values: set[Any], table: sa.Table, exclude_ids: Sequence[int] = ()
+    ) -> set[Any]:
+        values_list = list(values)
+        found: set[Any] = set()
+        for start in range(0, len(values_list), LOOKUP_CHUNK):
+            query = sa.select(column).where(
+                column.in_(values_list[start : start + LOOKUP_CHUNK]), table.c.deleted_at.is_(None)
+            )
+            if exclude_ids:
+                query = query.where(table.c.id.not_in(list(exclude_ids)))
+            found.update(self.conn.execute(query).scalars())
+        return found
+
+    def _refuse_if_linked(self, entity: str, record_id: int) -> None:
+        for other in self.model.entities.values():
+            for f in other.fields:
+                if f.type == "link" and f.entity == entity:
+                    table = self.service.table(other.name)
+                    n = self.conn.execute(
+                        sa.select(sa.func.count()).select_from(table).where(table.c[f.name] == record_id)
+                    ).scalar_one()
+                    if n:
+                        raise StateError(
+                            f"{entity} {record_id} cannot be purged: {n} {other.name} record(s) link to it through {f.name}"
+                        )
+
+
+def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert `rows` with one plain executemany and return their new ids, in order.
+
+    Ordered RETURNING would cost a statement per row on SQLite and a huge multi-row
+    statement on PostgreSQL, so neither is used:
+    - PostgreSQL: the ids are drawn from the table's sequence first, in one query,
+      and inserted with the rows (safe with concurrent writers);
+    - SQLite: inside the transaction that now holds the database's write lock, the
+      rows received consecutive ids ending at the table's maximum.
+    """
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        ids = list(conn.execute(
+            sa.text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
+            {"table": table.name, "n": len(rows)},
+        ).scalars())
+        conn.execute(table.insert(), [{**row, "id": record_id} for row, record_id in zip(rows, ids)])
+        return ids
+    if dialect != "sqlite":
+        result = conn.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True), rows)
+        return [row[0] for row in result]
+    conn.execute(table.insert(), rows)
+    last = conn.execute(sa.select(sa.func.max(table.c.id))).scalar_one()
+    return list(range(last - len(rows) + 1, last + 1))
+
+
+def _merge(errors: ErrorMap, more: ErrorMap) -> None:
+    """Add `more` to `errors`, keeping the first error found for a field."""
+    for name, found in more.items():
+        errors.setdefault(name, found)

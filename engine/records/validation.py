@@ -1,0 +1,209 @@
+"""Record validation generated from the `Model`.
+
+`EntityValidator` owns one entity's rules: the per-characteristic `FieldRules`,
+defaults, and the record-level rules (mandatory, `mandatory_when`, retired list
+values). It has two doors that end in the same rules:
+
+- `load_one` reads a single record through a marshmallow schema generated from
+  the entity (the shape the API and forms send: JSON or form strings);
+- `load_many` reads rows for the bulk paths in a tight loop, without
+  marshmallow's per-row machinery, calling the very same `FieldRules`.
+
+Rules that need the database (links exist, unique values) live in `records.py`,
+where they are checked set-based for a whole batch.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+import marshmallow as mm
+
+from metamodel.expressions import ExpressionError, compile_expression
+from metamodel.model import SYSTEM_COLUMNS, EntityDef, Model
+
+from engine.core.context import Actor
+from engine.core.errors import RuleError
+from .field_rules import FieldRules
+
+ErrorMap = dict[str, list[RuleError]]
+
+
+def is_empty(value: Any) -> bool:
+    return value is None or value == "" or value == []
+
+
+class CharacteristicField(mm.fields.Field):
+    """A marshmallow field that loads through a characteristic's `FieldRules`."""
+
+    def __init__(self, rules: FieldRules, **kwargs: Any):
+        super().__init__(allow_none=True, **kwargs)
+        self.rules = rules
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        try:
+            return self.rules.load(value)
+        except RuleError as error:
+            raise mm.ValidationError([error]) from None
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return value
+
+
+def build_schema(entity: EntityDef, rules: Mapping[str, FieldRules]) -> type[mm.Schema]:
+    """The marshmallow schema of one entity's input: one field per characteristic."""
+    fields = {name: CharacteristicField(r) for name, r in rules.items()}
+    schema = mm.Schema.from_dict(fields, name=f"{entity.name.title().replace('_', '')}Input")
+    schema.Meta.unknown = mm.RAISE  # type: ignore[attr-defined]
+    return schema
+
+
+class EntityValidator:
+    def __init__(self, entity: EntityDef, model: Model, formats: Mapping[str, Any] | None = None):
+        self.entity = entity
+        self.rules: dict[str, FieldRules] = {f.name: FieldRules(f, model, formats or {}) for f in entity.fields}
+        names = [f.name for f in entity.fields] + list(SYSTEM_COLUMNS)
+        self.literal_defaults: dict[str, Any] = {}
+        self.expression_defaults = []
+        for f in entity.fields:
+            if not f.systematic:
+                continue  # an on-demand characteristic stays empty until someone sets it
+            if f.default_expr:
+                self.expression_defaults.append((f.name, compile_expression(f.default_expr, names)))
+            elif f.default is not None:
+                self.literal_defaults[f.name] = list(f.default) if isinstance(f.default, (list, tuple)) else f.default
+            elif f.type == "boolean":
+                self.literal_defaults[f.name] = False
+        self.mandatory = tuple(f.name for f in entity.fields if f.mandatory)
+        self.mandatory_when = tuple(
+            (f.name, compile_expression(f.mandatory_when, names)) for f in entity.fields if f.mandatory_when
+        )
+        self.readonly = frozenset(f.name for f in entity.fields if f.readonly)
+        self.system_columns = frozenset(SYSTEM_COLUMNS)
+        self.list_fields = tuple(name for name, r in self.rules.items() if r.active_choices is not None)
+        self.schema = build_schema(entity, self.rules)()
+
+    # -- the two doors -------------------------------------------------------
+
+    def load_one(
+        self, data: Mapping[str, Any], actor: Actor, *, partial: bool, protected: frozenset[str] = frozenset()
+    ) -> tuple[dict[str, Any], ErrorMap]:
+        """Typed values of one input record through the marshmallow schema, and the errors found.
+
+        `protected` names characteristics this actor may not set (hidden or read-only for their roles).
+        """
+        errors: ErrorMap = {}
+        data = self._refuse_protected(data, actor, errors, protected)
+        try:
+            values = self.schema.load(data, partial=partial)
+        except mm.ValidationError as error:
+            values = error.valid_data if isinstance(error.valid_data, dict) else {}
+            for name, messages in error.normalized_messages().items():
+                for m in messages if isinstance(messages, list) else [messages]:
+                    errors.setdefault(name, []).append(m if isinstance(m, RuleError) else RuleError(name, "unknown"))
+        return values, errors
+
+    def load_many(
+        self, rows: Iterable[Mapping[str, Any]], actor: Actor, *, protected: frozenset[str] = frozenset()
+    ) -> tuple[list[dict[str, Any]], dict[int, ErrorMap]]:
+        """Complete new records for every row, and the errors of the bad rows by row index."""
+        rules = self.rules
+        protected = self._protected(actor) | protected
+        records: list[dict[str, Any]] = []
+        failed: dict[int, ErrorMap] = {}
+        for index, raw in enumerate(rows):
+            errors: ErrorMap = {}
+            values: dict[str, Any] = {}
+            for name, value in raw.items():
+                field_rules = rules.get(name)
+                if field_rules is None or name in protected:
+                    rule = "unknown" if field_rules is None and name not in SYSTEM_COLUMNS else "readonly"
+                    errors.setdefault(name, []).append(RuleError(name, rule))
+                    continue
+                try:
+                    values[name] = field_rules.load(value)
+                except RuleError as error:
+                    errors.setdefault(name, []).append(error)
+            records.append(self.complete_new(values, errors))
+            if errors:
+                failed[index] = errors
+        return records, failed
+
+    # -- record-level rules ----------------------------------------------------
+
+    def complete_new(self, values: dict[str, Any], errors: ErrorMap) -> dict[str, Any]:
+        """Apply defaults to a new record and check its record-level rules; errors go to `errors`."""
+        record = self.literal_defaults.copy()
+        for name, value in values.items():
+            if value is not None:
+                record[name] = value
+        for name, expression in self.expression_defaults:
+            if name not in record:
+                try:
+                    record[name] = self.rules[name].load(expression.evaluate(record))
+                except (ExpressionError, RuleError) as error:
+                    errors.setdefault(name, []).append(_as_rule_error(name, error))
+        for name in self.list_fields:
+            value = values.get(name)
+            if value is not None:
+                try:
+                    self.rules[name].check_retired(value)
+                except RuleError as error:
+                    errors.setdefault(name, []).append(error)
+        self.check_mandatory(record, errors)
+        return record
+
+    def changed_values(self, current: Mapping[str, Any], values: Mapping[str, Any], errors: ErrorMap) -> dict[str, Any]:
+        """The values of an update that differ from `current`, with record-level rules checked."""
+        changes = {name: value for name, value in values.items() if current.get(name) != value}
+        for name, value in changes.items():
+            try:
+                self.rules[name].check_retired(_newly_chosen(current.get(name), value))
+            except RuleError as error:
+                errors.setdefault(name, []).append(error)
+        self.check_mandatory({**current, **changes}, errors)
+        return changes
+
+    def check_mandatory(self, record: Mapping[str, Any], errors: ErrorMap) -> None:
+        for name in self.mandatory:
+            if is_empty(record.get(name)) and name not in errors:
+                errors[name] = [RuleError(name, "mandatory")]
+        self.check_conditions(record, errors, self.mandatory_when)
+
+    def check_conditions(self, record: Mapping[str, Any], errors: ErrorMap, conditions: Iterable[tuple[str, Any]]) -> None:
+        """`mandatory_when` rules: the field is mandatory when its expression holds."""
+        for name, expression in conditions:
+            if name in errors or not is_empty(record.get(name)):
+                continue
+            try:
+                if expression.evaluate(record):
+                    errors[name] = [RuleError(name, "mandatory")]
+            except ExpressionError as error:
+                errors[name] = [_as_rule_error(name, error)]
+
+    def _protected(self, actor: Actor) -> frozenset[str]:
+        """System columns are never input; readonly characteristics only from the system itself."""
+        return self.system_columns if actor.system else self.system_columns | self.readonly
+
+    def _refuse_protected(
+        self, data: Mapping[str, Any], actor: Actor, errors: ErrorMap, extra: frozenset[str] = frozenset()
+    ) -> Mapping[str, Any]:
+        protected = self._protected(actor) | extra
+        refused = [k for k in data if k in protected]
+        if not refused:
+            return data
+        for name in refused:
+            errors.setdefault(name, []).append(RuleError(name, "readonly"))
+        return {k: v for k, v in data.items() if k not in refused}
+
+
+def _newly_chosen(old: Any, new: Any) -> Any:
+    """For multi_choice only the codes added by this change must be active."""
+    if isinstance(new, list):
+        kept = set(old or [])
+        return [code for code in new if code not in kept]
+    return new
+
+
+def _as_rule_error(name: str, error: Exception) -> RuleError:
+    return error if isinstance(error, RuleError) else RuleError(name, "expression", {"error": str(error)})

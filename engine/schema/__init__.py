@@ -1,0 +1,9 @@
+"""Schema evolution without losing data: compare the `Model` with the database, plan, apply.
+
+`plan` compares (`compare`, `scan`, `state`) and says in plain words (`steps`, `messages`)
+what `migrate` will do, in one `transaction`; `convert` and `fit` check that every stored
+value survives a retype or a narrower column; removed definitions go to the `archive`
+and come back with `archive_restore`; `cleanup` lists records breaking a tightened rule.
+
+May import `engine.records` (field rules), `engine.storage`, `engine.core` and `metamodel`.
+"""

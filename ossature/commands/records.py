@@ -1,0 +1,105 @@
+"""Records from the command line: `ossature seed-demo` and `ossature transition`."""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+
+from engine.installation import settings
+from ossature.cli import cli
+from ossature.commands.common import configured_model, database_failure, fail, open_engine, require_migrated
+
+
+@cli.command("seed-demo")
+def seed_demo_command() -> None:
+    """Fill an empty database with demo records and demo logins (does nothing if data exists).
+
+    Every demo login's password is OSSATURE_DEMO_PASSWORD (default: ossature-demo).
+    """
+    import os
+
+    from ossature.demo import DEMO_PASSWORD, seed_demo, seed_demo_logins
+
+    model = configured_model()
+    url = settings.database_url()
+    engine = open_engine(model, url)
+    try:
+        require_migrated(engine)
+        counts = seed_demo(engine)
+        password = os.environ.get("OSSATURE_DEMO_PASSWORD") or DEMO_PASSWORD
+        logins = seed_demo_logins(engine, password) if "user" in model.entities else []
+    except SQLAlchemyError as error:
+        database_failure(url, error)
+    finally:
+        engine.dispose()
+    if not counts and not logins:
+        click.echo("demo data already present: nothing to do")
+        return
+    for entity, count in counts.items():
+        click.echo(f"  {entity}: {count}")
+    if counts:
+        click.echo(f"created {sum(counts.values())} records")
+    if logins:
+        names = ", ".join(f"{name} ({'/'.join(roles)})" for name, roles in logins)
+        click.echo(f"demo logins (password {password!r}): {names}")
+
+
+@cli.command()
+@click.argument("entity")
+@click.argument("record_id", type=int)
+@click.argument("name")
+@click.option("--set", "values", multiple=True, metavar="FIELD=VALUE", help="A value to set with the transition.")
+@click.option("--inputs", default=None, metavar="JSON", help="Choices for the transition's actions, as JSON.")
+@click.option("--role", "roles", multiple=True, help="Act as a user with this role instead of the system.")
+@click.option("--user", "username", default=None, help="With --role: the username to act as (for own/team scopes).")
+def transition(
+    entity: str, record_id: int, name: str, values: tuple[str, ...], inputs: str | None, roles: tuple[str, ...],
+    username: str | None,
+) -> None:
+    """Apply the workflow transition NAME to a record (for scripts).
+
+    Example: ossature transition lead 12 convert --inputs '{"opportunity": {"values": {}}}'
+    """
+    import json
+
+    from engine import SYSTEM_ACTOR, Actor, EngineError, RecordValidationError, TransitionError
+
+    given: dict[str, str] = {}
+    for item in values:
+        field, sep, value = item.partition("=")
+        if not sep:
+            fail([f"error: --set {item!r}: expected FIELD=VALUE"])
+        given[field] = value
+    try:
+        choices = json.loads(inputs) if inputs else None
+    except json.JSONDecodeError as error:
+        fail([f"error: --inputs: not valid JSON: {error}"])
+    model = configured_model()
+    url = settings.database_url()
+    engine = open_engine(model, url)
+    actor = SYSTEM_ACTOR
+    try:
+        if roles:
+            found: list[dict] = []
+            if username:
+                with engine.records.reading(None) as reader:
+                    found = reader.find("user", username=username)
+                if not found:
+                    fail([f"error: --user {username}: no such user"])
+            user = found[0] if found else {}
+            actor = Actor(user_id=user.get("id"), username=username or "cli", roles=frozenset(roles), team=user.get("team"))
+        before = engine.records.get(entity, record_id)
+        after = engine.records.transition(entity, record_id, name, actor, values=given, inputs=choices)
+    except TransitionError as error:
+        fail([f"error: {entity} {record_id}: {error.message()}"]
+             + [f"  {field}: {e.message()}" for field, errs in error.errors.items() for e in errs])
+    except RecordValidationError as error:
+        fail([f"error: {entity} {record_id}: refused"]
+             + [f"  {field}: {e.message()}" for field, errs in error.errors.items() for e in errs])
+    except EngineError as error:
+        fail([f"error: {error}"])
+    except SQLAlchemyError as error:
+        database_failure(url, error)
+    finally:
+        engine.dispose()
+    click.echo(f"{entity} {record_id}: {before.get('status')} -> {after['status']} (version {after['version']})")

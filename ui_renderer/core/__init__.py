@@ -1,0 +1,6 @@
+"""What every page family shares: the request's `language` and UI words (`i18n`), the acting
+user (`actor`), log-in sessions and CSRF (`security`), the live engine of the app
+(`live_app`), form `widgets` and `record_titles`.
+
+May import the engine and `metamodel`; no other page family.
+"""

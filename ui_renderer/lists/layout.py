@@ -1,0 +1,381 @@
+"""What a list view looks like in one language, compiled once from the `Model`.
+
+A `ViewLayout` holds, for one (entity, list view, language): the columns with a cell
+renderer each (labels of choice values and statuses looked up in dicts built here, not
+per cell), the filters, the fields one may group by and the fields of the mass update.
+Layouts are cached per app (`LayoutCache`): the `Model` never changes while an app runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from html import escape as esc
+from typing import Any, Callable, Mapping, NamedTuple
+
+from markupsafe import Markup
+
+from engine import Engine
+from metamodel.model import EntityDef, FieldDef, Model, Text, ViewDef
+
+from ui_renderer.core.language import sort_key
+from ui_renderer.core.i18n import SYSTEM_COLUMN_LABELS, format_date, format_datetime, format_decimal, format_integer, words
+
+CellRenderer = Callable[[Any, Mapping[int, str]], str]
+"""(value, titles of the linked records) -> the cell's HTML, escaped."""
+
+GROUPABLE_TYPES = frozenset({"choice", "status", "link", "boolean"})
+UNSORTABLE_TYPES = frozenset({"multi_choice", "text", "rich_text"})
+SORTABLE_SYSTEM = frozenset({"id", "created_at", "updated_at"})
+NUMBER_TYPES = frozenset({"integer", "decimal"})
+RANGE_INPUTS = {"integer": "number", "decimal": "number", "date": "date", "datetime": "datetime-local"}
+TEXT_INPUTS = {"string": "text", "email": "email", "phone": "tel", "url": "url"}
+TEXT_PREVIEW = 80
+COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+NEUTRAL_COLOR = "#64748b"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    label: str
+    type: str
+    css: str
+    sortable: bool
+    target: str | None
+    """The linked entity, for link columns (its titles are read for the whole page at once)."""
+    render: CellRenderer
+    weight: float = 1.4
+    """Relative width, for tables whose columns must line up (grouped lists)."""
+
+
+class Option(NamedTuple):
+    """A choice offered in an input (templates unpack it: `for value, label in options`)."""
+
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """How one characteristic is entered: in a filter or as a mass update value."""
+
+    name: str
+    label: str
+    type: str
+    kind: str
+    """`choices` (check boxes), `select`, `link`, `boolean`, `range`, `contains`, `input` or `textarea`."""
+    options: tuple[Option, ...] = ()
+    input_type: str = "text"
+    step: str | None = None
+    min: str | None = None
+    max: str | None = None
+    max_length: int | None = None
+    mandatory: bool = False
+    target: str | None = None
+
+
+@dataclass(frozen=True)
+class ViewLayout:
+    entity: EntityDef
+    view: ViewDef
+    lang: str
+    label: str
+    columns: tuple[Column, ...]
+    record_column: int
+    """The column whose cell links to the record's form."""
+    filters: tuple[InputSpec, ...]
+    group_fields: tuple[Option, ...]
+    mass_update: tuple[InputSpec, ...]
+    has_workflow: bool
+    value_label: Callable[[str, Any, Mapping[int, str]], str]
+    """(field, value, titles of linked records) -> the value as words (group headings, filter chips)."""
+    value_rank: Callable[[str, Any, str], tuple[int, Any]]
+    """(field, value, its label) -> where the value comes in its list (status sequence, list order)."""
+    column_widths: tuple[str, ...]
+    """Each column's share of the width (grouped lists: every group's table lines up)."""
+
+
+class LayoutCache:
+    """One `ViewLayout` per (entity, view, language, record URL suffix), built on first use."""
+
+    def __init__(self, engine: Engine):
+        self.model = engine.model
+        self._layouts: dict[tuple[str, str, str, str], ViewLayout] = {}
+
+    def get(self, entity: str, view: str, lang: str, record_base: Callable[[str], str], suffix: str = "") -> ViewLayout:
+        """`suffix` ends every record URL (the page's `?lang=`, when the URL names the language)."""
+        key = (entity, view, lang, suffix)
+        layout = self._layouts.get(key)
+        if layout is None:
+            definition = self.model.entity(entity)
+            layout = self._layouts[key] = build_layout(
+                self.model, definition, definition.view(view), lang, record_base, suffix
+            )
+        return layout
+
+
+def build_layout(
+    model: Model, entity: EntityDef, view: ViewDef, lang: str, record_base: Callable[[str], str], suffix: str = ""
+) -> ViewLayout:
+    """`record_base(entity)` is the URL prefix of that entity's records (`/lead/`): ids are appended."""
+    labels = _ValueLabels(model, entity, lang)
+    columns = tuple(_column(model, entity, name, lang, labels, record_base, suffix) for name in view.columns)
+    record_column = _record_column(entity, columns)
+    filters = tuple(
+        _input_spec(model, entity.field(name), lang, for_filter=True)
+        for name in view.filters
+        if name in entity.fields_by_name
+    )
+    group_fields = tuple(
+        Option(name, entity.field(name).label.get(lang))
+        for name in view.group_by
+        if name in entity.fields_by_name and entity.field(name).type in GROUPABLE_TYPES
+    )
+    mass_update = tuple(
+        _input_spec(model, entity.field(name), lang, for_filter=False)
+        for name in view.mass_update
+        if name in entity.fields_by_name
+    )
+    return ViewLayout(
+        entity=entity,
+        view=view,
+        lang=lang,
+        label=view.label.get(lang),
+        columns=columns,
+        record_column=record_column,
+        filters=filters,
+        group_fields=group_fields,
+        mass_update=mass_update,
+        has_workflow=entity.workflow is not None,
+        value_label=labels.label,
+        value_rank=labels.rank,
+        column_widths=_widths(columns),
+    )
+
+
+def _record_column(entity: EntityDef, columns: tuple[Column, ...]) -> int:
+    """The column that links to the record: the first one that is part of the record's title
+    (a subject, a last name), else the first one that is not already a link of its own."""
+    in_title = set(re.findall(r"{(\w+)", entity.title or ""))
+    for i, column in enumerate(columns):
+        if column.name in in_title and column.type != "link":
+            return i
+    return next((i for i, c in enumerate(columns) if c.type not in ("link", "email", "url", "phone")), 0)
+
+
+def column_label(entity: EntityDef, name: str, lang: str) -> str:
+    if name in entity.fields_by_name:
+        return entity.field(name).label.get(lang)
+    return SYSTEM_COLUMN_LABELS.get(name, Text(name, name)).get(lang)
+
+
+# -- value labels -------------------------------------------------------------------------------
+
+
+class _ValueLabels:
+    """Words for the values of choice, status, boolean and link fields."""
+
+    def __init__(self, model: Model, entity: EntityDef, lang: str):
+        self.entity = entity
+        self.lang = lang
+        self.ui = words(lang)
+        self.codes: dict[str, dict[str, tuple[str, str | None]]] = {}
+        for f in entity.fields:
+            if f.list:
+                self.codes[f.name] = {v.code: (v.label.get(lang), v.color) for v in model.value_list(f.list).values}
+            elif f.type == "status" and f.workflow:
+                self.codes[f.name] = {
+                    s.code: (s.label.get(lang), s.color) for s in model.workflow(f.workflow).statuses
+                }
+        self.orders = {name: {code: i for i, code in enumerate(codes)} for name, codes in self.codes.items()}
+
+    def rank(self, name: str, value: Any, label: str) -> tuple[int, Any]:
+        """Sort key of a value: list and workflow order for codes, yes before no, titles A to Z, empty last."""
+        if value is None:
+            return (2, "")
+        order = self.orders.get(name, {})
+        if value in order:
+            return (0, order[value])
+        if isinstance(value, bool):
+            return (0, not value)
+        return (1, sort_key(label))
+
+    def label(self, name: str, value: Any, titles: Mapping[int, str]) -> str:
+        if value is None:
+            return self.ui["none"]
+        definition = self.entity.fields_by_name.get(name)
+        kind = definition.type if definition else None
+        if kind == "boolean":
+            return self.ui["yes"] if value else self.ui["no"]
+        if kind == "link":
+            return titles.get(value, f"#{value}")
+        if kind == "multi_choice":
+            return ", ".join(self.codes[name].get(code, (code, None))[0] for code in value)
+        if name in self.codes:
+            return self.codes[name].get(value, (str(value), None))[0]
+        if isinstance(value, dt.datetime):
+            return format_datetime(value, self.lang)
+        if isinstance(value, dt.date):
+            return format_date(value, self.lang)
+        if isinstance(value, Decimal):
+            return format_decimal(value, definition.scale if definition else None, self.lang)
+        return str(value)
+
+
+# -- columns ------------------------------------------------------------------------------------
+
+
+def _column(
+    model: Model, entity: EntityDef, name: str, lang: str, labels: _ValueLabels,
+    record_base: Callable[[str], str], suffix: str,
+) -> Column:
+    label = column_label(entity, name, lang)
+    definition = entity.fields_by_name.get(name)
+    if definition is None:
+        kind = {"created_at": "datetime", "updated_at": "datetime", "deleted_at": "datetime",
+                "created_by": "link", "updated_by": "link"}.get(name, "integer")
+        target = "user" if kind == "link" and "user" in model.entities else None
+        if kind == "link" and target is None:
+            kind = "integer"
+        sortable = name in SORTABLE_SYSTEM
+        render = _renderer(kind, None, lang, labels, record_base(target) if target else "", suffix)
+        return Column(name, label, kind, _css(kind), sortable, target, render, COLUMN_WEIGHTS.get(kind, 1.4))
+    target = definition.entity if definition.type == "link" else None
+    render = _renderer(definition.type, definition, lang, labels, record_base(target) if target else "", suffix)
+    sortable = definition.type not in UNSORTABLE_TYPES
+    weight = 1.0 if definition.widget == "stars" else COLUMN_WEIGHTS.get(definition.type, 1.4)
+    return Column(name, label, definition.type, _css(definition.type), sortable, target, render, weight)
+
+
+COLUMN_WEIGHTS = {
+    "boolean": 0.7, "integer": 0.7, "decimal": 1.0, "date": 1.0, "datetime": 1.6, "choice": 1.1, "status": 1.4,
+    "link": 1.4, "phone": 1.2, "email": 1.8, "url": 1.6, "text": 2.0, "rich_text": 2.0, "multi_choice": 1.6,
+}
+
+
+def _widths(columns: tuple[Column, ...]) -> tuple[str, ...]:
+    weights = [c.weight for c in columns]
+    total = sum(weights) or 1.0
+    return tuple(f"{100 * w / total:.1f}%" for w in weights)
+
+
+def _css(kind: str) -> str:
+    if kind in NUMBER_TYPES:
+        return "number"
+    if kind in ("date", "datetime"):
+        return "date"
+    return kind
+
+
+def _badge(label: str, color: str | None) -> str:
+    shade = color if color and COLOR.match(color) else NEUTRAL_COLOR
+    return f'<span class="badge" style="--badge: {shade}">{esc(label)}</span>'
+
+
+def _renderer(
+    kind: str, definition: FieldDef | None, lang: str, labels: _ValueLabels, link_base: str, suffix: str
+) -> CellRenderer:
+    """A function writing one cell's HTML as a plain string: cells are joined into a row
+    and marked safe once per row, which keeps a page of 50 rows cheap."""
+    ui = labels.ui
+    if kind in ("choice", "status") and definition is not None:
+        cells = {
+            code: (_badge(text, color) if kind == "status" or color else esc(text))
+            for code, (text, color) in labels.codes[definition.name].items()
+        }
+        return lambda value, _titles: "" if value is None else cells.get(value) or esc(str(value))
+    if kind == "multi_choice" and definition is not None:
+        names = {code: text for code, (text, _) in labels.codes[definition.name].items()}
+        return lambda value, _titles: esc(", ".join(names.get(code, code) for code in value or ()))
+    if kind == "link":
+        base, end = esc(link_base), esc(suffix)
+        return lambda value, titles: "" if value is None else (
+            f'<a href="{base}{value}{end}">{esc(titles.get(value) or f"#{value}")}</a>'
+        )
+    if kind == "boolean":
+        yes, no = esc(ui["yes"]), esc(ui["no"])
+        return lambda value, _titles: "" if value is None else (yes if value else no)
+    if kind == "integer":
+        if definition is not None and definition.widget == "stars" and isinstance(definition.max, int) and definition.max <= 10:
+            return _stars(definition.max)
+        return lambda value, _titles: "" if value is None else format_integer(value, lang)
+    if kind == "decimal":
+        scale = definition.scale if definition else None
+        return lambda value, _titles: "" if value is None else esc(format_decimal(value, scale, lang))
+    if kind == "date":
+        return lambda value, _titles: "" if value is None else esc(format_date(value, lang))
+    if kind == "datetime":
+        return lambda value, _titles: "" if value is None else esc(format_datetime(value, lang))
+    if kind == "email":
+        return lambda value, _titles: "" if not value else f'<a href="mailto:{esc(value)}">{esc(value)}</a>'
+    if kind == "url":
+        return lambda value, _titles: "" if not value else (
+            f'<a href="{esc(value)}" rel="noopener noreferrer">{esc(value)}</a>'
+            if value.lower().startswith(("http://", "https://")) else esc(value)
+        )
+    if kind == "phone":
+        return lambda value, _titles: "" if not value else (
+            f'<a href="tel:{esc(re.sub(r"[^0-9+]", "", value))}">{esc(value)}</a>'
+        )
+    if kind in ("text", "rich_text"):
+        def preview(value: Any, _titles: Mapping[int, str]) -> str:
+            if not value:
+                return ""
+            text = Markup(value).striptags() if kind == "rich_text" else " ".join(value.split())
+            return esc(text if len(text) <= TEXT_PREVIEW else text[: TEXT_PREVIEW - 1].rstrip() + "…")
+        return preview
+    return lambda value, _titles: "" if value is None else esc(str(value))
+
+
+def _stars(out_of: int) -> CellRenderer:
+    cells = {
+        n: f'<span class="stars" title="{n}/{out_of}" aria-label="{n}/{out_of}">{"★" * n}{"☆" * (out_of - n)}</span>'
+        for n in range(out_of + 1)
+    }
+    return lambda value, _titles: "" if value is None else cells.get(value) or esc(str(value))
+
+
+# -- inputs (filters and mass update) -----------------------------------------------------------
+
+
+def _input_spec(model: Model, f: FieldDef, lang: str, *, for_filter: bool) -> InputSpec:
+    label = f.label.get(lang)
+    common = {"name": f.name, "label": label, "type": f.type, "mandatory": f.mandatory}
+    if f.type in ("choice", "multi_choice"):
+        values = model.value_list(f.list).values
+        shown = values if for_filter else tuple(v for v in values if not v.retired)
+        options = tuple(Option(v.code, v.label.get(lang)) for v in shown)
+        kind = "choices" if for_filter or f.type == "multi_choice" else "select"
+        return InputSpec(kind=kind, options=options, **common)
+    if f.type == "status":
+        options = tuple(Option(s.code, s.label.get(lang)) for s in model.workflow(f.workflow).statuses)
+        return InputSpec(kind="choices" if for_filter else "select", options=options, **common)
+    if f.type == "link":
+        return InputSpec(kind="link", target=f.entity, input_type="number", step="1", min="1", **common)
+    if f.type == "boolean":
+        return InputSpec(kind="boolean", **common)
+    if f.type in RANGE_INPUTS:
+        step = "1" if f.type == "integer" else (f"{Decimal(1).scaleb(-(f.scale if f.scale is not None else 2))}"
+                                                if f.type == "decimal" else None)
+        bounds = {"min": _input_value(f.min), "max": _input_value(f.max)}
+        return InputSpec(
+            kind="range" if for_filter else "input", input_type=RANGE_INPUTS[f.type], step=step, **bounds, **common
+        )
+    if for_filter:
+        return InputSpec(kind="contains", input_type="search", **common)
+    if f.type in ("text", "rich_text"):
+        return InputSpec(kind="textarea", max_length=f.max_length, **common)
+    return InputSpec(kind="input", input_type=TEXT_INPUTS.get(f.type, "text"), max_length=f.max_length, **common)
+
+
+def _input_value(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%dT%H:%M")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)

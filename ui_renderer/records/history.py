@@ -1,0 +1,176 @@
+"""A record's history page: every change from the audit log, the validity periods of its
+historized characteristics, the statuses it went through and the time spent in each."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Callable, Iterable, Mapping
+
+from flask import abort
+from flask.typing import ResponseReturnValue
+
+from engine import NotFoundError
+from metamodel.model import EntityDef
+
+from .duplicates import merge_changes
+from .common import (
+    acting, actor_layout, engine, entity_or_404, form_cache, hidden_of, html, links, list_url, page_language, page_url,
+)
+from .status import NEUTRAL_COLOR, status_color
+from ui_renderer.core.i18n import format_datetime, words
+from .words import human_duration
+from ui_renderer.core.widgets import FormLayout, Widget, display
+
+Who = Callable[[int | None], str]
+"""A user id (None: the system) -> the name the page shows."""
+
+
+def history(entity: str, record_id: int) -> ResponseReturnValue:
+    definition = entity_or_404(entity)
+    lang = page_language()
+    records = engine().records
+    actor = acting()
+    try:
+        record = records.get(entity, record_id, include_deleted=True, actor=actor)
+    except NotFoundError:
+        abort(404)
+    layout = actor_layout(entity, lang)
+    audit = records.audit_log(entity, record_id, actor=actor)
+    hidden = hidden_of(entity)
+    periods = {
+        f.name: records.history(entity, record_id, f.name, actor=actor)
+        for f in definition.historized_fields if f.name not in hidden
+    }
+    statuses = records.status_history(entity, record_id, actor=actor) if definition.workflow else []
+    found = linked_titles(layout, audit, periods)
+    who = names_of_users(audit, periods, statuses, lang)
+    title = form_cache().title(entity, record, lang)
+    status_rows, totals = status_tables(definition, record_id, statuses, who, lang)
+    return html(
+        "history.html", entity=definition, record=record,
+        entries=audit_entries(layout, audit, found, who, lang), timelines=timelines(layout, periods, found, who, lang),
+        status_rows=status_rows, totals=totals, heading=words(lang)["f_history_title"].format(title=title), title=title,
+        edit_url=page_url("forms.edit", entity=entity, record_id=record_id), list_url=list_url(entity),
+        in_trash=record["deleted_at"] is not None,
+    )
+
+
+def linked_titles(
+    layout: FormLayout, audit: list[dict[str, Any]], periods: Mapping[str, list[dict[str, Any]]]
+) -> dict[str, dict[int, str]]:
+    """Target entity -> id -> title of every record a change or a period links to (one read per entity)."""
+    link_ids: dict[str, set[int]] = {}
+    for entry in audit:
+        if entry["action"] == "merge":
+            continue  # it names records, not characteristics
+        for name, pair in (entry.get("changes") or {}).items():
+            w = layout.widgets.get(name)
+            if w is not None and w.kind == "link":
+                link_ids.setdefault(w.target or "", set()).update(int(v) for v in pair if v is not None)
+    for name, rows in periods.items():
+        w = layout.widgets[name]
+        if w.kind == "link":
+            link_ids.setdefault(w.target or "", set()).update(int(p["value"]) for p in rows if p["value"] is not None)
+    return {target: links().titles(target, ids) for target, ids in link_ids.items()}
+
+
+def names_of_users(
+    audit: list[dict[str, Any]], periods: Mapping[str, list[dict[str, Any]]], statuses: list[dict[str, Any]], lang: str
+) -> Who:
+    """Who made each change: the user's title, "#12" for one the actor may not see, or the system."""
+    ids = {entry["actor_id"] for entry in audit}
+    ids.update(p["changed_by"] for rows in periods.values() for p in rows)
+    ids.update(p["changed_by"] for p in statuses)
+    ids.discard(None)
+    people = links().titles("user", ids) if "user" in engine().model.entities and ids else {}
+    system = words(lang)["f_system"]
+    return lambda actor_id: system if actor_id is None else people.get(actor_id, f"#{actor_id}")
+
+
+def audit_entries(
+    layout: FormLayout, audit: list[dict[str, Any]], found: Mapping[str, Mapping[int, str]], who: Who, lang: str
+) -> list[dict[str, Any]]:
+    """The audit log, newest first, each change as the values a reader expects."""
+    ui = words(lang)
+    entries = []
+    for entry in reversed(audit):
+        changes = merge_changes(entry.get("changes"), lang) if entry["action"] == "merge" else []
+        for name, (old, new_value) in (entry.get("changes") or {}).items() if entry["action"] != "merge" else ():
+            w = layout.widgets.get(name)
+            if w is None:
+                changes.append({"label": name, "old": str(old), "new": str(new_value)})
+                continue
+            targets = found.get(w.target or "", {})
+            changes.append({"label": w.label, "old": display(w, old, lang, targets), "new": display(w, new_value, lang, targets)})
+        entries.append({
+            "when": format_datetime(entry["changed_at"], lang), "who": who(entry["actor_id"]),
+            "action": ui.get(f"f_action_{entry['action']}", entry["action"]), "kind": entry["action"],
+            "version": entry["version"], "changes": changes,
+        })
+    return entries
+
+
+def timelines(
+    layout: FormLayout, periods: Mapping[str, list[dict[str, Any]]], found: Mapping[str, Mapping[int, str]], who: Who,
+    lang: str,
+) -> list[dict[str, Any]]:
+    """Per historized characteristic, its values and when each held, newest first."""
+    ui = words(lang)
+    shown = []
+    for name, rows in periods.items():
+        w: Widget = layout.widgets[name]
+        targets = found.get(w.target or "", {})
+        shown.append({"label": w.label, "periods": [
+            {
+                "from": format_datetime(p["valid_from"], lang),
+                "to": format_datetime(p["valid_to"], lang) if p["valid_to"] else ui["f_now"],
+                "value": display(w, p["value"], lang, targets), "who": who(p["changed_by"]), "current": p["valid_to"] is None,
+            }
+            for p in reversed(rows)
+        ]})
+    return shown
+
+
+def status_tables(
+    definition: EntityDef, record_id: int, statuses: list[dict[str, Any]], who: Who, lang: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Status periods (newest first) and the total time spent in each status."""
+    if not definition.workflow:
+        return [], []
+    records = engine().records
+    workflow = engine().model.workflow(definition.workflow)
+    now = records.clock()
+    ui = words(lang)
+
+    def label(code: str | None) -> tuple[str, str]:
+        status = workflow.status(code or "")
+        return (status.label.get(lang), status_color(status.color)) if status else (code or ui["f_none"], NEUTRAL_COLOR)
+
+    transitions = {t.name: t.label.get(lang) for t in workflow.transitions}
+    rows = []
+    for period in reversed(statuses):
+        text, color = label(period["status"])
+        end = period["left_at"] or now
+        moved = period["transition"] or ""
+        rows.append({
+            "status": text, "color": color, "entered": format_datetime(period["entered_at"], lang),
+            "left": format_datetime(period["left_at"], lang) if period["left_at"] else ui["f_now"],
+            "duration": human_duration(end - period["entered_at"], lang),
+            "transition": transitions.get(moved, moved.replace("move:", "→ ") if moved else ""),
+            "who": who(period["changed_by"]), "current": period["left_at"] is None,
+        })
+    spent = records.time_in_status(definition.name, record_id, now=now, actor=acting())
+    totals = []
+    for status in workflow.statuses:
+        if status.code in spent:
+            totals.append({
+                "status": status.label.get(lang), "color": status_color(status.color),
+                "duration": human_duration(spent[status.code], lang),
+                "share": _share(spent[status.code], spent.values()),
+            })
+    return rows, totals
+
+
+def _share(part: dt.timedelta, whole: Iterable[dt.timedelta]) -> int:
+    total = sum((d.total_seconds() for d in whole), 0.0)
+    return round(100 * part.total_seconds() / total) if total > 0 else 0
