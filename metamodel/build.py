@@ -11,6 +11,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from metamodel.errors import Problem
 from metamodel.merge import EntitySpec, ListSpec, Merged, ViewSpec, WorkflowSpec, former_names
 from metamodel.model import (
     ActionDef,
@@ -19,6 +20,7 @@ from metamodel.model import (
     FieldDef,
     Model,
     PackInfo,
+    PluginReference,
     SectionDef,
     Source,
     StatusDef,
@@ -30,7 +32,7 @@ from metamodel.model import (
     WorkflowDef,
 )
 from metamodel.role_build import build_role
-from metamodel.sources import Props
+from metamodel.sources import Origin, Props
 from metamodel.values import DEFAULT_PRECISION, DEFAULT_SCALE, DEFAULT_STRING_LENGTH
 
 STATUS_LABEL = Text("Status", "Statut")
@@ -40,7 +42,7 @@ DEFAULT_LIST_COLUMNS = 5
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
-def build_model(merged: Merged, packs: tuple[PackInfo, ...]) -> Model:
+def build_model(merged: Merged, packs: tuple[PackInfo, ...], warnings: tuple[Problem, ...] = ()) -> Model:
     lists = {name: _value_list(spec) for name, spec in merged.lists.items()}
     workflows = {name: _workflow(spec) for name, spec in merged.workflows.items()}
     named_views: dict[str, list[ViewSpec]] = {}
@@ -57,7 +59,30 @@ def build_model(merged: Merged, packs: tuple[PackInfo, ...]) -> Model:
         lists=MappingProxyType(lists),
         workflows=MappingProxyType(workflows),
         roles=MappingProxyType(roles),
+        plugin_references=plugin_references(merged),
+        warnings=warnings,
     )
+
+
+def plugin_references(merged: Merged) -> tuple[PluginReference, ...]:
+    """Every `format:` and `call:` of the merged definitions, where the winning pack wrote it."""
+    found: list[PluginReference] = []
+    for spec in merged.entities.values():
+        for char in spec.characteristics.values():
+            if "format" in char:
+                found.append(_reference("format", char["format"], char.origin_of("format"), char["type"]))
+    for workflow in merged.workflows.values():
+        for transition in workflow.transitions.values():
+            for index, action in enumerate(transition.get("actions", ())):
+                if "call" in action:
+                    origin = transition.origin_of("actions").child(index, "call")
+                    found.append(_reference("action", action["call"], origin))
+    return tuple(found)
+
+
+def _reference(kind: str, name: str, origin: Origin, field_type: str | None = None) -> PluginReference:
+    where = origin.problem("")
+    return PluginReference(kind, name, where.file, where.line, where.path, field_type)
 
 
 def text(value: Mapping[str, str] | None) -> Text | None:

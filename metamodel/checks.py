@@ -11,13 +11,17 @@ defaults (`Props.typed`), the expanded `from` of transitions and the initial sta
 
 from __future__ import annotations
 
+import ast
 import re
 import string
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Collection, Iterable, Iterator
+from typing import Any, Callable, Collection, Iterable, Iterator
 
 from metamodel.errors import Problem
-from metamodel.expressions import ExpressionError, compile_expression
+from metamodel.empty_operands import unguarded_operands
+from metamodel.expression_types import kind_refusal
+from metamodel.expressions import Expression, ExpressionError, compile_expression
 from metamodel.identifiers import IDENTIFIER_RE, reserved_entity_reason, reserved_field_reason
 from metamodel.merge import EntitySpec, ListSpec, Merged, ViewSpec, WorkflowSpec, former_names, removed_by
 from metamodel.model import (
@@ -31,12 +35,16 @@ from metamodel.model import (
 )
 from metamodel.role_checks import check_roles
 from metamodel.sources import Origin, Props
+from metamodel.suggestions import did_you_mean
 from metamodel.yaml_source import dotted
 from metamodel.values import (
     DEFAULT_PRECISION,
     DEFAULT_SCALE,
     DEFAULT_STRING_LENGTH,
     BadValue,
+    length_limit,
+    to_decimal,
+    to_integer,
     an,
     show,
     typed,
@@ -86,10 +94,19 @@ class _AnyName(Collection[str]):
         return 0
 
 
-def check_merged(merged: Merged) -> list[Problem]:
+def check_merged(merged: Merged, warnings: list[Problem] | None = None) -> list[Problem]:
+    """Every problem of the merged definitions; what loads but may fail on some records is
+    added to `warnings` when given."""
     checker = _Checker(merged)
     checker.run()
+    if warnings is not None:
+        warnings.extend(dict.fromkeys(checker.warnings))
     return checker.problems + check_roles(merged)
+
+
+def unknown_hint(spec: EntitySpec, name: str, known: Iterable[str]) -> str:
+    """Why `name` is not a field of `spec`: removed by a later pack, or a close known name."""
+    return removed_by(spec, name) or did_you_mean(name, known)
 
 
 class _EntityNames:
@@ -105,6 +122,8 @@ class _EntityNames:
         self.viewable = self.fields | set(SYSTEM_COLUMNS)
         """Fields and system columns: what columns, filters, sorts and expressions may name."""
         self.free_status = workflow is not None and bool(workflow.props.get("free"))
+        self.optional = {n for n, c in spec.characteristics.items() if not c.get("mandatory")}
+        """Characteristics a record may leave empty (what `empty_operands` warns about)."""
 
     def field_type(self, name: str) -> str | None:
         if name == "status" and self.has_status:
@@ -119,6 +138,7 @@ class _Checker:
     def __init__(self, merged: Merged) -> None:
         self.merged = merged
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
         self.names: dict[str, _EntityNames] = {}
         self.assignments: list[tuple[str, str, Origin, list[_EntityNames]]] = []
         """`set` and `on_enter` values (field, expression, origin, entities), checked against the
@@ -141,6 +161,16 @@ class _Checker:
 
     def report(self, origin: Origin, message: str, *, at_key: bool = False) -> None:
         self.problems.append(origin.problem(message, at_key=at_key))
+
+    def warn_empty_operands(self, expression: Expression, origin: Origin, users: list[_EntityNames],
+                            settled: Collection[str] = ()) -> None:
+        """Warn about each optional field the expression uses where an empty value makes it fail
+        (`settled`: fields known to hold a value when it runs, such as a transition's required ones)."""
+        optional = {n for u in users for n in u.optional} - set(settled)
+        for name in unguarded_operands(expression.tree, optional):
+            self.warnings.append(origin.problem(
+                f"'{name}' may be empty (it is not mandatory), and the expression fails on a record without it: "
+                f"guard it, e.g. ({name} or 0), or '... if {name} != None else ...'"))
 
     # -- value lists ----------------------------------------------------------------
     def check_list(self, spec: ListSpec) -> None:
@@ -228,24 +258,32 @@ class _Checker:
             missing = [u.spec.name for u in users if name not in u.spec.characteristics]
             if missing:
                 self.report(transition.origin_of("required").child(index),
-                            f"'{name}' is not a characteristic of {_entities(missing)}")
+                            f"'{name}' is not a characteristic of {_entities(missing)}{self.field_hint(name, users, missing)}")
         if "guard" in transition:
             self.check_workflow_expression(transition["guard"], transition.origin_of("guard"), users)
+        settled = tuple(transition.get("required", ()))
         for index, action in enumerate(transition.get("actions", ())):
-            self.check_action(action, transition.origin_of("actions").child(index), users)
+            self.check_action(action, transition.origin_of("actions").child(index), users, settled)
 
-    def check_workflow_expression(self, source: str, origin: Origin, users: list[_EntityNames]) -> None:
-        """Compile `source` against each entity using the workflow; report the first failure."""
+    def check_workflow_expression(self, source: str, origin: Origin, users: list[_EntityNames],
+                                  settled: Collection[str] = ()) -> Expression | None:
+        """Compile `source` against each entity using the workflow; report the first failure, or
+        warn about optional operands and return the compiled expression."""
         targets: list[tuple[str | None, Collection[str]]] = [(u.spec.name, u.viewable) for u in users] or [(None, _AnyName())]
+        compiled: Expression | None = None
         for entity, names in targets:
             try:
-                compile_expression(source, names)
+                compiled = compile_expression(source, names)
             except ExpressionError as exc:
                 suffix = f" (entity '{entity}')" if entity and len(targets) > 1 else ""
                 self.report(origin, exc.message + suffix)
-                return
+                return None
+        if compiled is not None:
+            self.warn_empty_operands(compiled, origin, users, settled)
+        return compiled
 
-    def check_action(self, action: dict[str, Any], origin: Origin, users: list[_EntityNames]) -> None:
+    def check_action(self, action: dict[str, Any], origin: Origin, users: list[_EntityNames],
+                     settled: Collection[str] = ()) -> None:
         kinds = [k for k in ("set", "create", "call") if k in action]
         if len(kinds) != 1:
             self.report(origin, "an action has exactly one of set, create or call"
@@ -255,35 +293,63 @@ class _Checker:
             self.report(origin.child("params"), "params only go with a call action", at_key=True)
         if "set" in action:
             for field_name, value in action["set"].items():
-                self.check_assignment(field_name, value, origin.child("set", field_name), users)
+                self.check_assignment(field_name, value, origin.child("set", field_name), users, settled=settled)
         elif "create" in action:
             create = action["create"]
             target = self.names.get(create["entity"])
             if target is None:
-                self.report(origin.child("create", "entity"), f"unknown entity '{create['entity']}'")
+                self.report(origin.child("create", "entity"),
+                            f"unknown entity '{create['entity']}'{did_you_mean(create['entity'], self.names)}")
                 return
             for field_name, value in (create.get("values") or {}).items():
                 here = origin.child("create", "values", field_name)
                 if field_name not in target.spec.characteristics:
-                    self.report(here, f"'{field_name}' is not a characteristic of entity '{target.spec.name}'", at_key=True)
+                    hint = unknown_hint(target.spec, field_name, target.spec.characteristics)
+                    self.report(here, f"'{field_name}' is not a characteristic of entity '{target.spec.name}'{hint}",
+                                at_key=True)
                 elif isinstance(value, str):
-                    self.check_workflow_expression(value, here, users)
+                    compiled = self.check_workflow_expression(value, here, users, settled)
+                    if compiled is not None and not _is_constant(compiled):
+                        field_type = target.spec.characteristics[field_name]["type"]
+                        self.check_kind(compiled, here, users, lambda names: field_type)
 
     def check_assignment(self, field_name: str, value: Any, here: Origin, users: list[_EntityNames],
-                         *, setter: str = "an action") -> None:
+                         *, setter: str = "an action", settled: Collection[str] = ()) -> None:
         """A `set` action or `on_enter` entry: the field exists in every entity using the workflow
         and the expression compiles over each one's fields."""
         missing = [u.spec.name for u in users if field_name not in u.spec.characteristics]
         if field_name == "status" or field_name in SYSTEM_COLUMNS:
             self.report(here, f"'{field_name}' cannot be set by {setter}", at_key=True)
         elif missing:
-            self.report(here, f"'{field_name}' is not a characteristic of {_entities(missing)}", at_key=True)
+            self.report(here, f"'{field_name}' is not a characteristic of {_entities(missing)}"
+                              f"{self.field_hint(field_name, users, missing)}", at_key=True)
         else:
             source = value if isinstance(value, str) else repr(value)
-            before = len(self.problems)
-            self.check_workflow_expression(source, here, users)
-            if len(self.problems) == before and users:
-                self.assignments.append((field_name, source, here, users))
+            compiled = self.check_workflow_expression(source, here, users, settled)
+            if compiled is not None and users:
+                if not _is_constant(compiled):
+                    self.check_kind(compiled, here, users, lambda names: names.spec.characteristics[field_name]["type"])
+                else:
+                    self.assignments.append((field_name, source, here, users))
+
+    def check_kind(self, compiled: Expression, here: Origin, users: list[_EntityNames],
+                   field_type: Callable[[_EntityNames], str]) -> bool:
+        """Report (once) when no value of `compiled`, read over a user's fields, fits the field it
+        goes to (`field_type` of that user)."""
+        for names in users:
+            refusal = kind_refusal(compiled.tree, names.field_type, field_type(names))
+            if refusal:
+                suffix = f" (entity '{names.spec.name}')" if len(users) > 1 else ""
+                self.report(here, refusal + suffix)
+                return True
+        return False
+
+    def field_hint(self, name: str, users: list[_EntityNames], missing: list[str]) -> str:
+        """The hint for a field missing from one entity (none when several entities miss it)."""
+        if len(missing) != 1:
+            return ""
+        spec = self.merged.entities[missing[0]]
+        return unknown_hint(spec, name, spec.characteristics)
 
     def check_constant_assignment(self, field_name: str, source: str, origin: Origin, users: list[_EntityNames]) -> None:
         """An expression that reads no field (`"10"`, `"None"`) has one value: it must fit the field
@@ -312,7 +378,8 @@ class _Checker:
             self.report(spec.origin, f"'{spec.name}' {reason}")
         workflow = spec.props.get("workflow")
         if workflow and workflow not in self.merged.workflows:
-            self.report(spec.props.origin_of("workflow"), f"unknown workflow '{workflow}'")
+            self.report(spec.props.origin_of("workflow"),
+                        f"unknown workflow '{workflow}'{did_you_mean(workflow, self.merged.workflows)}")
         for name, char in spec.characteristics.items():
             self.check_characteristic(spec, name, char, names)
         if "title" in spec.props:
@@ -340,7 +407,8 @@ class _Checker:
             if name in SYSTEM_COLUMNS:
                 self.report(here, f"'{name}' is a system column and cannot be in {key}")
             elif field_type is None:
-                self.report(here, f"unknown characteristic '{name}' in entity '{names.spec.name}'{removed_by(names.spec, name)}")
+                self.report(here, f"unknown characteristic '{name}' in entity '{names.spec.name}'"
+                                  f"{unknown_hint(names.spec, name, names.spec.characteristics)}")
             elif field_type not in MATCHABLE_TYPES:
                 allowed = ", ".join(sorted(MATCHABLE_TYPES))
                 self.report(here, f"'{name}' is {an(field_type)} characteristic and cannot be in {key} (allowed types: {allowed})")
@@ -359,7 +427,8 @@ class _Checker:
             elif format_spec or conversion:
                 self.report(origin, f"placeholder '{{{field_name}}}' cannot have a conversion or format")
             elif field_name not in names.viewable:
-                self.report(origin, f"unknown field '{field_name}' in title placeholder{removed_by(names.spec, field_name)}")
+                self.report(origin, f"unknown field '{field_name}' in title placeholder"
+                                    f"{unknown_hint(names.spec, field_name, names.viewable)}")
 
     def check_characteristic(self, entity: EntitySpec, name: str, char: Props, names: _EntityNames) -> None:
         field_type = char["type"]
@@ -383,14 +452,34 @@ class _Checker:
         for key in ("mandatory_when", "default_expr"):
             if key in char:
                 try:
-                    compile_expression(char[key], names.viewable)
+                    compiled = compile_expression(char[key], names.viewable)
                 except ExpressionError as exc:
                     self.report(char.origin_of(key), exc.message)
+                    continue
+                self.warn_empty_operands(compiled, char.origin_of(key), [names])
+                if key == "default_expr" and references_ok and bounds_ok and lengths_ok:
+                    self.check_default_expr(name, char, compiled, names)
         if "default" in char and "default_expr" in char:
             later = max(("default", "default_expr"), key=lambda k: char.origin_of(k).layer)
             self.report(char.origin_of(later), "default and default_expr cannot both be set")
         elif "default" in char and field_type in APPLIES_TO["default"] and references_ok and bounds_ok and lengths_ok:
             self.check_default(char, field_type, scale, precision, pattern)
+
+    def check_default_expr(self, name: str, char: Props, compiled: Expression, names: _EntityNames) -> None:
+        """The default an expression gives must fit the field: a constant one exactly (type, bounds,
+        list), one reading fields by the kind of value it can give."""
+        origin = char.origin_of("default_expr")
+        if not _is_constant(compiled):
+            self.check_kind(compiled, origin, [names], lambda _: char["type"])
+            return
+        try:
+            value = compiled.evaluate({})
+        except ExpressionError as exc:
+            self.report(origin, exc.message)
+            return
+        refusal = constant_refusal(name, char, value, self.merged) if value is not None else None
+        if refusal:
+            self.report(origin, refusal)
 
     def check_references(self, char: Props, field_type: str) -> bool:
         if field_type in LIST_TYPES:
@@ -399,7 +488,7 @@ class _Checker:
                 self.report(char.origin, f"{an(field_type)} characteristic needs 'list' (a value list)")
                 return False
             if list_name not in self.merged.lists:
-                self.report(char.origin_of("list"), f"unknown value list '{list_name}'")
+                self.report(char.origin_of("list"), f"unknown value list '{list_name}'{did_you_mean(list_name, self.merged.lists)}")
                 return False
         elif field_type == "link":
             target = char.get("entity")
@@ -407,7 +496,7 @@ class _Checker:
                 self.report(char.origin, "a link characteristic needs 'entity' (the target entity)")
                 return False
             if target not in self.merged.entities:
-                self.report(char.origin_of("entity"), f"unknown entity '{target}'")
+                self.report(char.origin_of("entity"), f"unknown entity '{target}'{did_you_mean(target, self.merged.entities)}")
                 return False
         return True
 
@@ -439,6 +528,13 @@ class _Checker:
         return ok
 
     def check_lengths(self, char: Props, field_type: str) -> bool:
+        limit, column = length_limit(field_type)
+        for key in ("min_length", "max_length"):
+            if char.get(key, 0) > limit:
+                fix = "use type text for longer values" if field_type != "text" and field_type != "rich_text" else "lower it"
+                self.report(char.origin_of(key), f"{char[key]} is more than {an(field_type)} characteristic holds "
+                                                 f"({limit:,} characters in a {column} column): {fix}")
+                return False
         low = char.get("min_length")
         high = char.get("max_length")
         default_high = high is None and field_type == "string"
@@ -555,7 +651,7 @@ class _Checker:
                 return f"'{name}' is readonly and cannot be in {key}"
             if char.get("unique"):
                 return f"'{name}' is unique and cannot be in {key}"
-        return f"unknown field '{name}' in entity '{entity}'{removed_by(names.spec, name)}"
+        return f"unknown field '{name}' in entity '{entity}'{unknown_hint(names.spec, name, allowed)}"
 
     def editable(self, names: _EntityNames) -> set[str]:
         return {n for n, c in names.spec.characteristics.items() if not c.get("readonly")} | (
@@ -594,7 +690,8 @@ class _Checker:
         for name, condition in layout["where"].items():
             here = origin.child(name)
             if name not in names.viewable:
-                self.report(here, f"unknown field '{name}' in entity '{names.spec.name}'{removed_by(names.spec, name)}",
+                self.report(here, f"unknown field '{name}' in entity '{names.spec.name}'"
+                                  f"{unknown_hint(names.spec, name, names.viewable)}",
                             at_key=True)
                 continue
             try:
@@ -640,7 +737,8 @@ class _Checker:
         props = view.props
         names = self.names.get(props["entity"])
         if names is None:
-            self.report(props.origin_of("entity"), f"unknown entity '{props['entity']}'")
+            self.report(props.origin_of("entity"),
+                        f"unknown entity '{props['entity']}'{did_you_mean(props['entity'], self.names)}")
             return
         if view.name in ("list", "form"):
             self.report(view.origin, f"'{view.name}' is the name of the entity's default {view.name} view")
@@ -658,13 +756,21 @@ class _Checker:
 
 def constant_refusal(name: str, char: Props, value: Any, merged: Merged) -> str | None:
     """Why a computed constant cannot go into the field `name`, or None. Checks what a
-    constant can break at every save: the type of numbers and booleans, bounds, list codes."""
+    constant can break at every save: its type, the column's range, bounds, lengths, list codes."""
     field_type = char["type"]
     if field_type in NUMBER_TYPES:
         if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
             return f"{show(value)} is not a number"
         if field_type == "integer" and not (isinstance(value, int) or float(value).is_integer()):
             return f"{show(value)} is not an integer"
+        try:
+            if field_type == "integer":
+                to_integer(int(value))
+            else:
+                to_decimal(value if isinstance(value, (int, float)) else str(value),
+                           char.get("scale", DEFAULT_SCALE), char.get("precision", DEFAULT_PRECISION))
+        except BadValue as exc:
+            return str(exc)
         number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
         low, high = char.typed.get("min"), char.typed.get("max")
         if low is not None and high is not None and low > high:
@@ -675,11 +781,32 @@ def constant_refusal(name: str, char: Props, value: Any, merged: Merged) -> str 
             return f"{show(value)} is greater than max {show(char['max'])} of '{name}'"
     elif field_type == "boolean" and not isinstance(value, bool):
         return f"{show(value)} is not true or false"
-    elif field_type == "choice":
+    elif field_type in TEXT_TYPES:
+        if not isinstance(value, str):
+            return f"{show(value)} is not text"
+        max_length = char.get("max_length", DEFAULT_STRING_LENGTH if field_type == "string" else None)
+        if max_length is not None and len(value) > max_length:
+            return f"{show(value)} is longer than max_length {max_length} of '{name}'"
+    elif field_type in TEMPORAL_TYPES:
+        if isinstance(value, str):
+            try:
+                typed(field_type, value)
+            except BadValue as exc:
+                return str(exc)
+        elif not isinstance(value, date) or (field_type == "date" and isinstance(value, datetime)):
+            return f"{show(value)} is not {'a date' if field_type == 'date' else 'a date and time'}"
+    elif field_type in LIST_TYPES:
         value_list = merged.lists.get(char.get("list") or "")
-        if value_list is not None and value not in value_list.values:
-            return f"{show(value)} is not a value of list '{value_list.name}'"
+        codes = value if field_type == "multi_choice" and isinstance(value, (list, tuple)) else [value]
+        for code in codes:
+            if value_list is not None and code not in value_list.values:
+                return f"{show(code)} is not a value of list '{value_list.name}'"
     return None
+
+
+def _is_constant(compiled: Expression) -> bool:
+    """Reads no field and calls nothing (`today()` differs from day to day): one value, known now."""
+    return not compiled.names and not any(isinstance(node, ast.Call) for node in ast.walk(compiled.tree))
 
 
 def unknown_status(spec: WorkflowSpec, code: str) -> str:

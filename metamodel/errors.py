@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
+MAX_PROBLEMS = 200
+"""Problems shown at most; the rest are counted (a runaway document could make millions)."""
+
 
 @dataclass(frozen=True, order=True)
 class Problem:
@@ -20,10 +23,22 @@ class Problem:
 
 
 class DefinitionError(Exception):
-    """Raised by the loader with every problem found in one phase, not just the first."""
+    """Raised by the loader with every problem found in one phase, not just the first.
+
+    Beyond `MAX_PROBLEMS`, the problems are cut there and a last one says how many more
+    there are, so that every place showing `problems` shows the count too.
+    """
 
     def __init__(self, problems: Iterable[Problem]) -> None:
-        self.problems: tuple[Problem, ...] = tuple(problems)
+        kept = list(problems)
+        self.omitted = max(len(kept) - MAX_PROBLEMS, 0)
+        """How many problems were found beyond the ones kept."""
+        if self.omitted:
+            first_left_out = kept[MAX_PROBLEMS]
+            kept = kept[:MAX_PROBLEMS] + [Problem(
+                first_left_out.file, first_left_out.line, "$",
+                f"and {self.omitted:,} more problem(s) not shown: fix the ones above and validate again")]
+        self.problems: tuple[Problem, ...] = tuple(kept)
         super().__init__("\n".join(str(p) for p in self.problems))
 
     def __str__(self) -> str:

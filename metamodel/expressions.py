@@ -22,6 +22,8 @@ from typing import Any, Callable, Collection, Mapping
 
 from simpleeval import EvalWithCompoundTypes
 
+from metamodel.suggestions import did_you_mean
+
 MAX_SOURCE_LENGTH = 500
 MAX_NODES = 200
 MAX_DEPTH = 30
@@ -174,6 +176,11 @@ class Expression:
     """The field names the expression reads."""
     _tree: ast.expr = field(compare=False, repr=False)
 
+    @property
+    def tree(self) -> ast.expr:
+        """The checked syntax tree (for the pack checks that look at what an expression does)."""
+        return self._tree
+
     def evaluate(self, values: Mapping[str, Any]) -> Any:
         """The expression's value; field names missing from `values` are None."""
         evaluator = _evaluator()
@@ -195,7 +202,7 @@ def compile_expression(source: str, names: Collection[str]) -> Expression:
     tree, referenced = _analyse(source)
     for name in referenced:
         if name not in names:
-            hint = " (call it with parentheses)" if name in FUNCTIONS else ""
+            hint = " (call it with parentheses)" if name in FUNCTIONS else did_you_mean(name, names)
             raise ExpressionError(f"unknown name '{name}'{hint}")
     return Expression(source, frozenset(referenced), tree)
 

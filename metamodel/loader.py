@@ -57,18 +57,22 @@ def _load(sources: list[Path | MemoryPack]) -> Model:
     merged, problems = merge_packs(pack.documents for pack in packs)
     _raise_if_any(problems)
 
-    _raise_if_any(check_merged(merged))
+    warnings: list[Problem] = []
+    _raise_if_any(check_merged(merged, warnings))
 
     infos: tuple[PackInfo, ...] = tuple(pack.info for pack in packs if pack.info is not None)
-    return build_model(merged, infos)
+    return build_model(merged, infos, tuple(_ordered(warnings)))
 
 
 def _raise_if_any(problems: Iterable[Problem]) -> None:
     problems = list(problems)
-    if not problems:
-        return
+    if problems:
+        raise DefinitionError(_ordered(problems))
+
+
+def _ordered(problems: list[Problem]) -> list[Problem]:
+    """Once each, file by file in the order files were first named, then by line."""
     first_seen: dict[str, int] = {}
     for problem in problems:
         first_seen.setdefault(problem.file, len(first_seen))
-    ordered = sorted(dict.fromkeys(problems), key=lambda p: (first_seen[p.file], p.line, p.path))
-    raise DefinitionError(ordered)
+    return sorted(dict.fromkeys(problems), key=lambda p: (first_seen[p.file], p.line, p.path))

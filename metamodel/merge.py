@@ -16,6 +16,7 @@ from typing import Any, Iterable
 
 from metamodel.errors import Problem
 from metamodel.sources import Origin, Props
+from metamodel.suggestions import did_you_mean
 from metamodel.yaml_source import Document
 
 FOLDERS = ("lists", "workflows", "entities", "views", "roles")
@@ -215,7 +216,8 @@ class _Merger:
         origin = Origin(doc, (), layer)
         if spec is None:
             self.problems.append(origin.child("extends").problem(
-                f"unknown {KIND_OF_FOLDER[folder]} '{name}': no earlier pack declares it"))
+                f"unknown {KIND_OF_FOLDER[folder]} '{name}': no earlier pack declares it"
+                f"{did_you_mean(name, self._registry(folder))}"))
             return
         for key in ("label", "plural", "title", "workflow", "natural_key"):
             if key in doc.data:
@@ -248,7 +250,8 @@ class _Merger:
             if existing is None:
                 self.problems.append(here.problem(
                     f"unknown characteristic '{char_name}' of entity '{spec.name}' (declared in {spec.origin})"
-                    f"{removed_by(spec, char_name)}; give it a type to add it"))
+                    f"{removed_by(spec, char_name) or did_you_mean(char_name, spec.characteristics)}; "
+                    f"give it a type to add it"))
                 continue
             self._override(existing, entry, here, char_name)
         for kind, layout in (doc.data.get("views") or {}).items():
@@ -298,7 +301,7 @@ class _Merger:
             elif name not in spec.characteristics:
                 self.problems.append(here.problem(
                     f"unknown characteristic '{name}' of entity '{spec.name}' (declared in {spec.origin})"
-                    f"{removed_by(spec, name)}"))
+                    f"{removed_by(spec, name) or did_you_mean(name, spec.characteristics)}"))
             else:
                 del spec.characteristics[name]
                 spec.removed_characteristics[name] = removed[name] = here

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from metamodel.errors import Problem
+
 LANGUAGES = ("en", "fr")
 
 TEXT_TYPES = frozenset({"string", "text", "rich_text", "email", "phone", "url"})
@@ -307,6 +309,28 @@ class PackInfo:
 
 
 @dataclass(frozen=True)
+class PluginReference:
+    """A name the definitions expect a plugin to provide, and where it is written.
+
+    The metamodel knows no plugin: `engine.installation.plugin_check` compares these with
+    what the installed plugins register, so that a missing one is refused at load time.
+    """
+
+    kind: str
+    """`format` (a characteristic's `format:`) or `action` (a transition's `call:`)."""
+    name: str
+    file: str
+    line: int
+    path: str
+    """Where in the document, e.g. `characteristics.siret.format` or `transitions.1.actions.0.call`."""
+    field_type: str | None = None
+    """For a format: the type of the characteristic it is set on."""
+
+    def problem(self, message: str) -> Problem:
+        return Problem(self.file, self.line, self.path, message)
+
+
+@dataclass(frozen=True)
 class Model:
     """The registry of every definition, merged across packs. Built once; never mutated."""
 
@@ -315,6 +339,11 @@ class Model:
     lists: Mapping[str, ValueList]
     workflows: Mapping[str, WorkflowDef]
     roles: Mapping[str, RoleDef] = field(default_factory=lambda: MappingProxyType({}))
+    plugin_references: tuple[PluginReference, ...] = field(default=(), compare=False)
+    """Every field format and plugin action the definitions name, with where."""
+    warnings: tuple[Problem, ...] = field(default=(), compare=False)
+    """What loads but may fail on some records (an optional field in arithmetic without a guard):
+    `ossature validate` shows them; they never stop a load."""
 
     def entity(self, name: str) -> EntityDef:
         return self.entities[name]

@@ -20,14 +20,13 @@ import yaml
 from metamodel.errors import Problem
 from metamodel.merge import FOLDERS
 from metamodel.model import PackInfo, Text
+from metamodel.pack_files import MANIFEST_NAMES, document_files, manifest_file
 from metamodel.yaml_source import display_name, read_text
 
 OVERLAY_PACK = "overlay"
 """The name of the admin overlay's layer; no installed or directory pack may take it."""
 OVERLAY_LABEL = Text("Administration overlay", "Surcouche d'administration")
 MANIFEST = "pack.yaml"
-MANIFEST_NAMES = ("pack.yaml", "pack.yml")
-DOCUMENT_SUFFIXES = (".yaml", ".yml")
 _DOCUMENT_NAME = re.compile(r"(?P<folder>[a-z]+)/(?P<stem>[A-Za-z0-9_][A-Za-z0-9_.-]*)\.ya?ml")
 
 
@@ -71,14 +70,11 @@ def pack_texts(directory: Path) -> tuple[dict[str, str], list[Problem]]:
         return {}, [Problem(display, 1, "$", "the pack directory does not exist" if not directory.exists()
                             else "a pack must be a directory")]
     texts: dict[str, str] = {}
-    problems: list[Problem] = []
-    candidates = [(name, directory / name) for name in MANIFEST_NAMES if (directory / name).is_file()][:1]
-    for folder in FOLDERS:
-        if (directory / folder).is_dir():
-            candidates.extend(
-                (f"{folder}/{path.name}", path) for path in sorted((directory / folder).iterdir())
-                if path.suffix in DOCUMENT_SUFFIXES and path.is_file()
-            )
+    manifest, problems = manifest_file(directory)
+    documents, found = document_files(directory)
+    problems.extend(found)
+    candidates = [(manifest.name, manifest)] if manifest is not None else []
+    candidates.extend((f"{folder}/{path.name}", path) for folder, path in documents)
     for name, path in candidates:
         text, found = read_text(path, display_name(path))
         problems.extend(found)

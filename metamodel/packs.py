@@ -11,7 +11,8 @@ from typing import Mapping, Sequence
 from metamodel.errors import Problem
 from metamodel.merge import FOLDERS, KIND_OF_FOLDER, PackDocuments
 from metamodel.model import PackInfo, Text
-from metamodel.overlay import DOCUMENT_SUFFIXES, MANIFEST_NAMES, MemoryPack, document_name_problem
+from metamodel.overlay import MemoryPack, document_name_problem
+from metamodel.pack_files import MANIFEST_NAMES, document_files, manifest_file
 from metamodel.schema_check import check_document
 from metamodel.yaml_source import Document, display_name, parse_text, read_document
 _REQUIREMENT = re.compile(r"\s*(>=|<=|==|!=|~=|>|<)?\s*([0-9]+(?:\.[0-9]+)*)\s*")
@@ -35,17 +36,17 @@ def read_pack(directory: Path, layer: int) -> tuple[Pack, list[Problem]]:
         return empty, [Problem(display, 1, "$", "a pack must be a directory")]
     problems: list[Problem] = []
     manifest = _read_manifest(directory, display, problems)
-    for folder in FOLDERS:
-        valid: list[Document] = []
-        for path in _document_files(directory / folder):
-            doc, found = read_document(path)
-            if doc is not None:
-                found = check_document(doc, KIND_OF_FOLDER[folder])
-            if found:
-                problems.extend(found)
-            else:
-                valid.append(doc)
-        documents.folders[folder] = valid
+    files, found = document_files(directory)
+    problems.extend(found)
+    documents.folders.update({folder: [] for folder in FOLDERS})
+    for folder, path in files:
+        doc, found = read_document(path)
+        if doc is not None:
+            found = check_document(doc, KIND_OF_FOLDER[folder])
+        if found:
+            problems.extend(found)
+        else:
+            documents.folders[folder].append(doc)
     return Pack(_info(manifest, display), manifest, documents), problems
 
 
@@ -105,23 +106,19 @@ def _info(manifest: Document | None, display: str) -> PackInfo | None:
 
 
 def _read_manifest(directory: Path, display: str, problems: list[Problem]) -> Document | None:
-    for name in MANIFEST_NAMES:
-        path = directory / name
-        if path.is_file():
-            doc, found = read_document(path)
-            if doc is not None:
-                found = check_document(doc, "pack")
-            problems.extend(found)
-            return doc if not found else None
+    path, found = manifest_file(directory)
+    problems.extend(found)
+    if path is not None:
+        doc, found = read_document(path)
+        if doc is not None:
+            found = check_document(doc, "pack")
+        problems.extend(found)
+        return doc if not found else None
+    if found:
+        return None
     problems.append(Problem(display_name(directory / MANIFEST_NAMES[0]), 1, "$",
                             "the pack has no pack.yaml manifest (pack: name, version: 1.0.0)"))
     return None
-
-
-def _document_files(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.iterdir() if p.suffix in DOCUMENT_SUFFIXES and p.is_file())
 
 
 def check_requirements(packs: Sequence[Pack]) -> list[Problem]:

@@ -8,13 +8,13 @@ transition nobody may take.
 
 from __future__ import annotations
 
-import difflib
 from typing import Iterable
 
 from metamodel.errors import Problem
 from metamodel.merge import EntitySpec, Merged, RoleSpec
 from metamodel.model import ENTITY_OPERATIONS, SYSTEM_COLUMNS
 from metamodel.sources import Props
+from metamodel.suggestions import did_you_mean as _did_you_mean
 
 WILDCARD = "*"
 """The entry for every entity a role does not name."""
@@ -105,8 +105,3 @@ def _transition_role_problems(merged: Merged) -> Iterable[Problem]:
                 if name not in merged.roles:
                     here = transition.origin_of("roles").child(index)
                     yield here.problem(f"unknown role '{name}'{_did_you_mean(name, known)}")
-
-
-def _did_you_mean(name: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""

@@ -9,7 +9,6 @@ of validation.
 
 from __future__ import annotations
 
-import difflib
 import json
 from functools import cache
 from pathlib import Path
@@ -18,8 +17,9 @@ from typing import Any, Iterator
 from jsonschema import Draft202012Validator, ValidationError
 from jsonschema.exceptions import best_match
 
-from metamodel.errors import Problem
+from metamodel.errors import MAX_PROBLEMS, Problem
 from metamodel.fast_schema import Predicate, Unsupported, compile_predicate
+from metamodel.suggestions import did_you_mean
 from metamodel.yaml_source import Document, PathKey
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
@@ -104,6 +104,8 @@ def check_document(document: Document, kind: str) -> list[Problem]:
         for path, message, at_key in _describe(error):
             problem = document.problem(path, message, at_key=at_key)
             problems.setdefault((path, message), problem)
+        if len(problems) > MAX_PROBLEMS:  # one past: the loader still says that more were left out
+            break
     return sorted(problems.values(), key=lambda p: p.line)
 
 
@@ -133,9 +135,7 @@ def _describe(error: ValidationError) -> Iterator[tuple[PathKey, str, bool]]:
 
 
 def _unknown_property(name: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=1)
-    hint = f" (did you mean '{close[0]}'?)" if close else ""
-    return f"unknown property '{name}'{hint}"
+    return f"unknown property '{name}'{did_you_mean(name, known)}"
 
 
 def _describe_alternatives(error: ValidationError) -> Iterator[tuple[PathKey, str, bool]]:

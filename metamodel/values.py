@@ -15,6 +15,13 @@ from metamodel.model import TEXT_TYPES
 DEFAULT_SCALE = 2
 DEFAULT_PRECISION = 18
 DEFAULT_STRING_LENGTH = 255
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+"""What an integer column holds on every database (BIGINT; SQLite's INTEGER is 64 bits too)."""
+VARCHAR_LIMIT = 10_485_760
+"""The longest `max_length` of a type stored as VARCHAR (PostgreSQL refuses a longer one)."""
+TEXT_LIMIT = 1_073_741_823
+"""The longest value a TEXT column holds (PostgreSQL: 1 GB)."""
+UNBOUNDED_TEXT_TYPES = frozenset({"text", "rich_text"})
 
 
 class BadValue(ValueError):
@@ -61,10 +68,19 @@ def typed(field_type: str, value: Any, *, scale: int = DEFAULT_SCALE, precision:
     raise BadValue(f"a literal value does not apply to {an(field_type)} field")
 
 
+def length_limit(field_type: str) -> tuple[int, str]:
+    """The largest length a text characteristic can have, and the column type that sets it."""
+    return (TEXT_LIMIT, "TEXT") if field_type in UNBOUNDED_TEXT_TYPES else (VARCHAR_LIMIT, "VARCHAR")
+
+
 def to_integer(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (isinstance(value, float) and not value.is_integer()):
         raise BadValue(f"{show(value)} is not an integer")
-    return int(value)
+    number = int(value)
+    if not INT64_MIN <= number <= INT64_MAX:
+        raise BadValue(f"{show(value)} is beyond what an integer column holds ({INT64_MIN} to {INT64_MAX}): "
+                       f"use a decimal characteristic for larger numbers")
+    return number
 
 
 def to_decimal(value: Any, scale: int, precision: int) -> Decimal:

@@ -15,7 +15,7 @@ from typing import Any, Union
 
 import yaml
 
-from metamodel.errors import Problem
+from metamodel.errors import MAX_PROBLEMS, Problem
 
 try:
     _Loader: type = yaml.CSafeLoader
@@ -30,6 +30,11 @@ MAX_DEPTH = 40
 MAX_VALUES = 200_000
 """Values in one document once aliases are expanded: far above any real definition, and a
 stop for alias bombs (`&a [*b, *b, ...]` nested), which later checks would walk in full."""
+MAX_DOCUMENT_BYTES = 1_048_576
+"""Largest definition document (1 MiB, fifty times the largest base-pack document): a bigger
+file is refused before it is parsed, so that a runaway file cannot hold the loader's memory."""
+MAX_TEXT_LENGTH = 10_000
+"""Longest text value (a label, a help text, a pattern...) or mapping key in a document."""
 
 _TAG = "tag:yaml.org,2002:"
 _STR, _INT, _FLOAT, _BOOL, _NULL = (_TAG + t for t in ("str", "int", "float", "bool", "null"))
@@ -101,6 +106,9 @@ def read_document(path: Path, file: str | None = None) -> tuple[Document | None,
 def read_text(path: Path, file: str) -> tuple[str | None, list[Problem]]:
     """The file's text (UTF-8, a byte-order mark dropped), or the problem reading it."""
     try:
+        size = path.stat().st_size
+        if size > MAX_DOCUMENT_BYTES:
+            return None, [_too_large(file, size)]
         raw = path.read_bytes()
     except OSError as exc:
         return None, [Problem(file, 1, "$", f"cannot be read: {exc.strerror or exc}")]
@@ -111,7 +119,14 @@ def read_text(path: Path, file: str) -> tuple[str | None, list[Problem]]:
         return None, [Problem(file, line, "$", f"is not valid UTF-8 (byte 0x{raw[exc.start]:02x})")]
 
 
+def _too_large(file: str, size: int) -> Problem:
+    return Problem(file, 1, "$", f"the document is {size:,} bytes, more than the {MAX_DOCUMENT_BYTES:,} a definition "
+                                 f"document may have: split it into several documents")
+
+
 def parse_text(text: str, file: str) -> tuple[Document | None, list[Problem]]:
+    if len(text) > MAX_DOCUMENT_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_DOCUMENT_BYTES:
+        return None, [_too_large(file, len(text.encode("utf-8", "surrogatepass")))]
     try:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
@@ -159,7 +174,14 @@ class _Walker:
         """Values walked so far, aliases counted as many times as they are used."""
 
     def _problem(self, node: yaml.Node, path: PathKey, message: str) -> None:
-        self.problems.append(Problem(self.file, node.start_mark.line + 1, dotted(path), message))
+        if len(self.problems) < MAX_PROBLEMS:  # the loader shows that many; more would only cost memory
+            self.problems.append(Problem(self.file, node.start_mark.line + 1, dotted(path), message))
+
+    def _text(self, node: yaml.ScalarNode, path: PathKey) -> str | None:
+        if len(node.value) > MAX_TEXT_LENGTH:
+            self._problem(node, path, f"a text of {len(node.value):,} characters: at most {MAX_TEXT_LENGTH:,} are allowed")
+            return None
+        return node.value
 
     def value(self, node: yaml.Node, path: PathKey, depth: int) -> Any:
         self.lines[path] = node.start_mark.line + 1
@@ -167,7 +189,7 @@ class _Walker:
         if isinstance(node, yaml.ScalarNode):
             tag = node.tag
             if tag == _STR:
-                return node.value
+                return self._text(node, path)
             convert = _SCALAR_CONVERTERS.get(tag)
             if convert is None:
                 self._problem(node, path, f"unsupported YAML tag {tag!r}")
@@ -221,11 +243,13 @@ class _Walker:
             if key_node.tag == _MERGE:
                 merged.append(value_node)
                 continue
-            key = key_node.value
+            key = self._text(key_node, path)
+            if key is None:
+                continue
             child = path + (key,)
             line = key_node.start_mark.line + 1
             if key in result:
-                self.problems.append(Problem(self.file, line, dotted(child), f"duplicate key '{key}' (first on line {key_lines[child]})"))
+                self._problem(key_node, child, f"duplicate key '{key}' (first on line {key_lines[child]})")
                 continue
             key_lines[child] = line
             result[key] = self.value(value_node, child, depth + 1)

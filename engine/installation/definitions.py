@@ -39,6 +39,7 @@ from .overlay import (
     Revision, find_revision, latest_revision, list_revisions, record_revision, revision_before, revision_table,
 )
 from .pack_store import InstalledPack, installed_packs, pack_table
+from .plugin_check import PluginRegistries, check_plugins
 from .runtime import Engine, create_db, utcnow
 from engine.schema.steps import Plan as SchemaPlan
 
@@ -130,6 +131,20 @@ class Installation:
         self.clock = clock
         self.db = create_db(database_url, **db_options)
         self._tables_present = False
+        self._registries: PluginRegistries | None = None
+
+    def plugin_registries(self) -> PluginRegistries:
+        """The actions and formats of this installation's plugins (`engine_options["plugins"]`, or
+        every installed one), read once."""
+        if self._registries is None:
+            self._registries = PluginRegistries(self.engine_options.get("plugins"))
+        return self._registries
+
+    def check_plugins(self, model: Model) -> Model:
+        """`model`, when the plugins provide every format and action it names; else
+        `metamodel.DefinitionError` (file:line problems), as for any other definition mistake."""
+        check_plugins(model, self.plugin_registries())
+        return model
 
     # -- tables ------------------------------------------------------------------------
 
@@ -189,7 +204,7 @@ class Installation:
     def load(self) -> LoadedDefinitions:
         """The current model; raises `metamodel.DefinitionError` when it does not load."""
         snapshot = self.snapshot()
-        model = metamodel.load_model(self.sources(snapshot.packs, snapshot.overlay))
+        model = self.check_plugins(metamodel.load_model(self.sources(snapshot.packs, snapshot.overlay)))
         return LoadedDefinitions(model, snapshot.state, snapshot.overlay, snapshot.packs)
 
     def snapshot(self) -> Snapshot:
@@ -251,6 +266,9 @@ class Installation:
         return Engine(model, self.database_url, **self.engine_options, **self.db_options)
 
     def plan(self, before: Model | None, after: Model) -> Plan:
+        """What changing from `before` to `after` does; `metamodel.DefinitionError` when `after`
+        names a format or an action no plugin provides."""
+        self.check_plugins(after)
         engine = self._schema_engine(after)
         try:
             schema = plan_migration(engine.db, engine.model, engine.tables, formats=engine.hooks.formats)

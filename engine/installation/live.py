@@ -55,7 +55,7 @@ class LiveEngine:
             model, self._state = loaded.model, loaded.state
         except SQLAlchemyError as error:
             log.warning("database unreachable: starting on the directory packs until it answers: %s", error)
-            model, self._state = metamodel.load_model(installation.pack_dirs), None
+            model, self._state = installation.check_plugins(metamodel.load_model(installation.pack_dirs)), None
         self._engine = installation.open_engine(model)
         self._refused: DefinitionState | None = None
         self._checked_at = monotonic()

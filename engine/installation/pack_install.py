@@ -83,7 +83,7 @@ def plan_pack(installation: Installation, directory: Path, *, with_plan: bool = 
     if unmet:
         raise RequirementsError(unmet)
     candidate = MemoryPack(root, MappingProxyType(dict(texts)))
-    model = metamodel.load_model(_layers(installation, snapshot, candidate, info.name))
+    model = installation.check_plugins(metamodel.load_model(_layers(installation, snapshot, candidate, info.name)))
     plan = installation.plan(before, model) if with_plan and action != "unchanged" else Plan(model, (), ())
     return PackChange(info.name, info.version, existing.version if existing else None, action, plan,
                       MappingProxyType(dict(texts)), info.requires)

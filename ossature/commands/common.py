@@ -36,11 +36,20 @@ def check_pack_dirs(pack_dirs: Sequence[Path]) -> None:
 
 
 def load_model(pack_dirs: Sequence[Path]) -> Model:
+    """The model of the directory packs, refused (problems printed, exit 1) when it does not
+    load or names a field format or an action that no installed plugin provides."""
+    from engine.installation.plugin_check import PluginRegistries, check_plugins
+    from plugins.host.manager import PluginError
+
     check_pack_dirs(pack_dirs)
     try:
-        return metamodel.load_model(list(pack_dirs))
+        model = metamodel.load_model(list(pack_dirs))
+        check_plugins(model, PluginRegistries())
+        return model
     except metamodel.DefinitionError as error:
         fail(str(problem) for problem in error.problems)
+    except PluginError as error:
+        fail([f"error: {error}"])
 
 
 def configured_model() -> Model:
@@ -85,6 +94,7 @@ def opened_installation(pack_dirs: Sequence[Path] | None = None, url: str | None
     from engine.installation.definition_errors import DefinitionChangeError
     from engine.installation.definitions import Installation
     from engine.schema.steps import MigrationRefused
+    from plugins.host.manager import PluginError
 
     pack_dirs = list(pack_dirs) if pack_dirs is not None else settings.pack_dirs()
     check_pack_dirs(pack_dirs)
@@ -98,6 +108,8 @@ def opened_installation(pack_dirs: Sequence[Path] | None = None, url: str | None
         fail(f"error: {line}" for line in error.message("en").splitlines())
     except MigrationRefused as error:
         fail([f"error: {error.message('en')}", *(f"  {line}" for line in error.plan.lines("en"))])
+    except PluginError as error:
+        fail([f"error: {error}"])
     except SQLAlchemyError as error:
         database_failure(url, error)
     finally:

@@ -71,9 +71,17 @@ def validate(packs: tuple[Path, ...], no_base: bool) -> None:
     if not pack_dirs:
         fail(["error: no pack to validate"])
     model = load_model(pack_dirs)
+    echo_warnings(model)
     click.echo(
         f"ok: {len(model.entities)} entities, {len(model.lists)} lists, {len(model.workflows)} workflows"
+        + (f", {len(model.warnings)} warning(s)" if model.warnings else "")
     )
+
+
+def echo_warnings(model: "metamodel.Model") -> None:
+    """What loads but may fail on some records, one `warning: file:line: path: message` each."""
+    for warning in model.warnings:
+        click.echo(f"warning: {warning}")
 
 
 pack_directory = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
@@ -98,7 +106,8 @@ def pack_validate(directory: Path) -> None:
 
     with opened_installation(url="sqlite://") as installation:  # an empty database: nothing installed
         change = plan_pack(installation, directory, with_plan=False)
-    model = change.plan.model
+        model = installation.check_plugins(change.plan.model)
+    echo_warnings(model)
     required = ", ".join(f"{name} {spec}" for name, spec in change.requires.items()) or "nothing"
     click.echo(f"ok: pack {change.name} {change.version} (requires {required}): {len(model.entities)} entities, "
                f"{len(model.lists)} lists, {len(model.workflows)} workflows")

@@ -31,6 +31,7 @@ from engine.schema.archive_restore import restore_archived
 from engine.installation.definitions import Installation
 from engine.schema.state import ARCHIVE
 from metamodel.definition_edits import OverlayEditor, field_values
+from stamp_actions import stamp_plugins
 
 PACK = Path(__file__).resolve().parent / "pack"
 ADMIN = Actor(user_id=1, username="admin", roles=frozenset({"admin"}))
@@ -59,7 +60,7 @@ class AdminEdits(RuleBasedStateMachine):
         super().__init__()
         self.stack = ExitStack()
         url = self.stack.enter_context(scratch(folder))
-        self.installation = Installation([PACK], url, engine_options={"files_dir": folder / "files"})
+        self.installation = Installation([PACK], url, engine_options={"files_dir": folder / "files", "plugins": stamp_plugins()})
         self.names: dict[str, str] = {}
         """Original name -> the name it has now (while declared)."""
         self.texts: dict[str, str] = {}

@@ -17,6 +17,7 @@ from engine.installation.definitions import DefinitionState, Installation
 from engine.installation.live import LiveEngine
 from engine.installation.overlay import record_revision
 from engine.installation.pack_install import install_pack
+from stamp_actions import stamp_plugins
 
 PACK = Path(__file__).resolve().parent / "pack"
 ANN = Actor(user_id=1, username="ann")
@@ -45,12 +46,12 @@ class QueryCounter:
 @pytest.fixture
 def processes(database_url, tmp_path):
     """Two processes' live engines and an admin's installation, all on one database."""
-    admin = Installation([PACK], database_url, engine_options={"files_dir": tmp_path / "files"})
+    admin = Installation([PACK], database_url, engine_options={"files_dir": tmp_path / "files", "plugins": stamp_plugins()})
     admin.migrate_to(admin.load().model)
     made: list[tuple[LiveEngine, Ticker]] = []
     for _ in range(2):
         ticker = Ticker()
-        installation = Installation([PACK], database_url, engine_options={"files_dir": tmp_path / "files"})
+        installation = Installation([PACK], database_url, engine_options={"files_dir": tmp_path / "files", "plugins": stamp_plugins()})
         made.append((LiveEngine(installation, interval=1.0, monotonic=ticker), ticker))
     yield admin, made
     for live, _ in made:
@@ -167,7 +168,7 @@ def test_a_process_does_not_start_on_definitions_that_do_not_load(processes, dat
     admin, _ = processes
     with admin.db.begin() as conn:
         record_revision(conn, 1, {"entities/ghost.yaml": "extends: ghost\n"}, ANN, "broken", admin.clock())
-    installation = Installation([PACK], database_url)
+    installation = Installation([PACK], database_url, engine_options={"plugins": stamp_plugins()})
     try:
         with pytest.raises(metamodel.DefinitionError) as caught:
             LiveEngine(installation)
@@ -194,7 +195,7 @@ def test_a_process_starts_on_the_directory_packs_while_the_database_does_not_ans
                                                                                      monkeypatch):
     admin, _ = processes
     admin.apply_overlay({"entities/sample.yaml": LOYALTY}, ANN, "loyalty")
-    installation = Installation([PACK], database_url)
+    installation = Installation([PACK], database_url, engine_options={"plugins": stamp_plugins()})
 
     def unreachable() -> None:
         raise sa.exc.OperationalError("CREATE TABLE", {}, Exception("connection refused"))

@@ -15,6 +15,7 @@ from engine.schema.archive import archive_entries
 from engine.schema.archive_restore import restore_archived
 from engine.installation.definition_errors import DefinitionChangeError
 from engine.installation.definitions import DefinitionState, Installation
+from stamp_actions import stamp_plugins
 
 PACK = Path(__file__).resolve().parent / "pack"
 ANN = Actor(user_id=7, username="ann", roles=frozenset({"admin"}))
@@ -33,7 +34,7 @@ characteristics:
 
 @pytest.fixture
 def installation(database_url, tmp_path, clock):
-    found = Installation([PACK], database_url, engine_options={"files_dir": tmp_path / "files"}, clock=clock)
+    found = Installation([PACK], database_url, engine_options={"files_dir": tmp_path / "files", "plugins": stamp_plugins()}, clock=clock)
     found.migrate_to(found.load().model)
     yield found
     found.dispose()
@@ -127,7 +128,7 @@ def test_a_change_made_from_an_old_revision_is_refused_in_the_users_language(ins
 
 
 def test_two_writers_cannot_take_the_same_revision_number(installation, database_url, tmp_path):
-    other = Installation([PACK], database_url, engine_options={"files_dir": tmp_path / "files"})
+    other = Installation([PACK], database_url, engine_options={"files_dir": tmp_path / "files", "plugins": stamp_plugins()})
     try:
         snapshot = other.snapshot()  # the second writer read the overlay before the first one wrote
         installation.apply_overlay({"entities/sample.yaml": LOYALTY}, ANN, "first")
@@ -228,7 +229,7 @@ def test_a_summary_longer_than_the_column_is_cut_to_fit(installation):
 def test_changes_made_at_the_same_time_are_recorded_one_after_the_other(installation, database_url, tmp_path):
     import threading
 
-    other = Installation([PACK], database_url, engine_options={"files_dir": tmp_path / "files"})
+    other = Installation([PACK], database_url, engine_options={"files_dir": tmp_path / "files", "plugins": stamp_plugins()})
     start = threading.Barrier(2)
     errors: list[BaseException] = []
 

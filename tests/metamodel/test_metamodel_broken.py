@@ -106,6 +106,7 @@ BROKEN_CASES = {
     'layer_removed_still_named': [
         "tests/fixtures/packs/base/entities/lead.yaml:5: title: unknown field 'first_name' in title placeholder"
         " (removed by {pack}/entities/lead.yaml:2)",
+        "tests/fixtures/packs/base/workflows/deal.yaml:23: transitions.1.actions.0.set.score: 5 is not text",
         "tests/fixtures/packs/base/views/open_leads.yaml:8: where.score: a {min, max} range does not apply to a string field",
     ],
     'layer_entity_redeclared': [
@@ -195,7 +196,7 @@ BROKEN_CASES = {
         "entities/thing.yaml:4: title: placeholder '{name.__class__}' must be a plain field name",
     ],
     'ref_title_placeholder': [
-        "entities/thing.yaml:4: title: unknown field 'nickname' in title placeholder",
+        "entities/thing.yaml:4: title: unknown field 'nickname' in title placeholder (did you mean 'name'?)",
     ],
     'ref_transition_statuses': [
         "workflows/flow.yaml:7: transitions.0.from.1: unknown status 'pending' in workflow 'flow'",
@@ -424,6 +425,51 @@ BROKEN_CASES = {
     ],
     'wf_two_initial_in_extension': [
         "workflows/deal.yaml:4: statuses.1.initial: status 'idea' is also initial: a workflow has one initial status ('draft' at {pack}/workflows/deal.yaml:3)",
+    ],
+    'pack_document_is_folder': [
+        'entities/thing.yaml:1: $: is not a file: a document is a YAML file directly in entities/ (folders inside it are not read)',
+    ],
+    'pack_folder_is_file': [
+        "entities:1: $: 'entities' is a file: it must be a folder of YAML documents (entities/NAME.yaml)",
+    ],
+    'ref_did_you_mean': [
+        "entities/thing.yaml:4: workflow: unknown workflow 'dael' (did you mean 'deal'?)",
+        "entities/thing.yaml:6: characteristics.colour.list: unknown value list 'sector' (did you mean 'sectors'?)",
+        "entities/thing.yaml:7: characteristics.owner.entity: unknown entity 'leed' (did you mean 'lead'?)",
+        "entities/thing.yaml:8: characteristics.total.default_expr: unknown name 'ownr' (did you mean 'owner'?)",
+        "views/my_view.yaml:5: columns.1: unknown field 'compnay' in entity 'lead' (did you mean 'company'?)",
+    ],
+    'sem_default_expr_wrong_type': [
+        "entities/thing.yaml:6: characteristics.count.default_expr: 'abc' is not a number",
+        "entities/thing.yaml:7: characteristics.code.default_expr: the expression gives text, but an integer characteristic holds a number: change the expression or the characteristic's type",
+        "entities/thing.yaml:8: characteristics.flag.default_expr: the expression gives a date, but a boolean characteristic holds true or false: change the expression or the characteristic's type",
+        "entities/thing.yaml:9: characteristics.note.default_expr: the expression gives a number, but a string characteristic holds text: change the expression or the characteristic's type",
+        "entities/thing.yaml:10: characteristics.short.default_expr: 'abcd' is longer than max_length 3 of 'short'",
+        "entities/thing.yaml:11: characteristics.tiny.default_expr: 15 is greater than max 10 of 'tiny'",
+        'entities/thing.yaml:12: characteristics.huge.default_expr: 9223372036854775808 is beyond what an integer column holds (-9223372036854775808 to 9223372036854775807): use a decimal characteristic for larger numbers',
+        'entities/thing.yaml:13: characteristics.price.default_expr: 0.3333333333333333 has more than 2 decimal places',
+        "entities/thing.yaml:14: characteristics.due.default_expr: the expression gives a date and time, but a date characteristic holds a date: change the expression or the characteristic's type",
+    ],
+    'sem_integer_beyond_64_bits': [
+        'entities/thing.yaml:6: characteristics.too_low.min: -9223372036854775809 is beyond what an integer column holds (-9223372036854775808 to 9223372036854775807): use a decimal characteristic for larger numbers',
+        'entities/thing.yaml:7: characteristics.too_high.max: 9223372036854775808 is beyond what an integer column holds (-9223372036854775808 to 9223372036854775807): use a decimal characteristic for larger numbers',
+        'entities/thing.yaml:8: characteristics.float_high.max: 1e+30 is beyond what an integer column holds (-9223372036854775808 to 9223372036854775807): use a decimal characteristic for larger numbers',
+        'entities/thing.yaml:9: characteristics.big_default.default: 100000000000000000000 is beyond what an integer column holds (-9223372036854775808 to 9223372036854775807): use a decimal characteristic for larger numbers',
+        "entities/thing.yaml:11: characteristics.too_much.max: '10000000000000000' has more than 16 digits before the decimal point",
+    ],
+    'sem_length_beyond_column': [
+        'entities/thing.yaml:5: characteristics.huge.max_length: 1000000000000000000000000000000 is more than a string characteristic holds (10,485,760 characters in a VARCHAR column): use type text for longer values',
+        'entities/thing.yaml:7: characteristics.past.max_length: 10485761 is more than a url characteristic holds (10,485,760 characters in a VARCHAR column): use type text for longer values',
+        'entities/thing.yaml:9: characteristics.novel.min_length: 1073741824 is more than a rich_text characteristic holds (1,073,741,823 characters in a TEXT column): lower it',
+    ],
+    'wf_set_wrong_kind': [
+        "workflows/flow.yaml:4: statuses.0.on_enter.due: the expression gives a date and time, but a date characteristic holds a date: change the expression or the characteristic's type",
+        "workflows/flow.yaml:11: transitions.0.required.0: 'nmae' is not a characteristic of entity 'thing' (did you mean 'name'?)",
+        "workflows/flow.yaml:13: transitions.0.actions.0.set.amount: the expression gives text, but an integer characteristic holds a number: change the expression or the characteristic's type",
+        "workflows/flow.yaml:13: transitions.0.actions.0.set.nme: 'nme' is not a characteristic of entity 'thing' (did you mean 'name'?)",
+        "workflows/flow.yaml:14: transitions.0.actions.1.create.entity: unknown entity 'thng' (did you mean 'thing'?)",
+        "workflows/flow.yaml:15: transitions.0.actions.2.create.values.last_name: the expression gives a number, but a string characteristic holds text: change the expression or the characteristic's type",
+        "workflows/flow.yaml:15: transitions.0.actions.2.create.values.scroe: 'scroe' is not a characteristic of entity 'lead' (did you mean 'score'?)",
     ],
     'yaml_bad_indent': [
         'entities/thing.yaml:3: $: YAML syntax error: did not find expected key (while parsing a block mapping started on line 1)',

@@ -32,7 +32,7 @@ DUPLICATE_CASES = {
         "entities/lead.yaml:2: natural_key: must not be empty",
     ],
     "duplicates_unknown_field": [
-        "entities/company.yaml:5: duplicates.same_name.match.1: unknown characteristic 'nickname' in entity 'company'",
+        "entities/company.yaml:5: duplicates.same_name.match.1: unknown characteristic 'nickname' in entity 'company' (did you mean 'name'?)",
     ],
     "duplicates_bad_type": [
         f"entities/lead.yaml:8: duplicates.same_budget.match.1: 'budget' is a decimal characteristic and cannot be in a duplicate rule (allowed types: {ALLOWED})",
