@@ -188,8 +188,8 @@ def _coercer(f: FieldDef, model: Model) -> Callable[[Any], Any]:
     if t == "multi_choice":
         codes = model.value_list(f.list).codes
         def to_codes(v: Any) -> list[str]:
-            if isinstance(v, str):
-                v = [part.strip() for part in v.split(",") if part.strip()]
+            # A list of codes and nothing else: a string ("vip", "a,b") is a type error, not a
+            # list to guess (forms post lists; imports split their cells themselves)
             if not isinstance(v, (list, tuple)) or not all(isinstance(c, str) for c in v):
                 raise fail()
             seen: dict[str, None] = {}

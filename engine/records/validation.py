@@ -15,11 +15,13 @@ where they are checked set-based for a whole batch.
 
 from __future__ import annotations
 
+import logging
+import secrets
 from typing import Any, Iterable, Mapping
 
 import marshmallow as mm
 
-from metamodel.expressions import ExpressionError, compile_expression
+from metamodel.expressions import Expression, ExpressionError, compile_expression
 from metamodel.model import SYSTEM_COLUMNS, EntityDef, Model
 
 from engine.core.context import Actor
@@ -27,10 +29,59 @@ from engine.core.errors import RuleError
 from .field_rules import FieldRules
 
 ErrorMap = dict[str, list[RuleError]]
+log = logging.getLogger(__name__)
+
+EXPRESSION_WORDS = {
+    "en": "The rule of “{label}” could not be applied: a value it uses is empty or of the wrong kind "
+          "(reference {reference}).",
+    "fr": "La règle de « {label} » n'a pas pu être appliquée : une valeur qu'elle utilise est vide ou "
+          "d'un type inattendu (référence {reference}).",
+}
 
 
 def is_empty(value: Any) -> bool:
     return value is None or value == "" or value == []
+
+
+class ExpressionFailed(RuleError):
+    """An expression of the definitions (`default_expr`, `mandatory_when`, a `set` or `create`
+    action, an `on_enter` value) failed on this record's values: rule `expression`.
+
+    The evaluator's own text (a Python TypeError, say) is for the log, under a reference the
+    message shows; the message names the characteristic by its label, in the reader's language.
+    """
+
+    def __init__(self, entity: EntityDef, name: str, source: str, detail: str):
+        reference = secrets.token_hex(4)
+        log.warning("expression failed [%s] on %s.%s (%s): %s", reference, entity.name, name, source, detail)
+        field = entity.fields_by_name.get(name)
+        labels = {"en": field.label.en, "fr": field.label.fr} if field is not None else {"en": name, "fr": name}
+        super().__init__(name, "expression", {
+            "label_en": labels["en"], "label_fr": labels["fr"], "reference": reference, "expression": source,
+        })
+
+    def message(self, lang: str | None = "en") -> str:
+        lang = lang if lang in EXPRESSION_WORDS else "en"
+        return EXPRESSION_WORDS[lang].format(label=self.params[f"label_{lang}"], reference=self.params["reference"])
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Copied or pickled (a job's errors) as it is, without logging it again."""
+        return (_expression_failed, (self.field, dict(self.params)))
+
+
+def _expression_failed(name: str, params: dict[str, Any]) -> ExpressionFailed:
+    error = ExpressionFailed.__new__(ExpressionFailed)
+    RuleError.__init__(error, name, "expression", params)
+    return error
+
+
+def evaluate(entity: EntityDef, name: str, expression: Expression, values: Mapping[str, Any]) -> Any:
+    """`expression` on `values`, for the characteristic `name`: an evaluation failure is an
+    `ExpressionFailed` rule error of that characteristic."""
+    try:
+        return expression.evaluate(values)
+    except ExpressionError as error:
+        raise ExpressionFailed(entity, name, expression.source, error.message) from None
 
 
 class CharacteristicField(mm.fields.Field):
@@ -140,9 +191,9 @@ class EntityValidator:
         for name, expression in self.expression_defaults:
             if name not in record:
                 try:
-                    record[name] = self.rules[name].load(expression.evaluate(record))
-                except (ExpressionError, RuleError) as error:
-                    errors.setdefault(name, []).append(_as_rule_error(name, error))
+                    record[name] = self.rules[name].load(evaluate(self.entity, name, expression, record))
+                except RuleError as error:
+                    errors.setdefault(name, []).append(error)
         for name in self.list_fields:
             value = values.get(name)
             if value is not None:
@@ -176,10 +227,25 @@ class EntityValidator:
             if name in errors or not is_empty(record.get(name)):
                 continue
             try:
-                if expression.evaluate(record):
+                if evaluate(self.entity, name, expression, record):
                     errors[name] = [RuleError(name, "mandatory")]
-            except ExpressionError as error:
-                errors[name] = [_as_rule_error(name, error)]
+            except RuleError as error:
+                errors[name] = [error]
+
+    def conditions(self) -> dict[str, frozenset[str]]:
+        """Characteristic -> the names its `mandatory_when` reads."""
+        return {name: expression.names for name, expression in self.mandatory_when}
+
+    def condition_holds(self, name: str, record: Mapping[str, Any]) -> bool:
+        """Whether `name`'s `mandatory_when` holds on `record` (False if it has none). One that
+        cannot be evaluated counts as holding: saving will report it as an `expression` error."""
+        for field_name, expression in self.mandatory_when:
+            if field_name == name:
+                try:
+                    return bool(expression.evaluate(record))
+                except ExpressionError:
+                    return True
+        return False
 
     def _protected(self, actor: Actor) -> frozenset[str]:
         """System columns are never input; readonly characteristics only from the system itself."""
@@ -203,7 +269,3 @@ def _newly_chosen(old: Any, new: Any) -> Any:
         kept = set(old or [])
         return [code for code in new if code not in kept]
     return new
-
-
-def _as_rule_error(name: str, error: Exception) -> RuleError:
-    return error if isinstance(error, RuleError) else RuleError(name, "expression", {"error": str(error)})

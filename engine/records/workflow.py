@@ -20,7 +20,7 @@ from plugins.host.hookspecs import Action
 from engine.core.context import Actor
 from engine.core.errors import RecordValidationError, RuleError, TransitionError
 from .field_rules import FieldRules
-from .validation import is_empty
+from .validation import ExpressionFailed, is_empty
 
 if TYPE_CHECKING:
     from .transaction import Transaction
@@ -45,12 +45,16 @@ class ActionContext:
 
 class WorkflowRuntime:
     def __init__(
-        self, entity: EntityDef, workflow: WorkflowDef, rules: Mapping[str, FieldRules], actions: Mapping[str, Action]
+        self, entity: EntityDef, workflow: WorkflowDef, rules: Mapping[str, FieldRules], actions: Mapping[str, Action],
+        model: Model,
     ):
         self.entity = entity
         self.definition = workflow
         self.rules = rules
         self.actions = actions
+        self.model = model
+        self.admin_roles = frozenset(name for name, role in model.roles.items() if role.admin)
+        """Roles declared with `admin: true`: they hold the roles of every transition."""
         names = [f.name for f in entity.fields] + list(SYSTEM_COLUMNS)
         self._transitions = {t.name: t for t in workflow.transitions}
         self._guards = {t.name: compile_expression(t.guard, names) for t in workflow.transitions if t.guard}
@@ -78,8 +82,15 @@ class WorkflowRuntime:
             )
 
     def check_roles(self, transitions: Sequence[TransitionDef], actor: Actor) -> None:
+        """A transition that names roles is for those roles and for the administrators.
+
+        The one rule for administrators: a role declared with `admin: true` may do everything,
+        on every record, so it holds every transition's roles; a transition without `roles` is
+        open to every user who may update the record. Guards, source statuses and required
+        fields apply to administrators as to anyone.
+        """
         roles = {role for t in transitions for role in t.roles}
-        if roles and not actor.system and not (actor.roles & roles):
+        if roles and not actor.system and not (actor.roles & (roles | self.admin_roles)):
             name = transitions[0].name if len(transitions) == 1 else "/".join(t.name for t in transitions)
             raise TransitionError("role", {"transition": name, "roles": ", ".join(sorted(roles))})
 
@@ -97,7 +108,7 @@ class WorkflowRuntime:
         try:
             passed = bool(guard.evaluate(record))
         except ExpressionError:
-            passed = False
+            passed = False  # a guard that cannot be evaluated (an empty operand) is not met: its message says why
         if not passed:
             custom = (
                 {"en": transition.guard_message.en, "fr": transition.guard_message.fr}
@@ -142,7 +153,9 @@ class WorkflowRuntime:
         if action.kind == "set":
             return self._typed(self._evaluated(action.params, record))
         if action.kind == "create":
-            tx.create(action.params["entity"], self._evaluated(action.params["values"], record))
+            target = action.params["entity"]
+            target_entity = self.model.entities.get(target)
+            tx.create(target, self._evaluated(action.params["values"], record, target_entity))
             return {}
         plugin_action = self.actions.get(action.kind)
         if plugin_action is None:
@@ -156,16 +169,21 @@ class WorkflowRuntime:
             return {}
         return self._typed(self._evaluated(definition.on_enter, record))
 
-    def _evaluated(self, sources: Mapping[str, str], record: Mapping[str, Any]) -> dict[str, Any]:
+    def _evaluated(
+        self, sources: Mapping[str, str], record: Mapping[str, Any], target: EntityDef | None = None
+    ) -> dict[str, Any]:
+        """The values of `sources` (name -> expression) on `record`; a failure is an `expression`
+        error of the characteristic of `target` (this workflow's entity unless a `create` names another)."""
+        target = target or self.entity
         values: dict[str, Any] = {}
         errors: dict[str, list[RuleError]] = {}
         for name, source in sources.items():
             try:
                 values[name] = self._expressions[source].evaluate(record)
             except ExpressionError as error:
-                errors[name] = [RuleError(name, "expression", {"error": error.message})]
+                errors[name] = [ExpressionFailed(target, name, source, error.message)]
         if errors:
-            raise RecordValidationError(errors, self.entity.name)
+            raise RecordValidationError(errors, target.name)
         return values
 
     def _typed(self, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -201,7 +219,7 @@ def _action_expressions(action: ActionDef) -> list[str]:
 def build_workflows(model: Model, validators: Mapping[str, Any], actions: Mapping[str, Action]) -> dict[str, WorkflowRuntime]:
     """One runtime per entity that names a workflow."""
     return {
-        name: WorkflowRuntime(entity, model.workflow(entity.workflow), validators[name].rules, actions)
+        name: WorkflowRuntime(entity, model.workflow(entity.workflow), validators[name].rules, actions, model)
         for name, entity in model.entities.items()
         if entity.workflow
     }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -64,7 +66,7 @@ def transition(
 
     from engine import SYSTEM_ACTOR, Actor, EngineError, RecordValidationError, TransitionError
 
-    given: dict[str, str] = {}
+    given: dict[str, Any] = {}
     for item in values:
         field, sep, value = item.partition("=")
         if not sep:
@@ -75,6 +77,11 @@ def transition(
     except json.JSONDecodeError as error:
         fail([f"error: --inputs: not valid JSON: {error}"])
     model = configured_model()
+    if entity in model.entities:
+        for field, value in given.items():  # a multi_choice takes a list: `--set tags=vip,partner`
+            found_field = model.entity(entity).fields_by_name.get(field)
+            if found_field is not None and found_field.type == "multi_choice":
+                given[field] = [code.strip() for code in value.split(",") if code.strip()]
     url = settings.database_url()
     engine = open_engine(model, url)
     actor = SYSTEM_ACTOR

@@ -38,7 +38,7 @@ ACCEPTED = [
     ("do_not_call", "false", False),
     ("level", "high", "high"),
     ("tags", ["low", "high", "low"], ["low", "high"]),
-    ("tags", "low, mid", ["low", "mid"]),
+    ("tags", ("mid", "low"), ["mid", "low"]),
     ("body", "<p>Hi <b>there</b><script>alert(1)</script></p>", "<p>Hi <b>there</b></p>"),
 ]
 
@@ -72,6 +72,10 @@ REFUSED = [
     ("level", "huge", "choice"),
     ("level", "legacy", "retired"),
     ("tags", ["low", "nope"], "choice"),
+    ("tags", "low", "type"),  # a multi_choice is a list: one code alone is not guessed into one
+    ("tags", "low, mid", "type"),
+    ("tags", ["low", 1], "type"),
+    ("tags", {"low": True}, "type"),
     ("tags", ["legacy"], "retired"),
     ("owner", 999, "link"),
     ("owner", "x", "type"),

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+import metamodel
 from engine import (
     SYSTEM_ACTOR,
     Actor,
@@ -14,28 +15,15 @@ from engine import (
     RecordValidationError,
     TransitionError,
 )
-from plugins.host.hookspecs import hookimpl
+from engine.records.validation import EntityValidator
+from engine.records.workflow import build_workflows
 from plugins.host.manager import plugin_manager
+from stamp_actions import StampActions
 
 BASE = {"name": "Widget", "do_not_call": True}
 ANN = Actor(user_id=1, username="ann", roles=frozenset({"sales"}))
 BOSS = Actor(user_id=2, username="boss", roles=frozenset({"manager"}), lang="fr")
 WORKER = Actor(user_id=3, username="wes", roles=frozenset({"worker"}))
-
-
-class StampActions:
-    """A plugin registered for these tests only: an action that sets a value, or fails on demand."""
-
-    @staticmethod
-    @hookimpl
-    def ossature_actions():
-        def stamp_or_fail(ctx):
-            if ctx.inputs.get("fail"):
-                raise EngineError("the stamping machine is out of ink")
-            assert ctx.record["notes"] == "stamped"  # sees what earlier actions set
-            return {"code": ctx.params["stamp"]}
-
-        return {"stamp_or_fail": stamp_or_fail}
 
 
 @pytest.fixture
@@ -243,3 +231,58 @@ def test_entity_without_workflow_has_no_transitions(engine):
 def _notes_of(engine, sample_id):
     with engine.records.transaction(SYSTEM_ACTOR) as tx:
         return tx.find("note", sample=sample_id)
+
+
+# -- administrators and transition roles ---------------------------------------------------------
+# The rule: a role declared with `admin: true` holds every transition's roles; the others hold
+# those a transition names (a transition naming none is open). Cases from the base pack.
+
+BASE_MODEL = metamodel.load_model([metamodel.BASE_PACK])
+ADMIN_ROLES = sorted(name for name, role in BASE_MODEL.roles.items() if role.admin)
+BASE_FLOWS = build_workflows(
+    BASE_MODEL, {name: EntityValidator(entity, BASE_MODEL) for name, entity in BASE_MODEL.entities.items()}, {}
+)
+BASE_TRANSITIONS = [
+    (entity.name, transition)
+    for entity in BASE_MODEL.entities.values() if entity.workflow
+    for transition in BASE_MODEL.workflow(entity.workflow).transitions
+]
+
+
+def _role_cases():
+    for entity, transition in BASE_TRANSITIONS:
+        for role in sorted(BASE_MODEL.roles):
+            allowed = not transition.roles or role in transition.roles or BASE_MODEL.roles[role].admin
+            yield pytest.param(entity, transition, role, allowed, id=f"{entity}.{transition.name}-{role}")
+
+
+def test_the_base_pack_has_an_admin_role_and_transitions_that_do_not_name_it():
+    assert ADMIN_ROLES == ["admin"]
+    assert any(t.roles and "admin" not in t.roles for _, t in BASE_TRANSITIONS)  # start_call, among others
+
+
+@pytest.mark.parametrize(("entity", "transition", "role", "allowed"), list(_role_cases()))
+def test_who_holds_a_transitions_roles(entity, transition, role, allowed):
+    flow = BASE_FLOWS[entity]
+    actor = Actor(user_id=7, username="someone", roles=frozenset({role}))
+    if allowed:
+        flow.check_roles([transition], actor)
+        return
+    with pytest.raises(TransitionError) as caught:
+        flow.check_roles([transition], actor)
+    assert caught.value.reason == "role"
+
+
+def test_an_admin_moves_a_lead_along_a_transition_that_does_not_name_admin(make_engine):
+    engine = make_engine(BASE_MODEL)
+    admin = Actor(user_id=None, username="root", roles=frozenset(ADMIN_ROLES))
+    lead = engine.records.create("lead", {"last_name": "Martin", "phone": "01 02 03 04 05"}, SYSTEM_ACTOR)
+    assert "admin" not in engine.records.workflow_of("lead").transition("start_call").roles
+    available = {t.name: refusal for t, refusal in engine.records.available_transitions("lead", lead["id"], admin)}
+    assert available["start_call"] is None
+    moved = engine.records.transition("lead", lead["id"], "start_call", admin, version=lead["version"])
+    assert moved["status"] == "qualification_call"
+    with pytest.raises(TransitionError) as caught:  # the guard still applies to administrators
+        engine.records.transition("lead", lead["id"], "qualify", admin, values={"source": "website"},
+                                  version=moved["version"])
+    assert caught.value.reason == "guard"

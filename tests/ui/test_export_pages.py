@@ -14,10 +14,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 import metamodel
-from engine import SYSTEM_ACTOR
+from engine import SYSTEM_ACTOR, Engine
 from engine.access.accounts import Accounts
+from engine.exchange.exporter import export_formats
+from plugins.api import ExportFormat
+from plugins.host.hookspecs import hookimpl
+from plugins.host.manager import plugin_manager
 from ui_renderer import create_app
-from ui_renderer.lists.exports import export_links, exports
+from ui_renderer.lists.exports import content_type, export_links, exports
 
 PASSWORD = "correct horse battery"
 
@@ -124,11 +128,14 @@ def test_downloads_need_a_logged_in_user(app):
 
 def test_export_links_carry_the_list_arguments_and_only_for_users_who_may_export(app, sam):
     args = {"sort": ["last_name"], "f_city": ["Paris"], "page": ["2"], "size": ["10"], "lang": ["fr"]}
-    with app.test_request_context("/contact/"):
-        from flask import session
 
-        session["user_id"] = app.extensions["ossature.accounts"].user_id("sam")
-        links = export_links("contact", args, "fr")
+    def links_as(client: FlaskClient) -> list[dict]:
+        """`export_links` in a request carrying that client's session cookie (as its user)."""
+        cookie = client.get_cookie(app.config.get("SESSION_COOKIE_NAME", "session"))
+        with app.test_request_context("/contact/", headers={"Cookie": f"{cookie.key}={cookie.value}"}):
+            return export_links("contact", args, "fr")
+
+    links = links_as(sam)
     built_in = [link for link in links if link["format"] != "jsonl"]  # jsonl: the test suite's plugin
     assert [(link["format"], link["url"]) for link in built_in] == [
         ("csv", "/contact/export.csv?sort=last_name&f_city=Paris&lang=fr"),
@@ -136,8 +143,64 @@ def test_export_links_carry_the_list_arguments_and_only_for_users_who_may_export
         ("vcard", "/contact/export.vcard?sort=last_name&f_city=Paris&lang=fr"),
     ]
     assert links[0]["label"] == "Exporter en CSV (tableur)"
-    with app.test_request_context("/contact/"):
-        from flask import session
+    assert links_as(log_in(app, "sue")) == []
 
-        session["user_id"] = app.extensions["ossature.accounts"].user_id("sue")
-        assert export_links("contact", args, "fr") == []
+
+# -- the Content-Type header: one charset, whatever the format declares -----------------------
+
+
+class HtmlExport:
+    """A format that names its charset in its media type, as an HTML page export would."""
+
+    @staticmethod
+    @hookimpl
+    def ossature_export_formats():
+        def write(stream, columns, rows):
+            stream.write("<table>".encode())
+            for row in rows:
+                stream.write(f"<tr><td>{row[columns[0]]}</td></tr>".encode())
+            stream.write(b"</table>")
+
+        return {"html": ExportFormat("html", {"en": "Web page", "fr": "Page web"}, "html", "text/html; charset=utf-8",
+                                     write)}
+
+
+@pytest.fixture
+def html_app(app: Flask, database_url: str) -> Iterator[Flask]:
+    """The app, its engine built again with the HTML format installed."""
+    built = app.extensions["ossature"]
+    engine = Engine(built.model, database_url, plugins=plugin_manager(extra=[HtmlExport]))
+    app.extensions["ossature"] = engine
+    yield app
+    app.extensions["ossature"] = built
+    engine.dispose()
+
+
+def entity_for(found: ExportFormat) -> str:
+    return next(e for e in ("contact", "event") if found.fits(e))
+
+
+def test_every_download_sends_a_single_charset(html_app):
+    sam = log_in(html_app, "sam")
+    formats = export_formats(html_app.extensions["ossature"])
+    assert "html" in formats and formats["html"].media_type.count("charset") == 1
+    for name, found in formats.items():
+        response = sam.get(f"/{entity_for(found)}/export.{name}")
+        assert response.status_code == 200, name
+        (header,) = response.headers.get_all("Content-Type")
+        assert header.lower().count("charset=") == (1 if header.startswith("text/") else 0), (name, header)
+        assert header.split(";")[0] == found.media_type.split(";")[0].strip(), name
+        assert response.data  # read to its end: the stream closes its request context
+    page = sam.get("/contact/export.html")
+    assert page.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert page.data.decode("utf-8").startswith("<table><tr><td>")
+
+
+@pytest.mark.parametrize(("declared", "sent"), [
+    ("text/html; charset=utf-8", "text/html; charset=utf-8"),
+    ("text/csv;charset=UTF-8", "text/csv;charset=UTF-8"),
+    ("text/calendar", "text/calendar; charset=utf-8"),
+    ("application/jsonl", "application/jsonl"),
+])
+def test_the_content_type_of_a_declared_media_type(declared, sent):
+    assert content_type(declared) == sent

@@ -424,6 +424,66 @@ def test_transition_prompt_by_link_and_lose_with_reason(client: FlaskClient, eng
     assert "transition/reopen" in page  # demo actor is a manager
 
 
+def status_steps(page: str) -> dict[str, str]:
+    """Status label -> its state on the status bar (current, done, todo)."""
+    return {html.unescape(label): state for state, label in re.findall(
+        r'<li class="status-step is-(\w+)[^"]*"[^>]*>\s*<span>(?:✓ |★ |✕ )?([^<]*)</span>', page)}
+
+
+TRANSITION_VALUES = {"lost_reason": "price", "source": "website"}
+"""Values that fill in what the lead's transitions require (none of them moves a guard)."""
+
+
+def lead_paths() -> list[Any]:
+    """Every path of up to three transitions of the base lead workflow from its first status,
+    leaving out the conversion (a plugin's dialog) and transitions whose guard the lead fails."""
+    workflow = metamodel.load_model([metamodel.BASE_PACK]).workflow("lead")
+    paths: list[tuple[str, ...]] = []
+    frontier: list[tuple[tuple[str, ...], str]] = [((), workflow.initial.code)]
+    for _ in range(3):
+        grown = []
+        for path, status in frontier:
+            for t in workflow.transitions:
+                if status in t.from_statuses and not any(a.kind == "convert_lead" for a in t.actions):
+                    grown.append(((*path, t.name), t.to))
+        paths.extend(path for path, _ in grown)
+        frontier = grown
+    return [pytest.param(path, id="-".join(path)) for path in paths]
+
+
+@pytest.mark.parametrize("path", lead_paths())
+def test_the_status_bar_ticks_only_the_statuses_the_record_went_through(
+    client: FlaskClient, engine: Engine, path: tuple[str, ...]
+) -> None:
+    record = lead(engine, score=4)
+    visited = [record["status"]]
+    for name in path:
+        record = engine.records.transition("lead", record["id"], name, SYSTEM_ACTOR, values=TRANSITION_VALUES,
+                                           version=record["version"])
+        visited.append(record["status"])
+    workflow = engine.model.workflow("lead")
+    current = workflow.status(record["status"])
+    expected = {
+        s.label.en: "current" if s.code == current.code
+        else "done" if s.code in visited and s.open and s.sequence < current.sequence
+        else "todo"
+        for s in workflow.statuses
+    }
+    assert status_steps(text(client.get(f"/lead/{record['id']}"))) == expected
+
+
+def test_a_lead_lost_straight_from_new_has_not_been_qualified(client: FlaskClient, engine: Engine) -> None:
+    skipped = lead(engine)
+    skipped = engine.records.transition("lead", skipped["id"], "lose", SYSTEM_ACTOR, values={"lost_reason": "price"})
+    called = lead(engine)
+    called = engine.records.transition("lead", called["id"], "start_call", SYSTEM_ACTOR)
+    called = engine.records.transition("lead", called["id"], "lose", SYSTEM_ACTOR, values={"lost_reason": "price"})
+    first, second = (status_steps(text(client.get(f"/lead/{r['id']}"))) for r in (skipped, called))
+    assert (first["New"], first["Qualification call"], first["Lost"]) == ("done", "todo", "current")
+    assert (second["New"], second["Qualification call"], second["Lost"]) == ("done", "done", "current")
+    assert first["Commercial qualification"] == second["Commercial qualification"] == "todo"
+
+
 def test_stale_transition_is_refused(client: FlaskClient, engine: Engine) -> None:
     record = lead(engine)
     engine.records.update("lead", record["id"], {"city": "Nice"}, SYSTEM_ACTOR)

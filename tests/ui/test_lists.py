@@ -195,6 +195,32 @@ def test_status_and_multi_choice_filters(client: FlaskClient) -> None:
     assert names(get(client, "/lead/?f_tags=vip")) == ["Dumas", "Arnaud"]
 
 
+def multi_choice_chips() -> list[Any]:
+    """Every multi_choice characteristic of the lead, filtered by its first code and by its first two."""
+    model = metamodel.load_model([metamodel.BASE_PACK])
+    cases = []
+    for f in model.entity("lead").fields:
+        if f.type != "multi_choice":
+            continue
+        values = [v for v in model.value_list(f.list).values if not v.retired]
+        for chosen in (values[:1], values[:2]):
+            cases.append(pytest.param(f, chosen, id=f"{f.name}-{len(chosen)}"))
+    assert cases
+    return cases
+
+
+@pytest.mark.parametrize(("field", "chosen"), multi_choice_chips())
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_a_multi_choice_filter_chip_shows_the_labels_of_its_codes(client: FlaskClient, field: Any, chosen: list[Any],
+                                                                  lang: str) -> None:
+    query = "&".join(f"f_{field.name}={v.code}" for v in chosen)
+    page = html.unescape(get(client, f"/lead/?tab=all&{query}&lang={lang}"))
+    chip = f"{field.label.get(lang)}: {', '.join(v.label.get(lang) for v in chosen)}"
+    assert f"<li>{chip} <a " in page
+    letters = ", ".join(chosen[0].code)
+    assert letters not in page
+
+
 def test_link_filter_offers_the_target_records_and_filters_by_id(app: Flask, client: FlaskClient) -> None:
     alice = app.config["USERS"]["alice"]
     page = get(client, f"/lead/?tab=all&f_assigned_to={alice}&sort=last_name")

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, stream_with_context, url_for
 from flask.typing import ResponseReturnValue
+from werkzeug.utils import get_content_type
 
 from engine import Engine
 from engine.exchange.exporter import Export, ExportError, export_formats
@@ -60,13 +61,25 @@ def download(entity: str, format_name: str) -> ResponseReturnValue:
         return _bad_request(entity, error.parameter, error.describe(request_language()))
     return Response(
         stream_with_context(export.started_bytes()),
-        mimetype=export.media_type,
+        content_type=content_type(export.media_type),
         headers={
             "Content-Disposition": f'attachment; filename="{export.filename}"',
             "Cache-Control": "no-store",
             "X-Content-Type-Options": "nosniff",
         },
     )
+
+
+def content_type(media_type: str) -> str:
+    """The Content-Type header of a download: the format's media type as it declares it.
+
+    Flask's `mimetype=` appends `; charset=utf-8` to every text type, so a format that names its
+    charset already (`text/html; charset=utf-8`) would be sent with two; one without a charset
+    gets UTF-8, the encoding every export writes.
+    """
+    if "charset=" in media_type.lower():
+        return media_type
+    return get_content_type(media_type, "utf-8")
 
 
 def _bad_request(entity: str, parameter: str, message: str) -> ResponseReturnValue:

@@ -213,7 +213,8 @@ class _ValueLabels:
         if kind == "link":
             return titles.get(value, f"#{value}")
         if kind == "multi_choice":
-            return ", ".join(self.codes[name].get(code, (code, None))[0] for code in value)
+            codes = [value] if isinstance(value, str) else value  # one code (a filter chip) or a list of them
+            return ", ".join(self.codes[name].get(code, (code, None))[0] for code in codes)
         if name in self.codes:
             return self.codes[name].get(value, (str(value), None))[0]
         if isinstance(value, dt.datetime):

@@ -35,8 +35,8 @@ def history(entity: str, record_id: int) -> ResponseReturnValue:
     except NotFoundError:
         abort(404)
     layout = actor_layout(entity, lang)
-    audit = records.audit_log(entity, record_id, actor=actor)
     hidden = hidden_of(entity)
+    audit = under_current_names(definition, records.audit_log(entity, record_id, actor=actor), hidden)
     periods = {
         f.name: records.history(entity, record_id, f.name, actor=actor)
         for f in definition.historized_fields if f.name not in hidden
@@ -53,6 +53,35 @@ def history(entity: str, record_id: int) -> ResponseReturnValue:
         edit_url=page_url("forms.edit", entity=entity, record_id=record_id), list_url=list_url(entity),
         in_trash=record["deleted_at"] is not None,
     )
+
+
+def current_names(definition: EntityDef) -> dict[str, str]:
+    """Every name a characteristic had -> its name now (`renamed_from`). A name that is a
+    characteristic's name now stays that characteristic's, even if another one had it once."""
+    names = {old: f.name for f in definition.fields for old in f.renamed_from}
+    names.update({f.name: f.name for f in definition.fields})
+    return names
+
+
+def under_current_names(
+    definition: EntityDef, audit: list[dict[str, Any]], hidden: frozenset[str]
+) -> list[dict[str, Any]]:
+    """The audit log with each change under the characteristic's current name: changes made
+    before a rename are stored under the old column name. Changes of a characteristic the
+    actor may not see are left out, whatever name they were stored under."""
+    names = current_names(definition)
+    shown = []
+    for entry in audit:
+        changes = entry.get("changes")
+        if changes and entry["action"] != "merge":
+            renamed: dict[str, Any] = {}
+            for name, pair in changes.items():
+                current = names.get(name, name)
+                if current not in hidden:
+                    renamed.setdefault(current, pair)
+            entry = {**entry, "changes": renamed}
+        shown.append(entry)
+    return shown
 
 
 def linked_titles(
@@ -97,8 +126,8 @@ def audit_entries(
         changes = merge_changes(entry.get("changes"), lang) if entry["action"] == "merge" else []
         for name, (old, new_value) in (entry.get("changes") or {}).items() if entry["action"] != "merge" else ():
             w = layout.widgets.get(name)
-            if w is None:
-                changes.append({"label": name, "old": str(old), "new": str(new_value)})
+            if w is None:  # a characteristic removed from the definitions: its name and its values as stored
+                changes.append({"label": name, "old": stored_text(old, lang), "new": stored_text(new_value, lang)})
                 continue
             targets = found.get(w.target or "", {})
             changes.append({"label": w.label, "old": display(w, old, lang, targets), "new": display(w, new_value, lang, targets)})
@@ -108,6 +137,18 @@ def audit_entries(
             "version": entry["version"], "changes": changes,
         })
     return entries
+
+
+def stored_text(value: Any, lang: str) -> str:
+    """A value of the audit log's JSON with no characteristic to read it by: empty as the page
+    writes empty values, a list as its items."""
+    if value is None or value == "" or value == []:
+        return words(lang)["f_none"]
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    if isinstance(value, bool):
+        return words(lang)["f_yes" if value else "f_no"]
+    return str(value)
 
 
 def timelines(

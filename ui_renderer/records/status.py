@@ -53,25 +53,46 @@ def workflow_panel(entity: EntityDef, record: Mapping[str, Any], lang: str, urls
     moves = []
     if definition.free:
         moves = [Option(s.code, s.label.get(lang)) for s in definition.statuses if current is None or s.code != current.code]
+    visited = visited_statuses(entity.name, record)
     return SimpleNamespace(
-        status_bar=status_bar(entity.name, definition, lang, current), actions=actions,
+        status_bar=status_bar(entity.name, definition, lang, current, visited), actions=actions,
         free=definition.free, moves=moves,
         current=current.label.get(lang) if current else record.get("status"),
         won=bool(current and current.won), lost=bool(current and current.lost), move_url=urls.page("/move"),
     )
 
 
-def status_bar(entity: str, definition: WorkflowDef, lang: str, current: StatusDef | None) -> Markup:
-    """The status bar's HTML: the same for every record in the same status, so rendered once."""
-    bars: dict[tuple[str, str, str | None], Markup] = per_app("ossature_status_bars", dict)
-    key = (entity, lang, current.code if current else None)
+def visited_statuses(entity: str, record: Mapping[str, Any]) -> frozenset[str]:
+    """The statuses the record has been in, from its status history (the current one included)."""
+    if record.get("id") is None:
+        return frozenset({record["status"]}) if record.get("status") else frozenset()
+    periods = engine().records.status_history(entity, record["id"], actor=acting())
+    return frozenset(p["status"] for p in periods if p["status"])
+
+
+def status_bar(
+    entity: str, definition: WorkflowDef, lang: str, current: StatusDef | None, visited: frozenset[str] = frozenset()
+) -> Markup:
+    """The status bar's HTML: the same for every record in the same status with the same past,
+    so rendered once per (status, statuses visited).
+
+    A status is ticked as done only if the record passed through it on its way to the current
+    one: it is in the record's status history, open, and before the current status in sequence.
+    A status skipped (a lead lost straight from "new") stays to do, whatever its sequence.
+    """
+    done = frozenset(
+        s.code for s in definition.statuses
+        if current is not None and s.code in visited and s.open and s.sequence < current.sequence
+    )
+    bars: dict[tuple[str, str, str | None, frozenset[str]], Markup] = per_app("ossature_status_bars", dict)
+    key = (entity, lang, current.code if current else None, done)
     found = bars.get(key)
     if found is None:
         steps = []
         for status in definition.statuses:
             if current is not None and status.code == current.code:
                 state = "current"
-            elif current is not None and status.open and status.sequence < current.sequence:
+            elif status.code in done:
                 state = "done"
             else:
                 state = "todo"

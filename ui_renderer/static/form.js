@@ -69,6 +69,45 @@
     mark();
   }
 
+  // Workflow prompts: a field that the prompt's answers can make mandatory (its mandatory_when)
+  // shows, and is required, only under the answers the server listed in data-mandatory-when
+  // ({"deps": [names], "when": [[answer per dep], ...]}). Hidden, its inputs are disabled and not
+  // sent. The server checks the rule again when the change is saved.
+  var conditional = document.querySelectorAll("[data-mandatory-when]");
+  if (conditional.length) {
+    var promptForm = conditional[0].closest("form");
+    var answerOf = function (name) {
+      var controls = promptForm.querySelectorAll('[name="' + CSS.escape(name) + '"]');
+      if (!controls.length) return null;
+      var first = controls[0];
+      if (first.type === "checkbox") return first.checked ? "true" : "false";
+      if (first.type === "radio") {
+        var checked = promptForm.querySelector('[name="' + CSS.escape(name) + '"]:checked');
+        return checked ? checked.value : "";
+      }
+      return first.value;
+    };
+    var rules = Array.prototype.map.call(conditional, function (row) {
+      var rule = JSON.parse(row.dataset.mandatoryWhen);
+      return { row: row, deps: rule.deps, when: rule.when.map(function (answers) { return JSON.stringify(answers); }) };
+    });
+    var update = function () {
+      rules.forEach(function (rule) {
+        var shown = rule.when.indexOf(JSON.stringify(rule.deps.map(answerOf))) !== -1;
+        rule.row.hidden = !shown;
+        rule.row.querySelectorAll("input, select, textarea").forEach(function (control) {
+          control.disabled = !shown;
+          if (control.type !== "checkbox" && control.type !== "radio" && control.type !== "hidden") {
+            control.required = shown;
+          }
+        });
+      });
+    };
+    promptForm.addEventListener("change", update);
+    promptForm.addEventListener("input", update);
+    update();
+  }
+
   // Conversion: choosing an existing account reloads its contacts.
   document.querySelectorAll("select[data-reload]").forEach(function (select) {
     select.addEventListener("change", function () {
