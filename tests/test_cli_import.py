@@ -110,7 +110,7 @@ def test_a_user_needs_the_import_permission(run, engine, contacts):
 
 @pytest.mark.parametrize("args,message", [
     (("--map", "name"), "error: --map 'name': expected HEADER=FIELD"),
-    (("--format", "xlsx"), "error: import failed: No import format 'xlsx'"),
+    (("--format", "xlsx"), "error: --format: No import format 'xlsx'"),  # refused before any job
 ])
 def test_bad_options_are_refused(run, contacts, args, message):
     result = run("contact", contacts, *args)
@@ -120,3 +120,37 @@ def test_bad_options_are_refused(run, contacts, args, message):
 def test_an_unknown_entity_is_refused(run, contacts):
     result = run("gizmo", contacts)
     assert result.exit_code == 1 and result.stderr.startswith("error: no entity 'gizmo' (entities: account,")
+
+
+@pytest.mark.parametrize("args,flag,english,french", [
+    (("--encoding", "rot13"), "--encoding", "'rot13' is not an encoding of text files",
+     "« rot13 » n'est pas un encodage de fichiers texte"),
+    (("--encoding", "klingon"), "--encoding", "Unknown encoding 'klingon'", "Encodage inconnu « klingon »"),
+    (("--delimiter", ";;"), "--delimiter", "The separator must be one character",
+     "Le séparateur doit être un seul caractère"),
+    (("--format", "xlsx"), "--format", "No import format 'xlsx'", "Aucun format d'import « xlsx »"),
+    (("--key", "shoe_size"), "--key", "The key field 'shoe_size' is not a characteristic of contact.",
+     "Le champ clé « shoe_size » n'est pas une caractéristique de contact."),
+    (("--map", "Nom=shoe_size"), "--map", "The mapping of 'Nom' names 'shoe_size'",
+     "L'association de « Nom » désigne « shoe_size »"),
+])
+def test_an_option_the_engine_refuses_ends_the_command_naming_it_and_queues_nothing(
+    run, engine, contacts, args, flag, english, french
+):
+    for lang, expected in (("en", english), ("fr", french)):
+        result = run("contact", contacts, *args, "--lang", lang)
+        assert result.exit_code == 1
+        assert result.stderr.startswith(f"error: {flag}: {expected}")
+        assert "Traceback" not in result.output and "LookupError" not in result.output
+    assert engine.jobs.list(SYSTEM_ACTOR, limit=None) == [] and contact_rows(engine) == []
+
+
+def test_a_header_holding_nul_fails_the_import_naming_the_column(run, engine, tmp_path):
+    path = tmp_path / "nul.csv"
+    path.write_bytes(b"Nom;Pr\x00enom\nDurand;Eric\n")
+    result = run("contact", path)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        "error: import failed: Column 2 of the header ('Pr\\u0000enom') contains the character U+0000 (NUL), "
+        "which cannot be stored: remove it from the file.")
+    assert "SQL" not in result.output and "psycopg" not in result.output

@@ -1,8 +1,11 @@
 """From a file's columns to an entity's characteristics, and from cells to values.
 
-A column maps to a characteristic by its name (code) or its label in English or French,
-compared without case, accents, surrounding spaces, `_` or `-`; an explicit mapping
-(`{header: field}`, or `""` to skip the column) overrides that. Every column must map or
+A column maps to a characteristic by, in this order, its name (code), one of its former
+names (`renamed_from`: a file exported before the rename still imports), or its label in
+any language, compared without case, accents, surrounding spaces, `_` or `-`; the first of
+these that matches decides, and a former name or a label matching several characteristics
+is refused, naming them. An explicit mapping (`{header: field}`, or `""` to skip the column)
+overrides that; its targets are found the same way. Every column must map or
 be skipped: a column nobody knows about is refused with the characteristics listed,
 rather than silently dropped.
 
@@ -23,7 +26,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
-from metamodel.model import EntityDef, FieldDef, Model
+from metamodel.model import LANGUAGES, EntityDef, FieldDef, Model
 
 from .import_messages import ImportFileError
 
@@ -71,10 +74,8 @@ class ColumnMapper:
         self.explicit = dict(explicit or {})
         self.protected = protected
         self._by_name = {normalize(f.name): f for f in entity.fields}
-        self._by_label: dict[str, list[FieldDef]] = {}
-        for f in entity.fields:
-            for label in {normalize(f.label.en), normalize(f.label.fr)}:
-                self._by_label.setdefault(label, []).append(f)
+        self._by_former = _index(entity.fields, lambda f: f.renamed_from)
+        self._by_label = _index(entity.fields, lambda f: [f.label.get(lang) for lang in LANGUAGES])
         self._explicit_by_header = {normalize(header): target for header, target in self.explicit.items()}
         self._converters: dict[str, Converter | None] = {}
 
@@ -135,23 +136,37 @@ class ColumnMapper:
         return Column(header, found, self.converter(found), keep_spaces=found.type in ("text", "rich_text"))
 
     def _find(self, text: str, *, header: str | None = None) -> FieldDef | None:
+        """The characteristic `text` names: its code, else a former name, else a label (see the module)."""
         if text in self.entity.fields_by_name:
             return self.entity.fields_by_name[text]
         key = normalize(text)
         if key in self._by_name:
             return self._by_name[key]
-        candidates = self._by_label.get(key, [])
-        if len(candidates) > 1:
-            raise ImportFileError(
-                "ambiguous_column", {"header": header or text, "fields": ", ".join(f.name for f in candidates)},
-                row=1, column=header or text,
-            )
-        return candidates[0] if candidates else None
+        for index, problem in ((self._by_former, "ambiguous_former_name"), (self._by_label, "ambiguous_column")):
+            candidates = index.get(key, [])
+            if len(candidates) > 1:
+                shown = header or text
+                raise ImportFileError(
+                    problem, {"header": shown, "fields": ", ".join(f.name for f in candidates)}, row=1, column=shown,
+                )
+            if candidates:
+                return candidates[0]
+        return None
 
     def converter(self, f: FieldDef) -> Converter | None:
         if f.name not in self._converters:
             self._converters[f.name] = cell_converter(f, self.model)
         return self._converters[f.name]
+
+
+def _index(fields: Iterable[FieldDef], names: Callable[[FieldDef], Iterable[str]]) -> dict[str, list[FieldDef]]:
+    """Normalised name -> the characteristics having it, each once, in their order."""
+    index: dict[str, list[FieldDef]] = {}
+    for f in fields:
+        for name in {normalize(n) for n in names(f) if n}:
+            if name:
+                index.setdefault(name, []).append(f)
+    return index
 
 
 # -- cells ---------------------------------------------------------------------------------

@@ -7,11 +7,15 @@ from typing import Any, Mapping, Protocol, Sequence
 
 import sqlalchemy as sa
 
-from engine.core.errors import EngineError, RuleError
+from engine.core.errors import RuleError
 from engine.jobs.service import JobError
+from engine.jobs.stored_text import printable
+from .import_messages import ImportOptionError
 from engine.records.validation import ErrorMap
 
 CHUNK_ROWS = 2000
+MAX_CHUNK_ROWS = 50_000
+"""The largest chunk an import may ask for: one chunk is one transaction, held in memory."""
 REPORT_ERRORS = 1000
 """Errors an ImportReport keeps (a job keeps them all, up to its own limit)."""
 
@@ -35,16 +39,47 @@ class ImportOptions:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> ImportOptions:
-        """Options from a job's JSON parameters (unknown names refused, naming them)."""
+        """Options from a job's JSON parameters: unknown names and values of the wrong type are
+        refused (ImportOptionError, naming the option); the values themselves are checked by
+        engine/exchange/import_checks.py."""
         data = dict(data or {})
-        unknown = sorted(set(data) - set(cls.__dataclass_fields__))
+        known = tuple(cls.__dataclass_fields__)
+        unknown = sorted(str(name) for name in set(data) - set(known))
         if unknown:
-            raise EngineError(f"unknown import option(s): {', '.join(unknown)}")
+            raise ImportOptionError(printable(unknown[0]), "unknown_option", names=", ".join(printable(n) for n in unknown),
+                                    known=", ".join(known))
         if "key" in data:
-            data["key"] = tuple(data["key"] or ())
+            key = data["key"] or ()
+            if isinstance(key, str) or not isinstance(key, (list, tuple)):
+                raise ImportOptionError("key", "option_list", option="key")
+            data["key"] = tuple(key)
         if "mapping" in data:
-            data["mapping"] = {str(k): str(v or "") for k, v in (data["mapping"] or {}).items()}
-        return cls(**data)
+            mapping = data["mapping"] or {}
+            if not isinstance(mapping, Mapping) or not all(v is None or isinstance(v, str) for v in mapping.values()):
+                raise ImportOptionError("mapping", "option_mapping", option="mapping")
+            data["mapping"] = {str(k): v or "" for k, v in mapping.items()}
+        return cls(**data).typed()
+
+    def typed(self) -> ImportOptions:
+        """These options if every value has its type (ImportOptionError naming the first one that has not)."""
+        if not isinstance(self.mapping, Mapping) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in self.mapping.items()):
+            raise ImportOptionError("mapping", "option_mapping", option="mapping")
+        if isinstance(self.key, str) or not isinstance(self.key, (list, tuple)) or not all(
+                isinstance(name, str) for name in self.key):
+            raise ImportOptionError("key", "option_list", option="key")
+        for name in ("upsert", "dry_run"):
+            if not isinstance(getattr(self, name), bool):
+                raise ImportOptionError(name, "option_flag", option=name)
+        for name in ("encoding", "delimiter"):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
+                raise ImportOptionError(name, "option_text", option=name)
+        if not isinstance(self.format, str):
+            raise ImportOptionError("format", "option_text", option="format")
+        size = self.chunk_size
+        if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_CHUNK_ROWS:
+            raise ImportOptionError("chunk_size", "chunk_size", max=MAX_CHUNK_ROWS, value=printable(str(size)))
+        return self
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -5,23 +5,33 @@ stops the import there, every such column named at once. A plugin format yields
 mappings keyed by characteristic name or header, possibly different from row to row
 (one vCard has a phone, the next does not), so its keys are mapped as they first
 appear; a key mapping nowhere refuses the rows that give it a value.
+
+A cell holding a character no database stores (NUL) is refused on its row, naming its
+column, rather than reaching the database (PostgreSQL refuses NUL in text); a CSV file whose
+scan proves it holds none is not looked at (csv_source.FileScan.clean).
 """
 
 from __future__ import annotations
 
+import logging
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Iterator, Mapping, Sequence
 
 from metamodel.model import FieldDef
 
+from engine.jobs.failures import log_failure
+from engine.jobs.stored_text import describe_character, first_unstorable, printable, unstorable_in
 from .csv_source import open_csv
+from .import_checks import import_format
 from .import_mapping import Column, ColumnMapper
-from .import_messages import ImportFileError, ImportFileProblems, ImportRuleError
+from .import_messages import ImportFileError, ImportFileProblems, ImportOptionError, ImportRuleError
 from .import_options import ImportOptions, PreparedRow
 
 if TYPE_CHECKING:
     from engine.installation.runtime import Engine
+
+log = logging.getLogger(__name__)
 
 SourceRows = Iterator[tuple[int, Mapping[Any, Any]]]
 FORMULA_STARTS = frozenset("=+-@")
@@ -48,6 +58,8 @@ class ImportRows:
         """Characteristic -> the column it comes from, to name columns in errors."""
         self.unmapped: dict[str, ImportFileError] = {}
         self.seen_keys: set[str] = set()
+        self.clean = False
+        """No cell can hold a character a database refuses (a CSV file whose scan proved it)."""
 
     @property
     def fields(self) -> list[FieldDef]:
@@ -63,8 +75,9 @@ class ImportRows:
             if problems:
                 raise ImportFileProblems(problems)
             self._use(columns)
+            self.clean = source.clean
             return iter(source), source.estimated_rows
-        fmt = self._plugin_format()
+        fmt = import_format(self.engine, self.entity, self.options.format)
         if not path.is_file():
             raise ImportFileError("file_missing", {"path": str(path)})
         return self._plugin_rows(fmt, stack.enter_context(path.open("rb"))), None
@@ -72,8 +85,20 @@ class ImportRows:
     def convert(self, number: int, raw: Mapping[Any, Any]) -> PreparedRow:
         """One row's cells as values for the characteristics' rules (links still as written)."""
         if self.options.format == "csv":
-            return self._finish(PreparedRow(number, self._text_values(raw)), raw)
-        return self._finish(PreparedRow(number, self._any_values(raw)), raw)
+            row = PreparedRow(number, self._text_values(raw))
+        else:
+            row = PreparedRow(number, self._any_values(raw))
+        if not self.clean:
+            self._refuse_unstorable(row, raw)
+        return self._finish(row, raw)
+
+    def _refuse_unstorable(self, row: PreparedRow, raw: Mapping[Any, Any]) -> None:
+        """Cells holding a character no database stores: refused on the row, naming the column."""
+        for header, name, *_ in self.plan:
+            char = unstorable_in(raw.get(header))
+            if char is not None:
+                row.values.pop(name, None)
+                row.fail(name, ImportRuleError(name, "cell_characters", {"character": describe_character(char)}))
 
     def _text_values(self, raw: Mapping[Any, str]) -> dict[str, Any]:
         """The hot path: CSV cells, all strings, most of them plain text."""
@@ -129,7 +154,7 @@ class ImportRows:
 
     def column_of(self, name: str) -> str | None:
         """How errors name where a problem is: the column a characteristic comes from, else its name."""
-        return self.headers.get(name, name) or None
+        return printable(self.headers.get(name, name)) or None
 
     # -- internals -------------------------------------------------------------------------
 
@@ -148,22 +173,9 @@ class ImportRows:
         mapped = {c.field.name for c in columns} | set(self.headers)
         return [ImportFileError("key_not_mapped", {"field": name}) for name in self.key if name not in mapped]
 
-    def _plugin_format(self) -> Any:
-        formats = getattr(self.engine.hooks, "import_formats", None)
-        if formats is None:
-            from plugins.host.registry import import_formats
-
-            formats = import_formats(self.engine.hooks.manager)
-        fmt = formats.get(self.options.format)
-        if fmt is None:
-            raise ImportFileError("unknown_format", {"format": self.options.format,
-                                                     "available": ", ".join(["csv", *sorted(formats)])})
-        if not fmt.fits(self.entity):
-            raise ImportFileError("format_entity", {"format": fmt.name, "entity": self.entity})
-        return fmt
-
     def _plugin_rows(self, fmt: Any, stream: BinaryIO) -> SourceRows:
         """A plugin format's rows, numbered from 1."""
+        number = 0
         try:
             for number, row in enumerate(fmt.read(stream), start=1):
                 new = [k for k in row if k not in self.seen_keys]
@@ -174,17 +186,35 @@ class ImportRows:
                     if problems:
                         raise ImportFileProblems(problems)
                 yield number, row
-        except (ImportFileError, ImportFileProblems):
+        except (ImportFileError, ImportFileProblems, ImportOptionError):
             raise
         except Exception as error:  # the plugin's parser refusing the file
             described = getattr(error, "message", None)
-            text = described(self.lang) if callable(described) else str(error)
-            raise ImportFileError("format_failed", {"format": fmt.name, "error": text}) from error
+            text = None
+            if callable(described):  # the plugin's own words for people
+                try:
+                    text = described(self.lang)
+                except Exception:
+                    text = None
+            if isinstance(text, str) and text:
+                raise ImportFileError("format_failed", {"format": fmt.name, "error": printable(text)}) from error
+            error_id = log_failure(log, error, "import format %s could not read the file after row %s",
+                                   fmt.name, number)
+            if number == 0:
+                raise ImportFileError("format_unreadable_id", {"format": fmt.name, "error_id": error_id}) from error
+            raise ImportFileError("format_failed_id", {"format": fmt.name, "row": number, "error_id": error_id}) \
+                from error
 
     def _map_plugin_keys(self, keys: Sequence[str]) -> None:
         columns = []
         for key in keys:
             self.seen_keys.add(key)
+            char = first_unstorable(str(key))
+            if char is not None:
+                shown = printable(str(key))
+                self.unmapped[key] = ImportFileError(
+                    "column_characters", {"header": shown, "character": describe_character(char)}, column=shown)
+                continue
             try:
                 column = self.mapper.resolve(key)
             except ImportFileError as problem:

@@ -31,10 +31,11 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
 
 from engine.core.context import SYSTEM_ACTOR, Actor
 from engine.core.errors import ConflictError, EngineError, RuleError
+from .import_checks import check_options
 from .import_keys import UpsertKeys, key_fields
 from .import_links import LinkResolver
 from .import_mapping import ColumnMapper
-from .import_messages import ImportFileError, ImportFileProblems
+from .import_messages import ImportFileError, ImportFileProblems, ImportOptionError
 from .import_options import ImportContext, ImportOptions, ImportReport, PreparedRow, chunk_counts
 from .import_rows import ImportRows, SourceRows
 from engine.jobs.service import JobContext, JobError, job_kind
@@ -46,7 +47,8 @@ if TYPE_CHECKING:
 
 KIND = "import"
 
-__all__ = ["ImportOptions", "ImportReport", "ImportRefused", "import_file", "run_import", "submit_import"]
+__all__ = ["ImportOptionError", "ImportOptions", "ImportReport", "ImportRefused", "import_file", "run_import",
+           "submit_import"]
 
 
 # -- the entry points ------------------------------------------------------------------------
@@ -72,9 +74,12 @@ def import_file(
 
 
 def submit_import(engine: Engine, entity: str, path: str | Path, options: ImportOptions, actor: Actor) -> int:
-    """Check the actor may import into `entity`, then queue the import job; returns its id."""
+    """Check the actor may import into `entity` and the options (ImportOptionError, naming the
+    option, in the actor's language: engine/exchange/import_checks.py), then queue the import
+    job; returns its id."""
     with engine.records.reading(actor) as tx:
         tx.access(entity, "import")
+    options = check_options(engine, entity, options, actor)
     params = {"entity": entity, "path": str(Path(path).resolve()), "options": options.to_dict()}
     return engine.jobs.submit(KIND, params, actor, entity=entity)
 
@@ -118,8 +123,15 @@ class Importer:
         self.validator = self.service.validator(entity)  # NotFoundError for an unknown entity
         with self.service.reading(actor) as tx:
             self.access = tx.access(entity, "import")
+        self.option_problem: ImportOptionError | None = None
+        """Options that cannot work (an import started without `submit_import`): `run` reports it on the file."""
+        try:
+            self.options = options = check_options(engine, entity, options, actor, targets=False)
+        except ImportOptionError as problem:
+            self.option_problem = problem
         readonly = frozenset() if actor.system else self.validator.readonly
-        self.mapper = ColumnMapper(self.validator.entity, engine.model, options.mapping, self.access.protected | readonly)
+        mapping = options.mapping if self.option_problem is None else {}
+        self.mapper = ColumnMapper(self.validator.entity, engine.model, mapping, self.access.protected | readonly)
         self.engine = engine
         self.report = ImportReport(entity, options.dry_run)
         self.rows: ImportRows | None = None
@@ -133,6 +145,8 @@ class Importer:
 
     def run(self, path: Path) -> ImportReport:
         try:
+            if self.option_problem is not None:
+                raise self.option_problem
             with ExitStack() as stack:
                 key = key_fields(self.validator.entity, self.options)
                 if key:
@@ -143,6 +157,8 @@ class Importer:
                 if self.ctx is not None and self.ctx.checkpoint is None and estimated is not None:
                     self.ctx.set_total(estimated)
                 self._import(source)
+        except ImportOptionError as problem:
+            self._file_errors([problem.as_file_error()])
         except ImportFileProblems as problems:
             self._file_errors(problems.problems)
         except ImportFileError as problem:
@@ -271,7 +287,8 @@ class Importer:
                 try:
                     tx.apply_changes(self.entity, current, changes, access=self.access)
                 except ConflictError as error:  # cannot happen while the row is locked; stop the chunk if it does
-                    raise EngineError(f"row {row.number}: {error.message(self.lang)}") from error
+                    raise ImportFileError("row_conflict", {"row": row.number, "message": error.message(self.lang)},
+                                          row=row.number) from error
             updated += 1
         return updated, unchanged
 

@@ -33,6 +33,7 @@ from sqlalchemy.exc import OperationalError
 
 from engine.core.context import SYSTEM_ACTOR
 from engine.core.errors import EngineError, NotFoundError
+from .failures import log_failure
 
 if TYPE_CHECKING:
     from engine.installation.runtime import Engine
@@ -152,16 +153,21 @@ def celery_app(broker_url: str) -> Celery:
 
 
 MESSAGES = {
-    "en": "Job {job} could not be sent to the workers: the broker {broker} is unreachable ({reason}).",
-    "fr": "La tâche {job} n'a pas pu être confiée aux workers : le broker {broker} est injoignable ({reason}).",
+    "en": "Job {job} could not be sent to the workers: the broker {broker} is unreachable (error id {error_id}; "
+          "the details are in the server log under that id).",
+    "fr": "La tâche {job} n'a pas pu être confiée aux workers : le broker {broker} est injoignable (identifiant "
+          "d'erreur {error_id} ; le détail est dans le journal du serveur sous cet identifiant).",
 }
 
 
 class BrokerUnavailable(EngineError):
-    """The job is saved but no worker was told about it: the broker did not take the message."""
+    """The job is saved but no worker was told about it: the broker did not take the message.
 
-    def __init__(self, job_id: int, broker_url: str, reason: str):
-        self.params = {"job": job_id, "broker": maybe_sanitize_url(broker_url), "reason": reason}
+    The broker client's own words (an address, an errno) go to the log under `error_id`."""
+
+    def __init__(self, job_id: int, broker_url: str, error_id: str):
+        self.error_id = error_id
+        self.params = {"job": job_id, "broker": maybe_sanitize_url(broker_url), "error_id": error_id}
         super().__init__(self.message("en"))
 
     def message(self, lang: str | None = "en") -> str:
@@ -179,4 +185,6 @@ class CeleryDispatcher:
         try:
             self.app.send_task(TASK_NAME, args=[job_id], queue=QUEUE)
         except BrokerOperationalError as error:
-            raise BrokerUnavailable(job_id, self.broker_url, str(error)) from error
+            error_id = log_failure(log, error, "job %s: the broker %s did not take it", job_id,
+                                   maybe_sanitize_url(self.broker_url))
+            raise BrokerUnavailable(job_id, self.broker_url, error_id) from error

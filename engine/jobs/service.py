@@ -28,6 +28,8 @@ import sqlalchemy as sa
 
 from engine.core.context import Actor
 from engine.core.errors import EngineError, NotFoundError
+from .failures import failure_message
+from .stored_text import storable
 
 if TYPE_CHECKING:
     from engine.installation.runtime import Engine
@@ -36,6 +38,8 @@ log = logging.getLogger(__name__)
 
 ACTIVE = ("queued", "running", "cancelling")
 FINISHED = ("done", "failed", "cancelled")
+FIELD_LENGTH = 200
+"""The length of `sys_job_error.field` (engine/storage/job_tables.py): longer column names are cut."""
 STORED_ERRORS = 10_000
 """Per-record errors kept per job; `error_count` counts them all."""
 DEFAULT_STALE_AFTER = 60.0
@@ -218,7 +222,9 @@ class Jobs:
         try:
             self.dispatcher.dispatch(job_id)
         except Exception as error:
-            self._finish(job_id, "failed", message=_describe(error, actor.lang))
+            message = failure_message(error, actor.lang, log, "job %s could not be dispatched", job_id,
+                                      generic="not_dispatched", model=self.engine.model)
+            self._finish(job_id, "failed", message=message)
             raise
 
     @property
@@ -262,10 +268,10 @@ class Jobs:
         except JobCancelled:
             self._finish(job_id, "cancelled")
         except Exception as error:  # the job failed: say why on the job, keep the worker alive
-            if not isinstance(error, EngineError):
-                log.exception("job %s (%s) failed", job_id, row["kind"])
-            lang = row["actor"].get("lang", "en")
-            self._finish(job_id, "failed", message=_describe(error, lang))
+            lang = (row["actor"] or {}).get("lang", "en")
+            message = failure_message(error, lang, log, "job %s (%s) failed", job_id, row["kind"],
+                                      model=self.engine.model)
+            self._finish(job_id, "failed", message=message)
         else:
             self._finish(job_id, "done", result=dict(result) if result else None)
         finally:
@@ -313,7 +319,8 @@ class Jobs:
         room = max(0, STORED_ERRORS - current.error_count)
         if errors and room:
             conn.execute(self.error_table.insert(), [
-                {"job_id": job_id, "row_number": e.row, "record_id": e.record_id, "field": e.field, "message": e.message}
+                {"job_id": job_id, "row_number": e.row, "record_id": e.record_id,
+                 "field": storable(e.field, FIELD_LENGTH), "message": storable(e.message)}
                 for e in errors[:room]
             ])
         conn.execute(
@@ -328,7 +335,7 @@ class Jobs:
 
     def _finish(self, job_id: int, state: str, *, result: Any = None, message: str | None = None) -> None:
         with self.engine.db.begin() as conn:
-            values: dict[str, Any] = {"state": state, "finished_at": utcnow(), "message": message}
+            values: dict[str, Any] = {"state": state, "finished_at": utcnow(), "message": storable(message)}
             if result is not None:
                 values["result"] = result
             conn.execute(self.table.update().where(self.table.c.id == job_id).values(**values))
@@ -513,13 +520,3 @@ def _actor_json(actor: Actor) -> dict[str, Any]:
         stored.update(username=actor.username, roles=sorted(actor.roles), team=actor.team)
     return stored
 
-
-def _describe(error: Exception, lang: str) -> str:
-    for method in ("describe", "message"):
-        found = getattr(error, method, None)
-        if callable(found):
-            try:
-                return str(found(lang))
-            except TypeError:
-                continue
-    return f"{type(error).__name__}: {error}"

@@ -18,6 +18,9 @@ from ossature.cli import cli
 
 SHOWN_ERRORS = 20
 POLL_SECONDS = 0.2
+OPTION_FLAGS = {"mapping": "--map", "key": "--key", "upsert": "--upsert", "dry_run": "--dry-run",
+                "encoding": "--encoding", "delimiter": "--delimiter", "format": "--format"}
+"""The command's option for each import option the engine may refuse (ImportOptionError.parameter)."""
 
 
 @cli.command("import")
@@ -47,7 +50,7 @@ def import_command(
     Example: ossature import contact contacts.csv --upsert --map "Société=account"
     """
     from engine import Actor, EngineError
-    from engine.exchange.importer import ImportOptions, submit_import
+    from engine.exchange.importer import ImportOptionError, ImportOptions, submit_import
     from engine.installation import settings
     from ossature.commands.common import accounts_of
     from ossature.commands.common import configured_model, database_failure, fail, open_engine, require_migrated
@@ -76,6 +79,8 @@ def import_command(
         job_id = submit_import(engine, entity, file, options, actor)
         job = follow(engine, job_id, actor)
         errors = engine.jobs.errors(job_id, actor, limit=SHOWN_ERRORS)
+    except ImportOptionError as error:  # the engine's checks: the same words as the pages and the API
+        fail([f"error: {OPTION_FLAGS.get(error.parameter, error.parameter)}: {error.message(lang)}"])
     except EngineError as error:
         message = getattr(error, "message", None)
         fail([f"error: {message(lang) if callable(message) else error}"])

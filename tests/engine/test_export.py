@@ -306,6 +306,40 @@ def test_a_plugin_may_not_replace_the_built_in_csv(make_engine, export_model):
     assert caught.value.reason == "built_in"
 
 
+@pytest.mark.parametrize("lang,start", [
+    ("en", "The job stopped on an unexpected error (error id {id})"),
+    ("fr", "La tâche s'est arrêtée sur une erreur inattendue (identifiant d'erreur {id})"),
+])
+def test_an_export_job_whose_writer_fails_says_an_error_id_and_leaves_no_file(
+    make_engine, export_model, caplog, lang, start
+):
+    import re
+
+    from plugins.api import ExportFormat, hookimpl
+    from plugins.host.manager import plugin_manager
+
+    def broken_writer(stream, columns, rows):
+        for _ in rows:
+            raise OSError("[Errno 28] No space left on device: '/srv/secret/path'")
+
+    class Broken:
+        @hookimpl
+        def ossature_export_formats(self):
+            return {"broken": ExportFormat("broken", {"en": "Broken", "fr": "Cassé"}, "txt", "text/plain",
+                                           broken_writer)}
+
+    engine = make_engine(export_model, plugins=plugin_manager([Broken()]))
+    engine.records.create("sample", {"name": "Ab"}, SYSTEM_ACTOR)
+    actor = Actor(system=True, lang=lang)
+    job = engine.jobs.wait(submit_export(engine, "sample", None, actor, format="broken"), timeout=60)
+    assert job["state"] == "failed"
+    error_id = re.search(r"\b([0-9a-f]{8})\b", job["message"]).group(1)
+    assert job["message"].startswith(start.format(id=error_id))
+    assert "secret" not in job["message"] and "Errno" not in job["message"]
+    assert any(error_id in r.getMessage() and "No space left" in r.exc_text for r in caplog.records if r.exc_text)
+    assert not list(engine.jobs.job_dir(job["id"]).glob("*.txt"))
+
+
 def test_formats_fitting_an_entity(engine):
     assert list(export_formats(engine))[0] == "csv"
     assert "vcard" in export_formats(engine, "contact") or "contact" not in engine.model.entities

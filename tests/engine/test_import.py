@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -643,13 +644,16 @@ def test_a_plugin_format_key_that_maps_nowhere_refuses_the_rows_using_it(plugin_
     assert report.errors[0].message.startswith("Unknown column 'shoe'")
 
 
-def test_a_plugin_format_is_checked_against_the_entity_and_its_errors_reported(plugin_engine, write):
+def test_a_plugin_format_is_checked_against_the_entity_and_its_errors_reported(plugin_engine, write, caplog):
     report = import_file(plugin_engine, "company", write("{}\n"), ImportOptions(format="people_lines"))
     assert report.file_errors[0].message == "The import format 'people_lines' does not fit company records."
     report = run(plugin_engine, write('{"name": "A"}\nnot json\n', name="bad.jsonl"), format="people_lines", chunk_size=1)
     assert report.created == 1
-    assert report.file_errors[0].message.startswith(
-        "The import format 'people_lines' could not read the file: Expecting value")
+    message = report.file_errors[0].message
+    error_id = re.search(r"error id ([0-9a-f]{8})", message).group(1)
+    assert message == (f"The import format 'people_lines' could not read the file after row 1 (error id {error_id}; "
+                       "the details are in the server log under that id).")
+    assert "Expecting value" in caplog.text and error_id in caplog.text
     report = run(plugin_engine, write("{}\n"), format="xlsx")
     assert report.file_errors[0].message.startswith("No import format 'xlsx' (available: csv, ")
     assert "people_lines" in report.file_errors[0].message

@@ -9,7 +9,7 @@ import pytest
 
 from engine.exchange import csv_source
 from engine.exchange.csv_source import detect_delimiter, open_csv, scan_file
-from engine.exchange.import_messages import ImportFileError
+from engine.exchange.import_messages import ImportFileError, ImportFileProblems, ImportOptionError
 
 
 def write(tmp_path: Path, data: bytes, name: str = "f.csv") -> Path:
@@ -64,8 +64,9 @@ def test_a_wrong_given_encoding_fails_on_the_row_it_cannot_read(tmp_path):
 
 
 def test_an_unknown_encoding_is_refused(tmp_path):
-    with pytest.raises(ImportFileError, match="Unknown encoding 'klingon'"):
+    with pytest.raises(ImportOptionError, match="Unknown encoding 'klingon'") as caught:
         open_csv(write(tmp_path, b"name\n"), encoding="klingon")
+    assert caught.value.parameter == "encoding"
 
 
 @pytest.mark.parametrize("line,expected", [
@@ -90,7 +91,7 @@ def test_header_cells_are_trimmed_and_a_quoted_header_may_span_lines(tmp_path):
 
 def test_a_quote_inside_a_header_cell_is_kept_and_an_unterminated_one_refused(tmp_path):
     assert read_all(write(tmp_path, b'Name;Size "EU"\nA;40\n'))[0] == ("Name", 'Size "EU"')
-    with pytest.raises(ImportFileError, match="Row 1 is not valid CSV: unterminated quote"):
+    with pytest.raises(ImportFileError, match="A quote opened in the header is never closed."):
         open_csv(write(tmp_path, b'Name;"Size\nA;40\n', name="g.csv"))
 
 
@@ -142,5 +143,92 @@ def test_rows_stream_without_reading_the_whole_file(tmp_path):
 def test_a_missing_file_and_a_bad_separator_are_refused(tmp_path):
     with pytest.raises(ImportFileError, match="File not found"):
         open_csv(tmp_path / "nope.csv")
-    with pytest.raises(ImportFileError, match="one character"):
+    with pytest.raises(ImportOptionError, match="one character"):
         open_csv(write(tmp_path, b"a\n"), delimiter=";;")
+
+
+# -- characters no database stores, and the reader's own words ----------------------------------
+
+
+@pytest.mark.parametrize("header,position,shown", [
+    (b"\x00name,email", 1, "\\u0000name"),
+    (b"name,em\x00ail", 2, "em\\u0000ail"),
+    (b"name,email\x00", 2, "email\\u0000"),
+])
+def test_a_header_holding_nul_is_refused_naming_its_column(tmp_path, header, position, shown):
+    with pytest.raises(ImportFileProblems) as caught:
+        open_csv(write(tmp_path, header + b"\nAnn,a@example.org\n"))
+    [problem] = caught.value.problems
+    assert (problem.row, problem.column) == (1, shown)
+    assert problem.message("en") == (
+        f"Column {position} of the header ('{shown}') contains the character U+0000 (NUL), which cannot be stored: "
+        "remove it from the file.")
+    assert problem.message("fr").startswith(f"La colonne {position} de l'en-tête (« {shown} »)")
+    assert "\x00" not in problem.message("en") + problem.message("fr")
+
+
+def test_every_header_holding_nul_is_named_at_once(tmp_path):
+    with pytest.raises(ImportFileProblems) as caught:
+        open_csv(write(tmp_path, b"a\x00,b,c\x00\n1,2,3\n"))
+    assert [p.params["position"] for p in caught.value.problems] == [1, 3]
+
+
+def test_a_header_without_nul_but_cells_with_one_opens_and_says_the_file_is_not_clean(tmp_path):
+    with open_csv(write(tmp_path, b"name\nA\x00nn\n")) as source:
+        assert source.clean is False and list(source) == [(2, {"name": "A\x00nn"})]
+    with open_csv(write(tmp_path, b"name\nAnn\n", name="g.csv")) as source:
+        assert source.clean is True
+
+
+@pytest.mark.parametrize("encoding,clean", [("utf-8", True), ("cp1252", True), ("utf-16", False)])
+def test_only_an_encoding_making_nul_from_a_zero_byte_alone_lets_the_scan_vouch_for_the_cells(
+    tmp_path, encoding, clean
+):
+    path = write(tmp_path, "name\nRené\n".encode(encoding))
+    assert scan_file(path, encoding).clean is clean
+
+
+def test_a_row_the_encoding_cannot_read_names_the_byte_not_the_decoders_words(tmp_path):
+    path = write(tmp_path, b"name\nok\nRen\xe9\n")
+    with pytest.raises(ImportFileError) as caught:
+        read_all(path, encoding="utf-8")
+    row = caught.value.row
+    assert caught.value.message() == f"Row {row} cannot be read as utf-8 (byte 0xE9): check the file's encoding."
+    assert caught.value.message("fr") == (
+        f"La ligne {row} ne peut pas être lue en utf-8 (octet 0xE9) : vérifiez l'encodage du fichier.")
+
+
+def test_a_cell_over_the_readers_limit_is_said_with_the_limit(tmp_path, monkeypatch):
+    import csv
+
+    limit = csv.field_size_limit()
+    try:
+        csv.field_size_limit(10)
+        path = write(tmp_path, b"name\n" + b"x" * 10 + b"\n" + b"y" * 11 + b"\n")
+        with pytest.raises(ImportFileError) as caught:
+            read_all(path)
+    finally:
+        csv.field_size_limit(limit)
+    assert caught.value.message() == "Row 3 has a cell longer than 10 characters."
+    assert caught.value.message("fr") == "La ligne 3 a une cellule de plus de 10 caractères."
+
+
+def test_any_other_csv_error_is_logged_with_an_id_the_message_gives(tmp_path, caplog):
+    import csv
+
+    def broken(*args, **kwargs):
+        def rows():
+            raise csv.Error("some reader detail")
+            yield
+        return rows()
+
+    path = write(tmp_path, b"name\nAnn\n")
+    with caplog.at_level("WARNING", logger="engine.exchange.csv_source"):
+        with pytest.raises(ImportFileError) as caught:
+            with open_csv(path) as source:
+                source._reader = broken()
+                list(source)
+    error_id = caught.value.params["error_id"]
+    assert caught.value.message() == f"Row 2 is not valid CSV (error id {error_id})."
+    assert "some reader detail" not in caught.value.message("en") + caught.value.message("fr")
+    assert any(error_id in r.getMessage() and "some reader detail" in r.getMessage() for r in caplog.records)

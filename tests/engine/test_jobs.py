@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -65,7 +66,7 @@ def test_bad_values_are_refused_before_anything_is_queued(engine, ids):
 
 
 def test_a_crash_midway_leaves_whole_chunks_and_resume_finishes_without_doing_any_twice(
-    engine, ids, small_chunks, monkeypatch
+    engine, ids, small_chunks, monkeypatch, caplog
 ):
     engine.jobs.dispatcher = Recorder()
     job_id = submit_mass_update(engine, "sample", ids, {"qty": 9}, SYSTEM_ACTOR)
@@ -81,7 +82,9 @@ def test_a_crash_midway_leaves_whole_chunks_and_resume_finishes_without_doing_an
     monkeypatch.setattr(engine.jobs, "_record", dies_on_the_fourth_chunk)
     assert engine.jobs.run(job_id) is True
     job = engine.jobs.get(job_id, SYSTEM_ACTOR)
-    assert job["state"] == "failed" and "worker lost" in job["message"]
+    error_id = re.search(r"error id ([0-9a-f]{8})", job["message"]).group(1)
+    assert job["state"] == "failed" and "worker lost" not in job["message"]
+    assert any(error_id in r.getMessage() and "worker lost" in r.exc_text for r in caplog.records if r.exc_text)
     assert job["done"] == 300 and job["counts"]["changed"] == 300
     counted = audit_counts(engine)
     changed = {r for r in ids if engine.records.get("sample", r)["qty"] == 9}
@@ -223,7 +226,7 @@ def test_cancelling_an_interrupted_job_ends_it(engine, ids):
     assert engine.jobs.run(job_id) is False
 
 
-def test_a_job_the_broker_would_not_take_fails_and_can_be_sent_again(engine, ids):
+def test_a_job_the_broker_would_not_take_fails_and_can_be_sent_again(engine, ids, caplog):
     class Down:
         def dispatch(self, job_id):
             raise ConnectionError("broker down")
@@ -232,7 +235,9 @@ def test_a_job_the_broker_would_not_take_fails_and_can_be_sent_again(engine, ids
     with pytest.raises(ConnectionError):
         submit_mass_update(engine, "sample", ids[:3], {"qty": 2}, SYSTEM_ACTOR)
     [job] = engine.jobs.list(SYSTEM_ACTOR, limit=None)
-    assert job["state"] == "failed" and "broker down" in job["message"]
+    error_id = re.search(r"error id ([0-9a-f]{8})", job["message"]).group(1)
+    assert job["state"] == "failed" and job["message"].startswith("The job could not be handed to a worker")
+    assert "broker down" not in job["message"] and "broker down" in caplog.text and error_id in caplog.text
     recorder = engine.jobs.dispatcher = Recorder()
     assert engine.jobs.resume(job["id"], SYSTEM_ACTOR)["state"] == "queued"
     assert recorder.sent == [job["id"]]

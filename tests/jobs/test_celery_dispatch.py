@@ -49,7 +49,9 @@ def test_the_app_and_the_message_a_job_sends():
     assert (args, kwargs) == ([42], {})
 
 
-def test_an_unreachable_broker_is_said_in_both_languages_without_its_password(monkeypatch):
+def test_an_unreachable_broker_is_said_in_both_languages_without_its_password_or_the_clients_words(
+    monkeypatch, caplog
+):
     dispatcher = CeleryDispatcher("redis://:secret@broker.example:6379/0")
 
     def refused(*args, **kwargs):
@@ -58,14 +60,17 @@ def test_an_unreachable_broker_is_said_in_both_languages_without_its_password(mo
     monkeypatch.setattr(dispatcher.app, "send_task", refused)
     with pytest.raises(BrokerUnavailable) as caught:
         dispatcher.dispatch(7)
+    error_id = caught.value.error_id
     assert caught.value.message("en") == (
         "Job 7 could not be sent to the workers: the broker redis://:**@broker.example:6379/0 is unreachable "
-        "(Error 111 connecting to broker.example:6379. Connection refused.)."
+        f"(error id {error_id}; the details are in the server log under that id)."
     )
     assert caught.value.message("fr").startswith(
         "La tâche 7 n'a pas pu être confiée aux workers : le broker redis://:**@broker.example:6379/0 est injoignable"
     )
-    assert "secret" not in str(caught.value)
+    assert "secret" not in str(caught.value) and "Connection refused" not in caught.value.message("fr")
+    assert any(error_id in r.getMessage() and "Connection refused" in r.exc_text for r in caplog.records if r.exc_text)
+    assert "secret" not in caplog.text
 
 
 def test_the_task_runs_a_queued_job_on_the_workers_engine(engine):

@@ -300,3 +300,22 @@ def test_the_worker_refuses_a_database_that_is_not_migrated(run, monkeypatch, tm
     assert result.exit_code == 1
     assert result.stderr == "error: the database is not up to date; run `ossature migrate` first\n"
 
+
+
+@jobs_module.job_kind("test_cli_jobs_crash")
+def _crashing_job(ctx: jobs_module.JobContext) -> None:
+    raise RuntimeError("UPDATE sys_login SET secret = 1 -- the driver's words")
+
+
+def test_jobs_show_gives_a_failed_jobs_error_id_never_its_exception(run, engine: Engine, caplog) -> None:
+    job_id = engine.jobs.submit("test_cli_jobs_crash", {}, SYSTEM_ACTOR)
+    engine.jobs.run(job_id)
+    error_id = next(r for r in caplog.records if r.exc_text and "the driver's words" in r.exc_text).getMessage()
+    error_id = error_id.rsplit("error id ", 1)[1].rstrip("]")
+    result = run("jobs", "show", str(job_id))
+    assert result.exit_code == 0
+    assert (f"message: The job stopped on an unexpected error (error id {error_id}); the details are in the server "
+            "log under that id.") in result.stdout.splitlines()
+    assert "UPDATE" not in result.output and "RuntimeError" not in result.output
+    waited = run("jobs", "wait", str(job_id))
+    assert waited.exit_code == 1 and f"error id {error_id}" in waited.stderr and "UPDATE" not in waited.output

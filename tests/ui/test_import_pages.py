@@ -317,3 +317,57 @@ def test_a_target_the_user_may_not_fill_is_refused_on_the_page(app: Flask, clien
 
 def test_the_list_page_links_to_the_import(client: FlaskClient) -> None:
     assert 'href="/lead/import" id="import-link"' in client.get("/lead/").text
+
+
+# -- options the engine refuses, and files it cannot store ------------------------------------------------
+
+
+@pytest.mark.parametrize("field,value,english,french", [
+    ("encoding", "rot13", "&#39;rot13&#39; is not an encoding of text files",
+     "« rot13 » n&#39;est pas un encodage de fichiers texte"),
+    ("encoding", "klingon", "Unknown encoding &#39;klingon&#39;", "Encodage inconnu « klingon »"),
+    ("delimiter", ";;", "The separator must be one character", "Le séparateur doit être un seul caractère"),
+    ("delimiter", '"', "The separator must be one character", "Le séparateur doit être un seul caractère"),
+])
+def test_an_option_the_engine_refuses_is_said_on_the_mapping_page_and_queues_nothing(
+    app: Flask, client: FlaskClient, field: str, value: str, english: str, french: str
+) -> None:
+    url = mapping_url(upload(client, "lead", LEADS_CSV))
+    for lang, expected in (("en", english), ("fr", french)):
+        page = client.get(f"{url}?lang={lang}").text
+        response = client.post(f"{url}?lang={lang}", data={**form_of(page, "dry_run"), field: value})
+        assert response.status_code == 400
+        assert expected in response.text
+        assert "LookupError" not in response.text and "Traceback" not in response.text
+    assert engine_of(app).jobs.list(SYSTEM_ACTOR) == []
+
+
+def test_a_header_holding_nul_is_named_on_the_mapping_page(client: FlaskClient) -> None:
+    url = mapping_url(upload(client, "lead", b"Last name;Soci\x00et\xc3\xa9\nDurand;Acme\n"))
+    page = client.get(url)
+    assert page.status_code == 400
+    assert ("The file cannot be read: Column 2 of the header (&#39;Soci\\u0000eté&#39;) contains the character U+0000 (NUL), which cannot "
+            "be stored: remove it from the file.") in page.text
+
+
+def test_a_failed_jobs_page_shows_words_and_an_error_id_never_the_database(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlalchemy as sa
+
+    from engine.exchange import importer
+
+    def database_refuses(*args: Any, **kwargs: Any) -> Any:
+        raise sa.exc.DataError("INSERT INTO lead (secret) VALUES (%s)", {}, Exception("driver words"))
+
+    monkeypatch.setattr(importer.Importer, "run", database_refuses)
+    url = mapping_url(upload(client, "lead", LEADS_CSV))
+    for lang, words in (("en", "The job stopped on an unexpected error (error id {id})"),
+                        ("fr", "La tâche s&#39;est arrêtée sur une erreur inattendue (identifiant d&#39;erreur {id})")):
+        page = client.get(f"{url}?lang={lang}").text
+        job = wait(app, client.post(f"{url}?lang={lang}", data=form_of(page, "import")))
+        assert job["state"] == "failed"
+        error_id = re.search(r"\b([0-9a-f]{8})\b", job["message"]).group(1)
+        job_page = client.get(f"/jobs/{job['id']}?lang={lang}").text
+        assert words.format(id=error_id) in job_page
+        assert "INSERT" not in job_page and "driver words" not in job_page and "DataError" not in job_page

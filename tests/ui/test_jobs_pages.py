@@ -265,7 +265,10 @@ def test_a_failed_job_says_why_and_resumes(app: Flask, client: FlaskClient) -> N
     job_id = engine.jobs.submit("test_page_failure", {}, actor_of(app, client), entity="lead")
     engine.jobs.run(job_id)
     page = client.get(f"/jobs/{job_id}").text
-    assert 'data-state="failed">Failed' in page and "RuntimeError: the disk is full" in page
+    error_id = re.search(r"error id ([0-9a-f]{8})", engine.jobs.get(job_id, SYSTEM_ACTOR)["message"]).group(1)
+    assert 'data-state="failed">Failed' in page
+    assert f"The job stopped on an unexpected error (error id {error_id})" in page
+    assert "RuntimeError" not in page and "the disk is full" not in page
     assert 'id="resume"' in page and 'id="cancel"' not in page
     response = client.post(f"/jobs/{job_id}/resume?lang=fr")
     assert response.status_code == 303 and response.headers["Location"] == f"/jobs/{job_id}?lang=fr"

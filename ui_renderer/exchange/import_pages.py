@@ -22,7 +22,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from engine import Engine
-from engine.exchange.importer import ImportOptions, submit_import
+from engine.exchange.importer import ImportOptionError, ImportOptions, submit_import
 
 from ui_renderer.core.actor import current_actor
 from ui_renderer.core.language import request_language
@@ -142,7 +142,10 @@ def run(entity: str, token: str) -> ResponseReturnValue:
         ui = words(request_language())
         text = " ".join(ui[key].format(field=field) for key, field in problems)
         return _mapping_page(entity, found, form, problem=text, status=400)
-    job_id = submit_import(engine(), entity, found.path, options, current_actor())
+    try:
+        job_id = submit_import(engine(), entity, found.path, options, current_actor())
+    except ImportOptionError as error:  # the engine's checks, the same for the API and the command line
+        return _mapping_page(entity, found, form, problem=error.message(request_language()), status=400)
     return redirect(url_for("jobs_pages.detail", job_id=job_id) + lang_suffix(), 303)
 
 
@@ -160,8 +163,11 @@ def confirm(job_id: int) -> ResponseReturnValue:
     found = load_upload(engine(), token, current_actor().user_id) if token else None
     if found is None:
         return job_detail(job_id, notice=words(request_language())["import_upload_gone"], status=404)
-    real = ImportOptions.from_dict({**options, "dry_run": False})
-    new_job = submit_import(engine(), entity, found.path, real, current_actor())
+    try:
+        real = ImportOptions.from_dict({**options, "dry_run": False})
+        new_job = submit_import(engine(), entity, found.path, real, current_actor())
+    except ImportOptionError as error:  # checked when the dry run was queued: the definitions changed since
+        return job_detail(job_id, notice=error.message(request_language()), status=400)
     return redirect(url_for("jobs_pages.detail", job_id=new_job) + lang_suffix(), 303)
 
 

@@ -8,6 +8,7 @@ Only the first rows are read: the page stays quick however large the file.
 from __future__ import annotations
 
 import itertools
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -15,9 +16,13 @@ from typing import Any, Iterable, Mapping
 from engine import Actor, Engine
 from engine.exchange.csv_source import open_csv
 from engine.exchange.import_mapping import ColumnMapper
-from engine.exchange.import_messages import ImportFileError
+from engine.exchange.import_messages import ImportFileError, ImportFileProblems, ImportOptionError, import_message
+from engine.jobs.failures import log_failure
+from engine.jobs.stored_text import printable
 from plugins.host.registry import import_formats
 from plugins.host.types import ImportFormat
+
+log = logging.getLogger(__name__)
 
 SAMPLE_ROWS = 3
 PLUGIN_ROWS = 20
@@ -85,10 +90,12 @@ def preview_file(
                 raise ImportFileError("format_entity", {"format": format, "entity": entity})
             headers, rows = _plugin_columns(fmt, path)
             found_encoding = found_delimiter = None
-    except ImportFileError as error:
+    except (ImportFileError, ImportOptionError) as error:
         return FilePreview((), encoding, delimiter, error.message(lang))
-    except Exception as error:  # a plugin's parser refusing the file
-        return FilePreview((), None, None, f"{type(error).__name__}: {error}")
+    except ImportFileProblems as problems:
+        return FilePreview((), encoding, delimiter, " ".join(p.message(lang) for p in problems.problems))
+    except Exception as error:  # a plugin's parser refusing the file: its own words, else an error id
+        return FilePreview((), None, None, _parser_failure(error, format, lang))
     columns = []
     for index, header in enumerate(headers):
         proposed, note = "", None
@@ -100,6 +107,21 @@ def preview_file(
         samples = tuple(_sample(row.get(header)) for row in rows if _sample(row.get(header)))
         columns.append(ColumnChoice(index, header, samples, proposed, note))
     return FilePreview(tuple(columns), found_encoding, found_delimiter, None)
+
+
+def _parser_failure(error: Exception, format: str, lang: str) -> str:
+    """What the page says when a plugin's parser refuses the file: the plugin's words if it has
+    some for people, else a sentence with the id under which the error was logged."""
+    described = getattr(error, "message", None)
+    if callable(described):
+        try:
+            text = described(lang)
+        except Exception:
+            text = None
+        if isinstance(text, str) and text:
+            return printable(text)
+    error_id = log_failure(log, error, "import preview: format %s could not read the file", format)
+    return import_message("format_unreadable_id", lang, {"format": format, "error_id": error_id})
 
 
 def _plugin_columns(fmt: ImportFormat, path: Path) -> tuple[list[str], list[Mapping[str, Any]]]:
