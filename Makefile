@@ -13,10 +13,12 @@ INSTALLED_TEST := $(VENV)/.installed-test
 
 .PHONY: run test lint bench clean install worker
 
+# Serves with gunicorn, as in production (Ctrl-C stops it); `make run SERVE_OPTIONS=--dev` serves
+# with Flask's reloader and debugger instead, `SERVE_OPTIONS="--workers 2"` sets gunicorn's options.
 run: $(INSTALLED)
 	$(BIN)/ossature migrate
 	$(BIN)/ossature seed-demo
-	$(BIN)/ossature serve --host $(HOST) --port $(PORT)
+	$(BIN)/ossature serve --host $(HOST) --port $(PORT) $(SERVE_OPTIONS)
 
 # Runs jobs sent through OSSATURE_BROKER_URL (see "Jobs and workers" in README.md).
 worker: $(INSTALLED)

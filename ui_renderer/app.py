@@ -16,7 +16,9 @@ from flask import Flask
 from engine.installation import settings
 from engine.installation.definitions import Installation
 from engine.installation.live import LiveEngine
+from ui_renderer.core.error_pages import ErrorPagesFlask, init_error_pages
 from ui_renderer.core.live_app import use_live_engine
+from ui_renderer.core.request_log import init_request_log
 from ui_renderer.core.security import init_security
 from ui_renderer.exchange.import_pages import imports
 from ui_renderer.exchange.jobs_pages import jobs_pages
@@ -27,7 +29,7 @@ from ui_renderer.records.blueprint import forms
 from ui_renderer.records.duplicates import duplicates
 
 from .admin import register_admin
-from .api import register_api
+from .api import API_PREFIX, register_api
 from .core.language import LANGUAGES, request_language, ui_text
 from .home import home
 
@@ -43,8 +45,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     `IMPORT_MAX_BYTES` (the largest file an import accepts, default 50 MiB) and `IMPORT_KEEP_DAYS`
     (how long uploaded files are kept, default 7). Other keys go to `app.config` unchanged.
     Raises `metamodel.DefinitionError` when the packs do not load.
+
+    Every request gets an id and a log line (ui_renderer/core/request_log.py); an unreachable
+    database answers 503 and an unexpected error a 500 carrying that id, as a page or, under
+    the API, as JSON (ui_renderer/core/error_pages.py).
     """
-    app = Flask(__name__)
+    app = ErrorPagesFlask(__name__)
+    init_request_log(app)  # first: the request id exists for every later hook
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     app.config.from_mapping(DATABASE_URL=None, PACKS=None, LOGIN_REQUIRED=True, SECRET_KEY=None)
@@ -70,6 +77,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                                 engine_options=options)
     use_live_engine(app, LiveEngine(installation))  # before init_security: it rebuilds what is derived
 
+    init_error_pages(app, api_prefix=API_PREFIX + "/")
     init_security(app)
     register_admin(app)
     app.register_blueprint(home)
