@@ -1,4 +1,5 @@
-"""The home page (every entity with its record count) and the `/health` probe for load balancers."""
+"""The home page (the entities the user may read, each with the number of records they may
+read) and the `/health` probe for load balancers."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from flask import Blueprint, current_app, jsonify, render_template
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import SQLAlchemyError
 
+from ui_renderer.core.actor import current_actor
 from ui_renderer.core.language import request_language, sort_key
 
 home = Blueprint("home", __name__)
@@ -21,9 +23,12 @@ def engine() -> Any:
 def index() -> ResponseReturnValue:
     lang = request_language()
     eng = engine()
-    entities = sorted(eng.model.entities.values(), key=lambda e: sort_key(e.plural.get(lang)))
+    actor = current_actor()
+    permissions = eng.records.permissions
+    readable = [e for e in eng.model.entities.values() if permissions.access(actor, e.name).allows("read")]
+    entities = sorted(readable, key=lambda e: sort_key(e.plural.get(lang)))
     try:
-        counts: dict[str, int | None] = {e.name: eng.records.count(e.name) for e in entities}
+        counts: dict[str, int | None] = {e.name: eng.records.count(e.name, actor=actor) for e in entities}
         status = 200
     except SQLAlchemyError:
         current_app.logger.exception("home page: cannot count records")

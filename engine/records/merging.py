@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from metamodel.model import FieldDef, Model, Text
 
-from engine.core.errors import ConflictError, EngineError
+from engine.core.errors import ConflictError, EngineError, NotFoundError
 from engine.access.permissions import Access
 from engine.storage.sqljson import json_changes, json_literal
 from engine.storage.trail import write_audit
@@ -114,17 +114,22 @@ def merge_records(
     it), `merged_from`, `taken` and `moved` (`"entity.field"` -> records moved, non-zero only).
     """
     access = tx.access(entity, "update")
-    tx.access(entity, "delete")
+    deleting = tx.access(entity, "delete")
     definition = tx.model.entity(entity)
     label = definition.label
     taken = list(dict.fromkeys(take))
     if keep_id == other_id:
         raise MergeError("same_record", {"entity": label, "id": keep_id})
     _check_taken(tx, entity, access, taken)
+    # `keep` is updated, so it must be in the scope of updating; `other` goes to the trash and
+    # gives its values, so it must be in the scopes of deleting and of reading.
+    needs = {keep_id: access, other_id: deleting}
     locked = {  # locked in id order, so that two merges of the same pair cannot deadlock
-        record_id: tx._row(entity, record_id, include_deleted=True, for_update=True, access=access)
+        record_id: tx._row(entity, record_id, include_deleted=True, for_update=True, access=needs[record_id])
         for record_id in sorted((keep_id, other_id))
     }
+    if not tx.in_scope(entity, [other_id], "read", live=False):
+        raise NotFoundError(entity, other_id)
     keep, other = locked[keep_id], locked[other_id]
     for row, version in ((keep, keep_version), (other, other_version)):
         if row["deleted_at"] is not None:

@@ -175,11 +175,22 @@ class RecordService:
         with self.reading(actor) as tx:
             access = tx.access(entity, "read")
             record = tx._row(entity, record_id, access=access)
+            updatable = access.allows("update") and bool(tx.in_scope(entity, [record_id], "update"))
         found = self.workflow_of(entity).available(record, actor)
-        if access.allows("update"):
+        if updatable:
             return found
         refused = PermissionDenied(entity, "update")
         return [(t, error or TransitionError("role", {"transition": t.name, "roles": str(refused)})) for t, error in found]
+
+    def in_scope(
+        self, entity: str, ids: Iterable[int | None], operation: str = "read", *, actor: Actor | None = None,
+        live: bool = True,
+    ) -> set[int]:
+        """Which of `ids` name live records (any, with `live` False) the actor may `operation`:
+        set-based, one query per 500 ids. A page asks it before offering a change; an import
+        asks it of a link column's ids (a link must name a record the actor may read)."""
+        with self.reading(actor) as tx:
+            return tx.in_scope(entity, (i for i in ids if i is not None), operation, live=live)
 
     def titles(self, entity: str, ids: Iterable[int | None], *, actor: Actor | None = None) -> dict[int, str]:
         """Titles of the records `ids` in the actor's scope (trashed ones included); others are left out."""

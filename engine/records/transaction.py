@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 import sqlalchemy as sa
 
 from engine.core.context import Actor
-from engine.access.permissions import Access
+from engine.access.permissions import Access, PermissionDenied
 from engine.core.errors import (
     BatchValidationError,
     ConflictError,
@@ -76,11 +76,26 @@ class Transaction:
         return self.conn.begin_nested()
 
     def access(self, entity: str, operation: str) -> Access:
-        """This actor's access to `entity`, after checking it allows `operation`."""
+        """This actor's access to `entity` for `operation`, after checking it allows `operation`."""
         self.service.table(entity)
-        access = self.service.permissions.access(self.actor, entity)
+        access = self.service.permissions.access(self.actor, entity, operation)
         access.require(operation)
         return access
+
+    def in_scope(
+        self, entity: str, ids: Iterable[int], operation: str = "read", *, live: bool = True
+    ) -> set[int]:
+        """Which of `ids` name records of `entity` in this actor's scope for `operation` (live
+        ones only, unless told): one SELECT per LOOKUP_CHUNK ids, whatever their number.
+
+        An operation the actor may not do at all gives the empty set, without a query."""
+        table = self.service.table(entity)
+        access = self.service.permissions.access(self.actor, entity, operation)
+        wanted = {i for i in ids if i is not None}
+        if not wanted or not access.allows(operation):
+            return set()
+        scope = self.service.permissions.scope_condition(access, self.actor, table)
+        return self._existing(table.c.id, wanted, table, live=live, where=scope)
 
     def _row(
         self, entity: str, record_id: int, *, include_deleted: bool = False, for_update: bool = False,
@@ -96,9 +111,20 @@ class Transaction:
         if for_update:
             query = query.with_for_update()
         row = self.conn.execute(query, {"record_id": record_id}).first()
+        if row is None and access is not None:
+            self._refuse_if_readable(entity, record_id, access, include_deleted)
         if row is None or (row.deleted_at is not None and not include_deleted):
             raise NotFoundError(entity, record_id)
         return dict(row._mapping)
+
+    def _refuse_if_readable(self, entity: str, record_id: int, access: Access, include_deleted: bool) -> None:
+        """A record outside the scope of a change but one the actor may read: refused as such
+        (PermissionDenied), since its existence is no secret to them. One they may not read
+        stays not found, so that no answer tells which ids exist."""
+        if access.operation == "read" or access.unrestricted:
+            return
+        if self.in_scope(entity, [record_id], "read", live=not include_deleted):
+            raise PermissionDenied(entity, access.operation, "record outside the scope of the operation")
 
     # -- creating ----------------------------------------------------------------
 
@@ -428,7 +454,7 @@ class Transaction:
             state = "already in the trash" if trashed else "not in the trash"
             raise StateError(f"{entity} {record_id} is {state}")
         if not trashed:
-            problems = self._check_database_rules(entity, [current], exclude_ids=[record_id])
+            problems = self._check_database_rules(entity, [current], exclude_ids=[record_id], scoped_links=False)
             if problems:
                 raise RecordValidationError(problems[0], entity)
         new_version = current["version"] + 1
@@ -448,11 +474,16 @@ class Transaction:
 
     def _check_database_rules(
         self, entity: str, records: Sequence[Mapping[str, Any]], exclude_ids: Sequence[int] = (),
-        skip: frozenset[str] = frozenset(),
+        skip: frozenset[str] = frozenset(), *, scoped_links: bool = True,
     ) -> dict[int, ErrorMap]:
-        """Links that point at live records and unique values, checked set-based; errors by row index.
+        """Links that point at live records the actor may read, and unique values, checked
+        set-based (one query per link column per LOOKUP_CHUNK values); errors by row index.
 
-        `skip` names link fields not to check (their ids were just read from the database)."""
+        A link to a record outside the actor's read scope gets the very error of a link to
+        no record, so that no answer tells which ids exist. `skip` names link fields not to
+        check (their ids were just read from the database, in the actor's scope);
+        `scoped_links` False checks only that the records exist (a restored record keeps
+        the links it had, whoever set them)."""
         problems: dict[int, ErrorMap] = {}
         table = self.service.table(entity)
         for f in self.model.entity(entity).fields:
@@ -462,8 +493,11 @@ class Transaction:
                 wanted = {r[f.name] for r in records if r.get(f.name) is not None}
                 if not wanted:
                     continue
-                target = self.service.table(f.entity)
-                found = self._existing(target.c.id, wanted, target)
+                if scoped_links:
+                    found = self.in_scope(f.entity, wanted, "read")
+                else:
+                    target = self.service.table(f.entity)
+                    found = self._existing(target.c.id, wanted, target)
                 for index, r in enumerate(records):
                     if r.get(f.name) is not None and r[f.name] not in found:
                         problems.setdefault(index, {})[f.name] = [
@@ -483,14 +517,18 @@ class Transaction:
         return problems
 
     def _existing(
-        self, column: sa.Column, values: set[Any], table: sa.Table, exclude_ids: Sequence[int] = ()
+        self, column: sa.Column, values: set[Any], table: sa.Table, exclude_ids: Sequence[int] = (), *,
+        live: bool = True, where: sa.ColumnElement[bool] | None = None,
     ) -> set[Any]:
+        """Which of `values` `column` holds (live records only, unless told), LOOKUP_CHUNK at a time."""
         values_list = list(values)
         found: set[Any] = set()
         for start in range(0, len(values_list), LOOKUP_CHUNK):
-            query = sa.select(column).where(
-                column.in_(values_list[start : start + LOOKUP_CHUNK]), table.c.deleted_at.is_(None)
-            )
+            query = sa.select(column).where(column.in_(values_list[start : start + LOOKUP_CHUNK]))
+            if live:
+                query = query.where(table.c.deleted_at.is_(None))
+            if where is not None:
+                query = query.where(where)
             if exclude_ids:
                 query = query.where(table.c.id.not_in(list(exclude_ids)))
             found.update(self.conn.execute(query).scalars())

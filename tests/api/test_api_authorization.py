@@ -3,7 +3,9 @@ row scopes (sales sees only their own leads) and hidden characteristics (never s
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
+import re
 from typing import Any, Iterator
 
 import pytest
@@ -65,6 +67,8 @@ def valid_values(engine: Engine, entity: str, actor: Actor, serial: int) -> dict
         value = sample.get(field.name)
         if field.readonly or field.type == "status" or field.name in access.protected or value is None:
             continue
+        if field.type == "link" and not engine.records.in_scope(field.entity, [value], actor=actor):
+            continue  # a link must name a record the actor may read
         if field.unique:
             value = f"m{serial}.{value}" if field.type == "email" else f"{value}-m{serial}"
         values[field.name] = json_ready(value)
@@ -72,6 +76,9 @@ def valid_values(engine: Engine, entity: str, actor: Actor, serial: int) -> dict
 
 
 def json_ready(value: Any) -> Any:
+    """A stored value as the API takes it: date-times in UTC (stored naive), dates in ISO 8601."""
+    if isinstance(value, dt.datetime):
+        return value.isoformat() + "Z"
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value) if not isinstance(value, (str, int, bool, list)) else value
@@ -81,6 +88,11 @@ def first_id(engine: Engine, entity: str) -> int:
     table = engine.tables.of(entity)
     with engine.db.connect() as conn:
         return conn.execute(sa.select(sa.func.min(table.c.id)).where(table.c.deleted_at.is_(None))).scalar_one()
+
+
+def version_of(engine: Engine, entity: str, record_id: int) -> int:
+    """The record's current version, which every change through the API names."""
+    return engine.records.get(entity, record_id)["version"]
 
 
 def a_change(engine: Engine, entity: str, actor: Actor, record: dict[str, Any]) -> dict[str, Any]:
@@ -111,12 +123,12 @@ def test_every_role_every_entity_every_operation(matrix_app: Flask, role: str) -
         outcomes[entity, "get"] = caller.get(path).status_code
         outcomes[entity, "history"] = caller.get(f"{path}/history").status_code
         change = a_change(engine, entity, actor, record)
-        outcomes[entity, "update"] = caller.patch(path, change).status_code
+        outcomes[entity, "update"] = caller.patch(path, {**change, "version": version_of(engine, entity, record["id"])}).status_code
         mass = caller.post(f"/{entity}/mass-update", {"ids": [record["id"]], "values": {k: v + "!" for k, v in change.items()}})
         outcomes[entity, "mass_update"] = mass.status_code
         if mass.status_code == 200:
             assert mass.get_json()["changed"] == 1, (role, entity, mass.get_json())
-        outcomes[entity, "delete"] = caller.delete(path).status_code
+        outcomes[entity, "delete"] = caller.delete(f"{path}?version={version_of(engine, entity, record['id'])}").status_code
     expected = {
         (entity, op): ({"create": 201}.get(op, 200) if op in ALLOWED[role][entity] else 403)
         for entity in ENTITIES for op in ("list", "create", "get", "history", "update", "mass_update", "delete")
@@ -150,7 +162,7 @@ def test_sales_see_only_their_own_leads(app: Flask, as_role) -> None:
     assert sorted(item["id"] for item in listed["items"]) == sorted([*theirs[:3], mine])
     assert ann.get(f"/lead/{theirs[4]}").status_code == 404
     assert ann.get(f"/lead/{bobs}").status_code == 404
-    assert ann.patch(f"/lead/{bobs}", {"company": "Taken"}).status_code == 404
+    assert ann.patch(f"/lead/{bobs}", {"company": "Taken", "version": version_of(engine, "lead", bobs)}).status_code == 404
     assert ann.get(f"/lead/{bobs}/history").status_code == 404
     grouped = ann.get("/lead?tab=all&group=status").get_json()
     assert sum(group["count"] for group in grouped["groups"]) == 4
@@ -189,7 +201,7 @@ def test_hidden_characteristics_never_show(acme_app: Flask) -> None:
     admin = make_caller(acme_app, "boss", ("admin",))
     lead = admin.post("/lead", {"last_name": "Secret", "phone": "0102030405", "score": 2, "budget": "10",
                                 "sector": "banking"}).get_json()
-    admin.patch(f"/lead/{lead['id']}", {"score": 4, "budget": "20", "company": "Visible"})
+    assert admin.patch(f"/lead/{lead['id']}", {"score": 4, "budget": "20", "company": "Visible", "version": 1}).status_code == 200
     listed = auditor.get("/lead?tab=all&size=200").get_json()
     assert listed["total"] == engine.records.count("lead")
     assert all(not set(HIDDEN) & set(item) for item in listed["items"])
@@ -208,7 +220,7 @@ def test_hidden_and_readonly_characteristics_cannot_be_written_or_leak_in_a_conf
     auditor = make_caller(acme_app, "auditor", ("auditor",))
     admin = make_caller(acme_app, "boss", ("admin",))
     lead = admin.post("/lead", {"last_name": "Secret", "phone": "0102030405", "score": 2}).get_json()
-    refused = auditor.patch(f"/lead/{lead['id']}", {"score": 5, "company": "Mine"})
+    refused = auditor.patch(f"/lead/{lead['id']}", {"score": 5, "company": "Mine", "version": 1})
     assert refused.status_code == 422
     assert {name: errors[0]["rule"] for name, errors in refused.get_json()["errors"].items()} == {
         "score": "readonly", "company": "readonly"}
@@ -220,3 +232,35 @@ def test_hidden_and_readonly_characteristics_cannot_be_written_or_leak_in_a_conf
     assert not set(HIDDEN) & set(conflict.get_json()["current"])
     assert auditor.post("/lead/mass-update", {"ids": [lead["id"]], "values": {"sector": "banking"}}).status_code == 422
     assert auditor.post("/lead", {"last_name": "New", "phone": "0102"}).status_code == 403
+
+
+# -- links to records outside the caller's scope ----------------------------------------------------
+
+
+def test_a_link_to_a_record_out_of_scope_is_refused_like_a_record_that_does_not_exist(app: Flask, as_role) -> None:
+    """Same status, rule and words for a lead the caller may not read and for an id of no lead:
+    the answer never tells which ids exist."""
+    engine: Engine = app.extensions["ossature"]
+    sales = as_role("sales")
+    mine = sales.post("/lead", {"last_name": "Mine", "phone": "0102030405"}).get_json()["id"]
+    theirs = first_id(engine, "lead")  # a demo lead, assigned to someone else
+    assert sales.get(f"/lead/{theirs}").status_code == 404
+    missing = engine.records.count("lead", include_deleted=True) + 1000
+
+    def refusal(lead: int, send: Any) -> tuple[int, str]:
+        response = send(lead)
+        return response.status_code, re.sub(rf"\b{lead}\b", "<id>", response.get_data(as_text=True))
+
+    task = sales.post("/task", {"subject": "Call", "lead": mine}).get_json()
+    sends = {
+        "create": lambda lead: sales.post("/task", {"subject": "Call", "lead": lead}),
+        "update": lambda lead: sales.patch(f"/task/{task['id']}", {"lead": lead, "version": task["version"]}),
+        "mass_update": lambda lead: sales.post("/task/mass-update", {"ids": [task["id"]], "values": {"lead": lead}}),
+    }
+    for lang in ("en", "fr"):
+        sales.lang = lang
+        for operation, send in sends.items():
+            out_of_scope, nonexistent = refusal(theirs, send), refusal(missing, send)
+            assert out_of_scope[0] == 422, (operation, out_of_scope)
+            assert out_of_scope == nonexistent, operation
+    assert engine.records.get("task", task["id"])["lead"] == mine

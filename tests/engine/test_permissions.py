@@ -172,3 +172,74 @@ def test_a_conflict_shows_only_what_the_actor_may_see(engine, people, samples):
     with pytest.raises(ConflictError) as caught:
         engine.records.update("sample", samples["ann"], {"notes": "x"}, people["ann"], version=1)
     assert "price" not in caught.value.current and caught.value.current["name"] == "Ann's"
+
+
+# -- several roles: each operation with the grants that allow it --------------------------------
+
+
+def holding(actor: Actor, *roles: str) -> Actor:
+    return Actor(user_id=actor.user_id, username=actor.username, roles=frozenset(roles), team=actor.team)
+
+
+def test_a_wide_reading_role_lends_its_scope_to_reading_only(engine, people, samples):
+    """Clerk (own records: read, create, update, mass update) + viewer (every record: read)."""
+    ann = holding(people["ann"], "clerk", "viewer")
+    assert engine.records.count("sample", actor=ann) == 3
+    assert engine.records.get("sample", samples["bob"], actor=ann)["name"] == "Bob's"
+    with pytest.raises(PermissionDenied):  # a record she may read: refused, not hidden
+        engine.records.update("sample", samples["bob"], {"notes": "x"}, ann)
+    with pytest.raises(PermissionDenied):
+        engine.records.transition("sample", samples["bob"], "cancel", ann)
+    refused = engine.records.available_transitions("sample", samples["bob"], ann)
+    assert refused and all(error is not None for _, error in refused)
+    result = engine.records.mass_update("sample", list(samples.values()), {"notes": "bulk"}, ann)
+    assert (result.matched, result.changed) == (1, 1)
+    assert engine.records.get("sample", samples["bob"])["notes"] == "drafted"
+    assert engine.records.update("sample", samples["ann"], {"notes": "mine"}, ann)["notes"] == "mine"
+    with pytest.raises(PermissionDenied):
+        engine.records.delete("sample", samples["ann"], ann)
+
+
+def test_a_record_out_of_every_scope_stays_not_found(engine, people, samples):
+    ann = holding(people["ann"], "clerk", "worker")  # worker reaches notes, not samples
+    with pytest.raises(NotFoundError):
+        engine.records.update("sample", samples["bob"], {"notes": "x"}, ann)
+    with pytest.raises(NotFoundError):
+        engine.records.get("sample", samples["bob"], actor=ann)
+
+
+def test_field_rules_follow_the_grants_of_each_operation(engine, people, samples):
+    """Viewer shows the price that clerk hides, for reading; updating is clerk's alone, so the
+    price and the quantity stay out of reach there."""
+    ann = holding(people["ann"], "clerk", "viewer")
+    assert engine.records.get("sample", samples["ann"], actor=ann)["price"] is not None
+    assert engine.records.history("sample", samples["ann"], "price", actor=ann)
+    with pytest.raises(RecordValidationError) as caught:
+        engine.records.update("sample", samples["ann"], {"qty": 3, "price": "9"}, ann)
+    assert {n: e[0].rule for n, e in caught.value.errors.items()} == {"price": "readonly", "qty": "readonly"}
+    access = engine.records.permissions.access(ann, "sample")
+    assert access.hidden == frozenset() and access.for_operation("update").protected >= {"price", "qty"}
+    assert access.scope == "all" and access.scope_of("update") == "own" and access.scope_of("delete") is None
+
+
+@pytest.mark.parametrize(("roles", "scopes"), [
+    (("clerk",), {"read": "own", "update": "own", "delete": None}),
+    (("clerk", "viewer"), {"read": "all", "update": "own", "delete": None}),
+    (("clerk", "teamlead"), {"read": "team", "update": "team", "delete": "team"}),
+    (("viewer", "teamlead"), {"read": "all", "update": "team", "delete": "team"}),
+    (("clerk", "boss"), {"read": "all", "update": "all", "delete": "all"}),
+    (("unknown_role",), {"read": None, "update": None, "delete": None}),
+])
+def test_scopes_per_operation(engine, people, roles, scopes):
+    access = engine.records.permissions.access(holding(people["ann"], *roles), "sample")
+    assert {op: access.scope_of(op) for op in scopes} == scopes
+
+
+def test_an_operation_no_role_allows_reaches_no_record(engine, people, samples):
+    from engine.records.transaction import Transaction
+
+    val = people["val"]  # viewer: reads, never updates
+    with engine.db.connect() as conn:
+        tx = Transaction(engine.records, conn, val)
+        assert tx.in_scope("sample", samples.values(), "update") == set()
+        assert tx.in_scope("sample", samples.values(), "read") == set(samples.values())
