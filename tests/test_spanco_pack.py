@@ -128,8 +128,8 @@ def engine(make_engine, model):
 
 @pytest.fixture
 def customer(engine) -> tuple[int, int]:
-    account = engine.records.create("account", {"name": "Fromagerie Dubois"}, SYSTEM_ACTOR)
-    contact = engine.records.create("contact", {"last_name": "Dubois", "account": account["id"]}, SYSTEM_ACTOR)
+    account = engine.records.create("account", {"name": "Fromagerie Dubois", "assigned_to": SALES.user_id}, SYSTEM_ACTOR)
+    contact = engine.records.create("contact", {"last_name": "Dubois", "account": account["id"], "assigned_to": SALES.user_id}, SYSTEM_ACTOR)
     return account["id"], contact["id"]
 
 

@@ -96,7 +96,7 @@ def actor_layout(entity: str, lang: str, operation: str = "update") -> FormLayou
     cache = form_cache()
     if access is None or getattr(access, "unrestricted", False):
         return cache.layout(entity, lang)
-    locked = frozenset(access.readonly)
+    locked = frozenset(access.readonly_for(operation))
     if not access.allows(operation):
         locked = frozenset(f.name for f in engine().model.entity(entity).fields)
     return cache.layout(entity, lang, frozenset(access.hidden), locked)
