@@ -66,8 +66,8 @@ def visited_statuses(entity: str, record: Mapping[str, Any]) -> frozenset[str]:
     """The statuses the record has been in, from its status history (the current one included)."""
     if record.get("id") is None:
         return frozenset({record["status"]}) if record.get("status") else frozenset()
-    periods = engine().records.status_history(entity, record["id"], actor=acting())
-    return frozenset(p["status"] for p in periods if p["status"])
+    entered = engine().records.statuses_entered(entity, record["id"], actor=acting())
+    return entered | {record["status"]} if record.get("status") else entered
 
 
 def status_bar(
