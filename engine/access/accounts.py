@@ -1,17 +1,22 @@
 """Users' credentials, their roles and their API tokens.
 
 A user is an ordinary `user` record (what the definitions say a user is); what makes it
-someone who can log in lives beside it, in two system tables:
+someone who can log in lives beside it, in system tables:
 
 - `sys_login`: one row per user who may log in: a slow password hash (scrypt), the
   role names they hold and whether the login is active;
 - `sys_token`: API tokens. Only the SHA-256 of a token is stored: the token itself is
-  shown once, when it is created.
+  shown once, when it is created;
+- `sys_session`: the user's session generation. A page session records the generation it
+  was opened under and is over as soon as the generation moves on: logging out and every
+  password change (the user's own or an administrator's) move it, so a copied cookie stops
+  working at once, on every app server. A user without a row is at generation 0.
 
-`Accounts(engine)` adds both tables to the engine's MetaData, so `engine.migrate()`
-creates them like any other table; `Accounts.migrate()` creates them on a database the
-engine already migrated (the `ossature migrate` command calls both), and every method
-creates them on first use if they are still missing.
+`Accounts(engine)` adds the tables to the engine's MetaData, so `engine.migrate()`
+creates them like any other table; `Accounts.migrate()` creates those missing on a database
+the engine already migrated (the `ossature migrate` command calls both: an installation from
+before `sys_session` gets it, its logins and tokens untouched), and every method creates them
+on first use if they are still missing.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
 
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -34,11 +39,13 @@ if TYPE_CHECKING:
 
 LOGIN_TABLE = "sys_login"
 TOKEN_TABLE = "sys_token"
+SESSION_TABLE = "sys_session"
 USER_ENTITY = "user"
 MIN_PASSWORD_LENGTH = 8
 PASSWORD_METHOD = "scrypt"
 LAST_USED_PRECISION = dt.timedelta(minutes=1)
 """`last_used_at` is written at most once a minute per token, not on every request."""
+_T = TypeVar("_T")
 
 
 class AccountError(EngineError):
@@ -55,10 +62,10 @@ class TokenInfo:
     revoked_at: dt.datetime | None
 
 
-def account_tables(metadata: sa.MetaData) -> tuple[sa.Table, sa.Table]:
-    """The login and token tables on `metadata` (added once; later calls return the same tables)."""
+def account_tables(metadata: sa.MetaData) -> tuple[sa.Table, sa.Table, sa.Table]:
+    """The login, token and session tables on `metadata` (added once; later calls return the same tables)."""
     if LOGIN_TABLE in metadata.tables:
-        return metadata.tables[LOGIN_TABLE], metadata.tables[TOKEN_TABLE]
+        return metadata.tables[LOGIN_TABLE], metadata.tables[TOKEN_TABLE], metadata.tables[SESSION_TABLE]
     user_table = table_name(USER_ENTITY)
     login = sa.Table(
         LOGIN_TABLE,
@@ -83,7 +90,15 @@ def account_tables(metadata: sa.MetaData) -> tuple[sa.Table, sa.Table]:
         sa.Index("ux_sys_token_hash", "token_hash", unique=True),
         sa.Index("ix_sys_token_user", "user_id"),
     )
-    return login, token
+    session = sa.Table(
+        SESSION_TABLE,
+        metadata,
+        sa.Column("user_id", sa.Integer, sa.ForeignKey(f"{user_table}.id", name="fk_sys_session_user"),
+                  primary_key=True, autoincrement=False),
+        sa.Column("generation", sa.Integer, nullable=False),
+        sa.Column("changed_at", sa.DateTime, nullable=False),
+    )
+    return login, token, session
 
 
 def hash_token(token: str) -> str:
@@ -99,17 +114,17 @@ class Accounts:
         self.engine = engine
         self.db = engine.db
         self.users = engine.tables.of(USER_ENTITY)
-        self.login, self.token = account_tables(engine.tables.metadata)
+        self.login, self.token, self.session = account_tables(engine.tables.metadata)
         self._ready = False
         self._dummy_hash: str | None = None
 
     # -- tables ------------------------------------------------------------------------
 
     def migrate(self) -> list[str]:
-        """Create the login and token tables if they are missing; returns what was done."""
+        """Create the login, token and session tables if they are missing; returns what was done."""
         with self.db.begin() as conn:
             existing = set(sa.inspect(conn).get_table_names())
-            missing = [t for t in (self.login, self.token) if t.name not in existing]
+            missing = [t for t in (self.login, self.token, self.session) if t.name not in existing]
             if missing:
                 self.login.metadata.create_all(conn, tables=missing)
         self._ready = True
@@ -181,8 +196,48 @@ class Accounts:
         return role_names
 
     def set_password(self, user_id: int, password: str) -> None:
+        """A new password; the user's page sessions end (whoever changes it: the user or an administrator)."""
         self._ensure_tables()
-        self._upsert_login(user_id, password_hash=self._hash_password(password))
+        password_hash = self._hash_password(password)
+        self._retry_once_on_race(lambda: self._upsert_login(user_id, password_hash=password_hash, end_sessions=True))
+
+    # -- page sessions -------------------------------------------------------------------
+
+    def session_generation(self, user_id: int) -> int:
+        """The generation a session opened now records (0 until the user's sessions first end)."""
+        self._ensure_tables()
+        with self.db.connect() as conn:
+            found = conn.execute(sa.select(self.session.c.generation).where(self.session.c.user_id == user_id)).scalar()
+        return int(found or 0)
+
+    def end_sessions(self, user_id: int) -> int:
+        """End every page session of the user (logging out does it); returns the new generation."""
+        self._ensure_tables()
+
+        def bump() -> int:
+            with self.db.begin() as conn:
+                return self._next_generation(conn, user_id, self._now())
+
+        return self._retry_once_on_race(bump)
+
+    def session_actor(self, user_id: int, generation: int, *, lang: str = "en") -> Actor | None:
+        """The actor of a page session opened under `generation`, or None when it is over: the user's
+        sessions ended since, or the login is no longer usable (switched off, user inactive or deleted)."""
+        self._ensure_tables()
+        users, session = self.users, self.session
+        team = users.c.team if "team" in users.c else sa.null()
+        query = (
+            sa.select(users.c.id, users.c.username, team.label("team"), self.login.c.roles,
+                      sa.func.coalesce(session.c.generation, 0).label("generation"))
+            .select_from(self.login.join(users, users.c.id == self.login.c.user_id)
+                         .outerjoin(session, session.c.user_id == self.login.c.user_id))
+            .where(self.login.c.user_id == user_id, *self._usable())
+        )
+        with self.db.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None or row.generation != generation:
+            return None
+        return Actor(user_id=row.id, username=row.username, roles=frozenset(row.roles or ()), lang=lang, team=row.team)
 
     def set_active(self, user_id: int, active: bool) -> None:
         """Switch a login off (or on again); its tokens stop working while it is off."""
@@ -311,8 +366,28 @@ class Accounts:
         with self.db.connect() as conn:
             return conn.execute(sa.select(self.login.c.user_id).where(self.login.c.user_id == user_id)).first() is not None
 
-    def _upsert_login(self, user_id: int, **values: Any) -> None:
-        """Change the user's login row, creating it (no password, no role, active) if needed."""
+    def _next_generation(self, conn: sa.Connection, user_id: int, now: dt.datetime) -> int:
+        """Move the user's session generation on by one (its row is created at 1 the first time)."""
+        s = self.session
+        changed = conn.execute(
+            s.update().where(s.c.user_id == user_id).values(generation=s.c.generation + 1, changed_at=now)
+        ).rowcount
+        if not changed:
+            conn.execute(s.insert().values(user_id=user_id, generation=1, changed_at=now))
+        return int(conn.execute(sa.select(s.c.generation).where(s.c.user_id == user_id)).scalar_one())
+
+    @staticmethod
+    def _retry_once_on_race(write: Callable[[], _T]) -> _T:
+        """Run `write` again once when it lost a race to create the same row (a unique key refused it):
+        the second time the row exists and is updated."""
+        try:
+            return write()
+        except sa.exc.IntegrityError:
+            return write()
+
+    def _upsert_login(self, user_id: int, *, end_sessions: bool = False, **values: Any) -> None:
+        """Change the user's login row, creating it (no password, no role, active) if needed;
+        `end_sessions`: end the user's page sessions in the same transaction."""
         with self.db.begin() as conn:
             exists = conn.execute(
                 sa.select(self.users.c.id).where(self.users.c.id == user_id, self.users.c.deleted_at.is_(None))
@@ -326,3 +401,5 @@ class Accounts:
             if not changed:
                 row = {"password_hash": "", "roles": [], "active": True, **values}
                 conn.execute(self.login.insert().values(user_id=user_id, updated_at=now, **row))
+            if end_sessions:
+                self._next_generation(conn, user_id, now)

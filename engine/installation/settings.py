@@ -13,6 +13,19 @@
 - `OSSATURE_JOB_THRESHOLD`: selections larger than this run as a job (default 2000).
 - `OSSATURE_JOB_STALE_SECONDS`: a running job whose process has not signalled for this long is
   shown as interrupted and may be resumed (default 60).
+- `OSSATURE_SECURE_COOKIES`: `1` (or `true`, `yes`, `on`) when the site is served over HTTPS only:
+  the session cookie is then sent with `Secure` (default off, for plain-HTTP trials).
+- `OSSATURE_SESSION_IDLE_MINUTES`: a session unused for this long ends (default 30);
+  `OSSATURE_SESSION_MAX_HOURS`: a session ends this long after logging in, used or not
+  (default 12). Both as OWASP ASVS level 2 asks (re-authentication after 30 minutes idle or
+  12 hours).
+- `OSSATURE_RATE_LIMIT_STORAGE`: where failed logins and bad API tokens are counted, as a
+  Flask-Limiter storage URI (`redis://host:6379/1`, `memcached://...`, `memory://`). Default:
+  `OSSATURE_BROKER_URL` when it is a Redis URL (every app server then shares the counts), else
+  `memory://` (counts per app process: fine for one server).
+- `OSSATURE_LOGIN_ACCOUNT_LIMIT`, `OSSATURE_LOGIN_ADDRESS_LIMIT`, `OSSATURE_TOKEN_ADDRESS_LIMIT`:
+  how many failures are allowed before refusing, in Flask-Limiter's notation (`100/hour`,
+  `30 per 15 minutes`); defaults in `DEFAULT_FAILURE_LIMITS`.
 """
 
 from __future__ import annotations
@@ -25,6 +38,31 @@ import metamodel
 
 DEFAULT_DATABASE_URL = "sqlite:///instance/ossature.db"
 INSTANCE_DIR = Path("instance")
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+DEFAULT_SESSION_IDLE_MINUTES = 30
+DEFAULT_SESSION_MAX_HOURS = 12
+MEMORY_STORAGE = "memory://"
+REDIS_SCHEMES = ("redis://", "rediss://", "redis+sentinel://", "redis+cluster://")
+DEFAULT_FAILURE_LIMITS: dict[str, str] = {
+    "login_account": "100 per hour",
+    "login_address": "30 per 15 minutes",
+    "token_address": "60 per 10 minutes",
+}
+"""Failures allowed before refusing (a moving window: the oldest failure leaving it frees a try).
+
+- `login_account`: failed logins naming one username, from anywhere. 100 an hour is the most
+  OWASP ASVS 2.2.1 allows, and no fewer, so that others' failures lock a user out no sooner
+  than the standard asks.
+- `login_address`: failed logins from one client address (IPv6: its /64), whatever the
+  username: stops one machine trying many accounts well before it reaches any account's limit,
+  while an office behind one address mistyping passwords stays far from it.
+- `token_address`: requests with an unknown, revoked or inactive API token from one address.
+"""
+FAILURE_LIMIT_VARIABLES: dict[str, str] = {
+    "login_account": "OSSATURE_LOGIN_ACCOUNT_LIMIT",
+    "login_address": "OSSATURE_LOGIN_ADDRESS_LIMIT",
+    "token_address": "OSSATURE_TOKEN_ADDRESS_LIMIT",
+}
 
 
 def database_url() -> str:
@@ -84,3 +122,45 @@ def job_options() -> dict[str, float | int]:
 def engine_options() -> dict[str, object]:
     """Everything besides the model and database URL an `Engine` takes from the environment."""
     return {"files_dir": files_dir(), "broker_url": broker_url(), "job_options": job_options()}
+
+
+def _positive_number(variable: str, default: int) -> int:
+    raw = os.environ.get(variable, "").strip()
+    if not raw:
+        return default
+    value = int(raw)
+    if value < 1:
+        raise ValueError(f"{variable} must be a whole number of at least 1, not {raw!r}")
+    return value
+
+
+def secure_cookies() -> bool:
+    """Whether the session cookie is `Secure` (the site is served over HTTPS only)."""
+    return os.environ.get("OSSATURE_SECURE_COOKIES", "").strip().lower() in TRUE_WORDS
+
+
+def session_idle_seconds() -> int:
+    """How long an unused session lasts (`OSSATURE_SESSION_IDLE_MINUTES`, default 30 minutes)."""
+    return 60 * _positive_number("OSSATURE_SESSION_IDLE_MINUTES", DEFAULT_SESSION_IDLE_MINUTES)
+
+
+def session_max_seconds() -> int:
+    """How long a session lasts after logging in (`OSSATURE_SESSION_MAX_HOURS`, default 12 hours)."""
+    return 3600 * _positive_number("OSSATURE_SESSION_MAX_HOURS", DEFAULT_SESSION_MAX_HOURS)
+
+
+def rate_limit_storage() -> str:
+    """Where failures are counted: `OSSATURE_RATE_LIMIT_STORAGE`, else a Redis broker, else memory."""
+    explicit = os.environ.get("OSSATURE_RATE_LIMIT_STORAGE", "").strip()
+    if explicit:
+        return explicit
+    broker = broker_url()
+    if broker and broker.lower().startswith(REDIS_SCHEMES):
+        return broker
+    return MEMORY_STORAGE
+
+
+def failure_limits() -> dict[str, str]:
+    """The failure limits (`DEFAULT_FAILURE_LIMITS`), each replaced by its variable when set."""
+    return {name: os.environ.get(FAILURE_LIMIT_VARIABLES[name], "").strip() or default
+            for name, default in DEFAULT_FAILURE_LIMITS.items()}

@@ -1,9 +1,16 @@
 """Sessions for the pages: log in, log out, and CSRF protection of every state-changing form.
 
+`init_security(app)` is all the app factory calls; it also sets the session cookie's flags
+and lifetimes (ui_renderer/core/sessions.py), the failure throttle (throttle.py), the security
+headers of every response (headers.py) and the size cap of form posts (body_limit.py).
+
 - Login: a username and password checked by `engine.access.accounts.Accounts` (slow scrypt hashes);
-  the session keeps only the user's id. Every page but the login page, /health and the
-  static files needs a logged-in user, unless the app is built with `LOGIN_REQUIRED=False`
-  (then pages act as a demo user holding every role: for tests and trials only).
+  the session keeps the user's id and session generation (sessions.py says when it ends).
+  Every page but the login page, /health and the static files needs a logged-in user, unless
+  the app is built with `LOGIN_REQUIRED=False` (then pages act as a demo user holding every
+  role: for tests and trials only). Failed logins are counted per username and per client
+  address; past the limit the login page answers 429 with `Retry-After`.
+- Logout ends every session of the user, on every device (their session generation moves on).
 - CSRF: each session has a random token; every POST (PUT, PATCH, DELETE) to a page must
   carry it, as the `csrf_token` form field or the `X-CSRF-Token` header, or it is refused
   with 403. The JSON API is exempt: it authenticates with bearer tokens, never cookies.
@@ -24,13 +31,16 @@ from engine import Actor, PermissionDenied
 from engine.access.accounts import Accounts
 
 from ui_renderer.core.language import request_language
+from .body_limit import check_page_body
+from .headers import init_headers
 from .i18n import register_words, words
+from .sessions import configure_session_cookie, session_user, start_session
+from .throttle import current_throttle, init_throttle, login_counts, wait_words
 
 auth = Blueprint("auth", __name__)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 OPEN_ENDPOINTS = frozenset({"auth.login", "home.health", "static"})
-SESSION_USER = "user_id"
 SESSION_CSRF = "csrf_token"
 API_PATH = "/api/"
 
@@ -45,6 +55,7 @@ register_words({
         "auth_log_out": "Log out",
         "auth_refused_title": "Not allowed",
         "auth_permission_refused": "Your roles do not allow this.",
+        "auth_throttled": "Too many failed log-in attempts. Try again in {wait}.",
     },
     "fr": {
         "auth_csrf_refused": "Ce formulaire a expiré ou ne vient pas de ce site. Rechargez la page et réessayez.",
@@ -56,6 +67,7 @@ register_words({
         "auth_log_out": "Se déconnecter",
         "auth_refused_title": "Accès refusé",
         "auth_permission_refused": "Vos rôles ne le permettent pas.",
+        "auth_throttled": "Trop de tentatives de connexion échouées. Réessayez dans {wait}.",
     },
 })
 
@@ -80,15 +92,16 @@ def csrf_field() -> Markup:
 
 
 def logged_in_actor() -> Actor | None:
-    """The logged-in user as an engine Actor (once per request), or None."""
+    """The logged-in user as an engine Actor (once per request), or None: no session, or it is
+    over (sessions.py), which clears it."""
     if "actor" not in g:
-        user_id = session.get(SESSION_USER)
         actor = None
-        if user_id is not None:
-            try:
-                actor = accounts().actor_for(int(user_id), lang=request_language())
-            except Exception:  # the user was deleted or its login removed: the session is over
-                session.pop(SESSION_USER, None)
+        found = session_user(current_app.config["SESSION_IDLE_SECONDS"], current_app.config["SESSION_MAX_SECONDS"])
+        if found is not None:
+            user_id, generation = found
+            actor = accounts().session_actor(user_id, generation, lang=request_language())
+            if actor is None:
+                session.clear()
         g.actor = actor
     return g.actor
 
@@ -98,6 +111,9 @@ def _protect() -> ResponseReturnValue | None:
     if request.path.startswith(API_PATH) or (endpoint or "").startswith("api."):
         return None
     if request.method not in SAFE_METHODS:
+        too_large = check_page_body()
+        if too_large is not None:
+            return too_large
         sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
         expected = session.get(SESSION_CSRF) or ""
         if not expected or not hmac.compare_digest(sent, expected):
@@ -124,25 +140,41 @@ def login() -> ResponseReturnValue:
     lang = request_language()
     error = None
     username = ""
+    status = 200
+    headers: dict[str, str] = {}
     if request.method == "POST":
         username = request.form.get("username", "").strip()
-        actor = accounts().authenticate(username, request.form.get("password", ""), lang=lang)
-        if actor is not None:
-            session.clear()  # a new session (and CSRF token) on login: nothing carried over
-            session[SESSION_USER] = actor.user_id
-            return redirect(_safe_next(request.args.get("next")))
-        error = words(lang)["auth_login_failed"]
-    status = 401 if error else 200
-    return render_template("login.html", error=error, username=username, next=request.args.get("next", "")), status
+        counts = login_counts(username)
+        wait = current_throttle().wait(counts)
+        if wait is not None:  # refused unchecked, even a right password: else guessing would go on
+            error = words(lang)["auth_throttled"].format(wait=wait_words(wait, lang))
+            status, headers = 429, {"Retry-After": str(wait)}
+        else:
+            service = accounts()
+            actor = service.authenticate(username, request.form.get("password", ""), lang=lang)
+            if actor is not None:
+                start_session(actor.user_id, service.session_generation(actor.user_id))
+                return redirect(_safe_next(request.args.get("next")))
+            current_throttle().failed(counts)
+            error, status = words(lang)["auth_login_failed"], 401
+    page = render_template("login.html", error=error, username=username, next=request.args.get("next", ""))
+    return page, status, headers
 
 
 @auth.post("/logout")
 def logout() -> ResponseReturnValue:
+    """Ends every session of the user (a copy of this cookie elsewhere stops working too)."""
+    actor = logged_in_actor()
+    if actor is not None and actor.user_id is not None:
+        accounts().end_sessions(actor.user_id)
     session.clear()
     return redirect(url_for("auth.login"))
 
 
 def init_security(app: Flask) -> None:
+    configure_session_cookie(app)
+    init_throttle(app)
+    init_headers(app)
     app.register_blueprint(auth)
     app.before_request(_protect)
     app.jinja_env.globals["csrf_field"] = csrf_field
