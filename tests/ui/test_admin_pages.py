@@ -11,7 +11,7 @@ from typing import Callable, Iterator
 import pytest
 import sqlalchemy as sa
 import yaml
-from flask import Flask, session
+from flask import Flask
 from flask.testing import FlaskClient
 
 import metamodel
@@ -23,6 +23,7 @@ from engine.installation.live import LiveEngine
 from ui_renderer import create_app
 from ui_renderer.admin import admin_home
 from ui_renderer.core.live_app import use_live_engine
+from ui_renderer.core.sessions import start_session
 from ui_renderer.testing import PAGES_WITHOUT_LOGIN, FormClient
 
 PASSWORD = "correct horse battery"
@@ -580,7 +581,8 @@ def test_the_admin_link_is_for_administrators_only(secured):
         assert admin_home() is None  # nobody logged in
     for username, expected in (("sam", None), ("ada", "/admin/?lang=en")):
         with secured.test_request_context("/"):
-            session["user_id"] = accounts.user_id(username)
+            user_id = accounts.user_id(username)
+            start_session(user_id, accounts.session_generation(user_id))
             assert admin_home() == expected
 
 
