@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine.installation import settings
 from engine.installation.definitions import Installation
@@ -43,7 +44,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     `OSSATURE_FILES_DIR` / `OSSATURE_BROKER_URL` settings, see engine/installation/settings.py), `JOB_THRESHOLD`
     (selections larger than this run as a job; default `OSSATURE_JOB_THRESHOLD`, else 2000) and
     `IMPORT_MAX_BYTES` (the largest file an import accepts, default 50 MiB) and `IMPORT_KEEP_DAYS`
-    (how long uploaded files are kept, default 7). Other keys go to `app.config` unchanged.
+    (how long uploaded files are kept, default 7), `TRUSTED_PROXIES` (default
+    `OSSATURE_TRUSTED_PROXIES`, else 0). Other keys go to `app.config` unchanged.
     Raises `metamodel.DefinitionError` when the packs do not load.
 
     Every request gets an id and a log line (ui_renderer/core/request_log.py); an unreachable
@@ -63,8 +65,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config["PACKS"] = settings.pack_dirs()
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = settings.secret_key()
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    proxies = int(app.config.get("TRUSTED_PROXIES", settings.trusted_proxies()))
+    if proxies:  # behind N reverse proxies: the client's address and scheme from their headers
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
 
     options = settings.engine_options()
     if app.config.get("FILES_DIR"):

@@ -26,6 +26,10 @@
 - `OSSATURE_LOGIN_ACCOUNT_LIMIT`, `OSSATURE_LOGIN_ADDRESS_LIMIT`, `OSSATURE_TOKEN_ADDRESS_LIMIT`:
   how many failures are allowed before refusing, in Flask-Limiter's notation (`100/hour`,
   `30 per 15 minutes`); defaults in `DEFAULT_FAILURE_LIMITS`.
+- `OSSATURE_TRUSTED_PROXIES`: how many reverse proxies stand in front of the app servers
+  (default 0). With N > 0 the client address and scheme come from the last N entries of
+  `X-Forwarded-For` / `X-Forwarded-Proto`, so that throttling counts clients, not the proxy;
+  leave it at 0 when clients reach the app directly (the headers could then be forged).
 """
 
 from __future__ import annotations
@@ -158,6 +162,17 @@ def rate_limit_storage() -> str:
     if broker and broker.lower().startswith(REDIS_SCHEMES):
         return broker
     return MEMORY_STORAGE
+
+
+def trusted_proxies() -> int:
+    """How many proxies' `X-Forwarded-*` entries to trust (`OSSATURE_TRUSTED_PROXIES`, default 0)."""
+    raw = os.environ.get("OSSATURE_TRUSTED_PROXIES", "").strip()
+    if not raw:
+        return 0
+    value = int(raw)
+    if not 0 <= value <= 10:
+        raise ValueError(f"OSSATURE_TRUSTED_PROXIES must be a whole number from 0 to 10, not {raw!r}")
+    return value
 
 
 def failure_limits() -> dict[str, str]:
