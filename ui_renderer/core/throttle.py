@@ -15,11 +15,13 @@ Only failures count: a successful login or call adds nothing. While a count is a
 every attempt it covers is refused, a correct one too (else a guess would still be checked),
 with the number of seconds until one is free again (the `Retry-After` header).
 
-The counts live in Flask-Limiter's storage (`RATELIMIT_STORAGE_URI`, default
-`settings.rate_limit_storage()`: Redis when several app servers must share them, memory for
-one). If that storage fails, the error is logged with an id and the counts go on in this
-process's memory until it answers again; `RATELIMIT_ENABLED=False` leaves the shared storage
-out the same way, never the counting itself.
+The counts live in a storage of `limits` (the library Flask-Limiter is built on:
+`RATELIMIT_STORAGE_URI`, default `settings.rate_limit_storage()`: Redis when several app servers
+must share them, memory for one), with its moving-window strategy. Flask-Limiter's own request
+hooks are not installed: they would run on every request to check route limits this app does
+not declare, and only failures are counted here. If that storage fails, the error is logged
+with an id and the counts go on in this process's memory until it answers again;
+`RATELIMIT_ENABLED=False` leaves the shared storage out the same way, never the counting itself.
 """
 
 from __future__ import annotations
@@ -34,9 +36,8 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping, TypeVar
 
 from flask import Flask, current_app, request
-from flask_limiter import Limiter
 from limits import RateLimitItem, parse_many
-from limits.storage import MemoryStorage
+from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter, RateLimiter
 
 from engine.installation import settings
@@ -47,7 +48,6 @@ log = logging.getLogger(__name__)
 
 THROTTLE_KEY = "failure_throttle"
 """On `app.extensions`; not named "ossature...", which the live engine drops on every swap."""
-STRATEGY = "moving-window"
 LIMIT_CONFIG = {"login_account": "LOGIN_ACCOUNT_LIMIT", "login_address": "LOGIN_ADDRESS_LIMIT",
                 "token_address": "TOKEN_ADDRESS_LIMIT"}
 """Failure count -> the app config key of its limit."""
@@ -110,10 +110,10 @@ def token_counts() -> list[Count]:
 
 
 class FailureThrottle:
-    """The failure counts of one app, on its Flask-Limiter's storage."""
+    """The failure counts of one app, on its shared storage (`shared`, None when switched off)."""
 
-    def __init__(self, limiter: Limiter, limits: Mapping[str, str], prefix: str = "ossature"):
-        self.limiter = limiter
+    def __init__(self, shared: RateLimiter | None, limits: Mapping[str, str], prefix: str = "ossature"):
+        self.shared = shared
         self.items: dict[str, list[RateLimitItem]] = {name: parse_many(text) for name, text in limits.items()}
         self.prefix = prefix
         self._fallback = MovingWindowRateLimiter(MemoryStorage())
@@ -142,25 +142,25 @@ class FailureThrottle:
         return [(item, (self.prefix, count.limit, count.subject)) for count in counts for item in self.items[count.limit]]
 
     def _run(self, operation: Callable[[RateLimiter], _T]) -> _T:
-        if not self.limiter.enabled:
+        if self.shared is None:
             return operation(self._fallback)
         try:
-            return operation(self.limiter.limiter)
+            return operation(self.shared)
         except Exception:  # the shared storage is down: count in this process meanwhile
             log.exception("failure throttle storage error %s: counting in memory", uuid.uuid4().hex[:12])
             return operation(self._fallback)
 
 
 def init_throttle(app: Flask) -> FailureThrottle:
-    """The app's Flask-Limiter (`app.extensions["limiter"]`) and failure counts, from the app's config
-    or else the settings."""
+    """The app's failure counts (`app.extensions[THROTTLE_KEY]`), from the app's config or else the settings."""
     app.config.setdefault("RATELIMIT_STORAGE_URI", settings.rate_limit_storage())
-    app.config.setdefault("RATELIMIT_STRATEGY", STRATEGY)
     defaults = settings.failure_limits()
     limits = {name: str(app.config.get(key) or defaults[name]) for name, key in LIMIT_CONFIG.items()}
-    limiter = Limiter(client_address, app=app, default_limits=[], headers_enabled=False)
+    shared = None
+    if app.config.get("RATELIMIT_ENABLED", True):
+        shared = MovingWindowRateLimiter(storage_from_string(app.config["RATELIMIT_STORAGE_URI"]))
     throttle = app.extensions[THROTTLE_KEY] = FailureThrottle(
-        limiter, limits, prefix=str(app.config.get("RATELIMIT_KEY_PREFIX") or "ossature"))
+        shared, limits, prefix=str(app.config.get("RATELIMIT_KEY_PREFIX") or "ossature"))
     return throttle
 
 
