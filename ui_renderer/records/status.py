@@ -53,7 +53,8 @@ def workflow_panel(entity: EntityDef, record: Mapping[str, Any], lang: str, urls
     moves = []
     if definition.free:
         moves = [Option(s.code, s.label.get(lang)) for s in definition.statuses if current is None or s.code != current.code]
-    visited = visited_statuses(entity.name, record)
+    could_tick = current is not None and any(s.open and s.sequence < current.sequence for s in definition.statuses)
+    visited = visited_statuses(entity.name, record) if could_tick else frozenset()
     return SimpleNamespace(
         status_bar=status_bar(entity.name, definition, lang, current, visited), actions=actions,
         free=definition.free, moves=moves,
