@@ -21,10 +21,11 @@ BASE_ROLES = ("admin", "manager", "sales", "support", "read_only")
 TEAMS = {"sales": "sales_france", "support": "customer_support", "manager": "management"}
 
 
-def build_app(database_url: str, *packs: Path, seed: bool = True) -> Flask:
+def build_app(database_url: str, *packs: Path, seed: bool = True, config: dict[str, Any] | None = None) -> Flask:
     app = create_app({
         "DATABASE_URL": database_url, "PACKS": [metamodel.BASE_PACK, *packs], "TESTING": True,
         "FILES_DIR": tempfile.mkdtemp(prefix="ossature-files-"),  # uploads and exports of the test, not ./instance
+        **(config or {}),
     })
     engine: Engine = app.extensions["ossature"]
     engine.migrate()

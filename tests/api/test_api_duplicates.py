@@ -64,17 +64,19 @@ def test_bad_limit_is_refused(admin: Caller, limit: str) -> None:
     response = admin.get(f"/contact/duplicates?limit={limit}")
 
     assert response.status_code == 400
-    assert response.get_json()["message"] == "'limit' is a whole number from 1 to 1000."
-    assert list(response.get_json()["errors"]) == ["limit"]
+    assert response.get_json()["errors"] == {"limit": [{"rule": "query",
+                                                        "message": "expected a whole number from 1 to 1000"}]}
 
 
 def test_unknown_rule_or_entity_is_not_found(as_role: Callable[..., Caller]) -> None:
     french = as_role("admin", lang="fr")
 
     response = french.get("/contact/duplicates?rule=same_shoe")
-    assert response.status_code == 404
-    assert response.get_json() == {"error": "not_found", "message": "Contact n'a pas de règle de doublons « same_shoe »."}
+    assert response.status_code == 400, "the document lists the rules"
+    assert list(response.get_json()["errors"]) == ["rule"]
+    assert response.get_json()["errors"]["rule"][0]["message"].startswith("attendu : une valeur parmi ")
     assert french.get("/planet/duplicates").status_code == 404
+    assert french.get("/user/duplicates?rule=x").status_code == 404, "an entity without rules has no parameter to check"
 
 
 def test_groups_need_a_token_and_read_permission(app: Flask, as_role: Callable[..., Caller], twins: dict[str, int]) -> None:
@@ -122,10 +124,16 @@ def test_bad_body_is_refused(admin: Caller, twins: dict[str, int], body: dict[st
     assert list(response.get_json()["errors"]) == [field]
 
 
+def test_an_unknown_field_to_take_is_refused_by_the_document(admin: Caller, engine: Engine) -> None:
+    keep, other = (add(engine, "lead", last_name=name, company="Acme", phone="+33 1 02 03 04 05") for name in ("A", "B"))
+    response = admin.post(f"/lead/{keep}/merge", {"other": other, "take": ["phone", "nickname"]})
+    assert response.status_code == 400 and list(response.get_json()["errors"]) == ["take"]
+    assert engine.records.get("lead", other)["deleted_at"] is None
+
+
 @pytest.mark.parametrize("take, reason, message", [
     (["status"], "status", "The status cannot be taken from the other record"),
     (["qualified_on"], "not_updatable", "You may not change 'Qualified on' of Lead"),
-    (["phone", "nickname"], "unknown_field", "'nickname' is not a characteristic of Lead."),
 ])
 def test_refused_fields(admin: Caller, engine: Engine, take: list[str], reason: str, message: str) -> None:
     keep, other = (add(engine, "lead", last_name=name, company="Acme", phone="+33 1 02 03 04 05") for name in ("A", "B"))
@@ -182,7 +190,7 @@ def test_document_describes_the_routes(admin: Caller) -> None:
     assert groups["parameters"][0]["schema"]["enum"] == ["same_email", "same_name_and_account"]
     assert "rule" not in [p["name"] for p in document["paths"]["/task/duplicates"]["get"]["parameters"]]
     merge = document["paths"]["/contact/{id}/merge"]["post"]
-    assert merge["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/MergeRequest"}
+    assert merge["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ContactMergeRequest"}
     assert {"400", "401", "403", "404", "409", "422"} <= set(merge["responses"])
 
 

@@ -62,7 +62,7 @@ def test_types_bounds_lengths_patterns_and_formats_come_from_the_characteristics
     assert props["score"]["type"] == ["integer", "null"] and (props["score"]["minimum"], props["score"]["maximum"]) == (0, 5)
     assert props["last_name"]["type"] == "string"
     assert (props["last_name"]["minLength"], props["last_name"]["maxLength"]) == (1, 80)
-    assert props["email"]["format"] == "email" and props["website"]["format"] == "uri"
+    assert props["email"]["format"] == "email" and props["website"]["pattern"].startswith("^[Hh][Tt][Tt][Pp][Ss]?://")
     assert props["sector"]["enum"][-1] is None and "banking" in props["sector"]["enum"]
     assert props["tags"]["items"]["enum"] and props["tags"]["uniqueItems"] is True
     assert props["assigned_to"]["type"] == ["integer", "null"] and props["assigned_to"]["minimum"] == 1
@@ -104,7 +104,7 @@ def test_list_parameters_include_every_filter(document: dict[str, Any]) -> None:
     assert parameter(document, "/lead", "get", "f_status")["schema"]["items"]["enum"][0] == "new"
     assert parameter(document, "/lead", "get", "f_score_min")["schema"]["type"] == "integer"
     assert parameter(document, "/lead", "get", "f_budget_max")["schema"]["pattern"]
-    assert parameter(document, "/lead", "get", "f_company")["schema"] == {"type": "string"}
+    assert parameter(document, "/lead", "get", "f_company")["schema"] == {"type": "string", "pattern": "^[^\\u0000]*$"}
     assert parameter(document, "/lead", "get", "f_assigned_to")["schema"]["items"]["type"] == "integer"
     assert parameter(document, "/lead", "get", "group")["schema"]["enum"][:1] == ["function"]
     assert parameter(document, "/lead", "get", "view")["schema"]["enum"] == ["list", "my_open_leads"]

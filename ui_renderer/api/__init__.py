@@ -2,20 +2,22 @@
 
 `register_api(app)` is all an application needs: it adds the blueprints (records, jobs,
 import, export, duplicates), the accounts service (`app.extensions["ossature.accounts"]`)
-that checks API tokens, and JSON answers for routing errors (unknown address, wrong
-method) under /api/.
+that checks API tokens, JSON answers for routing errors (unknown address, wrong
+method) under /api/, and OPTIONS and 405 answers whose `Allow` lists the methods the
+OpenAPI document gives the address.
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable
 
-from flask import Flask, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from engine.access.accounts import Accounts
 
 from .auth import ACCOUNTS_KEY
+from .conformance import documented_methods
 from .duplicates_routes import api_duplicates
 from .errors import error_response
 from .export_routes import api_export
@@ -36,6 +38,24 @@ def register_api(app: Flask) -> None:
         app.register_blueprint(blueprint)
     for code in ROUTING_ERRORS:
         _answer_json_under_api(app, code)
+    app.before_request(_documented_options)
+
+
+def _under_api() -> bool:
+    return request.path == API_PREFIX or request.path.startswith(API_PREFIX + "/")
+
+
+def _documented_options() -> Response | None:
+    """OPTIONS under the API answers the methods the document gives the address (`Allow`); Flask's
+    automatic answer would unite those of every route matching it (`/jobs/3` and `/<entity>/<id>`)."""
+    if request.method != "OPTIONS" or not _under_api():
+        return None
+    methods = documented_methods(request.path)
+    if methods is None:
+        return None
+    response = Response(status=200)
+    response.headers["Allow"] = ", ".join(methods)
+    return response
 
 
 def _answer_json_under_api(app: Flask, code: int) -> None:
@@ -44,7 +64,9 @@ def _answer_json_under_api(app: Flask, code: int) -> None:
     earlier: Callable[[Any], Any] | None = app.error_handler_spec[None][code].get(_exception_class(code))
 
     def handle(error: HTTPException) -> Any:
-        if request.path == API_PREFIX or request.path.startswith(API_PREFIX + "/"):
+        if _under_api():
+            if isinstance(error, MethodNotAllowed):
+                error = MethodNotAllowed(valid_methods=documented_methods(request.path) or error.valid_methods)
             return error_response(error)
         return earlier(error) if earlier is not None else error
 

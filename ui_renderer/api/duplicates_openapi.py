@@ -40,28 +40,31 @@ def add_duplicate_documents(spec: APISpec, model: Model) -> None:
             "more": {"type": "boolean", "description": "More groups exist than `limit`."},
         },
     })
-    spec.components.schema("MergeRequest", {
-        "type": "object", "required": ["other"], "additionalProperties": False,
-        "properties": {
-            "other": {"type": "integer", "minimum": 1, "maximum": ID_MAX,
-                      "description": "The record merged into this one, then moved to the trash."},
-            "take": {"type": "array", "items": {"type": "string"},
-                     "description": "Characteristics whose value comes from `other`."},
-            "version": {"type": "integer", "minimum": 0, "maximum": ID_MAX, "description": "This record's version read."},
-            "other_version": {"type": "integer", "minimum": 0, "maximum": ID_MAX,
-                              "description": "The other record's version read."},
-        },
-    })
     for entity in sorted(model.entities.values(), key=lambda e: e.name):
         name = "".join(part.capitalize() for part in entity.name.split("_"))
         tag = [entity.name]
+        takeable = [f.name for f in entity.fields]  # the status and read-only ones: refused by the merge (422)
+        spec.components.schema(f"{name}MergeRequest", {
+            "type": "object", "required": ["other"], "additionalProperties": False,
+            "properties": {
+                "other": {"type": "integer", "minimum": 1, "maximum": ID_MAX,
+                          "description": "The record merged into this one, then moved to the trash."},
+                "take": {"type": "array", "items": {"type": "string", "enum": takeable},
+                         "description": "Characteristics whose value comes from `other`."},
+                "version": {"type": "integer", "minimum": 0, "maximum": ID_MAX,
+                            "description": "This record's version read."},
+                "other_version": {"type": "integer", "minimum": 0, "maximum": ID_MAX,
+                                  "description": "The other record's version read."},
+            },
+        })
         rules = [r.name for r in entity.duplicate_rules]
         parameters: list[dict[str, Any]] = [
-            {"name": "limit", "in": "query", "required": False, "description": f"Groups returned at most (default {DEFAULT_LIMIT}).",
+            {"name": "limit", "in": "query", "required": False, "allowEmptyValue": True, "description": f"Groups returned at most (default {DEFAULT_LIMIT}).",
              "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}},
         ]
         if rules:
-            parameters.insert(0, {"name": "rule", "in": "query", "required": False, "description": "Only this rule.",
+            parameters.insert(0, {"name": "rule", "in": "query", "required": False, "allowEmptyValue": True,
+                                  "description": "Only this rule.",
                                   "schema": {"type": "string", "enum": rules}})
         spec.path(path=f"/{entity.name}/duplicates", operations={"get": _operation(
             f"duplicates_{entity.name}", f"Probable duplicates among {entity.plural.en}", tag, "DuplicateGroups",
@@ -81,7 +84,7 @@ def add_duplicate_documents(spec: APISpec, model: Model) -> None:
                      "schema": {"type": "integer", "minimum": 1, "maximum": ID_MAX}}
         spec.path(path=f"/{entity.name}/{{id}}/merge", parameters=[record_id], operations={"post": _operation(
             f"merge_{entity.name}", f"Merge another {entity.label.en} into this one", tag, f"{name}Merged",
-            [400, 401, 403, 404, 409, 413, 422], body="MergeRequest",
+            [400, 401, 403, 404, 409, 413, 422], body=f"{name}MergeRequest",
         )})
 
 

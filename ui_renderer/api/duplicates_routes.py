@@ -22,9 +22,11 @@ from engine.records.merging import MergeError, merge
 from ui_renderer.core.language import request_language
 
 from .auth import authenticated_actor
+from .conformance import check_query, request_body
 from .duplicates_openapi import DEFAULT_LIMIT, MAX_LIMIT
 from .errors import ApiError, error_response, json_error
-from .payload import ID_MAX, json_body, parse_version
+from .locking import body_version
+from .payload import ID_MAX
 from .routes import API_PREFIX
 from .serialize import json_value, record_json
 
@@ -73,6 +75,7 @@ def engine() -> Engine:
 def prepare() -> None:
     request.max_content_length = current_app.config.get("API_MAX_CONTENT_LENGTH") or 1024 * 1024
     g.api_actor = authenticated_actor(request_language())
+    check_query(request_language())
 
 
 @api_duplicates.after_request
@@ -115,10 +118,12 @@ def duplicate_groups(entity: str) -> Response:
 def merge_record(entity: str, record_id: int) -> Response:
     known_entity(entity)
     lang = request_language()
-    if record_id > ID_MAX:
+    if not 1 <= record_id <= ID_MAX:
         raise ApiError(404, "not_found", entity=engine().model.entity(entity).label.get(lang), id=record_id)
-    body = json_body(lang)
+    body = request_body(lang)
     other = body.get("other")
+    if isinstance(other, float) and other.is_integer():
+        other = int(other)
     if isinstance(other, bool) or not isinstance(other, int) or not 0 < other <= ID_MAX:
         raise DuplicatesApiError(400, "bad_other", errors={"other": [{"rule": "type"}]})
     take = body.get("take", [])
@@ -126,7 +131,8 @@ def merge_record(entity: str, record_id: int) -> Response:
         raise DuplicatesApiError(400, "bad_take", errors={"take": [{"rule": "type"}]})
     result = merge(
         engine().records, entity, record_id, other, take, g.api_actor,
-        keep_version=parse_version(body.get("version"), lang), other_version=parse_version(body.get("other_version"), lang),
+        keep_version=body_version(body.get("version"), lang),
+        other_version=body_version(body.get("other_version"), lang, name="other_version"),
     )
     response = jsonify({
         "record": record_json(result["record"]), "merged_from": result["merged_from"], "taken": result["taken"],

@@ -2,12 +2,16 @@
 
 Body: `{"error": <code>, "message": <sentence in the request's language>}` plus, when
 they apply, `errors` (by field or parameter: `[{"rule", "message"}]`), `reason` (a
-refused transition) and `current` (the record as it is now, after a stale version).
+refused transition), `current` (the record as it is now, after a stale version) and
+`error_id` (a server error: the id under which its traceback was logged; the answer never
+carries the exception's text).
 """
 
 from __future__ import annotations
 
 from typing import Any, Mapping
+
+import uuid
 
 import sqlalchemy as sa
 from flask import Response, current_app, g, jsonify, request
@@ -25,12 +29,14 @@ from engine import (
 from engine.access.permissions import PermissionDenied
 from engine.records.queries import QueryError
 from ui_renderer.core.language import request_language
+from ui_renderer.core.request_log import current_request_id
 
 from .messages import operation_word, text
 from .serialize import record_json
 
 HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-              409: "conflict", 413: "too_large", 415: "unsupported_media_type", 422: "invalid", 500: "server_error"}
+              409: "conflict", 412: "precondition_failed", 413: "too_large", 415: "unsupported_media_type",
+              422: "invalid", 428: "precondition_required", 500: "server_error"}
 
 
 class ApiError(Exception):
@@ -50,6 +56,19 @@ class ApiError(Exception):
         if self.errors is not None:
             body["errors"] = self.errors
         return json_error(self.status, body, self.headers)
+
+
+class StaleIfMatch(Exception):
+    """A change sent with an `If-Match` naming a version that is no longer the record's (412).
+
+    The engine raises the same ConflictError whether the version came from the body or the
+    header; the route wraps it so that the answer follows HTTP: 409 for a stale body
+    `version`, 412 for a failed precondition.
+    """
+
+    def __init__(self, conflict: ConflictError):
+        super().__init__(str(conflict))
+        self.conflict = conflict
 
 
 def field_error(name: str, rule: str, key: str, lang: str, **params: Any) -> dict[str, list[dict[str, str]]]:
@@ -76,6 +95,8 @@ def error_response(error: BaseException) -> Response:
     lang = request_language()
     if isinstance(error, ApiError):
         return error.response(lang)
+    if isinstance(error, StaleIfMatch):
+        return conflict_response(error.conflict, lang, 412)
     if isinstance(error, HTTPException):
         return http_error(error, lang)
     if isinstance(error, EngineError):
@@ -84,8 +105,16 @@ def error_response(error: BaseException) -> Response:
         # Values the database cannot hold, caught here as a safety net (see payload.py for the checks).
         status = 400 if request.method in ("GET", "HEAD") else 422
         return json_error(status, {"error": HTTP_CODES[status], "message": text("bad_number", lang)})
-    current_app.logger.exception("API %s %s failed", request.method, request.path, exc_info=error)
-    return json_error(500, {"error": "server_error", "message": text("server_error", lang)})
+    return server_error(error, lang)
+
+
+def server_error(error: BaseException, lang: str) -> Response:
+    """500: the traceback goes to the log under an id, the caller gets the id and nothing else."""
+    error_id = current_request_id() or uuid.uuid4().hex
+    current_app.logger.error("API %s %s failed [error id %s]", request.method, request.path, error_id,
+                             exc_info=(type(error), error, error.__traceback__))
+    return json_error(500, {"error": "server_error", "message": text("server_error", lang, error_id=error_id),
+                            "error_id": error_id})
 
 
 def http_error(error: HTTPException, lang: str) -> Response:
@@ -103,8 +132,7 @@ def http_error(error: HTTPException, lang: str) -> Response:
         headers["WWW-Authenticate"] = 'Bearer realm="ossature"'
         message = text("unauthorized", lang)
     elif status >= 500:
-        current_app.logger.exception("API %s %s failed", request.method, request.path, exc_info=error)
-        message = text("server_error", lang)
+        return server_error(error, lang)
     else:
         message = error.description or text("bad_request", lang)
     return json_error(status, {"error": HTTP_CODES.get(status, "error"), "message": message}, headers)
@@ -134,16 +162,25 @@ def engine_error(error: EngineError, lang: str) -> Response:
         return json_error(404, {"error": "not_found", "message": text("not_historized", lang, entity=label(entity),
                                                                         field=field)})
     if isinstance(error, ConflictError):
-        current = visible_to_actor(error.entity, error.current)
-        message = text("conflict", lang, expected=error.expected, version=error.current.get("version"))
-        return json_error(409, {"error": "conflict", "message": message, "current": record_json(current)})
+        return conflict_response(error, lang, 409)
     if isinstance(error, StateError):
         return json_error(409, {"error": "conflict", "message": text("state", lang, detail=str(error))})
     if isinstance(error, TransitionError):
         return json_error(422, {"error": "transition_refused", **error.as_dict(lang)})
     if isinstance(error, RecordValidationError):
         return json_error(422, {"error": "invalid", "message": text("invalid", lang), "errors": error.as_dict(lang)})
-    return json_error(422, {"error": "refused", "message": text("refused", lang, detail=str(error))})
+    describe = getattr(error, "message", None)
+    detail = describe(lang) if callable(describe) else str(error)
+    return json_error(422, {"error": "refused", "message": text("refused", lang, detail=detail)})
+
+
+def conflict_response(error: ConflictError, lang: str, status: int) -> Response:
+    """A stale version: 409 (body `version`) or 412 (`If-Match`), with the record as it is now."""
+    current = visible_to_actor(error.entity, error.current)
+    message = text("conflict", lang, expected=error.expected, version=error.current.get("version"))
+    headers = {"ETag": f'"{error.current["version"]}"'} if error.current.get("version") is not None else {}
+    return json_error(status, {"error": HTTP_CODES[status], "message": message, "current": record_json(current)},
+                      headers)
 
 
 def visible_to_actor(entity: str, record: Mapping[str, Any]) -> dict[str, Any]:

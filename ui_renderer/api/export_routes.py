@@ -17,12 +17,14 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from flask import Blueprint, Response, g, jsonify, stream_with_context
+from werkzeug.utils import get_content_type
 
 from engine.exchange.exporter import Export, ExportError, submit_export
 
+from .conformance import request_body
 from .errors import ApiError, field_error, query_error
 from .messages import text
-from .payload import json_body, list_request, query_args
+from .payload import list_request, query_args
 from .routes import API_PREFIX, engine, handle_error, known_entity, lang, language_headers, prepare
 from .serialize import json_value
 
@@ -40,7 +42,7 @@ def export_file(entity: str) -> Response:
     args = query_args()
     options = {name: (args.pop(name, None) or [None])[0] for name in OPTION_ARGS}
     export = _export(entity, args, options["format"], options["columns"], options["delimiter"])
-    response = Response(stream_with_context(export.started_bytes()), mimetype=export.media_type)
+    response = Response(stream_with_context(export.started_bytes()), content_type=content_type(export.media_type))
     response.headers["Content-Disposition"] = f'attachment; filename="{export.filename}"'
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -49,7 +51,7 @@ def export_file(entity: str) -> Response:
 @api_export.post("/<entity>/export")
 def export_job(entity: str) -> Response:
     known_entity(entity)
-    body = json_body(lang())
+    body = request_body(lang())
     chosen = body.get("filter") or {}
     if not isinstance(chosen, dict):
         raise ApiError(400, "not_object", errors=field_error("filter", "type", "not_object", lang()))
@@ -85,6 +87,13 @@ def _export(
                       delimiter=delimiter or ",")
     except ExportError as error:
         raise query_error(error.parameter, error.message(lang())) from None
+
+
+def content_type(media_type: str) -> str:
+    """The Content-Type of a file: a format's media type, with one charset (text types), never two."""
+    if "charset=" in media_type.lower():
+        return media_type
+    return get_content_type(media_type, "utf-8")
 
 
 def _columns(raw: str | None) -> Any:

@@ -13,10 +13,14 @@ from engine.records.field_rules import PHONE_RE
 from engine.records.queries import CONTAINS_TYPES, RANGE_TYPES
 from metamodel.model import EntityDef, FieldDef, Model
 
-from .payload import ID_MAX, INT64_MAX
+from .payload import ID_MAX, INT64_MAX, integer_limit
 
 STRING_COLUMN_LENGTH = 255
-TEXT_FORMATS = {"email": "email", "url": "uri"}
+NO_NUL = "^[^\\u0000]*$"
+"""Query text: anything but NUL, which no database stores (payload.query_args refuses it)."""
+TEXT_FORMATS = {"email": "email"}
+"""JSON Schema formats of text types. A url has no `format: uri`: its rule is the pattern below (an
+address with characters beyond ASCII is a valid IRI, not a valid URI)."""
 DEFAULT_PRECISION = 18
 DEFAULT_SCALE = 2
 
@@ -128,7 +132,7 @@ def _text_input(field: FieldDef) -> dict[str, Any]:
     if field.type in TEXT_FORMATS:
         schema["format"] = TEXT_FORMATS[field.type]
     if field.type == "url":
-        schema["pattern"] = r"^[Hh][Tt][Tt][Pp][Ss]?://\S+$"
+        schema["pattern"] = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/$.?#]\S*$"  # field_rules.URL_RE, without its IGNORECASE
     elif field.type == "phone":
         schema["pattern"] = PHONE_RE.pattern
     elif field.pattern:
@@ -142,8 +146,9 @@ def _decimal_input(field: FieldDef) -> dict[str, Any]:
     scale = field.scale if field.scale is not None else DEFAULT_SCALE
     digits = (field.precision or DEFAULT_PRECISION) - scale
     fraction = rf"([.,][0-9]{{1,{scale}}})?" if scale else ""
+    sign = "" if field.min is not None and field.min >= 0 else "-?"
     number: dict[str, Any] = {"type": "number"}
-    text: dict[str, Any] = {"type": "string", "pattern": rf"^-?[0-9]{{1,{digits}}}{fraction}$"}
+    text: dict[str, Any] = {"type": "string", "pattern": rf"^{sign}[0-9]{{1,{digits}}}{fraction}$"}
     if field.min is not None:
         number["minimum"] = float(field.min)
     if field.max is not None:
@@ -160,7 +165,7 @@ def filter_parameters(entity: EntityDef, field: FieldDef, model: Model) -> list[
     name, t = field.name, field.type
     label = field.label.en
     if t in CONTAINS_TYPES:
-        return [_query(f"f_{name}", {"type": "string"}, f"{label} contains this text.")]
+        return [_query(f"f_{name}", {"type": "string", "pattern": NO_NUL}, f"{label} contains this text.")]
     if t in ("choice", "status", "multi_choice"):
         schema = {"type": "array", "items": {"type": "string", "enum": codes(field, model, active_only=False)}}
         return [_query(f"f_{name}", schema, f"{label} is one of these codes.", explode=True)]
@@ -181,7 +186,8 @@ def filter_parameters(entity: EntityDef, field: FieldDef, model: Model) -> list[
 
 def _range_value(field: FieldDef) -> dict[str, Any]:
     if field.type == "integer":
-        return {"type": "integer", "minimum": -INT64_MAX, "maximum": INT64_MAX}
+        limit = integer_limit(field)  # what its column holds: a filter value beyond it cannot be compared
+        return {"type": "integer", "minimum": -limit, "maximum": limit}
     if field.type == "decimal":
         scale = field.scale if field.scale is not None else DEFAULT_SCALE
         digits = (field.precision or DEFAULT_PRECISION) - scale
@@ -191,8 +197,8 @@ def _range_value(field: FieldDef) -> dict[str, Any]:
 
 
 def _query(name: str, schema: dict[str, Any], description: str, *, explode: bool = False) -> dict[str, Any]:
-    parameter: dict[str, Any] = {"name": name, "in": "query", "required": False, "schema": schema,
-                                 "description": description}
+    parameter: dict[str, Any] = {"name": name, "in": "query", "required": False, "allowEmptyValue": True,
+                                 "schema": schema, "description": description}
     if explode:
         parameter.update(style="form", explode=True)
     return parameter

@@ -13,12 +13,14 @@ permission too (403); a file over the app's `IMPORT_MAX_BYTES` is refused with 4
 
 from __future__ import annotations
 
-import codecs
+import io
 import json
 from typing import Any
 
 from flask import Blueprint, Response, g, request
+from werkzeug.datastructures import FileStorage
 
+from engine.exchange.csv_source import text_encoding
 from engine.exchange.importer import ImportOptions, submit_import
 from ui_renderer.core.i18n import words
 from ui_renderer.exchange.import_preview import entity_import_formats, mapping_problems
@@ -26,6 +28,7 @@ from ui_renderer.exchange.uploads import MULTIPART_SLACK, UploadError, max_bytes
 
 from .auth import authenticated_actor
 from .errors import ApiError, field_error, json_error, query_error
+from .jobs_openapi import FLAG_VALUES, IMPORT_DELIMITERS
 from .jobs_routes import job_response
 from .messages import text
 from .payload import safe_text
@@ -35,8 +38,6 @@ api_import = Blueprint("api_import", __name__, url_prefix=API_PREFIX)
 api_import.after_request(language_headers)
 api_import.register_error_handler(Exception, handle_error)
 
-FLAGS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False, "": False}
-DELIMITERS = (",", ";", "tab", "\t")
 
 
 @api_import.before_request
@@ -52,6 +53,8 @@ def import_records(entity: str) -> Response:
     engine().records.permissions.access(g.api_actor, entity).require("import")
     form = request.form
     sent = request.files.get("file")
+    if sent is None and "file" in form:  # a part without a file name: its text is the file
+        sent = FileStorage(io.BytesIO(form["file"].encode("utf-8")), filename="upload")
     if sent is None:
         raise ApiError(400, "bad_request", errors=_problem("file", text("file_required", lang())))
     options = _options(entity, form)
@@ -73,10 +76,10 @@ def _problem(name: str, message: str) -> dict[str, list[dict[str, str]]]:
 
 
 def _flag(form: Any, name: str) -> bool:
-    raw = (form.get(name) or "").strip().lower()
-    if raw not in FLAGS:
+    raw = form.get(name) or ""
+    if raw not in FLAG_VALUES:
         raise query_error(name, text("expected_boolean", lang()))
-    return FLAGS[raw]
+    return FLAG_VALUES[raw]
 
 
 def _options(entity: str, form: Any) -> ImportOptions:
@@ -90,13 +93,10 @@ def _options(entity: str, form: Any) -> ImportOptions:
         raise query_error("format", text("expected_one_of", lang(), available=available))
     encoding = (form.get("encoding") or "").strip() or None
     if encoding is not None:
-        try:
-            codecs.lookup(encoding)
-        except LookupError:
-            raise query_error("encoding", "unknown encoding") from None
+        text_encoding(encoding)  # the engine's words (ImportOptionError, 400), before the file is stored
     delimiter = form.get("delimiter") or None
-    if delimiter is not None and delimiter not in DELIMITERS:
-        raise query_error("delimiter", "expected ',', ';' or 'tab'")
+    if delimiter is not None and delimiter not in IMPORT_DELIMITERS:
+        raise query_error("delimiter", text("expected_delimiter", lang()))
     key = tuple(name.strip() for name in (form.get("key") or "").split(",") if name.strip())
     mapping = _mapping(form.get("mapping"))
     problems = mapping_problems(engine(), entity, g.api_actor, mapping, key)
@@ -117,5 +117,5 @@ def _mapping(raw: str | None) -> dict[str, str]:
         raise ApiError(400, "bad_json", errors=field_error("mapping", "json", "bad_json", lang())) from None
     if not isinstance(mapping, dict) or not all(isinstance(v, str) or v is None for v in mapping.values()) \
             or not all(safe_text(str(k)) and safe_text(v or "") for k, v in mapping.items()):
-        raise query_error("mapping", "expected a JSON object: column header -> characteristic name (or \"\")")
+        raise query_error("mapping", text("expected_mapping", lang()))
     return {str(k): v or "" for k, v in mapping.items()}

@@ -6,13 +6,15 @@ components (`Error` and the error responses) exist.
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Mapping, Sequence
 
 from apispec import APISpec
 
 from engine.jobs.service import ACTIVE, FINISHED
-from metamodel.model import Model
+from metamodel.model import MATCHABLE_TYPES, EntityDef, Model
 
+from .field_schemas import NO_NUL
 from .job_json import ERRORS_MAX, LIST_MAX
 from .openapi_parts import json_content as _json
 from .openapi_parts import query_parameter as _query
@@ -57,25 +59,50 @@ JOB_SCHEMA: dict[str, Any] = {
     },
 }
 
-IMPORT_FORM: dict[str, Any] = {
-    "type": "object", "required": ["file"],
-    "properties": {
-        "file": {"type": "string", "format": "binary", "description": "The file to import."},
-        "format": {"type": "string", "default": "csv",
-                   "description": "csv, or an import format a plugin adds that fits the entity (vcard for contacts)."},
-        "dry_run": {"type": "string", "enum": ["true", "false"], "description": "Check every row, write nothing."},
-        "upsert": {"type": "string", "enum": ["true", "false"],
-                   "description": "Rows whose key names an existing record change it (key: the natural key)."},
-        "key": {"type": "string", "description": "Characteristics identifying a record, separated by commas."},
-        "encoding": {"type": "string", "description": "Default: UTF-8 if the file is, else Windows-1252."},
-        "delimiter": {"type": "string", "enum": [",", ";", "tab"], "description": "Default: found in the header."},
-        "mapping": {"type": "string",
-                    "description": "A JSON object: column header -> characteristic name, \"\" to skip the column."},
-    },
-}
+FLAG_VALUES = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False, "": False}
+"""The words an import flag (`dry_run`, `upsert`) may be, and what each means."""
+IMPORT_FLAGS = list(FLAG_VALUES)
+IMPORT_ENCODINGS = ["utf-8", "utf-8-sig", "utf-16", "windows-1252", "cp1252", "iso-8859-1", "latin-1",
+                    "iso-8859-15", "ascii", "mac-roman", "cp850"]
+"""The encodings the document lists. The import takes any text encoding Python knows (the engine's
+`csv_source.text_encoding` judges, with its words); listing the several hundred names and spellings
+would make the document, and every client generated from it, heavy for nothing."""
+IMPORT_DELIMITERS = [",", ";", "tab", "\t"]
 
 
-def add_job_documents(spec: APISpec, model: Model) -> None:
+def import_form(entity: EntityDef, formats: Sequence[str] | None) -> dict[str, Any]:
+    """The multipart form of POST /<entity>/import."""
+    names = "|".join(re.escape(f.name) for f in entity.fields if f.type in MATCHABLE_TYPES)
+    keyless: dict[str, Any] = {}
+    if not entity.natural_key:  # an upsert must then say which characteristics identify a record
+        keyless = {"anyOf": [{"properties": {"upsert": {"enum": [f for f in IMPORT_FLAGS if not FLAG_VALUES[f]]}}},
+                             {"required": ["key"], "properties": {"key": {"pattern": "[^ ,]"}}}]}
+    targets = [f.name for f in entity.fields if not f.readonly]
+    return {
+        "type": "object", "required": ["file"], **keyless,
+        "properties": {
+            "file": {"type": "string", "format": "binary", "minLength": 1, "description": "The file to import."},
+            "format": {"type": "string", "default": "csv", **({"enum": list(formats)} if formats else {}),
+                       "description": "csv, or an import format a plugin adds that fits the entity (vcard for "
+                                      "contacts)."},
+            "dry_run": {"type": "string", "enum": IMPORT_FLAGS, "description": "Check every row, write nothing."},
+            "upsert": {"type": "string", "enum": IMPORT_FLAGS,
+                       "description": "Rows whose key names an existing record change it (key: the natural key)."},
+            "key": {"type": "string", "pattern": f"^ *(({names}) *(, *({names}) *)*)?$",
+                    "description": "Characteristics identifying a record, separated by commas."},
+            "encoding": {"type": "string", "enum": IMPORT_ENCODINGS,
+                         "description": "The file's text encoding: these, or any other text encoding Python knows. "
+                                        "Default: UTF-8 if the file is, else Windows-1252."},
+            "delimiter": {"type": "string", "enum": IMPORT_DELIMITERS, "description": "Default: found in the header."},
+            "mapping": {"type": "object", "propertyNames": {"pattern": NO_NUL},
+                        "additionalProperties": {"enum": [*targets, "", None]},
+                        "description": "A JSON object (the part's content is JSON): column header -> characteristic "
+                                       "name, \"\" or null to skip the column."},
+        },
+    }
+
+
+def add_job_documents(spec: APISpec, model: Model, import_formats: Mapping[str, Sequence[str]] | None = None) -> None:
     spec.components.schema("Job", JOB_SCHEMA)
     spec.components.schema("JobList", {"type": "object", "required": ["items"],
                                        "properties": {"items": {"type": "array", "items": _ref("Job")}}})
@@ -96,7 +123,7 @@ def add_job_documents(spec: APISpec, model: Model) -> None:
     spec.path(path="/jobs", operations={"get": _operation(
         "list_jobs", "The caller's jobs, newest first", tag, 200, _json("JobList"), [400, 401, 404], parameters=[
             _query("entity", {"type": "string", "enum": entities}, "Only the jobs on this entity."),
-            _query("active", {"type": "string", "enum": ["true", "false"]}, "Only the queued and running ones."),
+            _query("active", {"type": "string", "enum": ["true", "false", "1", "0"]}, "Only the queued and running ones."),
             _query("limit", {"type": "integer", "minimum": 1, "maximum": LIST_MAX}, "Jobs returned at most."),
         ])})
     spec.path(path="/jobs/{id}", parameters=[job_id], operations={"get": _operation(
@@ -117,7 +144,9 @@ def add_job_documents(spec: APISpec, model: Model) -> None:
         spec.path(path=f"/{entity.name}/import", operations={"post": {
             **_operation(f"import_{entity.name}", f"Import {entity.plural.en} from a file (a job)", [entity.name], 202,
                          _json("Job"), [400, 401, 403, 404, 413]),
-            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": IMPORT_FORM}}},
+            "requestBody": {"required": True, "content": {"multipart/form-data": {
+                "schema": import_form(entity, (import_formats or {}).get(entity.name)),
+                "encoding": {"mapping": {"contentType": "application/json"}}}}},
         }})
 
 

@@ -20,6 +20,7 @@ from engine import NotFoundError
 from engine.jobs.service import JobStateError
 
 from .errors import json_error, query_error
+from .export_routes import content_type
 from .job_json import ERRORS_MAX, LIST_MAX, job_json
 from .job_json import job_response as job_json_response
 from .messages import text
@@ -46,7 +47,7 @@ def state_conflict(error: JobStateError) -> Response:
 
 def known_job(job_id: int) -> dict[str, Any]:
     """The caller's job (NotFoundError, a 404, for an unknown id or someone else's job)."""
-    if job_id > ID_MAX:
+    if not 1 <= job_id <= ID_MAX:
         raise NotFoundError("job", job_id)
     return engine().jobs.get(job_id, g.api_actor)
 
@@ -117,5 +118,6 @@ def job_output(job_id: int) -> Response:
                                 .message(lang())})
     response = send_file(path, mimetype=media_type or "application/octet-stream", as_attachment=True,
                          download_name=name, max_age=0)
+    response.headers["Content-Type"] = content_type(media_type or "application/octet-stream")
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -22,6 +22,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "file_required": {"en": "a file is required (multipart field 'file')",
                       "fr": "un fichier est attendu (champ multipart « file »)"},
     "expected_text": {"en": "expected text", "fr": "du texte est attendu"},
+    "expected_delimiter": {"en": "expected ',', ';' or 'tab'", "fr": "« , », « ; » ou « tab » est attendu"},
+    "expected_mapping": {"en": "expected a JSON object: column header -> characteristic name (or \"\")",
+                         "fr": "un objet JSON est attendu : en-tête de colonne -> nom de caractéristique (ou \"\")"},
     "expected_whole_number": {"en": "expected a whole number from 1 to {maximum}",
                               "fr": "un nombre entier de 1 à {maximum} est attendu"},
     "expected_boolean": {"en": "expected true or false", "fr": "true ou false est attendu"},
@@ -54,7 +57,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Give 'ids' (a list of record ids) or 'filter' (list query parameters), not both.",
         "fr": "Donnez « ids » (une liste d'identifiants) ou « filter » (des paramètres de liste), pas les deux.",
     },
-    "bad_version": {"en": "A version is a whole number.", "fr": "Une version est un nombre entier."},
+    "bad_version": {"en": "A version is a whole number from 0 to {maximum}.",
+                    "fr": "Une version est un nombre entier de 0 à {maximum}."},
     "bad_as_of": {
         "en": "'as_of' is an ISO date or date-time (2026-01-31 or 2026-01-31T12:00:00Z).",
         "fr": "« as_of » est une date ou une date-heure ISO (2026-01-31 ou 2026-01-31T12:00:00Z).",
@@ -69,9 +73,31 @@ MESSAGES: dict[str, dict[str, str]] = {
     "invalid": {"en": "Some values are not valid.", "fr": "Certaines valeurs ne sont pas valides."},
     "refused": {"en": "Refused: {detail}", "fr": "Refusé : {detail}"},
     "server_error": {
-        "en": "Something went wrong on the server; the error was logged.",
-        "fr": "Une erreur est survenue sur le serveur ; elle a été journalisée.",
+        "en": "Something went wrong on the server; the error was logged under the id {error_id}.",
+        "fr": "Une erreur est survenue sur le serveur ; elle a été journalisée sous l'identifiant {error_id}.",
     },
+    "version_required": {
+        "en": "Send the version you read, as 'version' in the body or as an 'If-Match' header (the record's "
+              "ETag): without it, this change could overwrite someone else's.",
+        "fr": "Envoyez la version lue, en « version » dans le corps ou en en-tête « If-Match » (l'ETag de "
+              "l'enregistrement) : sans elle, cette modification pourrait écraser celle d'un autre.",
+    },
+    "version_required_query": {
+        "en": "Send the version you read, as '?version=' or as an 'If-Match' header (the record's ETag): "
+              "without it, this deletion could discard someone else's change.",
+        "fr": "Envoyez la version lue, en « ?version= » ou en en-tête « If-Match » (l'ETag de l'enregistrement) : "
+              "sans elle, cette suppression pourrait effacer la modification d'un autre.",
+    },
+    "version_disagree": {
+        "en": "'version' ({version}) and 'If-Match' ({if_match}) name different versions.",
+        "fr": "« version » ({version}) et « If-Match » ({if_match}) désignent des versions différentes.",
+    },
+    "bad_if_match": {
+        "en": "'If-Match' is the ETag of the record as read (\"3\"): one version, not a list nor '*'.",
+        "fr": "« If-Match » est l'ETag de l'enregistrement lu (\"3\") : une seule version, ni une liste ni « * ».",
+    },
+    "bad_parameter": {"en": "Invalid parameter '{parameter}'.", "fr": "Paramètre invalide « {parameter} »."},
+    "bad_body": {"en": "The request body is not valid.", "fr": "Le corps de la requête n'est pas valide."},
 }
 
 OPERATIONS: dict[str, dict[str, str]] = {

@@ -10,26 +10,33 @@ from __future__ import annotations
 
 import importlib.metadata
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Mapping, Sequence
 
 import marshmallow as mm
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
+from engine import Engine
+from engine.exchange.exporter import export_formats
 from engine.records.queries import MAX_PAGE_SIZE, SORTABLE_SYSTEM, TABS
+from ui_renderer.exchange.import_preview import entity_import_formats
 from metamodel.model import EntityDef, Model
 
 from .export_openapi import export_operations
-from .field_schemas import filter_parameters, input_schema, output_schema
+from .field_schemas import NO_NUL, filter_parameters, input_schema, output_schema
 from .jobs_openapi import add_job_documents, mass_update_job_response
-from .openapi_parts import ERROR_RESPONSES
+from .locking import IF_MATCH_PATTERN
+from .openapi_parts import ERROR_RESPONSES, add_authentication_answers
 from .openapi_parts import json_content as _json
 from .openapi_parts import query_parameter as _query
 from .openapi_parts import schema_ref as _ref
 from .payload import ID_MAX, MAX_PAGE
 
 CACHE_SIZE = 8
-_cache: OrderedDict[int, tuple[Model, dict[str, Any]]] = OrderedDict()
+AUDIT_ACTIONS = ["create", "update", "delete", "restore", "purge", "merge"]
+"""What the audit trail records (engine/storage/trail.py writers; `merge` by engine/records/merging.py)."""
+_cache: OrderedDict[tuple[int, Any], tuple[Model, dict[str, Any]]] = OrderedDict()
+_formats: OrderedDict[int, tuple[Engine, Model, dict[str, dict[str, tuple[str, ...]]]]] = OrderedDict()
 
 
 
@@ -44,6 +51,7 @@ class ErrorSchema(mm.Schema):
     errors = mm.fields.Dict(keys=mm.fields.String(), values=mm.fields.List(mm.fields.Nested(RuleErrorSchema)))
     reason = mm.fields.String(metadata={"description": "Why a transition was refused: role, guard, required..."})
     current = mm.fields.Dict(metadata={"description": "After a stale version: the record as it is now."})
+    error_id = mm.fields.String(metadata={"description": "A server error (500): the id under which it was logged."})
 
 
 class GroupSchema(mm.Schema):
@@ -77,7 +85,7 @@ class AuditEntrySchema(mm.Schema):
     id = mm.fields.Integer(required=True)
     entity = mm.fields.String(required=True)
     record_id = mm.fields.Integer(required=True)
-    action = mm.fields.String(required=True, metadata={"enum": ["create", "update", "delete", "restore", "purge"]})
+    action = mm.fields.String(required=True, metadata={"enum": AUDIT_ACTIONS})
     version = mm.fields.Integer(required=True, allow_none=True)
     changed_at = mm.fields.DateTime(required=True)
     actor_id = mm.fields.Integer(required=True, allow_none=True)
@@ -104,23 +112,53 @@ class FieldHistorySchema(mm.Schema):
     value = mm.fields.Raw(metadata={"description": "With `as_of`: the value at that moment."})
 
 
-def openapi_document(model: Model, server_url: str) -> dict[str, Any]:
+ExportFormats = Mapping[str, Sequence[str]]
+"""Entity -> the export (or import) formats fitting it (csv and the plugins'), which the Model alone does not know."""
+
+
+def openapi_document(model: Model, server_url: str, export_formats: ExportFormats | None = None) -> dict[str, Any]:
     """The document for `model`, served from `server_url` (cached per Model)."""
-    key = id(model)
+    return {**model_document(model, export_formats), "servers": [{"url": server_url}]}
+
+
+def engine_document(engine: Engine) -> dict[str, Any]:
+    """The document of a running engine: its Model and its plugins' export formats (shared: do not change it)."""
+    known = _formats.get(id(engine))
+    if known is None or known[0] is not engine or known[1] is not engine.model:
+        names = sorted(engine.model.entities)
+        known = (engine, engine.model, {
+            "export": {name: tuple(export_formats(engine, name)) for name in names},
+            "import": {name: ("csv", *sorted(entity_import_formats(engine, name))) for name in names},
+        })
+        _formats[id(engine)] = known
+        while len(_formats) > CACHE_SIZE:
+            _formats.popitem(last=False)
+    return model_document(engine.model, known[2]["export"], known[2]["import"])
+
+
+def model_document(
+    model: Model, export_formats: ExportFormats | None = None, import_formats: ExportFormats | None = None,
+) -> dict[str, Any]:
+    """The document for `model`, built once and shared: callers must not change it."""
+    exports = tuple(sorted((k, tuple(v)) for k, v in (export_formats or {}).items()))
+    imports = tuple(sorted((k, tuple(v)) for k, v in (import_formats or {}).items()))
+    key = (id(model), exports, imports)
     cached = _cache.get(key)
     if cached is None or cached[0] is not model:
-        cached = (model, build_document(model))
+        cached = (model, build_document(model, dict(exports), dict(imports)))
         _cache[key] = cached
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
-    return {**cached[1], "servers": [{"url": server_url}]}
+    return cached[1]
 
 
 def schema_name(entity: str) -> str:
     return "".join(part.capitalize() for part in entity.split("_"))
 
 
-def build_document(model: Model) -> dict[str, Any]:
+def build_document(
+    model: Model, export_formats: ExportFormats | None = None, import_formats: ExportFormats | None = None,
+) -> dict[str, Any]:
     spec = APISpec(
         title="Ossature API", version=importlib.metadata.version("ossature"), openapi_version="3.1.0",
         plugins=[MarshmallowPlugin()],
@@ -135,16 +173,22 @@ def build_document(model: Model) -> dict[str, Any]:
                          (FieldHistorySchema, "FieldHistory")):
         spec.components.schema(name, schema=schema)
     for status, (name, description) in ERROR_RESPONSES.items():
-        spec.components.response(name, {"description": description, "content": _json("Error")})
+        answer: dict[str, Any] = {"description": description, "content": _json("Error")}
+        if status == 429:
+            answer["headers"] = {"Retry-After": {"required": True, "description": "Seconds to wait.",
+                                                 "schema": {"type": "string", "pattern": "^[0-9]+$"}}}
+        spec.components.response(name, answer)
     for entity in sorted(model.entities.values(), key=lambda e: e.name):
         _entity_schemas(spec, entity, model)
-        _entity_paths(spec, entity, model)
+        _entity_paths(spec, entity, model, (export_formats or {}).get(entity.name))
     _document_paths(spec, model)
-    add_job_documents(spec, model)
+    add_job_documents(spec, model, import_formats)
     from .duplicates_openapi import add_duplicate_documents  # it imports the routes, which import this module
 
     add_duplicate_documents(spec, model)
-    return spec.to_dict()
+    document = spec.to_dict()
+    add_authentication_answers(document)
+    return document
 
 
 # -- schemas -----------------------------------------------------------------------------------
@@ -165,7 +209,8 @@ def _entity_schemas(spec: APISpec, entity: EntityDef, model: Model) -> None:
         "description": "Characteristics hidden from the caller's roles are left out.",
     })
     writable = [f for f in entity.fields if not f.readonly and f.type != "status"]
-    create_properties = {f.name: input_schema(f, model, allow_null=not f.mandatory) for f in writable}
+    create_properties = {f.name: input_schema(f, model, allow_null=not f.mandatory or _has_default(f))
+                         for f in writable}
     if entity.workflow:
         create_properties["status"] = input_schema(entity.field("status"), model, allow_null=True)
     spec.components.schema(f"{name}Input", {
@@ -177,7 +222,9 @@ def _entity_schemas(spec: APISpec, entity: EntityDef, model: Model) -> None:
     spec.components.schema(f"{name}Update", {
         "type": "object", "additionalProperties": False,
         "properties": {**values, "version": {"type": "integer", "minimum": 0, "maximum": ID_MAX,
-                                             "description": "The version read; a stale one answers 409."}},
+                                             "description": "The version read (or send `If-Match`): required "
+                                                            "one way or the other (428 without); a stale one "
+                                                            "answers 409."}},
     })
     spec.components.schema(f"{name}Page", {
         "type": "object", "required": ["items", "total", "page", "pages", "size", "groups"],
@@ -198,7 +245,8 @@ def _entity_schemas(spec: APISpec, entity: EntityDef, model: Model) -> None:
                                                                                "items": {"type": "string"}}]}},
             "values": {**_ref(f"{name}Values"), "minProperties": 1},
             "versions": {"type": "object", "description": "Record id -> the version read.",
-                         "additionalProperties": {"type": "integer", "minimum": 0}},
+                         "propertyNames": {"pattern": "^[1-9][0-9]{0,8}$"},
+                         "additionalProperties": {"type": "integer", "minimum": 0, "maximum": ID_MAX}},
         },
     })
     if entity.workflow:
@@ -207,9 +255,16 @@ def _entity_schemas(spec: APISpec, entity: EntityDef, model: Model) -> None:
             "properties": {
                 "values": _ref(f"{name}Values"),
                 "inputs": {"type": "object", "description": "Choices for the transition's actions (lead conversion)."},
-                "version": {"type": "integer", "minimum": 0, "maximum": ID_MAX},
+                "version": {"type": "integer", "minimum": 0, "maximum": ID_MAX,
+                            "description": "The version read (or send `If-Match`): required one way or the other "
+                                           "(428 without); a stale one answers 409."},
             },
         })
+
+
+def _has_default(field: Any) -> bool:
+    """On creation, null for a characteristic with a default means "the default"."""
+    return field.default is not None or bool(field.default_expr)
 
 
 def _required_on_create(entity: EntityDef, model: Model) -> list[str]:
@@ -225,7 +280,7 @@ def _required_on_create(entity: EntityDef, model: Model) -> list[str]:
 # -- paths -------------------------------------------------------------------------------------
 
 
-def _entity_paths(spec: APISpec, entity: EntityDef, model: Model) -> None:
+def _entity_paths(spec: APISpec, entity: EntityDef, model: Model, formats: Sequence[str] | None) -> None:
     name, label = schema_name(entity.name), entity.label.en
     tag = [entity.name]
     record_id = {"name": "id", "in": "path", "required": True,
@@ -234,19 +289,20 @@ def _entity_paths(spec: APISpec, entity: EntityDef, model: Model) -> None:
         "get": _operation(f"list_{entity.name}", f"List {entity.plural.en}", tag, 200, f"{name}Page",
                           [400, 401, 403], parameters=_list_parameters(entity, model)),
         "post": _operation(f"create_{entity.name}", f"Create a {label}", tag, 201, name,
-                           [400, 401, 403, 413, 422], body=f"{name}Input"),
+                           [400, 401, 403, 413, 422], body=f"{name}Input", etag=True),
     })
     spec.path(path=f"/{entity.name}/{{id}}", parameters=[record_id], operations={
-        "get": _operation(f"get_{entity.name}", f"Read a {label}", tag, 200, name, [401, 403, 404]),
+        "get": _operation(f"get_{entity.name}", f"Read a {label}", tag, 200, name, [401, 403, 404], etag=True),
         "patch": _operation(f"update_{entity.name}", f"Change a {label}", tag, 200, name,
-                            [400, 401, 403, 404, 409, 413, 422], body=f"{name}Update",
-                            parameters=[_if_match()]),
+                            [400, 401, 403, 404, 409, 412, 413, 422, 428], body=f"{name}Update",
+                            parameters=[_if_match()], etag=True, description=LOCKING),
         "delete": _operation(f"delete_{entity.name}", f"Move a {label} to the trash", tag, 200, name,
-                             [400, 401, 403, 404, 409], parameters=[_if_match(), _version_parameter()]),
+                             [400, 401, 403, 404, 409, 412, 428], parameters=[_if_match(), _version_parameter()],
+                             etag=True, description=LOCKING),
     })
     spec.path(path=f"/{entity.name}/{{id}}/restore", parameters=[record_id], operations={
         "post": _operation(f"restore_{entity.name}", f"Bring a {label} back from the trash", tag, 200, name,
-                           [401, 403, 404, 409, 422]),
+                           [401, 403, 404, 409, 422], etag=True),
     })
     spec.path(path=f"/{entity.name}/{{id}}/history", parameters=[record_id], operations={
         "get": _operation(f"history_{entity.name}", f"Every change to a {label}", tag, 200, "AuditLog",
@@ -255,7 +311,7 @@ def _entity_paths(spec: APISpec, entity: EntityDef, model: Model) -> None:
     historized = [f.name for f in entity.historized_fields]
     if historized:
         field = {"name": "field", "in": "path", "required": True, "schema": {"type": "string", "enum": historized}}
-        as_of = {"name": "as_of", "in": "query", "required": False,
+        as_of = {"name": "as_of", "in": "query", "required": False, "allowEmptyValue": True,
                  "description": "The value at this moment (a date means the end of that day).",
                  "schema": {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]}}
         spec.path(path=f"/{entity.name}/{{id}}/history/{{field}}", parameters=[record_id, field], operations={
@@ -268,12 +324,13 @@ def _entity_paths(spec: APISpec, entity: EntityDef, model: Model) -> None:
         spec.path(path=f"/{entity.name}/{{id}}/transitions/{{name}}", parameters=[record_id, transition],
                   operations={"post": _operation(
                       f"transition_{entity.name}", f"Apply a workflow transition to a {label}", tag, 200, name,
-                      [400, 401, 403, 404, 409, 413, 422], body=f"{name}Transition", body_required=False)})
+                      [400, 401, 403, 404, 409, 412, 413, 422, 428], body=f"{name}Transition", body_required=False,
+                      parameters=[_if_match()], etag=True, description=LOCKING)})
     mass_update = _operation(f"mass_update_{entity.name}", f"Give the same values to many {entity.plural.en}", tag,
                              200, "MassUpdateResult", [400, 401, 403, 413, 422], body=f"{name}MassUpdate")
     mass_update["responses"]["202"] = mass_update_job_response()
     spec.path(path=f"/{entity.name}/mass-update", operations={"post": mass_update})
-    spec.path(path=f"/{entity.name}/export", operations=export_operations(entity, _list_parameters(entity, model)))
+    spec.path(path=f"/{entity.name}/export", operations=export_operations(entity, _list_parameters(entity, model), formats))
 
 
 def _document_paths(spec: APISpec, model: Model) -> None:
@@ -296,7 +353,7 @@ def _list_parameters(entity: EntityDef, model: Model) -> list[dict[str, Any]]:
     groupable = [f.name for f in entity.fields if f.type in ("choice", "status", "link", "boolean")]
     parameters = [
         _query("view", {"type": "string", "enum": [v.name for v in list_views]}, "A named list view."),
-        _query("q", {"type": "string"}, "Quick search in the searchable characteristics."),
+        _query("q", {"type": "string", "pattern": NO_NUL}, "Quick search in the searchable characteristics."),
         _query("sort", {"type": "string", "pattern": f"^{one}(,{one})*$"},
                "Comma-separated characteristics, `-` first for descending."),
         _query("tab", {"type": "string", "enum": list(TABS)}, "Open records, history (closed ones) or all."),
@@ -313,12 +370,19 @@ def _list_parameters(entity: EntityDef, model: Model) -> list[dict[str, Any]]:
 def _operation(
     operation_id: str, summary: str, tags: list[str], status: int, schema: str, errors: list[int], *,
     parameters: list[dict[str, Any]] | None = None, body: str | None = None, body_required: bool = True,
+    etag: bool = False, description: str | None = None,
 ) -> dict[str, Any]:
+    answer: dict[str, Any] = {"description": "OK", "content": _json(schema)}
+    if etag:
+        answer["headers"] = {"ETag": {"required": True, "description": "The record's version (`\"3\"`), for "
+                                                                       "`If-Match`.",
+                                      "schema": {"type": "string", "pattern": r'^"[0-9]+"$'}}}
     operation: dict[str, Any] = {
         "operationId": operation_id, "summary": summary, "tags": tags,
-        "responses": {str(status): {"description": "OK", "content": _json(schema)},
-                      **{str(code): ERROR_RESPONSES[code][0] for code in errors}},
+        "responses": {str(status): answer, **{str(code): ERROR_RESPONSES[code][0] for code in errors}},
     }
+    if description:
+        operation["description"] = description
     if parameters:
         operation["parameters"] = parameters
     if body:
@@ -326,11 +390,19 @@ def _operation(
     return operation
 
 
+LOCKING = ("Optimistic locking is mandatory: send the version read (the `ETag` of `GET`), as `version` or as "
+           "`If-Match`. Without either: 428. A stale `version`: 409; a stale `If-Match`: 412; both carry `current`, "
+           "the record as it is now. Sent together, they must name the same version (409 otherwise).")
+
+
 def _if_match() -> dict[str, Any]:
-    return {"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string", "pattern": r'^(W/)?"?[0-9]{1,9}"?$'},
-            "description": "The version read (`\"3\"`): a stale one answers 409."}
+    return {"name": "If-Match", "in": "header", "required": False,
+            "schema": {"type": "string", "pattern": IF_MATCH_PATTERN},
+            "description": "The ETag read (`\"3\"`), instead of `version`: a stale one answers 412."}
 
 
 def _version_parameter() -> dict[str, Any]:
-    return {"name": "version", "in": "query", "required": False,
-            "schema": {"type": "integer", "minimum": 0, "maximum": ID_MAX}, "description": "The version read."}
+    return {"name": "version", "in": "query", "required": False, "allowEmptyValue": True,
+            "schema": {"type": "integer", "minimum": 0, "maximum": ID_MAX},
+            "description": "The version read (or send `If-Match`): required one way or the other (428 without); "
+                           "a stale one answers 409."}

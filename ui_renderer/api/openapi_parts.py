@@ -10,9 +10,27 @@ ERROR_RESPONSES = {  # status: (component name, description)
     403: ("Forbidden", "The caller's roles do not allow this operation (or a hidden characteristic is named)."),
     404: ("NotFound", "No such entity, record (or not in the caller's scope), list or history."),
     409: ("Conflict", "A stale `version` (`current` is the record as it is now), or the record's state forbids it."),
+    412: ("PreconditionFailed", "A stale `If-Match`: the record changed since it was read (`current` is the record "
+                                "as it is now, its `ETag` the version to send)."),
     413: ("TooLarge", "The body is larger than the limit."),
     422: ("Invalid", "Values break rules (`errors` by field), or a transition is refused (`reason`)."),
+    428: ("PreconditionRequired", "Neither `version` nor `If-Match` was sent: a change must name the version it is "
+                                  "based on."),
+    429: ("TooManyRequests", "Too many requests with a bad token came from the caller's address: every request "
+                             "with a token is refused until `Retry-After` seconds have passed."),
 }
+AUTHENTICATED_ERRORS = (401, 429)
+"""Answers every operation needing a token may give."""
+
+
+def add_authentication_answers(document: dict[str, Any]) -> None:
+    """Give every operation that needs a token its 401 and 429 (`Retry-After`) answers."""
+    for item in document.get("paths", {}).values():
+        for method, operation in item.items():
+            if method == "parameters" or operation.get("security") == []:
+                continue
+            for code in AUTHENTICATED_ERRORS:
+                operation["responses"].setdefault(str(code), {"$ref": f"#/components/responses/{ERROR_RESPONSES[code][0]}"})
 
 
 def json_content(schema: str) -> dict[str, Any]:
@@ -25,5 +43,6 @@ def schema_ref(schema: str) -> dict[str, str]:
 
 
 def query_parameter(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    """An optional query-string parameter."""
-    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+    """An optional query-string parameter; an empty value (`?name=`) is the parameter not given."""
+    return {"name": name, "in": "query", "required": False, "allowEmptyValue": True, "schema": schema,
+            "description": description}

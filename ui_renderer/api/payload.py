@@ -17,13 +17,19 @@ from typing import Any, Iterator, Mapping, Sequence
 from flask import request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+import sqlalchemy as sa
+
 from engine.records.queries import ListRequest, QueryError
+from engine.storage.column_types import column_type
 from metamodel.model import EntityDef, FieldDef
+from ui_renderer.core.language import request_language
 
 from .errors import ApiError, field_error, query_error
+from .messages import text
 
 INT64_MAX = 2**63 - 1
 ID_MAX = 2**31 - 1
+INT32_MAX = 2**31 - 1
 MAX_PAGE = 1_000_000
 DEFAULT_PRECISION = 18
 
@@ -53,7 +59,8 @@ def json_body(lang: str) -> dict[str, Any]:
     if bad:
         errors: dict[str, list[dict[str, str]]] = {}
         for path, key in sorted(bad.items()):
-            errors.update(field_error(path.removeprefix("body."), "type", key, lang))
+            rule = "characters" if key == "bad_text" else "range"
+            errors.update(field_error(path.removeprefix("body."), rule, key, lang))
         raise ApiError(422, "invalid", errors=errors)
     return body
 
@@ -94,13 +101,25 @@ def safe_text(value: str) -> bool:
 
 def check_values(entity: EntityDef, values: Mapping[str, Any], lang: str) -> None:
     """Refuse numbers a characteristic's column cannot hold (422, by field)."""
+    errors = number_errors(entity, values, lang)
+    if errors:
+        raise ApiError(422, "invalid", errors=errors)
+
+
+def number_errors(entity: EntityDef, values: Any, lang: str) -> dict[str, list[dict[str, str]]]:
+    """The characteristics given a number their column cannot hold."""
     errors: dict[str, list[dict[str, str]]] = {}
-    for name, value in values.items():
+    for name, value in (values.items() if isinstance(values, Mapping) else ()):
         definition = entity.fields_by_name.get(name)
         if definition is not None and not number_fits(definition, value):
             errors.update(field_error(name, "type", "bad_number", lang))
-    if errors:
-        raise ApiError(422, "invalid", errors=errors)
+    return errors
+
+
+def integer_limit(definition: FieldDef) -> int:
+    """The largest whole number the characteristic's column holds (32 bits when its bounds allow it)."""
+    return INT32_MAX if isinstance(column_type(definition), sa.Integer) and not isinstance(
+        column_type(definition), sa.BigInteger) else INT64_MAX
 
 
 def number_fits(definition: FieldDef, value: Any) -> bool:
@@ -109,7 +128,7 @@ def number_fits(definition: FieldDef, value: Any) -> bool:
         if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
             value = int(value.strip())
         if isinstance(value, int) and not isinstance(value, bool):
-            return abs(value) <= (ID_MAX if definition.type == "link" else INT64_MAX)
+            return abs(value) <= (ID_MAX if definition.type == "link" else integer_limit(definition))
         return True
     if definition.type == "decimal" and isinstance(value, (int, float, str, Decimal)) and not isinstance(value, bool):
         try:
@@ -123,11 +142,17 @@ def number_fits(definition: FieldDef, value: Any) -> bool:
 
 
 def query_args() -> dict[str, list[str]]:
-    """The query string as `name -> [values]`, refusing text no database should be given."""
-    args = request.args.to_dict(flat=False)
-    for name, values in args.items():
+    """The query string as `name -> [values]`, refusing text no database should be given.
+
+    An empty value is no value (`?sort=` is `sort` not given), as the document says
+    (`allowEmptyValue`)."""
+    args: dict[str, list[str]] = {}
+    for name, values in request.args.to_dict(flat=False).items():
         if not safe_text(name) or not all(safe_text(v) for v in values):
-            raise query_error(name if safe_text(name) else "query", "NUL characters are not allowed")
+            raise query_error(name if safe_text(name) else "query", text("bad_text", request_language()))
+        given = [v for v in values if v != ""]
+        if given:
+            args[name] = given
     return args
 
 
@@ -136,17 +161,17 @@ def list_request(engine: Any, entity: str, args: Mapping[str, Sequence[str]]) ->
     try:
         parsed = engine.records.list_request(entity, args)
     except ArithmeticError:
-        raise query_error(_culprit(engine, entity, args), "not a number this database can hold") from None
+        raise query_error(_culprit(engine, entity, args), text("bad_number", request_language())) from None
     if parsed.page > MAX_PAGE:
-        raise query_error("page", f"at most {MAX_PAGE}")
+        raise query_error("page", text("expected_whole_number", request_language(), maximum=MAX_PAGE))
     definition = engine.model.entity(entity)
     for name, values in parsed.equals.items():
         if not all(number_fits(definition.field(name), v) for v in values):
-            raise query_error(f"f_{name}", "out of range")
+            raise query_error(f"f_{name}", text("bad_number", request_language()))
     for name, bounds in parsed.ranges.items():
         for bound, value in zip(("min", "max"), bounds):
             if value is not None and not number_fits(definition.field(name), value):
-                raise query_error(f"f_{name}_{bound}", "out of range")
+                raise query_error(f"f_{name}_{bound}", text("bad_number", request_language()))
     return parsed
 
 
@@ -157,19 +182,6 @@ def _culprit(engine: Any, entity: str, args: Mapping[str, Sequence[str]]) -> str
         except (ArithmeticError, QueryError):
             return name
     return "query"
-
-
-def parse_version(raw: Any, lang: str) -> int | None:
-    """A record version from a body, a query parameter or an If-Match header (`"3"`, `W/"3"`, 3)."""
-    if raw is None or raw == "":
-        return None
-    if isinstance(raw, str):
-        raw = raw.strip().removeprefix("W/").strip('"')
-        if raw.isdigit() and len(raw) < 10:
-            return int(raw)
-    elif isinstance(raw, int) and not isinstance(raw, bool) and 0 <= raw <= ID_MAX:
-        return raw
-    raise ApiError(400, "bad_version", errors=field_error("version", "type", "bad_version", lang))
 
 
 def parse_as_of(raw: str, lang: str) -> dt.datetime | dt.date:

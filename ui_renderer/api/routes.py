@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
+from werkzeug.exceptions import MethodNotAllowed
 
 from engine import Engine
 from engine.jobs.mass_update_job import submit_mass_update
@@ -16,11 +17,13 @@ from engine.records.queries import ListRequest
 from ui_renderer.core.language import request_language
 
 from .auth import authenticated_actor
+from .conformance import check_query, documented_methods, request_body
 from .errors import ApiError, error_response, field_error, query_error
 from .job_json import job_response
+from .locking import based_on, body_version, precondition, query_version
 from .messages import text
-from .openapi import openapi_document
-from .payload import ID_MAX, check_values, json_body, list_request, parse_as_of, parse_version, query_args
+from .openapi import engine_document
+from .payload import ID_MAX, check_values, list_request, parse_as_of, query_args
 from .serialize import json_value, page_json, record_json
 
 API_PREFIX = "/api/v1"
@@ -43,6 +46,7 @@ def prepare() -> None:
     request.max_content_length = limit
     if request.endpoint != "api.openapi":
         g.api_actor = authenticated_actor(lang())
+        check_query(lang())
 
 
 @api.after_request
@@ -60,12 +64,15 @@ def handle_error(error: Exception) -> Response:
 
 def known_entity(entity: str) -> str:
     if entity not in engine().model.entities:
+        methods = documented_methods(request.path)
+        if methods is not None:  # an address of its own (/jobs): this method is not one of its own
+            raise MethodNotAllowed(valid_methods=methods)
         raise ApiError(404, "unknown_entity", entity=entity)
     return entity
 
 
 def known_id(entity: str, record_id: int) -> int:
-    if record_id > ID_MAX:
+    if not 1 <= record_id <= ID_MAX:
         raise ApiError(404, "not_found", entity=engine().model.entity(entity).label.get(lang()), id=record_id)
     return record_id
 
@@ -85,7 +92,7 @@ def record_response(record: Mapping[str, Any], status: int = 200, **headers: str
 
 @api.get("/openapi.json")
 def openapi() -> Response:
-    return jsonify(openapi_document(engine().model, request.script_root + API_PREFIX))
+    return jsonify({**engine_document(engine()), "servers": [{"url": request.script_root + API_PREFIX}]})
 
 
 @api.get("/lists/<name>")
@@ -118,7 +125,7 @@ def list_records(entity: str) -> Response:
 @api.post("/<entity>")
 def create_record(entity: str) -> Response:
     known_entity(entity)
-    values = json_body(lang())
+    values = request_body(lang())
     check_values(engine().model.entity(entity), values, lang())
     record = engine().records.create(entity, values, g.api_actor)
     location = url_for("api.get_record", entity=entity, record_id=record["id"])
@@ -134,19 +141,21 @@ def get_record(entity: str, record_id: int) -> Response:
 @api.patch("/<entity>/<int:record_id>")
 def update_record(entity: str, record_id: int) -> Response:
     known_id(known_entity(entity), record_id)
-    values = json_body(lang())
-    version = parse_version(values.pop("version", None), lang())
-    if version is None:
-        version = parse_version(request.headers.get("If-Match"), lang())
+    values = request_body(lang())
+    based = based_on(body_version(values.pop("version", None), lang()), lang())
     check_values(engine().model.entity(entity), values, lang())
-    return record_response(engine().records.update(entity, record_id, values, g.api_actor, version=version))
+    with precondition(based):
+        record = engine().records.update(entity, record_id, values, g.api_actor, version=based.version)
+    return record_response(record)
 
 
 @api.delete("/<entity>/<int:record_id>")
 def delete_record(entity: str, record_id: int) -> Response:
     known_id(known_entity(entity), record_id)
-    version = parse_version(request.args.get("version") or request.headers.get("If-Match"), lang())
-    return record_response(engine().records.delete(entity, record_id, g.api_actor, version=version))
+    based = based_on(query_version(request.args.get("version"), lang()), lang(), in_query=True)
+    with precondition(based):
+        record = engine().records.delete(entity, record_id, g.api_actor, version=based.version)
+    return record_response(record)
 
 
 @api.post("/<entity>/<int:record_id>/restore")
@@ -158,16 +167,17 @@ def restore_record(entity: str, record_id: int) -> Response:
 @api.post("/<entity>/<int:record_id>/transitions/<name>")
 def transition(entity: str, record_id: int, name: str) -> Response:
     known_id(known_entity(entity), record_id)
-    body = json_body(lang())
+    body = request_body(lang())
     values, inputs = body.get("values") or {}, body.get("inputs") or {}
     for key, given in (("values", values), ("inputs", inputs)):
         if not isinstance(given, dict):
             raise ApiError(400, "not_object", errors=field_error(key, "type", "not_object", lang()))
     check_values(engine().model.entity(entity), values, lang())
-    version = parse_version(body.get("version"), lang())
-    record = engine().records.transition(
-        entity, record_id, name, g.api_actor, values=values, inputs=inputs, version=version
-    )
+    based = based_on(body_version(body.get("version"), lang()), lang())
+    with precondition(based):
+        record = engine().records.transition(
+            entity, record_id, name, g.api_actor, values=values, inputs=inputs, version=based.version
+        )
     return record_response(record)
 
 
@@ -194,7 +204,7 @@ def field_history(entity: str, record_id: int, field: str) -> Response:
 @api.post("/<entity>/mass-update")
 def mass_update(entity: str) -> Response:
     known_entity(entity)
-    body = json_body(lang())
+    body = request_body(lang())
     selection = mass_selection(entity, body)
     values = body.get("values")
     if not isinstance(values, dict) or not values:
@@ -204,7 +214,7 @@ def mass_update(entity: str) -> Response:
     if versions is not None:
         if not isinstance(versions, dict):
             raise ApiError(400, "not_object", errors=field_error("versions", "type", "not_object", lang()))
-        parsed = {_id(key, "versions"): parse_version(v, lang()) for key, v in versions.items()}
+        parsed = {_id(key, "versions"): body_version(v, lang(), name="versions") for key, v in versions.items()}
         versions = {record_id: version for record_id, version in parsed.items() if version is not None}
     if selection_size(entity, selection) > engine().jobs.threshold:
         job_id = submit_mass_update(engine(), entity, selection, values, g.api_actor, versions=versions)
@@ -241,7 +251,9 @@ def mass_selection(entity: str, body: Mapping[str, Any]) -> list[int] | ListRequ
 
 
 def _id(raw: Any, where: str) -> int:
-    if isinstance(raw, str) and raw.isdigit() and len(raw) < 11:
+    if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) < 11:
+        raw = int(raw)
+    elif isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
     if isinstance(raw, int) and not isinstance(raw, bool) and 0 < raw <= ID_MAX:
         return raw

@@ -1,0 +1,264 @@
+"""Requests checked against the API's own OpenAPI document before any work is done.
+
+The document (`openapi.py`) is generated from the definitions and is what clients read;
+checking requests against it keeps the two from drifting: what it calls invalid is
+refused, each bad parameter or value naming itself.
+
+- Query parameters: each value, read with its documented type, must fit its schema. An
+  empty value (`?sort=`) means the parameter was not given (`allowEmptyValue`). A
+  parameter the list query also judges (`sort`, `f_<name>`...) keeps the engine's
+  words when the engine refuses it too.
+- JSON bodies: the envelope (`version`, `ids`, `filter`, `format`, `take`...) must fit its
+  schema (400). A characteristic's value must have the documented JSON type: `"3"` is
+  not an integer, `"x"` not a list of codes, `""` not a date (send null to clear). When
+  the engine's own rules refuse the value too, they answer (422 with their rule and
+  words: `max`, `mandatory`, `unknown`...); this module only answers what the engine
+  would otherwise have let through.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping
+
+from flask import current_app, request
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from engine import EngineError
+from engine.core.errors import RuleError
+from engine.records.queries import QueryError
+
+from .errors import ApiError
+from .openapi import engine_document
+from .payload import json_body, number_errors
+from .schema_words import describe, expected, word
+
+API_PREFIX = "/api/v1"
+RECORD_BODIES = ("create_", "update_")
+"""Operations whose body is a record (its own properties are characteristics)."""
+LIST_PARAMETERS = frozenset({"view", "q", "sort", "tab", "group"})
+"""List parameters whose refusal the engine words best (for `page` and `size`, the bounds say more)."""
+WHOLE = re.compile(r"-?[0-9]{1,19}")
+VALIDATORS_KEPT = 4096
+
+_validators: dict[int, tuple[Any, Draft202012Validator]] = {}
+
+
+def _validator(schema: Mapping[str, Any], components: Mapping[str, Any] | None = None) -> Draft202012Validator:
+    """One validator per schema object of the (cached) document; `$ref`s resolve in its components."""
+    key = id(schema)
+    found = _validators.get(key)
+    if found is None or found[0] is not schema:
+        if len(_validators) >= VALIDATORS_KEPT:
+            _validators.clear()  # documents of replaced definitions
+        root = {**schema, "components": components} if components is not None else schema
+        found = (schema, Draft202012Validator(root, format_checker=Draft202012Validator.FORMAT_CHECKER))
+        _validators[key] = found
+    return found[1]
+
+
+def _engine() -> Any:
+    return current_app.extensions["ossature"]
+
+
+def current_operation() -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    """The documented operation the request is routed to, and its parameters (None if undocumented)."""
+    rule = request.url_rule
+    if rule is None:
+        return None
+    args = request.view_args or {}
+
+    def segment(found: re.Match[str]) -> str:
+        name = found.group(1)
+        if name == "entity":
+            return str(args.get("entity", ""))
+        return "{id}" if name in ("record_id", "job_id") else "{" + name + "}"
+
+    path = re.sub(r"<(?:\w+:)?(\w+)>", segment, rule.rule.removeprefix(API_PREFIX))
+    item = engine_document(_engine())["paths"].get(path)
+    if item is None or request.method.lower() not in item:
+        return None
+    operation = item[request.method.lower()]
+    return operation, [*item.get("parameters", []), *operation.get("parameters", [])]
+
+
+def documented_methods(path: str) -> list[str] | None:
+    """The methods the document gives the address `path` (under the API prefix), HEAD and OPTIONS
+    included; None when it documents no such address. Flask's own list may unite the methods of
+    two routes matching the same address (`/jobs/3` and `/<entity>/<id>`)."""
+    relative = path.removeprefix(API_PREFIX)
+    for template, item in engine_document(_engine())["paths"].items():
+        pattern = re.sub(r"\\\{(\w+)\\\}", lambda m: "[0-9]+" if m.group(1) == "id" else "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, relative):
+            methods = {m.upper() for m in item if m != "parameters"}
+            if "GET" in methods:
+                methods.add("HEAD")
+            return sorted(methods | {"OPTIONS"})
+    return None
+
+
+# -- query parameters ----------------------------------------------------------------------------
+
+
+def check_query(lang: str) -> None:
+    """400 naming every query parameter whose value the document refuses."""
+    found = current_operation()
+    if found is None:
+        return
+    errors: dict[str, list[dict[str, str]]] = {}
+    for parameter in found[1]:
+        if parameter.get("in") != "query":
+            continue
+        name, schema = parameter["name"], parameter.get("schema", {})
+        values = [v for v in request.args.getlist(name) if v != ""]
+        if not values:
+            continue
+        message = _query_problem(name, schema, values, lang)
+        if message is not None:
+            errors[name] = [{"rule": "query", "message": message}]
+    if errors:
+        raise ApiError(400, "bad_query", parameter=next(iter(errors)), errors=errors)
+
+
+def _query_problem(name: str, schema: Mapping[str, Any], values: list[str], lang: str) -> str | None:
+    if schema.get("type") == "array":
+        instance: Any = [_typed(v, schema.get("items", {})) for v in values]
+    elif len(values) > 1:
+        return word("expected", lang, what=word("once", lang, what=describe(schema, lang)))
+    else:
+        instance = _typed(values[0], schema)
+    if _validator(schema).is_valid(instance):
+        return None
+    return _list_refusal(name, values, lang) or expected(schema, lang)
+
+
+def _typed(raw: str, schema: Mapping[str, Any]) -> Any:
+    """A query-string value read as its schema's type (what a client serialized)."""
+    kinds = schema.get("type")
+    kinds = kinds if isinstance(kinds, list) else [kinds]
+    if "integer" in kinds and WHOLE.fullmatch(raw):
+        return int(raw)
+    if "boolean" in kinds and raw in ("true", "false"):
+        return raw == "true"
+    return raw
+
+
+def _list_refusal(name: str, values: list[str], lang: str) -> str | None:
+    """The engine's words for a list parameter it refuses too (`cannot sort by description`)."""
+    entity = (request.view_args or {}).get("entity")
+    if entity is None or not (name in LIST_PARAMETERS or name.startswith("f_")):
+        return None
+    try:
+        _engine().records.list_request(entity, {name: values})
+    except QueryError as error:
+        return error.message(lang)
+    except (EngineError, ArithmeticError, ValueError):
+        return None
+    return None
+
+
+# -- bodies ----------------------------------------------------------------------------------------
+
+
+def request_body(lang: str) -> dict[str, Any]:
+    """The JSON body (`payload.json_body`), checked against the operation's documented schema."""
+    body = json_body(lang)
+    found = current_operation()
+    if found is None:
+        return body
+    operation = found[0]
+    content = operation.get("requestBody", {}).get("content", {}).get("application/json")
+    if content is None:
+        return body
+    if operation["requestBody"].get("required") and not request.get_data(cache=True).strip():
+        raise ApiError(400, "bad_body", errors={"body": [{"rule": "required", "message": word("body", lang)}]})
+    document = engine_document(_engine())
+    validator = _validator(content["schema"], document["components"])
+    record_body = str(operation.get("operationId", "")).startswith(RECORD_BODIES)
+    entity = (request.view_args or {}).get("entity")
+    envelope: dict[str, list[dict[str, str]]] = {}
+    fields: dict[str, list[dict[str, str]]] = {}
+    for error in validator.iter_errors(body):
+        path = list(error.absolute_path)
+        field = _field_at(path, record_body, entity)
+        if field is not None:
+            values = body if record_body else body.get("values", {})
+            message = _value_problem(entity, field, values.get(field), lang)
+            if message is not None:
+                fields.setdefault(field, [{"rule": "type", "message": message}])
+        elif not _engine_judges(path, error, record_body):
+            envelope.setdefault(_envelope_name(path, error), [{"rule": "schema", "message": _envelope_problem(error, lang)}])
+    if envelope:
+        raise ApiError(400, "bad_body", errors={**envelope, **fields})
+    if fields:
+        values = body if record_body else body.get("values")
+        numbers = number_errors(_engine().model.entity(entity), values, lang) if entity else {}
+        raise ApiError(422, "invalid", errors={**numbers, **fields})
+    return body
+
+
+def _field_at(path: list[Any], record_body: bool, entity: str | None) -> str | None:
+    """The characteristic an error is about, if it is about one."""
+    if entity is None or entity not in _engine().model.entities:
+        return None
+    names = _engine().model.entity(entity).fields_by_name
+    if record_body and path and path[0] in names:
+        return path[0]
+    if not record_body and len(path) >= 2 and path[0] == "values" and path[1] in names:
+        return path[1]
+    return None
+
+
+def _engine_judges(path: list[Any], error: ValidationError, record_body: bool) -> bool:
+    """Missing or unknown characteristics: the engine says so in its own words (mandatory, unknown)."""
+    if error.validator not in ("required", "additionalProperties"):
+        return False
+    return (record_body and not path) or path == ["values"]
+
+
+def _value_problem(entity: str, field: str, value: Any, lang: str) -> str | None:
+    """What to say about a value the document refuses; None when the engine will say it."""
+    if value is None:
+        return None
+    definition = _engine().model.entity(entity).field(field)
+    if value == "":
+        # an empty mandatory value is the engine's `mandatory`, unless a default would fill it in silently
+        filled = definition.default is not None or bool(definition.default_expr)
+        return None if definition.mandatory and not filled else word("empty", lang)
+    rules = _engine().records.validator(entity).rules[field]
+    try:
+        rules.load(value)
+    except RuleError:
+        return None  # the engine refuses it too, with its rule and its words
+    except (EngineError, ArithmeticError, ValueError, TypeError):
+        return None
+    document = engine_document(_engine())
+    name = "".join(part.capitalize() for part in entity.split("_"))
+    schema = document["components"]["schemas"].get(f"{name}Values", {}).get("properties", {}).get(field, {})
+    return expected(schema, lang)
+
+
+def _envelope_name(path: list[Any], error: ValidationError) -> str:
+    """The part of the body at fault: its top-level property, the missing one, or `body`."""
+    if path:
+        return str(path[0])
+    if error.validator == "required" and isinstance(error.instance, dict):
+        missing = [name for name in error.validator_value if name not in error.instance]
+        if missing:
+            return str(missing[0])
+    return "body"
+
+
+def _envelope_problem(error: ValidationError, lang: str) -> str:
+    instance, schema = error.instance, error.schema
+    if error.validator == "required" and isinstance(instance, dict):
+        missing = [name for name in error.validator_value if name not in instance]
+        return word("required", lang, name=", ".join(missing))
+    if error.validator == "additionalProperties" and isinstance(instance, dict):
+        known = set(schema.get("properties", {}))
+        return word("unknown", lang, name=", ".join(sorted(str(k) for k in instance if k not in known)))
+    if error.validator == "oneOf" and all(set(part) == {"required"} for part in error.validator_value):
+        names = [name for part in error.validator_value for name in part["required"]]
+        return word("expected", lang, what=word("one_of", lang, values=", ".join(names)))
+    return expected(schema, lang)
