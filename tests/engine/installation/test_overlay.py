@@ -17,7 +17,7 @@ from engine.installation.definition_errors import DefinitionChangeError
 from engine.installation.definitions import DefinitionState, Installation
 from stamp_actions import stamp_plugins
 
-PACK = Path(__file__).resolve().parent / "pack"
+PACK = Path(__file__).resolve().parents[1] / "pack"
 ANN = Actor(user_id=7, username="ann", roles=frozenset({"admin"}))
 LABEL = "{en: Loyalty, fr: Fidélité}"
 LOYALTY = f"extends: sample\ncharacteristics:\n  loyalty: {{type: integer, label: {LABEL}, min: 0, max: 10}}\n"

@@ -17,7 +17,7 @@ from engine import SYSTEM_ACTOR, Actor, PermissionDenied
 from engine.exchange.importer import ImportOptions, ImportReport, import_file
 from plugins.host.hookspecs import hookimpl
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "import"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "import"
 PACK = FIXTURES / "pack"
 SYSTEM_FR = Actor(system=True, lang="fr")
 

@@ -19,7 +19,7 @@ from engine.installation.overlay import record_revision
 from engine.installation.pack_install import install_pack
 from stamp_actions import stamp_plugins
 
-PACK = Path(__file__).resolve().parent / "pack"
+PACK = Path(__file__).resolve().parents[1] / "pack"
 ANN = Actor(user_id=1, username="ann")
 LOYALTY = "extends: sample\ncharacteristics:\n  loyalty: {type: integer, label: {en: Loyalty, fr: Fidélité}, min: 0}\n"
 

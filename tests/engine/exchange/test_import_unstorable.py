@@ -19,7 +19,7 @@ from engine import SYSTEM_ACTOR, Actor
 from engine.exchange.importer import ImportOptions, import_file, submit_import
 from plugins.host.hookspecs import hookimpl
 
-PACK = Path(__file__).resolve().parents[1] / "fixtures" / "import" / "pack"
+PACK = Path(__file__).resolve().parents[2] / "fixtures" / "import" / "pack"
 SYSTEM_FR = Actor(system=True, lang="fr")
 NUL_EN = "This cell contains the character U+0000 (NUL), which cannot be stored."
 NUL_FR = "Cette cellule contient le caractère U+0000 (NUL), qui ne peut pas être enregistré."

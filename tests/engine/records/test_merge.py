@@ -14,7 +14,7 @@ from engine import SYSTEM_ACTOR, Actor, ConflictError, NotFoundError, Permission
 from engine.records import merging as merging_module
 from engine.records.merging import MergeError, incoming_links, merge, merge_records
 
-DUP_PACK = Path(__file__).resolve().parent / "dup_pack"
+DUP_PACK = Path(__file__).resolve().parents[1] / "dup_pack"
 ADMIN = Actor(user_id=None, username="root", roles=frozenset({"admin"}))
 
 

@@ -12,13 +12,13 @@ from engine import SYSTEM_ACTOR, Actor, NotFoundError, RecordValidationError
 from engine.access.permissions import PermissionDenied
 from engine.records.queries import QueryError
 
-HERE = Path(__file__).resolve().parent
+PACKS_DIR = Path(__file__).resolve().parents[1]
 BASE = {"name": "Widget", "do_not_call": True, "qty": 1, "price": "5"}
 
 
 @pytest.fixture(scope="module")
 def secured_model():
-    return metamodel.load_model([HERE / "pack", HERE / "secured"])
+    return metamodel.load_model([PACKS_DIR / "pack", PACKS_DIR / "secured"])
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from engine.exchange.import_mapping import (
 from engine.exchange.import_messages import ImportFileError
 from metamodel.model import EntityDef, FieldDef, Source, Text
 
-PACK = Path(__file__).resolve().parents[1] / "fixtures" / "import" / "pack"
+PACK = Path(__file__).resolve().parents[2] / "fixtures" / "import" / "pack"
 HERE = Source("test", 1)
 
 

@@ -19,13 +19,13 @@ from engine.exchange.exporter import CSV_FORMAT, Export, ExportError, cell_text,
 from engine.access.permissions import PermissionDenied
 from engine.records.queries import QueryError
 
-HERE = Path(__file__).resolve().parent
+PACKS_DIR = Path(__file__).resolve().parents[1]
 BOM = "\ufeff"
 
 
 @pytest.fixture(scope="module")
 def export_model():
-    return metamodel.load_model([HERE / "pack", HERE / "secured", HERE / "export_pack"])
+    return metamodel.load_model([PACKS_DIR / "pack", PACKS_DIR / "secured", PACKS_DIR / "export_pack"])
 
 
 @pytest.fixture

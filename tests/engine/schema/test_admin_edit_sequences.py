@@ -33,7 +33,7 @@ from engine.schema.state import ARCHIVE
 from metamodel.definition_edits import OverlayEditor, field_values
 from stamp_actions import stamp_plugins
 
-PACK = Path(__file__).resolve().parent / "pack"
+PACK = Path(__file__).resolve().parents[1] / "pack"
 ADMIN = Actor(user_id=1, username="admin", roles=frozenset({"admin"}))
 TRIED = {"website": "url", "body": "rich_text", "phone": "phone", "meet_at": "datetime"}
 """Characteristics of the pack the machine edits, and their type there."""

@@ -22,7 +22,7 @@ from engine.exchange.import_options import MAX_CHUNK_ROWS, ImportOptions
 from engine.exchange.importer import import_file, submit_import
 from recording_dispatcher import Recorder
 
-PACK = Path(__file__).resolve().parents[1] / "fixtures" / "import" / "pack"
+PACK = Path(__file__).resolve().parents[2] / "fixtures" / "import" / "pack"
 SYSTEM_FR = Actor(system=True, lang="fr")
 
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import metamodel
 from engine import SYSTEM_ACTOR
 
-HERE = Path(__file__).resolve().parent
+PACKS_DIR = Path(__file__).resolve().parents[1]
 
 
 def test_first_migrate_creates_everything_then_nothing_is_pending(make_engine, model):
@@ -27,7 +27,7 @@ def test_migrate_adds_columns_tables_and_indexes_and_keeps_every_row(make_engine
     with before.db.connect() as conn:
         rows_before = [tuple(r) for r in conn.execute(sa.select(before.tables.of("sample")).order_by(sa.text("id")))]
 
-    extended = metamodel.load_model([HERE / "pack", HERE / "overlay"])
+    extended = metamodel.load_model([PACKS_DIR / "pack", PACKS_DIR / "overlay"])
     after = make_engine(extended)  # make_engine migrates
     inspector = sa.inspect(after.db)
     columns = {c["name"] for c in inspector.get_columns("ent_sample")}

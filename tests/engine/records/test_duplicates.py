@@ -12,7 +12,7 @@ from engine import SYSTEM_ACTOR, Actor, NotFoundError, PermissionDenied
 from engine.records import duplicates as duplicates_module
 from engine.records.duplicates import DuplicateGroup, find_duplicates, normalise, record_key
 
-DUP_PACK = Path(__file__).resolve().parent / "dup_pack"
+DUP_PACK = Path(__file__).resolve().parents[1] / "dup_pack"
 
 
 @pytest.fixture(scope="module")
