@@ -56,6 +56,40 @@ def emit(name: str, engine_s: float, baseline_s: float, target: float | None = N
     print(json.dumps(line), flush=True)
 
 
+def alternating_timings(runs: int, sides: Mapping[str, Callable[[], object]]) -> dict[str, list[float]]:
+    """Every timing of each side (`runs` of them), the sides taking turns, for percentiles."""
+    timings: dict[str, list[float]] = {name: [] for name in sides}
+    for _ in range(runs):
+        for name, measure in sides.items():
+            start = time.perf_counter()
+            measure()
+            timings[name].append(time.perf_counter() - start)
+    return timings
+
+
+def percentile(timings: list[float], share: float) -> float:
+    """The `share` percentile of `timings` (nearest rank)."""
+    ordered = sorted(timings)
+    return ordered[max(0, min(len(ordered) - 1, -(-int(share * 100) * len(ordered) // 100) - 1))]
+
+
+def emit_distribution(name: str, engine: list[float], baseline: list[float], target: float | None = None,
+                      **extra: object) -> dict[str, object]:
+    """One JSON line comparing two series of timings: p50 (as `engine_s`, `baseline_s`, `ratio`),
+    p99 and max of each side, and the ratio of each."""
+    line: dict[str, object] = {"name": name}
+    for label, share in (("p50", 0.5), ("p99", 0.99), ("max", 1.0)):
+        mine, theirs = percentile(engine, share), percentile(baseline, share)
+        line[f"engine_{label}_s"], line[f"baseline_{label}_s"] = round(mine, 4), round(theirs, 4)
+        line[f"ratio_{label}"] = round(mine / theirs, 2)
+    line["engine_s"], line["baseline_s"], line["ratio"] = line["engine_p50_s"], line["baseline_p50_s"], line["ratio_p50"]
+    if target is not None:
+        line["target"] = target
+    line.update(extra)
+    print(json.dumps(line), flush=True)
+    return line
+
+
 def emit_memory(name: str, peak_rss_mb: float, target_mb: float, **extra: object) -> None:
     """One JSON line for a memory measurement: the peak resident set against its ceiling."""
     line = {"name": name, "peak_rss_mb": round(peak_rss_mb, 1), "target_mb": target_mb}

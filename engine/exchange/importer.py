@@ -39,6 +39,7 @@ from .import_messages import ImportFileError, ImportFileProblems, ImportOptionEr
 from .import_options import ImportContext, ImportOptions, ImportReport, PreparedRow, chunk_counts
 from .import_rows import ImportRows, SourceRows
 from engine.jobs.service import JobContext, JobError, job_kind
+from engine.records.statistics import refresh_statistics
 from engine.records.validation import ErrorMap
 
 if TYPE_CHECKING:
@@ -157,6 +158,7 @@ class Importer:
                 if self.ctx is not None and self.ctx.checkpoint is None and estimated is not None:
                     self.ctx.set_total(estimated)
                 self._import(source)
+            self._refresh_statistics()
         except ImportOptionError as problem:
             self._file_errors([problem.as_file_error()])
         except ImportFileProblems as problems:
@@ -199,6 +201,13 @@ class Importer:
         if self.ctx is not None and dry_run:
             self.ctx.report(done=self.done, counts=counts, errors=errors)
         self.report.add(len(prepared), created, updated, unchanged, len(refused), errors)
+
+    def _refresh_statistics(self) -> None:
+        """Once, at the end: the planner statistics of a table this import changed much (engine/records/statistics.py)."""
+        changed = self.report.created + self.report.updated
+        if not self.options.dry_run and changed:
+            with self.service.db.begin() as conn:
+                refresh_statistics(conn, self.service.table(self.entity), changed)
 
     @contextmanager
     def _transaction(self) -> Iterator[Transaction]:

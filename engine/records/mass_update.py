@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from engine.core.errors import ConflictError, RecordValidationError, RuleError, TransitionError
 from .queries import ListRequest, build_conditions
+from .statistics import refresh_statistics
 from engine.storage.sqljson import json_changes, json_literal, json_of
 from .validation import ErrorMap, is_empty
 
@@ -76,7 +77,13 @@ class MassUpdate:
         for chunk in self.chunks(selection):
             matched += chunk.size
             changed += self.apply_chunk(chunk, versions, refused)
+        self.finish(changed)
         return MassUpdateResult(matched, changed, refused)
+
+    def finish(self, changed: int) -> None:
+        """Once, after the last chunk: refresh the planner statistics when `changed` records
+        are a sizeable part of the table (engine/records/statistics.py)."""
+        refresh_statistics(self.tx.conn, self.table, changed)
 
     def apply_chunk(self, chunk: Chunk, versions: Mapping[int, int] | None, refused: dict[int, str]) -> int:
         """Update one chunk; adds the records a rule refused to `refused`; returns how many changed."""

@@ -17,7 +17,9 @@ import sqlalchemy as sa
 from metamodel.model import EntityDef, FieldDef, ViewDef, WorkflowDef
 
 from engine.core.errors import EngineError, RuleError
+from engine.storage.keyset import key_items
 from .field_rules import FieldRules
+from .list_cursor import CursorError, decode_cursor, encode_cursor
 
 MAX_PAGE_SIZE = 200
 MAX_PAGE = 10_000_000
@@ -36,6 +38,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "unknown_field": {"en": "{entity} has no characteristic '{name}'",
                       "fr": "{entity} n'a pas de caractéristique « {name} »"},
     "sort": {"en": "cannot sort by {name} ({type})", "fr": "impossible de trier par {name} ({type})"},
+    "cursor": {"en": "not a position in this list (made for another sort, or damaged): start again from page 1",
+               "fr": "pas une position dans cette liste (faite pour un autre tri, ou abîmée) : repartez de la page 1"},
 }
 
 
@@ -73,6 +77,9 @@ class ListRequest:
     group: str | None = None
     page: int = 1
     page_size: int = 50
+    after: tuple[Any, ...] | None = None
+    """Keyset paging: the sort-key values (ended by the id) of the row the page starts after;
+    the page is then read from there rather than `page` pages in (which stays for display)."""
 
     def to_args(self) -> dict[str, list[str]]:
         """The request as query-string arguments (the inverse of `parse_list_request`)."""
@@ -98,6 +105,8 @@ class ListRequest:
         if self.page != 1:
             args["page"] = [str(self.page)]
         args["size"] = [str(self.page_size)]
+        if self.after is not None:
+            args["after"] = [encode_cursor(self.sort, self.after)]
         return args
 
     def replace(self, **changes: Any) -> ListRequest:
@@ -116,6 +125,8 @@ class ListResult:
     rows: list[dict[str, Any]]
     total: int
     groups: list[Group] | None
+    next_after: str | None = None
+    """The `after=` argument of the next page (keyset paging), None when this page is the last."""
 
     @property
     def pages(self) -> int:
@@ -177,7 +188,20 @@ def parse_list_request(
         page_size = min(MAX_PAGE_SIZE, max(1, int(first("size", str(view.page_size)))))
     except ValueError:
         raise QueryError("page", "page") from None
-    return ListRequest(view_name, first("q").strip(), sort, tab, equals, contains, ranges, group, page, page_size)
+    after = None
+    if first("after"):
+        try:
+            after = decode_cursor(first("after"), entity, sort, [name for name, _ in key_items(sort)])
+        except CursorError:
+            raise QueryError("after", "cursor") from None
+    return ListRequest(
+        view_name, first("q").strip(), sort, tab, equals, contains, ranges, group, page, page_size, after
+    )
+
+
+def next_cursor(request: ListRequest, last_row: Mapping[str, Any]) -> str:
+    """The `after=` argument of the page that follows the one ending with `last_row`."""
+    return encode_cursor(request.sort, [last_row[name] for name, _ in key_items(request.sort)])
 
 
 def request_fields(request: ListRequest) -> set[str]:

@@ -26,7 +26,8 @@ from .hooks import Hooks
 from .mass_update import MassUpdate, MassUpdateResult
 from .merging import merge_records
 from engine.access.permissions import PermissionDenied, Permissions
-from .queries import Group, ListRequest, ListResult, build_conditions, order_by, parse_list_request, request_fields
+from .queries import ListRequest, ListResult, build_conditions, parse_list_request, request_fields
+from .query_plan import read_list
 from engine.storage.tables import Tables
 from .titles import TitleTemplate
 from engine.storage.trail import from_json, status_changes, value_periods
@@ -353,31 +354,7 @@ class RecordService:
             scope = self.permissions.scope_condition(access, tx.actor, table)
             if scope is not None:
                 conditions.append(scope)
-            conn = tx.conn
-            total = conn.execute(sa.select(sa.func.count()).select_from(table).where(*conditions)).scalar_one()
-            read = [table] if fields is None else [
-                table.c[name] for name in dict.fromkeys(("id", "version", *fields)) if name in table.c]
-            rows = conn.execute(
-                sa.select(*read).where(*conditions).order_by(*order_by(table, request))
-                .limit(request.page_size).offset((request.page - 1) * request.page_size)
-            )
-            # Plain dicts built from the rows' tuples: the page's hot path (RowMapping is slower).
-            columns = list(rows.keys())
-            if access.hidden:
-                shown = [i for i, name in enumerate(columns) if name not in access.hidden]
-                names = [columns[i] for i in shown]
-                records = [dict(zip(names, [row[i] for i in shown])) for row in rows]
-            else:
-                records = [dict(zip(columns, row)) for row in rows]
-            groups = None
-            if request.group:
-                column = table.c[request.group]
-                counted = conn.execute(
-                    sa.select(column, sa.func.count()).where(*conditions).group_by(column)
-                    .order_by(sa.func.count().desc(), column)
-                )
-                groups = [Group(value, count) for value, count in counted]
-        return ListResult(request, records, total, groups)
+            return read_list(tx.conn, table, request, conditions, fields=fields, hidden=access.hidden)
 
     # -- changing: each call is one transaction ----------------------------------
 

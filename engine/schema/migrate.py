@@ -33,6 +33,7 @@ from metamodel.model import Model
 from .archive import archive_entity, archive_values
 from engine.storage.column_types import column_type
 from engine.records.field_rules import FieldRules
+from engine.records.statistics import refresh_statistics
 from .cleanup import clear_breakers, record_breakers, record_rule_breakers
 from .fit import fitting_type
 from .plan import OWN_INDEX_PREFIXES, Reflected, build_plan
@@ -238,6 +239,9 @@ def _create_missing_indexes(conn: sa.Connection, tables: Tables, touched: set[st
     for name in sorted(touched & set(tables.metadata.tables)):
         table = tables.metadata.tables[name]
         existing = {index["name"] for index in inspector.get_indexes(name)}
-        for index in table.indexes:
-            if index.name not in existing:
-                index.create(conn)
+        missing = [index for index in table.indexes if index.name not in existing]
+        for index in missing:
+            index.create(conn)
+        if missing:
+            # statistics for the new indexes, or the planner guesses about them (engine/records/statistics.py)
+            refresh_statistics(conn, table)

@@ -27,15 +27,21 @@ class SortKey:
     descending: bool
 
 
-def sort_keys(table: sa.Table, sort: Sequence[str]) -> tuple[SortKey, ...]:
-    """The keys of a list's sort (`name`, `-created_at`), ended by the id as `queries.order_by` does."""
-    keys: list[SortKey] = []
+def key_items(sort: Sequence[str]) -> tuple[tuple[str, bool], ...]:
+    """(column name, descending) of each key of a sort (`name`, `-created_at`), ended by the id
+    as `queries.order_by` does (in the first key's direction)."""
+    items: list[tuple[str, bool]] = []
     for item in sort:
-        keys.append(SortKey(table.c[item.lstrip("-")], item.startswith("-")))
-        if keys[-1].column.name == "id":
-            return tuple(keys)  # unique: later keys never decide anything
-    keys.append(SortKey(table.c.id, bool(sort) and sort[0].startswith("-")))
-    return tuple(keys)
+        items.append((item.lstrip("-"), item.startswith("-")))
+        if items[-1][0] == "id":
+            return tuple(items)  # unique: later keys never decide anything
+    items.append(("id", bool(sort) and sort[0].startswith("-")))
+    return tuple(items)
+
+
+def sort_keys(table: sa.Table, sort: Sequence[str]) -> tuple[SortKey, ...]:
+    """The keys of a list's sort, as columns of `table` (see `key_items`)."""
+    return tuple(SortKey(table.c[name], descending) for name, descending in key_items(sort))
 
 
 def nulls_high(dialect_name: str) -> bool:
@@ -60,7 +66,21 @@ def after(keys: Sequence[SortKey], last: Sequence[Any], high: bool) -> sa.Column
         if beyond is not None:
             alternatives.append(sa.and_(*ties, beyond))
         ties.append(key.column.is_(None) if value is None else key.column == _bound(key, value))
-    return sa.or_(*alternatives) if alternatives else sa.false()
+    if not alternatives:
+        return sa.false()
+    start = _start(keys[0], last[0], high) if keys else None
+    # The range on the first key repeats what the alternatives say, so that an index on it
+    # is entered at the last row read rather than walked from its start.
+    return sa.and_(start, sa.or_(*alternatives)) if start is not None else sa.or_(*alternatives)
+
+
+def _start(key: SortKey, value: Any, high: bool) -> sa.ColumnElement[bool] | None:
+    """`column >= value` (`<=` descending) when every row after `value` satisfies it: the value
+    is not NULL and no NULL of the column sorts after it."""
+    if value is None or (high != key.descending and key.column.nullable):
+        return None
+    bound = _bound(key, value)
+    return key.column <= bound if key.descending else key.column >= bound
 
 
 def _beyond(key: SortKey, value: Any, high: bool) -> sa.ColumnElement[bool] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -13,6 +14,9 @@ from .column_types import column_type
 from .job_tables import job_tables
 
 TABLE_PREFIX = "ent_"
+MAX_IDENTIFIER = 63
+LIST_INDEXED_TYPES = frozenset({"choice", "status", "link", "boolean", "integer", "decimal", "date", "datetime"})
+"""Types a list filters by equality or range (text is searched by its parts: no index serves that)."""
 
 
 def table_name(entity: str) -> str:
@@ -45,6 +49,7 @@ def build_tables(model: Model) -> Tables:
 
 def _entity_table(entity: EntityDef, metadata: sa.MetaData) -> sa.Table:
     name = table_name(entity.name)
+    sorted_by = list_sort_fields(entity)
     columns: list[sa.Column] = [
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("created_at", sa.DateTime, nullable=False),
@@ -71,10 +76,56 @@ def _entity_table(entity: EntityDef, metadata: sa.MetaData) -> sa.Table:
             indexes.append(
                 sa.Index(f"ux_{name}_{f.name}", f.name, unique=True, sqlite_where=live, postgresql_where=live)
             )
-        elif f.indexed or f.type in ("link", "status") or f.name in entity.natural_key:
+        elif f.indexed or f.type in ("link", "status") or f.name in entity.natural_key or f.name in sorted_by:
             # natural keys are looked up by every import chunk (upserts, links resolved by name)
             indexes.append(sa.Index(f"ix_{name}_{f.name}", f.name))
+    for system in ("updated_at",):
+        if system in sorted_by:
+            indexes.append(sa.Index(f"ix_{name}_{system}", system))
+    indexes.extend(list_indexes(entity, name))
     return sa.Table(name, metadata, *columns, *indexes)
+
+
+def list_sort_fields(entity: EntityDef) -> set[str]:
+    """The characteristics a list view of `entity` is sorted by first: a page of it walks their index."""
+    return {v.sort[0].lstrip("-") for v in entity.views if v.kind == "list" and v.sort}
+
+
+def list_indexes(entity: EntityDef, name: str) -> list[sa.Index]:
+    """The indexes of what the list views filter by, so that a list's cost follows its answer.
+
+    One per filter characteristic a comparison can use (and per status, which the open and
+    history tabs filter by): its column, then the status when the entity has a workflow, over
+    live records whose value is set (`deleted_at IS NULL AND <column> IS NOT NULL`, which every
+    list condition on the column implies). The total of a list filtered by one value is then
+    counted in the index alone (no row read), and the statistics of the index describe the
+    values actually filtered on: on a column that is empty for most records, an index holding
+    the empty ones too looks useless to SQLite's planner (one value, a million rows).
+    """
+    fields = {f.name: f for f in entity.fields}
+    filtered = {n for v in entity.views if v.kind == "list" for n in (*v.filters, *v.where)}
+    if "status" in fields:
+        filtered.add("status")
+    indexes = []
+    for field_name in sorted(filtered):
+        definition = fields.get(field_name)
+        if definition is None or definition.type not in LIST_INDEXED_TYPES:
+            continue
+        columns = [field_name, "status"] if "status" in fields and field_name != "status" else [field_name]
+        where = sa.and_(sa.column("deleted_at").is_(None), sa.column(field_name).is_not(None))
+        indexes.append(sa.Index(_index_name(f"ix_{name}__list_", field_name), *columns,
+                                sqlite_where=where, postgresql_where=where))
+    return indexes
+
+
+def _index_name(prefix: str, field_name: str) -> str:
+    """`prefix` + the field name, or a digest of it when that would pass PostgreSQL's 63
+    characters (which it would cut silently, and then never find under the full name)."""
+    name = prefix + field_name
+    if len(name) <= MAX_IDENTIFIER:
+        return name
+    digest = "_" + hashlib.sha1(name.encode()).hexdigest()[:10]
+    return name[: MAX_IDENTIFIER - len(digest)] + digest
 
 
 def _audit_table(metadata: sa.MetaData) -> sa.Table:

@@ -1,7 +1,7 @@
 """Several roles at once, through the API: every pair of roles of the base pack x every entity
 x every operation, on records of the caller's own, of their team and of another team.
 
-The expected answers are those of tests/engine/test_permission_matrix.py, computed from the
+The expected answers are those of tests/engine/access/test_permission_matrix.py, computed from the
 role files (not from the code under test), here as HTTP statuses: 200/201 done, 403 refused,
 404 outside what the caller may read, 422 a transition their roles may not take; a mass
 update or an export leaves out a record outside their scope. One database for the module;
@@ -27,7 +27,7 @@ from api_support import Caller, build_app
 from engine import SYSTEM_ACTOR, Engine
 
 _spec = importlib.util.spec_from_file_location(
-    "permission_matrix_expectations", Path(__file__).resolve().parents[1] / "engine" / "test_permission_matrix.py")
+    "permission_matrix_expectations", Path(__file__).resolve().parents[1] / "engine" / "access" / "test_permission_matrix.py")
 matrix = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(matrix)  # the one place the expected answers are computed from the role files
 

@@ -1,0 +1,225 @@
+"""How a list page is read: the total first, then the page by the plan that total makes cheap.
+
+A page of the records matching the conditions F, in the order S, can be read two ways:
+
+- walk S's index in order, checking F row by row, until the page is full: about
+  (offset + size) x rows in the table / total rows are read: few when F matches many records,
+  the whole table when it matches none;
+- read the records matching F (through F's index) and sort them: about `total` rows are read:
+  few when F matches few.
+
+A planner given a bound LIMIT/OFFSET and statistics that average over every value cannot tell
+a common value from a rare one: on one million leads SQLite walked the creation-date index for
+a value matching nothing (2 s) as for a common one (1 ms). The total is read first anyway (the
+page shows it), so the plan is chosen on it (`choose_walk`) and, on SQLite, imposed: the walk
+by writing the conditions' columns as `+column` (a no-op no index can serve, so only the
+ORDER BY can use one), sorting the matches by writing the ORDER BY's columns so. PostgreSQL
+plans each statement with the parameters' values and its column statistics (most common
+values, histograms), which already tell a rare value from a common one: its statements are
+left as they are (the plans are checked with EXPLAIN in tests/engine/test_query_plans.py).
+
+Deep pages: `OFFSET n` reads and drops n rows whatever the plan; the `after=` cursor
+(`ListRequest.after`, `ListResult.next_after`) starts the page at the last row read, through
+the sort's index when it has one (`engine.storage.keyset.after`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.sql import operators, visitors
+from sqlalchemy.sql.expression import BinaryExpression, UnaryExpression
+
+from engine.storage.keyset import SortKey, after, nulls_high, sort_keys
+from .queries import Group, ListRequest, ListResult, next_cursor
+
+WALK_FACTOR = 8
+"""How many rows checked in an index walk cost as much as one matching row read and sorted
+(on SQLite the matches are often found through an index less selective than all the
+conditions together: reading them costs more than `total` rows)."""
+
+PLANNED_DIALECTS = frozenset({"sqlite"})
+"""Databases whose plan is imposed from the total (see the module's docstring)."""
+
+
+@dataclass(frozen=True)
+class PagePlan:
+    walk: bool
+    """Walk the sort's index (True), or read the matches and sort them (False)."""
+    reason: str
+    """Why, in a few words (for tests and a reader of the logs)."""
+
+
+def choose_walk(total: int, window: int, population: int, *, sort_indexed: bool) -> PagePlan:
+    """Whether walking the sort's index reads fewer rows than sorting the `total` matches.
+
+    `window`: rows the page needs in order (offset + size, or size after a cursor);
+    `population`: rows in the table (an upper bound is enough).
+    """
+    if not sort_indexed:
+        return PagePlan(False, "the sort has no index: the matches are sorted")
+    if total <= 0:
+        return PagePlan(False, "nothing matches: a walk would read the whole table")
+    walked = min(population, window * population / total)
+    if walked <= WALK_FACTOR * total:
+        return PagePlan(True, f"about {walked:.0f} rows walked for {total} matching")
+    return PagePlan(False, f"{total} matching, fewer than the {walked:.0f} rows a walk would read")
+
+
+def sort_is_indexed(table: sa.Table, key: SortKey) -> bool:
+    """Whether an index of `table` gives the rows in the order of `key` (the id: the primary key)."""
+    column = key.column
+    if column.primary_key:
+        return True
+    for index in table.indexes:
+        first = next(iter(index.columns), None)
+        if first is not None and first.name == column.name and not _partial(index):
+            return True
+    return False
+
+
+def read_list(
+    conn: sa.Connection, table: sa.Table, request: ListRequest, conditions: Sequence[sa.ColumnElement[bool]], *,
+    fields: Iterable[str] | None = None, hidden: frozenset[str] = frozenset(), walk: bool | None = None,
+) -> ListResult:
+    """One page of a list: the total, the page's rows (plain dicts), the counts per group.
+
+    `conditions`: the WHERE of the list (`queries.build_conditions` and the actor's scope);
+    `fields`: only these characteristics (and `id`, `version`) in the rows; `hidden`: left out;
+    `walk`: impose a plan rather than choose it from the total (tests compare the two).
+    """
+    dialect = conn.dialect.name
+    if request.search or request.contains:
+        conditions = [_native(condition, dialect) for condition in conditions]
+    total, population = _count(conn, table, conditions)
+    keys = sort_keys(table, request.sort)
+    offset = 0 if request.after is not None else (request.page - 1) * request.page_size
+    records: list[dict[str, Any]] = []
+    last: sa.Row[Any] | None = None
+    if offset < total:
+        if walk is not None:
+            plan = PagePlan(walk, "imposed")
+        elif population is None:
+            plan = PagePlan(False, "the database chooses with the parameters' values")
+        else:
+            plan = plan_page(table, keys, total, offset + request.page_size, population)
+        wanted = list(table.c) if fields is None else [
+            table.c[name] for name in dict.fromkeys(("id", "version", *fields)) if name in table.c]
+        extra = [k.column for k in keys if k.column.name not in {c.name for c in wanted}]  # for the cursor
+        rows = conn.execute(page_statement(dialect, table, request, conditions, walk=plan.walk, read=[*wanted, *extra]))
+        columns = list(rows.keys())
+        shown = [i for i, name in enumerate(columns[:len(wanted)]) if name not in hidden]
+        names = [columns[i] for i in shown]
+        for row in rows:  # plain dicts built from the rows' tuples: the page's hot path
+            records.append(dict(zip(names, [row[i] for i in shown])))
+            last = row
+    next_after = None
+    if last is not None and len(records) == request.page_size and (request.after is not None
+                                                                    or offset + len(records) < total):
+        next_after = next_cursor(request, last._mapping)
+    groups = None
+    if request.group:
+        few = population is not None and total * 2 < population
+        groups = [Group(value, count) for value, count in
+                  conn.execute(group_statement(dialect, table, request.group, conditions, few=few))]
+    return ListResult(request, records, total, groups, next_after)
+
+
+def _count(conn: sa.Connection, table: sa.Table, conditions: Sequence[sa.ColumnElement[bool]]
+           ) -> tuple[int, int | None]:
+    """The total matching and, where the plan is imposed, about how many rows the table holds
+    (its largest id, one step down the primary key, read by the same statement)."""
+    count = sa.select(sa.func.count()).select_from(table).where(*conditions)
+    if conn.dialect.name not in PLANNED_DIALECTS:
+        return conn.execute(count).scalar_one(), None
+    size = sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0)).scalar_subquery()
+    total, population = conn.execute(count.add_columns(size)).one()
+    return total, population
+
+
+def plan_page(table: sa.Table, keys: Sequence[SortKey], total: int, window: int, population: int) -> PagePlan:
+    """The plan of a page needing `window` rows in order, `total` of the table's `population` matching."""
+    return choose_walk(total, window, population, sort_indexed=sort_is_indexed(table, keys[0]))
+
+
+def page_statement(
+    dialect: str, table: sa.Table, request: ListRequest, conditions: Sequence[sa.ColumnElement[bool]], *,
+    walk: bool, read: Sequence[Any] | None = None,
+) -> sa.Select:
+    """The statement of the page of `request` under the plan `walk` (see `choose_walk`)."""
+    keys = sort_keys(table, request.sort)
+    high = nulls_high(dialect)
+    planned = dialect in PLANNED_DIALECTS
+    where = [_unindexed(c, table) for c in conditions] if planned and walk else list(conditions)
+    if request.after is not None:
+        where.append(after(keys, request.after, high))
+    offset = 0 if request.after is not None else (request.page - 1) * request.page_size
+    return (
+        sa.select(*(read or [table])).where(*where).order_by(*_order(keys, high, unindexed=planned and not walk))
+        .limit(request.page_size).offset(offset)
+    )
+
+
+def group_statement(dialect: str, table: sa.Table, name: str, conditions: Sequence[sa.ColumnElement[bool]], *,
+                    few: bool) -> sa.Select:
+    """The counts per value of `name` among the matches, most frequent first.
+
+    Walking the index of the grouped column gives the groups in order but reads every live row
+    of the table; reading the matches through the filter's index and grouping them reads only
+    those. When `few` match (fewer than half the rows), SQLite is made to do the latter by
+    writing the column `+column`."""
+    column = table.c[name]
+    key = _plus(column) if few and dialect in PLANNED_DIALECTS else column
+    return sa.select(key, sa.func.count()).where(*conditions).group_by(key).order_by(sa.func.count().desc(), key)
+
+
+def _order(keys: Sequence[SortKey], high: bool, *, unindexed: bool) -> list[sa.ColumnElement[Any]]:
+    """The ORDER BY of `keys` (NULLs where the database puts them, said explicitly as
+    `engine.storage.keyset` does); `unindexed`: written so that no index can serve it."""
+    clauses = []
+    for key in keys:
+        expression = _plus(key.column) if unindexed else key.column
+        clause = expression.desc() if key.descending else expression.asc()
+        nulls_last = high != key.descending
+        clauses.append(clause.nulls_last() if nulls_last else clause.nulls_first())
+    return clauses
+
+
+def _unindexed(condition: sa.ColumnElement[bool], table: sa.Table) -> sa.ColumnElement[bool]:
+    """`condition` with every column of `table` written `+column`: the same values (SQLite's
+    unary plus is a no-op that keeps the column's collation, and the parameters are already of
+    the column's type), but no index can serve it, so the ORDER BY's index is walked."""
+
+    def replace(element: Any) -> Any:
+        if isinstance(element, sa.Column) and element.table is table:
+            return _plus(element)
+        return None
+
+    return visitors.replacement_traverse(condition, {}, replace)
+
+
+def _native(condition: sa.ColumnElement[bool], dialect: str) -> sa.ColumnElement[bool]:
+    """`condition` with every ILIKE written as LIKE on SQLite, where SQLAlchemy writes ILIKE
+    `lower(x) LIKE lower(y)`: SQLite's LIKE already ignores the case of ASCII letters and only
+    of them, as its `lower()` does, so the rows are the same, and the quick search, which reads
+    every row it cannot rule out, reads them twice as fast."""
+    if dialect != "sqlite":
+        return condition
+
+    def replace(element: Any) -> Any:
+        if isinstance(element, BinaryExpression) and element.operator in (operators.ilike_op, operators.not_ilike_op):
+            like = element.left.like if element.operator is operators.ilike_op else element.left.not_like
+            return like(_native(element.right, dialect), escape=element.modifiers.get("escape"))
+        return None
+
+    return visitors.replacement_traverse(condition, {}, replace)
+
+
+def _plus(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    return UnaryExpression(column, operator=operators.custom_op("+"), type_=column.type)
+
+
+def _partial(index: sa.Index) -> bool:
+    return any(index.dialect_options[name].get("where") is not None for name in ("sqlite", "postgresql"))
