@@ -102,3 +102,20 @@ def message(rule: str, lang: str | None, params: dict[str, Any]) -> str:
         return template.format(**params)
     except (KeyError, IndexError):
         return template
+
+
+OPERATION_WORDS: dict[str, dict[str, str]] = {
+    "read": {"en": "read", "fr": "lire"},
+    "create": {"en": "create", "fr": "créer"},
+    "update": {"en": "change", "fr": "modifier"},
+    "delete": {"en": "delete", "fr": "supprimer"},
+    "export": {"en": "export", "fr": "exporter"},
+    "import": {"en": "import", "fr": "importer"},
+    "mass_update": {"en": "mass-update", "fr": "modifier en masse"},
+}
+"""The operations of metamodel.model.ENTITY_OPERATIONS, as a sentence says them ("allowed to ...")."""
+
+
+def operation_word(operation: str, lang: str | None) -> str:
+    words = OPERATION_WORDS.get(operation)
+    return words.get(lang or "en", words["en"]) if words else operation.replace("_", " ")

@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from engine.access.permissions import PermissionDenied
 from engine.core.errors import NotFoundError
+from engine.core.messages import operation_word
 
 from .stored_text import storable
 
@@ -46,18 +47,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "{entity} {id} n'existe pas (ou plus).",
     },
 }
-
-OPERATIONS: dict[str, dict[str, str]] = {
-    "read": {"en": "read", "fr": "lire"},
-    "create": {"en": "create", "fr": "créer"},
-    "update": {"en": "change", "fr": "modifier"},
-    "delete": {"en": "delete", "fr": "supprimer"},
-    "export": {"en": "export", "fr": "exporter"},
-    "import": {"en": "import", "fr": "importer"},
-    "mass_update": {"en": "mass-update", "fr": "modifier en masse"},
-}
-"""The operations of metamodel.model.ENTITY_OPERATIONS, as a sentence says them."""
-
 
 def failure_text(key: str, lang: str | None, **params: Any) -> str:
     texts = MESSAGES[key]
@@ -89,7 +78,7 @@ def expected_message(error: BaseException, lang: str | None, model: Model | None
     if isinstance(error, SQLAlchemyError):
         return None  # its text is SQL and a driver's message
     if isinstance(error, PermissionDenied):
-        return failure_text("permission", lang, operation=_operation(error.operation, lang),
+        return failure_text("permission", lang, operation=operation_word(error.operation, lang),
                             entity=label(error.entity))
     if isinstance(error, NotFoundError) and not callable(getattr(error, "message", None)):
         return failure_text("not_found", lang, entity=label(str(error.entity)), id=error.record_id)
@@ -116,6 +105,3 @@ def failure_message(error: BaseException, lang: str | None, logger: logging.Logg
     return failure_text(generic, lang, error_id=log_failure(logger, error, what, *args))
 
 
-def _operation(operation: str, lang: str | None) -> str:
-    words = OPERATIONS.get(operation)
-    return words.get(lang or "en", words["en"]) if words else operation.replace("_", " ")

@@ -9,9 +9,8 @@ carries the exception's text).
 
 from __future__ import annotations
 
-from typing import Any, Mapping
-
 import uuid
+from typing import Any, Mapping
 
 import sqlalchemy as sa
 from flask import Response, current_app, g, jsonify, request
@@ -27,11 +26,12 @@ from engine import (
     TransitionError,
 )
 from engine.access.permissions import PermissionDenied
+from engine.core.messages import operation_word
 from engine.records.queries import QueryError
 from ui_renderer.core.language import request_language
 from ui_renderer.core.request_log import current_request_id
 
-from .messages import operation_word, text
+from .messages import text
 from .serialize import record_json
 
 HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",

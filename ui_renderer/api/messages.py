@@ -100,15 +100,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "bad_body": {"en": "The request body is not valid.", "fr": "Le corps de la requête n'est pas valide."},
 }
 
-OPERATIONS: dict[str, dict[str, str]] = {
-    "read": {"en": "read", "fr": "lire"},
-    "create": {"en": "create", "fr": "créer"},
-    "update": {"en": "change", "fr": "modifier"},
-    "delete": {"en": "delete", "fr": "supprimer"},
-    "mass_update": {"en": "mass update", "fr": "modifier en masse"},
-    "export": {"en": "export", "fr": "exporter"},
-    "import": {"en": "import", "fr": "importer"},
-}
 
 
 def text(key: str, lang: str | None, **params: Any) -> str:
@@ -120,6 +111,3 @@ def text(key: str, lang: str | None, **params: Any) -> str:
         return template
 
 
-def operation_word(operation: str, lang: str | None) -> str:
-    words = OPERATIONS.get(operation)
-    return words.get(lang or "en", words["en"]) if words else operation.replace("_", " ")
