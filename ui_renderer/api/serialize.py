@@ -9,7 +9,13 @@ from typing import Any, Mapping
 from engine.records.queries import ListResult
 
 
+PLAIN_TYPES = frozenset({str, int, float, bool, type(None)})
+"""Values JSON takes as they are: most of a page's cells, so they skip the checks below."""
+
+
 def json_value(value: Any) -> Any:
+    if type(value) in PLAIN_TYPES:
+        return value
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, dt.datetime):
