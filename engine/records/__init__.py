@@ -2,7 +2,9 @@
 
 `service` (`RecordService`) opens `transaction`s that validate (`validation`, `field_rules`),
 apply `workflow` transitions, call plugin `hooks`, and write through `engine.storage`;
-`queries` filters, searches, sorts, groups and pages lists; `mass_update` changes many
+`queries` parses what a list asks (filters, search, sort, group, page, the keyset cursor of
+`list_cursor`) and `query_plan` reads it with a plan chosen from the total, `statistics`
+refreshing the planner's after bulk writes; `mass_update` changes many
 records set-based; `duplicates` and `merging` find and merge probable duplicates; `titles`
 renders record titles.
 
