@@ -13,6 +13,7 @@ from engine.core.context import Actor
 from .service import JobContext, JobError, job_kind
 from engine.records.mass_update import MassUpdate
 from engine.records.queries import ListRequest
+from engine.records.statistics import refresh_statistics
 
 if TYPE_CHECKING:
     from engine.installation.runtime import Engine
@@ -54,7 +55,7 @@ def run_mass_update(ctx: JobContext) -> dict[str, Any]:
     versions = {int(k): v for k, v in (params.get("versions") or {}).items()} or None
     selection = selection_of(ctx.engine, params)
     checkpoint = ctx.checkpoint or {}
-    last, done = checkpoint.get("last", 0), checkpoint.get("done", 0)
+    last, done, changed = checkpoint.get("last", 0), checkpoint.get("done", 0), checkpoint.get("changed", 0)
     if not checkpoint:
         with service.reading(ctx.actor) as tx:
             ctx.set_total(MassUpdate(tx, entity, values).count(selection))
@@ -65,11 +66,13 @@ def run_mass_update(ctx: JobContext) -> dict[str, Any]:
             if chunk is None:
                 break
             refused: dict[int, str] = {}
-            changed = update.apply_chunk(chunk, versions, refused)
-            done, last = done + chunk.size, chunk.last_id
+            changed_here = update.apply_chunk(chunk, versions, refused)
+            done, last, changed = done + chunk.size, chunk.last_id, changed + changed_here
             errors = [JobError(None, record_id, None, reason) for record_id, reason in sorted(refused.items())]
             ctx.chunk_done(
-                tx.conn, done=done, checkpoint={"last": last, "done": done},
-                counts={"matched": chunk.size, "changed": changed, "refused": len(refused)}, errors=errors,
+                tx.conn, done=done, checkpoint={"last": last, "done": done, "changed": changed},
+                counts={"matched": chunk.size, "changed": changed_here, "refused": len(refused)}, errors=errors,
             )
+    with service.transaction(ctx.actor) as tx:  # as the synchronous path does once it is done
+        refresh_statistics(tx.conn, service.table(entity), changed)
     return {"matched": done}

@@ -256,6 +256,18 @@ def test_a_mass_update_of_a_sizeable_share_refreshes_the_statistics_once(engine)
     assert _analyzed(engine, "ent_sample") > before
 
 
+def test_a_mass_update_job_refreshes_the_statistics_once_it_is_done(engine):
+    from engine.jobs.mass_update_job import submit_mass_update
+
+    ids = engine.records.create_many("sample", [{"name": f"J{i}", "qty": i} for i in range(40)], SYSTEM_ACTOR)
+    _forget_statistics(engine)
+    before = _analyzed(engine, "ent_sample")
+    job = engine.jobs.wait(submit_mass_update(engine, "sample", ids[:3], {"qty": 7}, SYSTEM_ACTOR), timeout=30)
+    assert job["state"] == "done" and _analyzed(engine, "ent_sample") == before  # 3 of 40: under a tenth
+    job = engine.jobs.wait(submit_mass_update(engine, "sample", ids[:4], {"qty": 8}, SYSTEM_ACTOR), timeout=30)
+    assert job["state"] == "done" and _analyzed(engine, "ent_sample") > before  # 4 of 40: a tenth
+
+
 def test_an_import_refreshes_the_statistics_of_the_table_it_filled(engine, tmp_path):
     from engine.exchange.importer import ImportOptions, import_file
 
