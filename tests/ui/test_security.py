@@ -135,3 +135,21 @@ def test_script_in_labels_and_values_is_shown_as_text(database_url, tmp_path):
         assert "<img src=x" not in client.get(path + ("&" if "?" in path else "?") + "lang=fr").text, path
     assert "&lt;script&gt;alert(" in client.get("/lead/").text  # the value is there, as text
     engine.dispose()
+
+
+def test_a_record_outside_the_update_scope_opens_read_only(app, client):
+    """Sales + support: accounts readable everywhere (support), changeable in the team only (sales).
+    Another team's account shows read-only, with no save or delete; the team's own stays editable."""
+    engine = app.extensions["ossature"]
+    accounts = Accounts(engine)
+    ann = accounts.create_user("ann", "Ann", PASSWORD, ["sales", "support"], team="sales_france")
+    bob = accounts.create_user("bob", "Bob", PASSWORD, ["sales"], team="sales_export")
+    ours, theirs = engine.records.create_many(
+        "account", [{"name": "Ours", "assigned_to": ann}, {"name": "Theirs", "assigned_to": bob}], SYSTEM_ACTOR
+    )
+    log_in(client, "ann")
+    page = client.get(f"/account/{theirs}").text
+    assert 'name="name"' not in page and "Theirs" in page  # shown, not offered as an input
+    assert 'class="default-submit"' not in page and f'/account/{theirs}/delete' not in page
+    page = client.get(f"/account/{ours}").text
+    assert 'name="name"' in page and 'class="default-submit"' in page

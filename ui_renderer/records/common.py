@@ -89,15 +89,28 @@ def allows(entity: str, operation: str) -> bool:
     return access is None or access.allows(operation)
 
 
-def actor_layout(entity: str, lang: str, operation: str = "update") -> FormLayout:
+def record_allows(entity: str, record_id: int, operation: str) -> bool:
+    """Whether the actor may `operation` this record: the operation is theirs and the record is in
+    its scope (one query, only for an actor whose scope of `operation` is not every record)."""
+    access = access_of(entity)
+    if access is None or getattr(access, "unrestricted", False):
+        return True
+    if not access.allows(operation):
+        return False
+    if access.scope_of(operation) == "all":
+        return True
+    return record_id in engine().records.in_scope(entity, [record_id], operation, actor=acting())
+
+
+def actor_layout(entity: str, lang: str, operation: str = "update", record_id: int | None = None) -> FormLayout:
     """The form as the actor may use it: hidden characteristics left out, those they may not set
-    (or every one, when they may not `operation` at all) read-only."""
+    (or every one, when they may not `operation` at all, or not on the record `record_id`) read-only."""
     access = access_of(entity)
     cache = form_cache()
     if access is None or getattr(access, "unrestricted", False):
         return cache.layout(entity, lang)
     locked = frozenset(access.readonly_for(operation))
-    if not access.allows(operation):
+    if not access.allows(operation) or (record_id is not None and not record_allows(entity, record_id, operation)):
         locked = frozenset(f.name for f in engine().model.entity(entity).fields)
     return cache.layout(entity, lang, frozenset(access.hidden), locked)
 

@@ -20,7 +20,7 @@ from metamodel.model import EntityDef
 
 from .common import (
     RecordUrls, acting, actor_layout, allows, engine, entity_or_404, entity_url, form_cache, html, links, list_url,
-    live_record, page_language, page_url, posted_version, rule_messages,
+    live_record, page_language, page_url, posted_version, record_allows, rule_messages,
 )
 from .form_state import (
     FormState, as_form, comparable, field_renderer, is_blank, prepare_links, read_values, readonly_values,
@@ -112,7 +112,8 @@ def render_form(
     version: int | None = None,
 ) -> ResponseReturnValue:
     lang = page_language()
-    layout = actor_layout(entity.name, lang, "update" if record is not None else "create")
+    record_id = record["id"] if record is not None else None
+    layout = actor_layout(entity.name, lang, "update" if record is not None else "create", record_id)
     ui = words(lang)
     if record is not None:
         state.shown.update(n for n in layout.on_demand if not is_blank(state.values.get(n)))
@@ -145,8 +146,8 @@ def render_form(
         heading=heading,
         action=action,
         urls=urls,
-        can_save=allows(entity.name, "update" if record is not None else "create"),
-        can_delete=record is not None and allows(entity.name, "delete"),
+        can_save=allows(entity.name, "create") if record_id is None else record_allows(entity.name, record_id, "update"),
+        can_delete=record_id is not None and record_allows(entity.name, record_id, "delete"),
         version=version if version is not None else (record or {}).get("version"),
         workflow=workflow_panel(entity, record, lang, record_urls) if record_urls is not None else None,
         notice=done_notice(entity, record, lang) if record is not None and status == 200 else None,
