@@ -46,3 +46,16 @@ def test_a_header_holding_nul_fails_the_job_with_words_the_job_json_shows(
                                 "which cannot be stored: remove it from the file.")
     errors = admin.client.get(f"/api/v1/jobs/{job['id']}/errors", headers=admin.headers()).get_json()["items"]
     assert [(e["row"], e["field"]) for e in errors] == [(1, "Comp\\u0000any")]
+
+
+@pytest.mark.parametrize("option", ["encoding", "delimiter"])
+def test_an_empty_encoding_or_delimiter_means_left_out_as_the_document_says(
+    engine: Engine, admin: Caller, option: str
+) -> None:
+    document = admin.client.get("/api/v1/openapi.json").get_json()
+    form = document["paths"]["/lead/import"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert "" in form["properties"][option]["enum"]
+    response = send(admin, b"Last name;Company;Phone\nDurand;Acme;0102030405\n", **{option: ""})
+    assert response.status_code == 202, response.get_json()
+    job = engine.jobs.wait(response.get_json()["id"], timeout=30)
+    assert job["state"] == "done" and job["counts"]["created"] == 1, (job["counts"], job["message"])

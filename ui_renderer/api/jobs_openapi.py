@@ -90,10 +90,11 @@ def import_form(entity: EntityDef, formats: Sequence[str] | None) -> dict[str, A
                        "description": "Rows whose key names an existing record change it (key: the natural key)."},
             "key": {"type": "string", "pattern": f"^ *(({names}) *(, *({names}) *)*)?$",
                     "description": "Characteristics identifying a record, separated by commas."},
-            "encoding": {"type": "string", "enum": IMPORT_ENCODINGS,
+            "encoding": {"type": "string", "enum": [*IMPORT_ENCODINGS, ""],
                          "description": "The file's text encoding: these, or any other text encoding Python knows. "
-                                        "Default: UTF-8 if the file is, else Windows-1252."},
-            "delimiter": {"type": "string", "enum": IMPORT_DELIMITERS, "description": "Default: found in the header."},
+                                        "Empty or left out: UTF-8 if the file is, else Windows-1252."},
+            "delimiter": {"type": "string", "enum": [*IMPORT_DELIMITERS, ""],
+                          "description": "Empty or left out: found in the header."},
             "mapping": {"type": "object", "propertyNames": {"pattern": NO_NUL},
                         "additionalProperties": {"enum": [*targets, "", None]},
                         "description": "A JSON object (the part's content is JSON): column header -> characteristic "
