@@ -9,7 +9,7 @@ from pathlib import Path
 from metamodel.errors import DefinitionError, Problem
 from metamodel.expressions import Expression, ExpressionError, compile_expression
 from metamodel.loader import load_model
-from metamodel.model import Model
+from metamodel.model import Model, PathDef, PathError, RelatedPanelDef, RelationDef, UnknownRelation
 
 BASE_PACK: Path = Path(__file__).resolve().parent.parent / "definitions"
 """The base CRM pack shipped with the engine."""
@@ -20,7 +20,12 @@ __all__ = [
     "Expression",
     "ExpressionError",
     "Model",
+    "PathDef",
+    "PathError",
     "Problem",
+    "RelatedPanelDef",
+    "RelationDef",
+    "UnknownRelation",
     "compile_expression",
     "load_model",
 ]

@@ -3,7 +3,9 @@
 Defaults filled here: `string` max_length 255, decimal scale 2 / precision 18, value
 order (position x 10), status sequence, the initial status (flagged, or the lowest
 sequence), the synthesized `status` field, and each entity's `list` and `form` views;
-roles get their `"*"` entry expanded (`metamodel.role_build`).
+roles get their `"*"` entry expanded (`metamodel.role_build`). The relation parts (the
+`max` of lines and links, an owned entity's `parent_id` and `position`, reverse relations,
+form panels, the paths of views) come from `metamodel.relations.build`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ from typing import Any, Mapping
 
 from metamodel.errors import Problem
 from metamodel.merge import EntitySpec, ListSpec, Merged, ViewSpec, WorkflowSpec, former_names
+from metamodel.identifiers import join_table_name
 from metamodel.model import (
+    MAX_LINES,
+    MAX_LINKS,
     ActionDef,
     DuplicateRuleDef,
     EntityDef,
@@ -31,6 +36,8 @@ from metamodel.model import (
     ViewDef,
     WorkflowDef,
 )
+from metamodel.relations.build import owned_system_fields, with_relations
+from metamodel.relations.reverse import declared_reverse
 from metamodel.role_build import build_role
 from metamodel.sources import Origin, Props
 from metamodel.values import DEFAULT_PRECISION, DEFAULT_SCALE, DEFAULT_STRING_LENGTH
@@ -39,6 +46,8 @@ STATUS_LABEL = Text("Status", "Statut")
 GENERAL_SECTION = Text("General", "Général")
 DEFAULT_SORT = ("-created_at",)
 DEFAULT_LIST_COLUMNS = 5
+COLLECTION_CEILINGS = {"lines": MAX_LINES, "links": MAX_LINKS}
+"""The `max` of lines and links that declare none: the hard ceiling."""
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
@@ -48,11 +57,12 @@ def build_model(merged: Merged, packs: tuple[PackInfo, ...], warnings: tuple[Pro
     named_views: dict[str, list[ViewSpec]] = {}
     for view in merged.views.values():
         named_views.setdefault(view.props["entity"], []).append(view)
-    entities = {
+    entities = with_relations(merged, {
         name: _entity(spec, workflows.get(spec.props.get("workflow") or ""), named_views.get(name, ()))
         for name, spec in merged.entities.items()
-    }
-    roles = {name: build_role(spec, merged.entities) for name, spec in merged.roles.items()}
+    })
+    standalone = [name for name, spec in merged.entities.items() if not spec.props.get("owned_by")]
+    roles = {name: build_role(spec, standalone) for name, spec in merged.roles.items()}
     return Model(
         packs=packs,
         entities=MappingProxyType(entities),
@@ -173,7 +183,8 @@ def _action(action: Mapping[str, Any]) -> ActionDef:
 
 # -- entities -----------------------------------------------------------------------------
 def _entity(spec: EntitySpec, workflow: WorkflowDef | None, named_views: Any) -> EntityDef:
-    fields = [_field(name, char) for name, char in spec.characteristics.items()]
+    fields = [_field(spec.name, name, char) for name, char in spec.characteristics.items()]
+    fields.extend(owned_system_fields(spec))
     if workflow is not None:
         fields.append(
             FieldDef(
@@ -185,6 +196,7 @@ def _entity(spec: EntitySpec, workflow: WorkflowDef | None, named_views: Any) ->
                 indexed=True,
                 default=workflow.initial.code,
                 workflow=workflow.name,
+                system=True,
             )
         )
     label = text(spec.props["label"])
@@ -209,16 +221,21 @@ def _entity(spec: EntitySpec, workflow: WorkflowDef | None, named_views: Any) ->
             DuplicateRuleDef(name=name, label=text(rule["label"]), fields=tuple(rule["match"]), source=rule.origin.source())
             for name, rule in spec.duplicates.items()
         ),
+        owned_by=spec.props.get("owned_by"),
     )
 
 
-def _field(name: str, char: Props) -> FieldDef:
+def _field(entity: str, name: str, char: Props) -> FieldDef:
     field_type = char["type"]
     typed = char.typed
     max_length = char.get("max_length")
     if max_length is None and field_type == "string":
         max_length = DEFAULT_STRING_LENGTH
     decimal = field_type == "decimal"
+    high = typed.get("max")
+    if high is None and field_type in COLLECTION_CEILINGS:
+        high = COLLECTION_CEILINGS[field_type]
+    reverse_name, reverse_label = declared_reverse(char) if "reverse" in char else (None, None)
     return FieldDef(
         name=name,
         type=field_type,
@@ -234,7 +251,7 @@ def _field(name: str, char: Props) -> FieldDef:
         searchable=bool(char.get("searchable", False)),
         historized=bool(char.get("historized", False)),
         min=typed.get("min"),
-        max=typed.get("max"),
+        max=high,
         min_length=char.get("min_length"),
         max_length=max_length,
         pattern=char.get("pattern"),
@@ -247,11 +264,15 @@ def _field(name: str, char: Props) -> FieldDef:
         widget=char.get("widget"),
         format=char.get("format"),
         renamed_from=former_names(char.get("renamed_from")),
+        join_table=join_table_name(entity, name) if field_type == "links" else None,
+        reverse_name=reverse_name,
+        reverse_label=text(reverse_label),
     )
 
 
 def _default_columns(fields: list[FieldDef]) -> tuple[str, ...]:
-    columns = [f.name for f in fields if f.systematic and f.type != "status"][:DEFAULT_LIST_COLUMNS]
+    """The first systematic characteristics holding one value each (no lines or links), then `status`."""
+    columns = [f.name for f in fields if f.systematic and not f.system and not f.is_collection][:DEFAULT_LIST_COLUMNS]
     columns.extend(f.name for f in fields if f.type == "status")
     return tuple(columns)
 

@@ -22,17 +22,23 @@ from metamodel.errors import Problem
 from metamodel.empty_operands import unguarded_operands
 from metamodel.expression_types import kind_refusal
 from metamodel.expressions import Expression, ExpressionError, compile_expression
-from metamodel.identifiers import IDENTIFIER_RE, reserved_entity_reason, reserved_field_reason
+from metamodel.identifiers import reserved_entity_reason, reserved_field_reason
 from metamodel.merge import EntitySpec, ListSpec, Merged, ViewSpec, WorkflowSpec, former_names, removed_by
 from metamodel.model import (
-    FIELD_TYPES,
+    CHARACTERISTIC_TYPES,
     LIST_TYPES,
     MATCHABLE_TYPES,
     NUMBER_TYPES,
+    OWNED_SYSTEM_FIELDS,
+    RELATION_TYPES,
     SYSTEM_COLUMNS,
     TEMPORAL_TYPES,
     TEXT_TYPES,
 )
+from metamodel.field_paths import COLLECTION_TYPES, PathError, Step
+from metamodel.relations.checks import check_relations, owned_refusal
+from metamodel.relations.reverse import ReverseSpec, reverse_specs
+from metamodel.relations.spec_paths import SpecPaths
 from metamodel.role_checks import check_roles
 from metamodel.sources import Origin, Props
 from metamodel.suggestions import did_you_mean
@@ -50,7 +56,7 @@ from metamodel.values import (
     typed,
 )
 
-DECLARABLE_TYPES = FIELD_TYPES - {"status"}
+DECLARABLE_TYPES = CHARACTERISTIC_TYPES - {"status"}
 BOUNDED_TYPES = NUMBER_TYPES | TEMPORAL_TYPES
 PATTERN_TYPES = frozenset({"string", "phone", "url", "email"})
 APPLIES_TO: dict[str, frozenset[str]] = {
@@ -61,24 +67,27 @@ APPLIES_TO: dict[str, frozenset[str]] = {
     "pattern": PATTERN_TYPES,
     "searchable": TEXT_TYPES,
     "list": LIST_TYPES,
-    "entity": frozenset({"link"}),
+    "entity": RELATION_TYPES,
     "scale": frozenset({"decimal"}),
     "precision": frozenset({"decimal"}),
-    "unique": DECLARABLE_TYPES - {"multi_choice"},
-    "default": DECLARABLE_TYPES - {"link"},
-    "format": DECLARABLE_TYPES - {"link", "boolean"},
+    "unique": DECLARABLE_TYPES - {"multi_choice"} - COLLECTION_TYPES,
+    "default": DECLARABLE_TYPES - {"link"} - COLLECTION_TYPES,
+    "default_expr": DECLARABLE_TYPES - COLLECTION_TYPES,
+    "format": DECLARABLE_TYPES - {"link", "boolean"} - COLLECTION_TYPES,
+    "indexed": DECLARABLE_TYPES - COLLECTION_TYPES,
+    "historized": DECLARABLE_TYPES - {"lines"},
+    "reverse": frozenset({"link", "links"}),
 }
-SYSTEM_COLUMN_TYPES = {
-    "id": "integer",
-    "version": "integer",
-    "created_at": "datetime",
-    "updated_at": "datetime",
-    "deleted_at": "datetime",
-    "created_by": "link",
-    "updated_by": "link",
-}
+APPLIES_TO["min"] = APPLIES_TO["max"] = BOUNDED_TYPES | COLLECTION_TYPES
+"""`min` and `max` of lines and links count lines and members (metamodel.relations.checks)."""
 LIST_VIEW_KEYS = ("columns", "filters", "sort", "group_by", "mass_update", "where", "page_size")
+FORM_VIEW_KEYS = ("sections", "related")
 STATUS_MOVES = "the status changes through workflow transitions"
+SEVERAL = "holds several records"
+FIELD_PATH_RE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*")
+"""A field name, or a path through links (`account.sector`)."""
+PATH_KEYS = frozenset({"columns", "filters", "sort", "group_by"})
+"""The name lists of a list view (or a form panel) that may follow paths through links."""
 
 
 class _AnyName(Collection[str]):
@@ -97,11 +106,12 @@ class _AnyName(Collection[str]):
 def check_merged(merged: Merged, warnings: list[Problem] | None = None) -> list[Problem]:
     """Every problem of the merged definitions; what loads but may fail on some records is
     added to `warnings` when given."""
-    checker = _Checker(merged)
+    relations = reverse_specs(merged)
+    checker = _Checker(merged, relations)
     checker.run()
     if warnings is not None:
         warnings.extend(dict.fromkeys(checker.warnings))
-    return checker.problems + check_roles(merged)
+    return checker.problems + check_relations(merged, relations) + check_roles(merged)
 
 
 def unknown_hint(spec: EntitySpec, name: str, known: Iterable[str]) -> str:
@@ -112,30 +122,45 @@ def unknown_hint(spec: EntitySpec, name: str, known: Iterable[str]) -> str:
 class _EntityNames:
     """The names an entity's definitions may refer to."""
 
-    def __init__(self, spec: EntitySpec, workflow: WorkflowSpec | None) -> None:
+    def __init__(self, spec: EntitySpec, workflow: WorkflowSpec | None, paths: SpecPaths) -> None:
         self.spec = spec
         self.workflow = workflow
         self.has_status = bool(spec.props.get("workflow"))
+        self.owner: str | None = spec.props.get("owned_by") or None
         self.fields = set(spec.characteristics)
         if self.has_status:
             self.fields.add("status")
+        if self.owner:
+            self.fields.update(OWNED_SYSTEM_FIELDS)
         self.viewable = self.fields | set(SYSTEM_COLUMNS)
         """Fields and system columns: what columns, filters, sorts and expressions may name."""
         self.free_status = workflow is not None and bool(workflow.props.get("free"))
         self.optional = {n for n, c in spec.characteristics.items() if not c.get("mandatory")}
         """Characteristics a record may leave empty (what `empty_operands` warns about)."""
+        self.collections = {n: c.get("type") for n, c in spec.characteristics.items() if c.get("type") in COLLECTION_TYPES}
+        """`lines` and `links` characteristics, by name: never in a sort or a group, nor at a path's end."""
+        self.lines = {n for n, t in self.collections.items() if t == "lines"}
+        self.paths = paths
 
     def field_type(self, name: str) -> str | None:
-        if name == "status" and self.has_status:
-            return "status"
-        char = self.spec.characteristics.get(name)
-        if char is not None:
-            return char.get("type")
-        return SYSTEM_COLUMN_TYPES.get(name)
+        """The type of a field of the entity, or of the field a path through links ends on."""
+        if "." in name:
+            try:
+                return self.path(name)[-1].type
+            except PathError:
+                return None
+        return self.paths.field_type(self.spec.name, name)
+
+    def path(self, text: str) -> tuple[Step, ...]:
+        """The steps of path `text` read from this entity; PathError when it cannot be read."""
+        return self.paths.resolve(self.spec.name, text)
+
+    def path_may_be_empty(self, text: str) -> bool:
+        return self.paths.may_be_empty(self.spec.name, text)
 
 
 class _Checker:
-    def __init__(self, merged: Merged) -> None:
+    def __init__(self, merged: Merged, relations: dict[str, list[ReverseSpec]]) -> None:
         self.merged = merged
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
@@ -143,13 +168,16 @@ class _Checker:
         self.assignments: list[tuple[str, str, Origin, list[_EntityNames]]] = []
         """`set` and `on_enter` values (field, expression, origin, entities), checked against the
         fields once their bounds are typed."""
+        self.relations = relations
+        """Target entity -> its reverse relations (`relations.reverse.reverse_specs`)."""
+        self.paths = SpecPaths(merged)
 
     def run(self) -> None:
         for spec in self.merged.lists.values():
             self.check_list(spec)
         for spec in self.merged.entities.values():
             workflow = self.merged.workflows.get(spec.props.get("workflow") or "")
-            self.names[spec.name] = _EntityNames(spec, workflow)
+            self.names[spec.name] = _EntityNames(spec, workflow, self.paths)
         for spec in self.merged.workflows.values():
             self.check_workflow(spec)
         for spec in self.merged.entities.values():
@@ -162,11 +190,21 @@ class _Checker:
     def report(self, origin: Origin, message: str, *, at_key: bool = False) -> None:
         self.problems.append(origin.problem(message, at_key=at_key))
 
+    def lines_read(self, compiled: Expression, users: list[_EntityNames]) -> str | None:
+        """Why `compiled` cannot be evaluated: it reads a `lines` characteristic (None when it does not)."""
+        for names in users:
+            for name in sorted(compiled.names & names.lines):
+                return f"'{name}' holds the lines of the record: an expression cannot read them"
+        return None
+
     def warn_empty_operands(self, expression: Expression, origin: Origin, users: list[_EntityNames],
                             settled: Collection[str] = ()) -> None:
         """Warn about each optional field the expression uses where an empty value makes it fail
-        (`settled`: fields known to hold a value when it runs, such as a transition's required ones)."""
-        optional = {n for u in users for n in u.optional} - set(settled)
+        (`settled`: fields known to hold a value when it runs, such as a transition's required ones);
+        a path may be empty when a link on the way or its last field is optional."""
+        optional = {n for u in users for n in u.optional} | {
+            p for p in expression.paths if any(u.path_may_be_empty(p) for u in users)}
+        optional -= set(settled)
         for name in unguarded_operands(expression.tree, optional):
             self.warnings.append(origin.problem(
                 f"'{name}' may be empty (it is not mandatory), and the expression fails on a record without it: "
@@ -269,16 +307,21 @@ class _Checker:
                                   settled: Collection[str] = ()) -> Expression | None:
         """Compile `source` against each entity using the workflow; report the first failure, or
         warn about optional operands and return the compiled expression."""
-        targets: list[tuple[str | None, Collection[str]]] = [(u.spec.name, u.viewable) for u in users] or [(None, _AnyName())]
+        targets: list[tuple[str | None, Collection[str], Callable[[str], object] | None]] = [
+            (u.spec.name, u.viewable, u.path) for u in users] or [(None, _AnyName(), None)]
         compiled: Expression | None = None
-        for entity, names in targets:
+        for entity, names, paths in targets:
             try:
-                compiled = compile_expression(source, names)
+                compiled = compile_expression(source, names, paths)
             except ExpressionError as exc:
                 suffix = f" (entity '{entity}')" if entity and len(targets) > 1 else ""
                 self.report(origin, exc.message + suffix)
                 return None
         if compiled is not None:
+            refusal = self.lines_read(compiled, users)
+            if refusal:
+                self.report(origin, refusal)
+                return None
             self.warn_empty_operands(compiled, origin, users, settled)
         return compiled
 
@@ -301,12 +344,18 @@ class _Checker:
                 self.report(origin.child("create", "entity"),
                             f"unknown entity '{create['entity']}'{did_you_mean(create['entity'], self.names)}")
                 return
+            refusal = owned_refusal(self.merged, target.spec.name, "an action")
+            if refusal:
+                self.report(origin.child("create", "entity"), refusal)
+                return
             for field_name, value in (create.get("values") or {}).items():
                 here = origin.child("create", "values", field_name)
                 if field_name not in target.spec.characteristics:
                     hint = unknown_hint(target.spec, field_name, target.spec.characteristics)
                     self.report(here, f"'{field_name}' is not a characteristic of entity '{target.spec.name}'{hint}",
                                 at_key=True)
+                elif field_name in target.collections:
+                    self.report(here, f"'{field_name}' {SEVERAL}: an action cannot set it", at_key=True)
                 elif isinstance(value, str):
                     compiled = self.check_workflow_expression(value, here, users, settled)
                     if compiled is not None and not _is_constant(compiled):
@@ -320,6 +369,8 @@ class _Checker:
         missing = [u.spec.name for u in users if field_name not in u.spec.characteristics]
         if field_name == "status" or field_name in SYSTEM_COLUMNS:
             self.report(here, f"'{field_name}' cannot be set by {setter}", at_key=True)
+        elif any(field_name in u.collections for u in users):
+            self.report(here, f"'{field_name}' {SEVERAL}: {setter} cannot set it", at_key=True)
         elif missing:
             self.report(here, f"'{field_name}' is not a characteristic of {_entities(missing)}"
                               f"{self.field_hint(field_name, users, missing)}", at_key=True)
@@ -389,6 +440,7 @@ class _Checker:
             self.check_list_layout(views["list"], names)
         if "form" in views:
             self.check_form_layout(views["form"], names)
+            self.check_related(views["form"], names)
         if "natural_key" in spec.props:
             self.check_matched_fields(spec.props["natural_key"], spec.props.origin_of("natural_key"), names, "natural_key")
         for rule in spec.duplicates.values():
@@ -422,10 +474,17 @@ class _Checker:
         for _, field_name, format_spec, conversion in parts:
             if field_name is None:
                 continue
-            if not IDENTIFIER_RE.fullmatch(field_name):
+            if not FIELD_PATH_RE.fullmatch(field_name):
                 self.report(origin, f"placeholder '{{{field_name}}}' must be a plain field name")
             elif format_spec or conversion:
                 self.report(origin, f"placeholder '{{{field_name}}}' cannot have a conversion or format")
+            elif "." in field_name:
+                try:
+                    names.path(field_name)
+                except PathError as exc:
+                    self.report(origin, f"title placeholder: {exc.message}")
+            elif field_name in names.collections:
+                self.report(origin, f"placeholder '{{{field_name}}}' {SEVERAL}: a title shows one value per placeholder")
             elif field_name not in names.viewable:
                 self.report(origin, f"unknown field '{field_name}' in title placeholder"
                                     f"{unknown_hint(names.spec, field_name, names.viewable)}")
@@ -452,9 +511,13 @@ class _Checker:
         for key in ("mandatory_when", "default_expr"):
             if key in char:
                 try:
-                    compiled = compile_expression(char[key], names.viewable)
+                    compiled = compile_expression(char[key], names.viewable, names.path)
                 except ExpressionError as exc:
                     self.report(char.origin_of(key), exc.message)
+                    continue
+                refusal = self.lines_read(compiled, [names])
+                if refusal:
+                    self.report(char.origin_of(key), refusal)
                     continue
                 self.warn_empty_operands(compiled, char.origin_of(key), [names])
                 if key == "default_expr" and references_ok and bounds_ok and lengths_ok:
@@ -490,10 +553,11 @@ class _Checker:
             if list_name not in self.merged.lists:
                 self.report(char.origin_of("list"), f"unknown value list '{list_name}'{did_you_mean(list_name, self.merged.lists)}")
                 return False
-        elif field_type == "link":
+        elif field_type in RELATION_TYPES:
             target = char.get("entity")
             if target is None:
-                self.report(char.origin, "a link characteristic needs 'entity' (the target entity)")
+                what = "the owned entity whose records are the lines" if field_type == "lines" else "the target entity"
+                self.report(char.origin, f"{an(field_type)} characteristic needs 'entity' ({what})")
                 return False
             if target not in self.merged.entities:
                 self.report(char.origin_of("entity"), f"unknown entity '{target}'{did_you_mean(target, self.merged.entities)}")
@@ -638,9 +702,23 @@ class _Checker:
                 self.report(origin.child(index), problem)
 
     def field_refusal(self, name: str, allowed: Collection[str], names: _EntityNames, key: str) -> str | None:
+        if "." in name:
+            if key not in PATH_KEYS:
+                return f"'{name}' is a path through links: only a characteristic of the entity itself can be in {key}"
+            try:
+                names.path(name)
+            except PathError as exc:
+                return exc.message
+            return None
         if name in allowed:
             return None
         entity = names.spec.name
+        if name in names.lines:
+            return f"'{name}' holds lines, which cannot be in {key}: they are edited on the form"
+        if name in names.collections:
+            return f"'{name}' {SEVERAL} and cannot be in {key}"
+        if names.owner and name in OWNED_SYSTEM_FIELDS:
+            return f"'{name}' is a system column and cannot be in {key}"
         if name == "status" and names.has_status:
             return f"status cannot be in {key}: {STATUS_MOVES} (unless the workflow is free)"
         if name in SYSTEM_COLUMNS:
@@ -658,10 +736,16 @@ class _Checker:
             {"status"} if names.free_status else set())
 
     def check_list_layout(self, layout: Props, names: _EntityNames) -> None:
-        for key in ("columns", "filters", "group_by"):
-            self.check_field_list(layout, key, names.viewable, names)
-        self.check_field_list(layout, "sort", names.viewable, names, strip_minus=True)
-        mass = {n for n in self.editable(names) if not (n in names.spec.characteristics and names.spec.characteristics[n].get("unique"))}
+        """Columns and filters may name links (their titles; "contains"), sorts and groups one
+        value per record; each but mass_update may follow paths through links."""
+        shown = names.viewable - names.lines
+        single = names.viewable - set(names.collections)
+        for key in ("columns", "filters"):
+            self.check_field_list(layout, key, shown, names)
+        self.check_field_list(layout, "group_by", single, names)
+        self.check_field_list(layout, "sort", single, names, strip_minus=True)
+        mass = {n for n in self.editable(names) - names.lines
+                if not (n in names.spec.characteristics and names.spec.characteristics[n].get("unique"))}
         self.check_field_list(layout, "mass_update", mass, names)
         if "where" in layout:
             self.check_where(layout, names)
@@ -684,18 +768,57 @@ class _Checker:
                 if problem:
                     self.report(here, problem)
 
+    def check_related(self, layout: Props, names: _EntityNames) -> None:
+        """A form's `related` panels: reverse relations of the entity, once each, their columns and
+        sort checked as list columns of the relation's source entity."""
+        if "related" not in layout or names.owner:
+            return  # an owned entity's panels are refused by metamodel.relations.checks
+        origin = layout.origin_of("related")
+        relations = {r.name: r for r in self.relations.get(names.spec.name, ())}
+        seen: dict[str, int] = {}
+        for index, entry in enumerate(layout["related"]):
+            here = origin.child(index)
+            name = entry["relation"]
+            relation = relations.get(name)
+            if relation is None:
+                hint = did_you_mean(name, relations) if relations else " (no link or links of an entity names it)"
+                self.report(here.child("relation"), f"entity '{names.spec.name}' has no relation '{name}'{hint}")
+                continue
+            if name in seen:
+                self.report(here.child("relation"), f"'{name}' is listed twice (also at related.{seen[name]})")
+                continue
+            seen[name] = index
+            source = self.names[relation.source_entity]
+            panel = Props(entry, here)
+            self.check_field_list(panel, "columns", source.viewable - source.lines, source)
+            self.check_field_list(panel, "sort", source.viewable - set(source.collections), source, strip_minus=True)
+
     def check_where(self, layout: Props, names: _EntityNames) -> None:
+        """Each condition on a field of the entity or a path through links (typed like the field
+        the path ends on); a links characteristic holds the record named ("contains")."""
         origin = layout.origin_of("where")
         result: dict[str, Any] = {}
         for name, condition in layout["where"].items():
             here = origin.child(name)
-            if name not in names.viewable:
+            owner, field_name = names, name
+            if "." in name:
+                try:
+                    last = names.path(name)[-1]
+                except PathError as exc:
+                    self.report(here, exc.message, at_key=True)
+                    continue
+                owner, field_name = self.names[last.entity], last.name
+            elif name in names.lines:
+                self.report(here, f"'{name}' holds lines, which cannot be in where: they are edited on the form",
+                            at_key=True)
+                continue
+            elif name not in names.viewable:
                 self.report(here, f"unknown field '{name}' in entity '{names.spec.name}'"
                                   f"{unknown_hint(names.spec, name, names.viewable)}",
                             at_key=True)
                 continue
             try:
-                result[name] = self.where_condition(name, condition, names)
+                result[name] = self.where_condition(field_name, condition, owner)
             except BadValue as exc:
                 self.report(here, str(exc))
         layout.typed["where"] = result
@@ -729,7 +852,7 @@ class _Checker:
                 where = f" (removed by {removed})" if removed is not None else ""
                 raise BadValue(f"{show(value)} is not a status of workflow '{workflow.name}'{where}")
             return value
-        if field_type == "link":
+        if field_type in ("link", "links"):
             return value
         return typed(field_type, value, scale=scale)
 
@@ -744,14 +867,16 @@ class _Checker:
             self.report(view.origin, f"'{view.name}' is the name of the entity's default {view.name} view")
         kind = props["kind"]
         if kind == "list":
-            if "sections" in props:
-                self.report(props.origin_of("sections"), "'sections' does not apply to a list view", at_key=True)
+            for key in FORM_VIEW_KEYS:
+                if key in props:
+                    self.report(props.origin_of(key), f"'{key}' does not apply to a list view", at_key=True)
             self.check_list_layout(props, names)
         else:
             for key in LIST_VIEW_KEYS:
                 if key in props:
                     self.report(props.origin_of(key), f"'{key}' does not apply to a form view", at_key=True)
             self.check_form_layout(props, names)
+            self.check_related(props, names)
 
 
 def constant_refusal(name: str, char: Props, value: Any, merged: Merged) -> str | None:

@@ -43,6 +43,8 @@ KEPT_ON_REDECLARE = ("help", "mandatory_when", "readonly", "unique", "searchable
 KEPT_FOR_SAME_VALUES = ("min_length", "pattern", "widget", "format", "scale", "precision", "default", "default_expr")
 """What a redeclaration keeps only when the type and list stay (a default code may not be in another list)."""
 FLAG_DEFAULTS = {"mandatory": False, "systematic": True, "historized": False, "indexed": False}
+REVERSED_TYPES = ("link", "links")
+"""Types whose `reverse:` a redeclaration keeps."""
 STATUS_KEYS = ("label", "sequence", "color", "open", "won", "lost")
 TRANSITION_KEYS = ("label", "from", "to", "roles")
 VALUE_KEYS = ("label", "order", "color", "retired")
@@ -107,6 +109,14 @@ def field_values(f: FieldDef) -> dict[str, Any]:
     return {key: yaml_value(getattr(f, key)) for key in CHARACTERISTIC_KEYS}
 
 
+def reverse_entry(f: FieldDef) -> Any:
+    """The `reverse:` of link or links `f` as declared (a name, or {name, label}), None when it
+    takes the defaults."""
+    if f.reverse_label is not None:
+        return {**({"name": f.reverse_name} if f.reverse_name else {}), "label": text_data(f.reverse_label)}
+    return f.reverse_name
+
+
 def declaration_of(f: FieldDef) -> Data:
     """Characteristic `f` as a full declaration, as the definition language writes it (no default
     value, no default flag)."""
@@ -121,7 +131,11 @@ def redeclaration(f: FieldDef, values: Mapping[str, Any]) -> Data:
     type and list stay."""
     same = values.get("type", f.type) == f.type and values.get("list", f.list) == f.list
     keys = KEPT_ON_REDECLARE + (KEPT_FOR_SAME_VALUES if same else ())
-    return {key: yaml_value(getattr(f, key)) for key in keys if getattr(f, key) not in (None, False)}
+    kept = {key: yaml_value(getattr(f, key)) for key in keys if getattr(f, key) not in (None, False)}
+    reverse = reverse_entry(f)
+    if reverse is not None and values.get("type", f.type) in REVERSED_TYPES:
+        kept["reverse"] = reverse
+    return kept
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -27,7 +27,9 @@ KIND_WORDS = {
 _TYPE_KINDS: dict[str, str] = {
     **{t: TEXT for t in TEXT_TYPES}, "choice": TEXT, "status": TEXT, "integer": NUMBER, "decimal": NUMBER,
     "link": NUMBER, "date": DATE, "datetime": DATETIME, "boolean": BOOL, "multi_choice": LIST,
+    "links": LIST,
 }
+"""A path (`account.sector`) has the kind of the field it ends on; links read as the list of member ids."""
 ACCEPTED: dict[str, Kinds] = {
     **{t: frozenset({TEXT}) for t in TEXT_TYPES}, "choice": frozenset({TEXT}), "integer": frozenset({NUMBER}),
     "decimal": frozenset({NUMBER}), "link": frozenset({NUMBER}), "date": frozenset({DATE}),

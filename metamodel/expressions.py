@@ -2,11 +2,17 @@
 
 An expression is parsed once with `ast` when the pack loads and refused unless every
 node is on an allow-list (names, literals, arithmetic, comparisons, `and`/`or`/`not`,
-conditional expressions, list/tuple/set literals and calls of the functions below).
+conditional expressions, list/tuple/set literals and calls of the functions below), and
+paths through links (`account.sector`: dotted names, nothing else with a dot).
 Sub-expressions made only of literals are evaluated right away, so `9**9**9` or
 `'x' * 10**9` fail when the pack loads rather than when a record is saved. Evaluation
 goes through simpleeval with operators whose limits are much tighter than its defaults:
 never `eval`, never attribute access, and no loops, so the time is bounded by the size.
+
+A path is not attribute access: the parsed tree reads `account.sector` as one name whose
+text is the path, and the record's values give it under that key (`PathDef` says how the
+engine reads it). Only a caller that can resolve paths (`compile_expression(..., paths=)`)
+accepts them; without it a dot is refused as attribute access.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from typing import Any, Callable, Collection, Mapping
 
 from simpleeval import EvalWithCompoundTypes
 
+from metamodel.field_paths import PathError
 from metamodel.suggestions import did_you_mean
 
 MAX_SOURCE_LENGTH = 500
@@ -173,16 +180,29 @@ class Expression:
 
     source: str
     names: frozenset[str]
-    """The field names the expression reads."""
+    """The names the expression reads: field names, and paths by their text (`account.sector`)."""
     _tree: ast.expr = field(compare=False, repr=False)
 
     @property
     def tree(self) -> ast.expr:
-        """The checked syntax tree (for the pack checks that look at what an expression does)."""
+        """The checked syntax tree (for the pack checks that look at what an expression does);
+        a path is an `ast.Name` whose `id` is its text."""
         return self._tree
 
+    @property
+    def paths(self) -> frozenset[str]:
+        """The paths through links among `names`: what must be read beyond the record itself."""
+        return frozenset(name for name in self.names if "." in name)
+
+    @property
+    def roots(self) -> frozenset[str]:
+        """The record's own fields the value depends on: the plain names, and the first link of
+        each path (a change of `account` changes what `account.sector` reads)."""
+        return frozenset(name.split(".", 1)[0] for name in self.names)
+
     def evaluate(self, values: Mapping[str, Any]) -> Any:
-        """The expression's value; field names missing from `values` are None."""
+        """The expression's value; names missing from `values` are None. A path is read under
+        its text: `{"account": 3, "account.sector": "it"}` (flat, never nested)."""
         evaluator = _evaluator()
         evaluator.names = {name: values.get(name) for name in self.names}
         try:
@@ -195,13 +215,24 @@ class Expression:
             evaluator.names = {}
 
 
-def compile_expression(source: str, names: Collection[str]) -> Expression:
-    """Check `source` and return it compiled; `names` are the field names it may read."""
+def compile_expression(source: str, names: Collection[str], paths: Callable[[str], Any] | None = None) -> Expression:
+    """Check `source` and return it compiled; `names` are the field names it may read.
+
+    `paths(text)` checks a path through links the expression reads (`account.sector`), raising
+    PathError when it cannot be read, e.g. `lambda text: model.path(entity, text)`. Without
+    it, a path is refused as attribute access."""
     if not isinstance(source, str):
         raise ExpressionError(f"an expression must be a string, not {type(source).__name__}")
     tree, referenced = _analyse(source)
     for name in referenced:
-        if name not in names:
+        if "." in name:
+            if paths is None:
+                raise ExpressionError(_REFUSED[ast.Attribute])
+            try:
+                paths(name)
+            except PathError as exc:
+                raise ExpressionError(exc.message) from None
+        elif name not in names:
             hint = " (call it with parentheses)" if name in FUNCTIONS else did_you_mean(name, names)
             raise ExpressionError(f"unknown name '{name}'{hint}")
     return Expression(source, frozenset(referenced), tree)
@@ -223,10 +254,34 @@ def _analyse(source: str) -> tuple[ast.expr, tuple[str, ...]]:
         raise ExpressionError(f"invalid syntax{detail} (column {exc.offset})") from None
     except (ValueError, RecursionError, MemoryError):
         raise ExpressionError("the expression cannot be parsed") from None
+    tree = _PathNames().visit(tree)
     names = _check_tree(tree)
     _fold_literals(tree.body)
     ordered = sorted(names, key=lambda n: (n.lineno, n.col_offset))
     return tree.body, tuple(dict.fromkeys(n.id for n in ordered))
+
+
+class _PathNames(ast.NodeTransformer):
+    """Turns each dotted name (`room.site.name`: names and attributes only) into one `ast.Name`
+    whose id is the path; any other attribute access (`f(x).y`, `x.__class__`) is left for
+    `_check_node` to refuse, and so is the function of a call (`x.upper()` is not a path)."""
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        parts: list[str] = []
+        current: ast.expr = node
+        while isinstance(current, ast.Attribute):
+            parts.append(current.attr)
+            current = current.value
+        if not isinstance(current, ast.Name) or not isinstance(node.ctx, ast.Load) \
+                or any(part.startswith("_") for part in parts):
+            return self.generic_visit(node)
+        parts.append(current.id)
+        return ast.copy_location(ast.Name(id=".".join(reversed(parts)), ctx=ast.Load()), node)
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        node.args = [self.visit(arg) for arg in node.args]
+        node.keywords = [self.visit(keyword) for keyword in node.keywords]
+        return node
 
 
 def _check_tree(tree: ast.Expression) -> list[ast.Name]:

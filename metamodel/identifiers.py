@@ -17,6 +17,12 @@ from metamodel.model import SYSTEM_COLUMNS
 IDENTIFIER_RE = re.compile(r"[a-z][a-z0-9_]*")
 MAX_NAME_LENGTH = 40
 MAX_CODE_LENGTH = 60
+MAX_SQL_IDENTIFIER = 63
+"""PostgreSQL cuts longer identifiers silently."""
+MAX_TABLE_NAME_LENGTH = 55
+"""A table name the definitions make (a join table, `event__attendees`): room left for the
+engine's prefix (`ent_`) and a short suffix within MAX_SQL_IDENTIFIER. Entity names (40 at
+most) always fit."""
 
 SQL_KEYWORDS = frozenset(
     """
@@ -52,6 +58,11 @@ def reserved_field_reason(name: str) -> str | None:
 
 def is_identifier(name: object, max_length: int = MAX_NAME_LENGTH) -> bool:
     return isinstance(name, str) and len(name) <= max_length and IDENTIFIER_RE.fullmatch(name) is not None
+
+
+def join_table_name(entity: str, field_name: str) -> str:
+    """The join table of characteristic `field_name` (a `links`) of `entity`: `<entity>__<field>`."""
+    return f"{entity}__{field_name}"
 
 
 def reserved_entity_reason(name: str) -> str | None:

@@ -324,8 +324,9 @@ class _Merger:
         if successor is None:
             return
         title = spec.props.get("title")
-        if isinstance(title, str) and f"{{{name}}}" in title:
-            spec.props.set("title", title.replace(f"{{{name}}}", f"{{{successor}}}"), here)
+        if isinstance(title, str) and (f"{{{name}}}" in title or f"{{{name}." in title):
+            renamed = title.replace(f"{{{name}}}", f"{{{successor}}}").replace(f"{{{name}.", f"{{{successor}.")
+            spec.props.set("title", renamed, here)
         _replace_in_names(spec.props, ("natural_key",), name, successor, here)
         for rule in spec.duplicates.values():
             _replace_in_names(rule, ("match",), name, successor, here)
@@ -496,24 +497,35 @@ def _replace_in_names(props: Props, keys: Iterable[str], name: str, successor: s
             props.set(key, names_without(names, name, successor) or None, here)
 
 
+def paths_without(names: list[str], name: str, successor: str | None = None) -> list[str]:
+    """`names` (fields or paths through links, `-` prefixed or not) with characteristic `name`
+    replaced by `successor` where it is the field or the path's first link, or left out."""
+    kept = []
+    for entry in names:
+        sign = "-" if entry.startswith("-") else ""
+        head, dot, rest = entry.lstrip("-").partition(".")
+        if head != name:
+            kept.append(entry)
+        elif successor:
+            kept.append(f"{sign}{successor}{dot}{rest}")
+    return kept
+
+
 def layout_without(layout: dict[str, Any], name: str, successor: str | None = None) -> dict[str, Any]:
     """A list or form layout without characteristic `name` (or with `successor` in its places,
     its `where` condition included): its columns, filters, groups, mass-update fields, sort and
-    form sections (a list or section left empty goes)."""
+    form sections (a list or section left empty goes). A path through `name` (`account.sector`
+    when `account` goes) goes with it, or starts from `successor`."""
     result = dict(layout)
-    for key in LAYOUT_NAME_LISTS:
+    for key in (*LAYOUT_NAME_LISTS, "sort"):
         if isinstance(result.get(key), list):
-            result[key] = names_without(result[key], name, successor)
-    if isinstance(result.get("sort"), list):
-        result["sort"] = [
-            n[: len(n) - len(name)] + successor if successor and n.lstrip("-") == name else n
-            for n in result["sort"] if n.lstrip("-") != name or successor
-        ]
+            result[key] = paths_without(result[key], name, successor)
     if isinstance(result.get("sections"), list):
         sections = [{**s, "fields": names_without(list(s.get("fields", ())), name, successor)} for s in result["sections"]]
         result["sections"] = [s for s in sections if s["fields"]]
-    if successor and isinstance(result.get("where"), dict) and name in result["where"]:
-        result["where"] = {successor if key == name else key: value for key, value in result["where"].items()}
+    if successor and isinstance(result.get("where"), dict):
+        result["where"] = {(paths_without([key], name, successor) or [key])[0]: value
+                           for key, value in result["where"].items()}
     return {key: value for key, value in result.items() if value != [] or layout.get(key) == []}
 
 

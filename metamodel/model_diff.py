@@ -8,7 +8,10 @@ changes, the part of "what would installing this change" that the schema plan do
     entity lead: characteristic region added (string)
     entité lead : ajout de la caractéristique region (string)
 
-Where a definition was written (`source`) is not a change.
+Where a definition was written (`source`) is not a change. A relation is described on the
+characteristic that makes it: `entity event: characteristic attendees added (links to contact)`,
+`entity event: characteristic account changed (reverse relation event_account renamed events)`;
+the default panels it adds to its target's form are not a change of that form.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
-from metamodel.model import EntityDef, Model, RoleDef, ValueList, WorkflowDef
+from metamodel.model import EntityDef, FieldDef, Model, RoleDef, ValueList, ViewDef, WorkflowDef
 
 NOUNS: dict[str, tuple[str, str, str]] = {
     # kind -> (English, French, French with its article for "ajout de ...")
@@ -81,7 +84,8 @@ def describe_changes(before: Model, after: Model, *, quiet_packs: Iterable[str] 
     admin overlay's version is its revision number: it changes every time)."""
     changes: list[Change] = []
     changes += _packs(before, after, frozenset(quiet_packs))
-    changes += _named("entity", before.entities, after.entities, _entity_added, _entity_changes)
+    changes += _named("entity", before.entities, after.entities, _entity_added,
+                      lambda name, old, new: _entity_changes(name, old, new, before, after))
     changes += _named("list", before.lists, after.lists, _list_added, _list_changes)
     changes += _named("workflow", before.workflows, after.workflows, _workflow_added, _workflow_changes)
     changes += _named("role", before.roles, after.roles, lambda role: None, _role_changes)
@@ -116,12 +120,54 @@ def _entity_added(entity: EntityDef) -> tuple[str, str]:
     return _count(len(entity.fields), "characteristic")
 
 
-def _entity_changes(name: str, before: EntityDef, after: EntityDef) -> list[Change]:
-    changes = _property_changes("entity", name, before, after, skip=("fields", "views", "duplicate_rules"))
-    changes += _members("entity", name, "characteristic", before.fields, after.fields, lambda f: (f.type, f.type))
-    changes += _members("entity", name, "view", before.views, after.views, lambda v: (v.kind, v.kind))
+def _entity_changes(name: str, before: EntityDef, after: EntityDef, old_model: Model, new_model: Model) -> list[Change]:
+    changes = _property_changes("entity", name, before, after, skip=("fields", "views", "duplicate_rules", "relations"))
+    changes += _members("entity", name, "characteristic", before.fields, after.fields, _field_detail, skip=REVERSE_KEYS)
+    changes += _reverse_changes(name, before, after, old_model, new_model)
+    changes += _members("entity", name, "view", before.views, after.views, lambda v: (v.kind, v.kind),
+                        skip_of=_default_panels)
     changes += _members("entity", name, "duplicate rule", before.duplicate_rules, after.duplicate_rules,
                         lambda r: None)
+    return changes
+
+
+REVERSE_KEYS = ("reverse_name", "reverse_label")
+"""Said in words by `_reverse_changes` rather than listed."""
+RELATION_WORDS = {"link": ("link to", "lien vers"), "links": ("links to", "liens vers"), "lines": ("lines of", "lignes de")}
+
+
+def _field_detail(f: FieldDef) -> tuple[str, str]:
+    """The type, and for a relation its target: `links to contact`."""
+    words = RELATION_WORDS.get(f.type)
+    if words is None or f.entity is None:
+        return f.type, f.type
+    return f"{words[0]} {f.entity}", f"{words[1]} {f.entity}"
+
+
+def _default_panels(old: ViewDef, new: ViewDef) -> tuple[str, ...]:
+    """Default panels follow the links onto the entity: their changes are said at those links."""
+    if not old.declared_related and not new.declared_related:
+        return ("related", "declared_related")
+    return ("declared_related",)
+
+
+def _reverse_changes(name: str, before: EntityDef, after: EntityDef, old_model: Model, new_model: Model) -> list[Change]:
+    """A link or links kept whose reverse relation is renamed or relabelled."""
+    changes: list[Change] = []
+    for f in after.fields:
+        if f.name not in before.fields_by_name or f.type not in ("link", "links"):
+            continue
+        old = old_model.reverse_relation(name, f.name) if before.field(f.name).type in ("link", "links") else None
+        new = new_model.reverse_relation(name, f.name)
+        if old is None or new is None:
+            continue
+        if old.name != new.name:
+            detail = (f"reverse relation {old.name} renamed {new.name}", f"relation inverse {old.name} renommée {new.name}")
+        elif old.label != new.label:
+            detail = (f"label of the reverse relation {new.name}", f"libellé de la relation inverse {new.name}")
+        else:
+            continue
+        changes.append(Change("entity", name, "changed", "characteristic", f.name, detail))
     return changes
 
 
@@ -166,8 +212,11 @@ def _role_changes(name: str, before: RoleDef, after: RoleDef) -> list[Change]:
 
 def _members(
     kind: str, name: str, member_kind: str, before: Iterable[Any], after: Iterable[Any],
-    detail: Callable[[Any], tuple[str, str] | None], key: str = "name",
+    detail: Callable[[Any], tuple[str, str] | None], key: str = "name", skip: Iterable[str] = (),
+    skip_of: Callable[[Any, Any], Iterable[str]] | None = None,
 ) -> list[Change]:
+    """Members added, changed (the properties that differ, but `skip` and those `skip_of(old, new)`
+    names) and removed."""
     old = {getattr(item, key): item for item in before}
     new = {getattr(item, key): item for item in after}
     changes: list[Change] = []
@@ -175,7 +224,8 @@ def _members(
         if member not in old:
             changes.append(Change(kind, name, "added", member_kind, member, detail(item)))
             continue
-        changed = _changed_properties(old[member], item, skip=())
+        skipped = (*skip, *(skip_of(old[member], item) if skip_of else ()))
+        changed = _changed_properties(old[member], item, skip=skipped)
         if changed:
             changes.append(Change(kind, name, "changed", member_kind, member, (", ".join(changed),) * 2))
     changes += [Change(kind, name, "removed", member_kind, member) for member in old if member not in new]

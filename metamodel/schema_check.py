@@ -10,6 +10,7 @@ of validation.
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any, Iterator
@@ -26,9 +27,15 @@ SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 KINDS = ("entity", "list", "workflow", "view", "role", "pack")
 
 IDENTIFIER_PATTERN = "^[a-z][a-z0-9_]*$"
+PATH_PATTERN = "^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*$"
+"""A field name or a path through links (`account.sector`): list columns, filters, groups, `where`."""
+_PATH = re.compile(PATH_PATTERN)
 _PATTERN_MEANINGS = {
     IDENTIFIER_PATTERN: "is not a valid name (lowercase letters, digits and _, starting with a letter)",
     "^-?[a-z][a-z0-9_]*$": "is not a field name (optionally prefixed with - for descending order)",
+    PATH_PATTERN: "is not a field name or a path through links (names joined by dots, such as account.sector)",
+    "^-?[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*$":
+        "is not a field name or a path through links (optionally prefixed with - for descending order)",
     "^([a-z][a-z0-9_]*|\\*)$": "is not an entity name or *",
     "^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$": "is not a colour such as #3b82f6",
     "^[0-9]+\\.[0-9]+\\.[0-9]+([-+][0-9A-Za-z.+-]+)?$": "is not a version such as 1.0.0",
@@ -168,6 +175,9 @@ def _scalar_message(error: ValidationError) -> str:
             return f"{shown} is not one of the types: {choices}"
         return f"{shown} is not one of: {choices}"
     if kind == "pattern":
+        if value == IDENTIFIER_PATTERN and isinstance(error.instance, str) and "." in error.instance \
+                and _PATH.fullmatch(error.instance):
+            return f"{shown} is a path through links: only a characteristic of the entity itself can be named here"
         meaning = _PATTERN_MEANINGS.get(value)
         return f"{shown} {meaning}" if meaning else f"{shown} does not match the pattern {value}"
     if kind == "maxLength":

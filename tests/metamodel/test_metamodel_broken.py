@@ -287,7 +287,7 @@ BROKEN_CASES = {
         "lists/sizes.yaml:2: label: required property 'fr' is missing",
         "lists/sizes.yaml:4: values.0: required property 'label' is missing",
         "entities/thing.yaml:5: characteristics.size.maxx: unknown property 'maxx' (did you mean 'max'?)",
-        "entities/thing.yaml:6: characteristics.name.type: 'strng' is not one of the types: string, text, rich_text, email, phone, url, integer, decimal, date, datetime, boolean, choice, multi_choice, link",
+        "entities/thing.yaml:6: characteristics.name.type: 'strng' is not one of the types: string, text, rich_text, email, phone, url, integer, decimal, date, datetime, boolean, choice, multi_choice, link, links, lines",
     ],
     'schema_status_override_rename': [
         "workflows/deal.yaml:3: override_statuses.qualified.renamed_from: unknown property 'renamed_from'",
@@ -298,7 +298,7 @@ BROKEN_CASES = {
         "entities/thing.yaml:5: characteristics.size.maxx: unknown property 'maxx' (did you mean 'max'?)",
     ],
     'schema_unknown_type': [
-        "entities/thing.yaml:5: characteristics.name.type: 'strng' is not one of the types: string, text, rich_text, email, phone, url, integer, decimal, date, datetime, boolean, choice, multi_choice, link",
+        "entities/thing.yaml:5: characteristics.name.type: 'strng' is not one of the types: string, text, rich_text, email, phone, url, integer, decimal, date, datetime, boolean, choice, multi_choice, link, links, lines",
     ],
     'schema_wrong_type': [
         "entities/thing.yaml:5: characteristics.name.max_length: '80' is not an integer",

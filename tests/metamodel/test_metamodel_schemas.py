@@ -10,7 +10,7 @@ from typing import Any, Iterator
 import pytest
 from jsonschema import Draft202012Validator
 
-from metamodel.model import FIELD_TYPES
+from metamodel.model import CHARACTERISTIC_TYPES
 from metamodel.schema_check import KINDS, quick_test, raw_schema, schema_path, validator
 from metamodel.yaml_source import read_document
 
@@ -33,10 +33,10 @@ def test_schemas_ship_inside_the_package() -> None:
     assert {p.name for p in (REPO / "metamodel" / "schemas").glob("*.schema.json")} == {f"{k}.schema.json" for k in KINDS}
 
 
-def test_characteristic_types_are_the_model_field_types_but_status() -> None:
+def test_characteristic_types_are_the_model_characteristic_types_but_status() -> None:
     declared = raw_schema("entity")["$defs"]["characteristic"]["properties"]["type"]["enum"]
 
-    assert set(declared) == FIELD_TYPES - {"status"}
+    assert set(declared) == CHARACTERISTIC_TYPES - {"status"}
 
 
 def test_validators_are_built_once() -> None:
