@@ -7,17 +7,24 @@ in scope): the total, one page of 50, the counts per group when grouped.
 
 Baseline, per combination: the same statements written by hand in SQL (count, page, group),
 rows returned as dicts, the page in each plan a person would try (the sort's index walked,
-the filter's index read then sorted, the database's own choice) and the fastest kept. The two
+the filter's index read then sorted, the database's own choice) and the fastest kept. The quick
+search is written with LIKE alone and, where the database has it, through the search index the
+engine keeps (SQLite: the FTS5 trigram table's candidates checked by LIKE; PostgreSQL's
+trigram indexes serve ILIKE as written): the fastest count, page and groups are kept. The two
 sides must agree on every combination (same total, same ids in the same order, same groups).
 
 Each combination runs RUNS times, the sides taking turns; one JSON line per combination and
 database gives p50, p99 and max of each side and the ratio of each (target: every ratio
 <= 1.5, no p50 over 0.1 s). SQLite, and PostgreSQL when bench/common.py's POSTGRES_URL says
 so. Seeding (set-based, bench/_big.py) is not timed.
+
+`python bench/bench_list_query.py search_rare search_and_filter` runs only the combinations
+named (seeding a million rows takes minutes; a combination, seconds).
 """
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field, replace
@@ -95,6 +102,14 @@ SEARCH = "(SEARCH)"
 """Where a combination's WHERE has the quick search, written for the database by `_search`."""
 
 
+def _fts_query(text: str) -> str:
+    """The FTS5 query of the records holding the trigrams starting at every third character of
+    `text`, and its last one (the table keeps no positions: LIKE checks the candidates)."""
+    starts = [*range(0, len(text) - 2, 3), len(text) - 3]
+    trigrams = dict.fromkeys(text[i:i + 3] for i in starts)
+    return " AND ".join('"' + trigram.replace('"', '""') + '"' for trigram in trigrams)
+
+
 def _search(dialect: str) -> str:
     """The quick search as a person writes it: any searchable characteristic contains the text
     whatever its case (SQLite's LIKE already ignores the case of ASCII letters, as its lower() does)."""
@@ -109,19 +124,34 @@ class HandWritten:
     def __init__(self, conn: sa.Connection, lead: sa.Table, combination: Combination, dialect: str):
         self.c, self.dialect = combination, dialect
         self.params = dict(combination.params)
-        combination = replace(combination, where=combination.where.replace(SEARCH, f"({_search(dialect)})"))
-        self.c = combination
-        where = combination.where
-        if combination.deep:
-            where = f"{where} AND {self._deep_condition(conn)}"
-        self.count = sa.text(f"SELECT count(*) FROM ent_lead WHERE {combination.where}")
-        self.plans = {name: sa.text(sql).columns(*lead.c) for name, sql in self._pages(where).items()}
-        self.groups = {} if combination.group is None else {name: sa.text(
-            f"SELECT {column}, count(*) FROM ent_lead WHERE {combination.where} "
+        variants = self._search_variants(conn, combination)
+        if "q" in combination.args:
+            self.params["fts"] = _fts_query(combination.args["q"][0])
+        self.c = combination = replace(combination, where=variants[""])
+        deep = f" AND {self._deep_condition(conn)}" if combination.deep else ""
+        self.counts = {f"count{suffix}": sa.text(f"SELECT count(*) FROM ent_lead WHERE {where}")
+                       for suffix, where in variants.items()}
+        self.plans = {f"{name}{suffix}": sa.text(sql).columns(*lead.c)
+                      for suffix, where in variants.items() for name, sql in self._pages(where + deep).items()}
+        self.groups = {} if combination.group is None else {f"{name}{suffix}": sa.text(
+            f"SELECT {column}, count(*) FROM ent_lead WHERE {where} "
             f"GROUP BY {column} ORDER BY count(*) DESC, {column}")
-            for name, column in self._group_columns(combination.group).items()}
+            for suffix, where in variants.items() for name, column in self._group_columns(combination.group).items()}
+        self.count = next(iter(self.counts.values()))
         self.group = next(iter(self.groups.values()), None)
         self.page = next(iter(self.plans.values()))
+
+    def _search_variants(self, conn: sa.Connection, combination: Combination) -> dict[str, str]:
+        """The WHERE with the quick search written with LIKE alone (""), and through the FTS5 table
+        where SQLite has one (" + fts": its candidates, checked by LIKE)."""
+        like = combination.where.replace(SEARCH, f"({_search(self.dialect)})")
+        variants = {"": like}
+        if SEARCH in combination.where and self.dialect == "sqlite" and conn.exec_driver_sql(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'fts_ent_lead'").first():
+            variants[" + fts"] = combination.where.replace(SEARCH, (
+                "id IN (SELECT rowid FROM fts_ent_lead WHERE fts_ent_lead MATCH :fts) "
+                f"AND ({_search(self.dialect)})"))
+        return variants
 
     def _group_columns(self, column: str) -> dict[str, str]:
         """The grouped column as written in each plan: walking its index, or not (`+column` on SQLite)."""
@@ -161,13 +191,14 @@ class HandWritten:
         return f"({first} {op}= :deep_key AND ({first} {op} :deep_key OR id {op} :deep_id))"
 
     def run(self, conn: sa.Connection) -> tuple[int, list[int], list[Any]]:
-        total = conn.execute(self.count, self.c.params).scalar_one()
+        total = conn.execute(self.count, self.params).scalar_one()
         rows = [dict(row) for row in conn.execute(self.page, self.params).mappings()]
-        groups = [] if self.group is None else [tuple(row) for row in conn.execute(self.group, self.c.params)]
+        groups = [] if self.group is None else [tuple(row) for row in conn.execute(self.group, self.params)]
         return total, [row["id"] for row in rows], groups
 
 
-def run(new_url: Callable[[], str], label: str) -> list[dict[str, Any]]:
+def run(new_url: Callable[[], str], label: str, only: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+    """Seed, then time every combination (those named in `only`, when given)."""
     import metamodel
     from engine import Actor, Engine
 
@@ -184,6 +215,8 @@ def run(new_url: Callable[[], str], label: str) -> list[dict[str, Any]]:
     lines = []
     with engine.db.connect() as conn:
         for combination in combinations(users[3]):
+            if only and combination.name not in only:
+                continue
             hand = HandWritten(conn, lead, combination, dialect)
             args = {**combination.args, "size": [str(PAGE)]}
             if combination.deep:
@@ -221,14 +254,19 @@ def _fastest(conn: sa.Connection, plans: dict[str, sa.TextClause], params: dict[
 
 
 def _fastest_by_hand(conn: sa.Connection, hand: HandWritten) -> str:
-    """Keep in `hand` the fastest hand-written page (and groups) plans; says which."""
+    """Keep in `hand` the fastest hand-written count, page (and groups) plans; says which."""
     page = _fastest(conn, hand.plans, hand.params)
     hand.page = hand.plans[page]
+    chosen = page
+    if len(hand.counts) > 1:
+        count = _fastest(conn, hand.counts, hand.params)
+        hand.count = hand.counts[count]
+        chosen = f"{count}, page: {page}"
     if not hand.groups:
-        return page
-    groups = _fastest(conn, hand.groups, hand.c.params)
+        return chosen
+    groups = _fastest(conn, hand.groups, hand.params)
     hand.group = hand.groups[groups]
-    return f"{page}, groups: {groups}"
+    return f"{chosen}, groups: {groups}"
 
 
 def _cursor(engine: Any, actor: Any, args: dict[str, list[str]]) -> str:
@@ -246,10 +284,14 @@ def _timed(measure: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def main() -> None:
+def main(names: list[str]) -> None:
+    known = {c.name for c in combinations(0)}
+    unknown = sorted(set(names) - known)
+    if unknown:
+        raise SystemExit(f"no such combination: {', '.join(unknown)} (known: {', '.join(sorted(known))})")
     with tempfile.TemporaryDirectory() as tmp:
         for label, new_url in databases(Path(tmp)):
-            lines = run(new_url, label)
+            lines = run(new_url, label, frozenset(names))
             missed = [line["name"] for line in lines
                       if line["ratio_p50"] > TARGET_RATIO or line["engine_p50_s"] > TARGET_SECONDS]
             if missed:
@@ -257,4 +299,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

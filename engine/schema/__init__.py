@@ -3,7 +3,8 @@
 `plan` compares (`compare`, `scan`, `state`) and says in plain words (`steps`, `messages`)
 what `migrate` will do, in one `transaction`; `convert` and `fit` check that every stored
 value survives a retype or a narrower column; removed definitions go to the `archive`
-and come back with `archive_restore`; `cleanup` lists records breaking a tightened rule.
+and come back with `archive_restore`; `cleanup` lists records breaking a tightened rule;
+`search_steps` keeps the quick-search indexes in step with the searchable characteristics.
 
 May import `engine.records` (field rules), `engine.storage`, `engine.core` and `metamodel`.
 """

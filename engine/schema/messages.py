@@ -19,6 +19,29 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "drop index {index} on {table} (no longer declared; no data involved)",
         "fr": "supprimer l'index {index} sur {table} (plus déclaré ; aucune donnée concernée)",
     },
+    "search_extension": {
+        "en": "install the PostgreSQL extension pg_trgm (the trigram indexes of the quick search)",
+        "fr": "installer l'extension PostgreSQL pg_trgm (les index de trigrammes de la recherche rapide)",
+    },
+    "search_index_create": {
+        "en": "{entity}: index the quick search over {columns} ({count} record(s); no data change)",
+        "fr": "{entity} : indexer la recherche rapide sur {columns} ({count} enregistrement(s) ; données inchangées)",
+    },
+    "search_index_rebuild": {
+        "en": "{entity}: the quick search now reads {columns}: rebuild its index ({count} record(s); no data change)",
+        "fr": "{entity} : la recherche rapide lit désormais {columns} : reconstruire son index "
+              "({count} enregistrement(s) ; données inchangées)",
+    },
+    "search_index_drop": {
+        "en": "{entity}: no characteristic is searchable any more: drop the quick-search index (no data involved)",
+        "fr": "{entity} : plus aucune caractéristique n'est cherchable : supprimer l'index de la recherche rapide "
+              "(aucune donnée concernée)",
+    },
+    "search_index_drop_columns": {
+        "en": "{entity}: {columns} no longer searchable: drop their quick-search index (no data involved)",
+        "fr": "{entity} : {columns} : plus cherchable(s) : supprimer leur index de recherche rapide "
+              "(aucune donnée concernée)",
+    },
     "record_definitions": {
         "en": "record the current definitions in sys_schema (first run of the migration planner on this database)",
         "fr": "enregistrer les définitions actuelles dans sys_schema (premier passage du planificateur sur cette base)",

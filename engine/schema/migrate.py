@@ -9,7 +9,8 @@ Order matters and is fixed:
    widens columns (plain ALTERs on PostgreSQL, a table rebuild on SQLite);
 4. removed entities move to archive tables;
 5. new tables, then new columns (a new column may link to a new table);
-6. every missing index;
+6. every missing index, then the quick-search indexes of every table touched (their SQLite
+   triggers are taken off in step 2 and put back here: a table rebuild drops them);
 7. records breaking a tightened rule are listed in `sys_cleanup`;
 8. `sys_schema` records the definitions the database now has.
 
@@ -38,6 +39,7 @@ from .cleanup import clear_breakers, record_breakers, record_rule_breakers
 from .fit import fitting_type
 from .plan import OWN_INDEX_PREFIXES, Reflected, build_plan
 from .scan import ConversionReport, convert_chunk, live_ids, record_table, value_chunks
+from .search_steps import SearchIndexChange, after_changes, before_changes
 from .state import CLEANUP, STATE_METADATA, SnapshotLists, write_snapshot
 from .steps import (
     AddColumn, ArchiveEntity, ArchiveField, CreateIndex, CreateTable, DropIndex, MigrationRefused, Plan, RenameColumn,
@@ -82,8 +84,9 @@ def apply_plan(conn: sa.Connection, plan: Plan, model: Model, tables: Tables, fo
     state = [a.table for a in by_type[CreateTable] if a.table.metadata is STATE_METADATA]
     if state:
         STATE_METADATA.create_all(conn, tables=state, checkfirst=False)
-    _drop_indexes(conn, operations, by_type)
     changed_tables = sorted({a.table for kind in (ArchiveField, Retype, RenameColumn, Widen) for a in by_type[kind]})
+    before_changes(conn, changed_tables, [a.table for a in by_type[ArchiveEntity]], by_type[SearchIndexChange])
+    _drop_indexes(conn, operations, by_type)
     for table in changed_tables:
         _alter_table(conn, operations, table, by_type, model, formats, now)
     for action in by_type[ArchiveEntity]:
@@ -96,6 +99,8 @@ def apply_plan(conn: sa.Connection, plan: Plan, model: Model, tables: Tables, fo
     for action in by_type[AddColumn]:
         _add_column(conn, operations, action.column)
     _create_missing_indexes(conn, tables, _touched_tables(by_type))
+    searched = set(changed_tables) | {a.table for a in by_type[SearchIndexChange]} | {t.name for t in new_tables}
+    after_changes(conn, model, searched, {(a.table, a.new.name) for a in by_type[Retype] if a.rewrite})
     for action in by_type[Tighten]:
         record_breakers(conn, action.entity, action.table, action.field, action.rule, action.codes,
                         FieldRules(action.field, model, formats), now)

@@ -11,7 +11,8 @@ says which definitions built them. From both:
   the step is refused and lists the records;
 - a stricter rule (mandatory, min, max, lengths, pattern, format, a retired list value) is
   applied to new edits; records that break it are listed and kept for clean-up;
-- a list value deleted while records use it is refused: it must be retired instead.
+- a list value deleted while records use it is refused: it must be retired instead;
+- the quick-search index follows the searchable characteristics (engine/schema/search_steps.py).
 
 `build_plan` only reads. `engine.migrate.apply_plan` applies a plan (engine/schema/migrate.py).
 """
@@ -27,6 +28,7 @@ from metamodel.model import FieldDef, Model
 
 from .compare import CharacteristicSteps
 from .scan import count_records, count_values, duplicated_values
+from .search_steps import search_steps
 from .state import (
     SCHEMA_TABLE, STATE_METADATA, entity_tables, field_from_snapshot, field_snapshot, guessed_snapshot, read_snapshot,
     user_columns,
@@ -34,6 +36,7 @@ from .state import (
 from .steps import (
     AddColumn, ArchiveEntity, ArchiveField, CreateIndex, CreateTable, DropIndex, Plan, RenameColumn, Step,
 )
+from engine.storage.search_index import trigram_index_prefix
 from engine.storage.tables import TABLE_PREFIX, Tables, build_tables
 
 OFFENDERS = 20
@@ -114,6 +117,7 @@ class _Planner:
         for table in _by_name(self.tables.metadata):
             if table.name in existing:
                 self.index_steps(table)
+        self.steps.extend(search_steps(self.conn, self.model, existing, self.db.indexes))
         return Plan(tuple(self.steps))
 
     def add(self, step: Step) -> None:
@@ -233,7 +237,8 @@ class _Planner:
         wanted = {index.name for index in table.indexes}
         if table.name.startswith(TABLE_PREFIX):
             for name in sorted(existing - wanted):
-                if name and name.startswith(OWN_INDEX_PREFIXES):
+                if name and name.startswith(OWN_INDEX_PREFIXES) \
+                        and not name.startswith(trigram_index_prefix(table.name)):
                     self.add(Step("index", "drop_index", {"index": name, "table": table.name},
                                   action=DropIndex(table.name, name)))
         for index in sorted(table.indexes, key=lambda i: i.name or ""):

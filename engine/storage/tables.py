@@ -113,12 +113,12 @@ def list_indexes(entity: EntityDef, name: str) -> list[sa.Index]:
             continue
         columns = [field_name, "status"] if "status" in fields and field_name != "status" else [field_name]
         where = sa.and_(sa.column("deleted_at").is_(None), sa.column(field_name).is_not(None))
-        indexes.append(sa.Index(_index_name(f"ix_{name}__list_", field_name), *columns,
+        indexes.append(sa.Index(index_name(f"ix_{name}__list_", field_name), *columns,
                                 sqlite_where=where, postgresql_where=where))
     return indexes
 
 
-def _index_name(prefix: str, field_name: str) -> str:
+def index_name(prefix: str, field_name: str) -> str:
     """`prefix` + the field name, or a digest of it when that would pass PostgreSQL's 63
     characters (which it would cut silently, and then never find under the full name)."""
     name = prefix + field_name
@@ -126,6 +126,9 @@ def _index_name(prefix: str, field_name: str) -> str:
         return name
     digest = "_" + hashlib.sha1(name.encode()).hexdigest()[:10]
     return name[: MAX_IDENTIFIER - len(digest)] + digest
+
+
+_index_name = index_name
 
 
 def _audit_table(metadata: sa.MetaData) -> sa.Table:
