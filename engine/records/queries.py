@@ -20,6 +20,7 @@ from engine.core.errors import EngineError, RuleError
 from engine.storage.keyset import key_items
 from .field_rules import FieldRules
 from .list_cursor import CursorError, decode_cursor, encode_cursor
+from .search import search_condition
 
 MAX_PAGE_SIZE = 200
 MAX_PAGE = 10_000_000
@@ -27,11 +28,16 @@ TABS = ("open", "history", "all")
 RANGE_TYPES = frozenset({"integer", "decimal", "date", "datetime"})
 CONTAINS_TYPES = frozenset({"string", "text", "rich_text", "email", "phone", "url"})
 SORTABLE_SYSTEM = ("id", "created_at", "updated_at")
+TOTALS = ("exact", "capped", "none")
+"""How a list counts its matches (`ListRequest.total`)."""
+TOTAL_CAP = 10_000
+"""The most matches a `capped` total counts by default: past it, the answer says "more than"."""
 
 
 MESSAGES: dict[str, dict[str, str]] = {
     "unknown_view": {"en": "{entity} has no list view '{view}'", "fr": "{entity} n'a pas de vue liste « {view} »"},
     "tab": {"en": "expected one of {tabs}", "fr": "valeurs possibles : {tabs}"},
+    "total": {"en": "expected one of {totals}", "fr": "valeurs possibles : {totals}"},
     "not_range": {"en": "{name} is not a number or a date", "fr": "{name} n'est ni un nombre ni une date"},
     "group": {"en": "cannot group by {name} ({type})", "fr": "impossible de regrouper par {name} ({type})"},
     "page": {"en": "expected a whole number", "fr": "un nombre entier est attendu"},
@@ -80,6 +86,12 @@ class ListRequest:
     after: tuple[Any, ...] | None = None
     """Keyset paging: the sort-key values (ended by the id) of the row the page starts after;
     the page is then read from there rather than `page` pages in (which stays for display)."""
+    total: str = "exact"
+    """How the matches are counted (`TOTALS`): `exact`, every one; `capped`, at most `total_cap`
+    (the result then says whether more match); `none`, not at all (the total is None). Counting
+    every match is most of a page's cost when many match."""
+    total_cap: int = TOTAL_CAP
+    """The most matches a `capped` total counts (a setting of the caller, not of the URL)."""
 
     def to_args(self) -> dict[str, list[str]]:
         """The request as query-string arguments (the inverse of `parse_list_request`)."""
@@ -107,6 +119,8 @@ class ListRequest:
         args["size"] = [str(self.page_size)]
         if self.after is not None:
             args["after"] = [encode_cursor(self.sort, self.after)]
+        if self.total != "exact":
+            args["total"] = [self.total]
         return args
 
     def replace(self, **changes: Any) -> ListRequest:
@@ -123,13 +137,19 @@ class Group:
 class ListResult:
     request: ListRequest
     rows: list[dict[str, Any]]
-    total: int
+    total: int | None
+    """The records matching; None when the request asked for no total (`total="none"`)."""
     groups: list[Group] | None
     next_after: str | None = None
     """The `after=` argument of the next page (keyset paging), None when this page is the last."""
+    total_capped: bool = False
+    """More than `total` records match (`total` is then the request's `total_cap`)."""
 
     @property
-    def pages(self) -> int:
+    def pages(self) -> int | None:
+        """The number of pages (of the counted matches when the total is capped); None without a total."""
+        if self.total is None:
+            return None
         return max(1, -(-self.total // self.request.page_size))
 
 
@@ -188,6 +208,9 @@ def parse_list_request(
         page_size = min(MAX_PAGE_SIZE, max(1, int(first("size", str(view.page_size)))))
     except ValueError:
         raise QueryError("page", "page") from None
+    total = first("total", "exact")
+    if total not in TOTALS:
+        raise QueryError("total", "total", totals=", ".join(TOTALS))
     after = None
     if first("after"):
         try:
@@ -195,7 +218,7 @@ def parse_list_request(
         except CursorError:
             raise QueryError("after", "cursor") from None
     return ListRequest(
-        view_name, first("q").strip(), sort, tab, equals, contains, ranges, group, page, page_size, after
+        view_name, first("q").strip(), sort, tab, equals, contains, ranges, group, page, page_size, after, total
     )
 
 
@@ -237,11 +260,7 @@ def build_conditions(
         if high is not None:
             conditions.append(table.c[name] <= high)
     if request.search:
-        searchable = [f.name for f in entity.fields if f.searchable and f.name not in hidden] or [
-            f.name for f in entity.fields if f.type in ("string", "email") and f.name not in hidden
-        ][:3]
-        pattern = f"%{_escape_like(request.search)}%"
-        conditions.append(sa.or_(*(table.c[n].ilike(pattern, escape="\\") for n in searchable)))
+        conditions.append(search_condition(table, entity, request.search, hidden=hidden))
     return conditions
 
 

@@ -25,6 +25,7 @@ the sort's index when it has one (`engine.storage.keyset.after`).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
@@ -80,6 +81,30 @@ def sort_is_indexed(table: sa.Table, key: SortKey) -> bool:
     return False
 
 
+def walk_threshold(window: int, population: int) -> int:
+    """The fewest matches for which `choose_walk` walks the sort's index (with an indexed sort): a
+    count that only chooses the plan may stop there."""
+    def walks(total: int) -> bool:
+        return min(population, window * population / total) <= WALK_FACTOR * total
+
+    guess = max(1, min(math.ceil(population / WALK_FACTOR), math.ceil(math.sqrt(window * population / WALK_FACTOR))))
+    while guess > 1 and walks(guess - 1):
+        guess -= 1
+    while not walks(guess):
+        guess += 1
+    return guess
+
+
+@dataclass(frozen=True)
+class Counted:
+    """What the count of a list found: `matching` rows, every match (`exact`) or the first `matching`."""
+
+    matching: int
+    exact: bool
+    population: int | None
+    """About how many rows the table holds, where the plan is imposed (None elsewhere, or not needed)."""
+
+
 def read_list(
     conn: sa.Connection, table: sa.Table, request: ListRequest, conditions: Sequence[sa.ColumnElement[bool]], *,
     fields: Iterable[str] | None = None, hidden: frozenset[str] = frozenset(), walk: bool | None = None,
@@ -89,54 +114,109 @@ def read_list(
     `conditions`: the WHERE of the list (`queries.build_conditions` and the actor's scope);
     `fields`: only these characteristics (and `id`, `version`) in the rows; `hidden`: left out;
     `walk`: impose a plan rather than choose it from the total (tests compare the two).
+    The matches are counted once, as `request.total` asks (see `count_matches`).
     """
     dialect = conn.dialect.name
     if request.search or request.contains:
         conditions = [_native(condition, dialect) for condition in conditions]
-    total, population = _count(conn, table, conditions)
     keys = sort_keys(table, request.sort)
     offset = 0 if request.after is not None else (request.page - 1) * request.page_size
+    window = offset + request.page_size
+    counted = count_matches(conn, table, request, conditions, window,
+                            planned=walk is None and dialect in PLANNED_DIALECTS,
+                            sort_indexed=sort_is_indexed(table, keys[0]))
     records: list[dict[str, Any]] = []
     last: sa.Row[Any] | None = None
-    if offset < total:
+    more = False
+    if not counted.exact or offset < counted.matching:
         if walk is not None:
             plan = PagePlan(walk, "imposed")
-        elif population is None:
-            plan = PagePlan(False, "the database chooses with the parameters' values")
+        elif counted.population is not None:
+            plan = plan_page(table, keys, counted.matching, window, counted.population)
+        elif dialect in PLANNED_DIALECTS:
+            plan = PagePlan(False, "the sort has no index: the matches are sorted")
         else:
-            plan = plan_page(table, keys, total, offset + request.page_size, population)
+            plan = PagePlan(False, "the database chooses with the parameters' values")
         wanted = list(table.c) if fields is None else [
             table.c[name] for name in dict.fromkeys(("id", "version", *fields)) if name in table.c]
         extra = [k.column for k in keys if k.column.name not in {c.name for c in wanted}]  # for the cursor
-        rows = conn.execute(page_statement(dialect, table, request, conditions, walk=plan.walk, read=[*wanted, *extra]))
-        columns = list(rows.keys())
+        # One row more than the page says whether another follows, where the total cannot say it:
+        # it is not counted whole, or the page starts after a cursor rather than at an offset.
+        by_offset = counted.exact and request.after is None
+        peek = 0 if by_offset else 1
+        found = conn.execute(page_statement(dialect, table, request, conditions, walk=plan.walk,
+                                            read=[*wanted, *extra], peek=peek, keys=keys))
+        columns = list(found.keys())
+        rows = found.all()  # a page and one at most: fetched at once rather than row by row
+        more = offset + len(rows) < counted.matching if by_offset else len(rows) > request.page_size
+        del rows[request.page_size:]
         shown = [i for i, name in enumerate(columns[:len(wanted)]) if name not in hidden]
         names = [columns[i] for i in shown]
-        for row in rows:  # plain dicts built from the rows' tuples: the page's hot path
-            records.append(dict(zip(names, [row[i] for i in shown])))
-            last = row
-    next_after = None
-    if last is not None and len(records) == request.page_size and (request.after is not None
-                                                                    or offset + len(records) < total):
-        next_after = next_cursor(request, last._mapping)
+        if len(shown) == len(columns):
+            records = [dict(zip(names, row)) for row in rows]  # the page's hot path: plain dicts from tuples
+        else:
+            records = [dict(zip(names, [row[i] for i in shown])) for row in rows]
+        last = rows[-1] if rows else None
+    next_after = next_cursor(request, last._mapping) if more and last is not None else None
     groups = None
     if request.group:
-        few = population is not None and total * 2 < population
+        few = counted.exact and counted.population is not None and counted.matching * 2 < counted.population
         groups = [Group(value, count) for value, count in
                   conn.execute(group_statement(dialect, table, request.group, conditions, few=few))]
-    return ListResult(request, records, total, groups, next_after)
+    total, capped = _answered_total(request, counted)
+    return ListResult(request, records, total, groups, next_after, capped)
 
 
-def _count(conn: sa.Connection, table: sa.Table, conditions: Sequence[sa.ColumnElement[bool]]
-           ) -> tuple[int, int | None]:
-    """The total matching and, where the plan is imposed, about how many rows the table holds
-    (its largest id, one step down the primary key, read by the same statement)."""
+def count_matches(
+    conn: sa.Connection, table: sa.Table, request: ListRequest, conditions: Sequence[sa.ColumnElement[bool]],
+    window: int, *, planned: bool, sort_indexed: bool,
+) -> Counted:
+    """The count a page needs, in one statement: every match (`exact`), at most `total_cap` + 1
+    (`capped`), none (`none`); and, where the plan is imposed (`planned`) on an indexed sort,
+    enough matches to choose it: counting stops at `walk_threshold`, from which the choice no
+    longer changes. The table's size then comes first, one step down the primary key."""
+    if request.total == "exact":
+        matching, population = _count(conn, table, conditions, with_population=planned)
+        return Counted(matching, True, population)
+    population = _population(conn, table) if planned and sort_indexed else None
+    limit = request.total_cap + 1 if request.total == "capped" else 0
+    if population is not None:
+        limit = max(limit, walk_threshold(window, population))
+    if not limit:
+        return Counted(0, False, None)
+    matching = conn.execute(_limited_count(table, conditions, limit)).scalar_one()
+    return Counted(matching, matching < limit, population)
+
+
+def _answered_total(request: ListRequest, counted: Counted) -> tuple[int | None, bool]:
+    """The total the result gives (None for `none`) and whether more match than it says."""
+    if request.total == "none":
+        return None, False
+    if request.total == "capped" and (not counted.exact or counted.matching > request.total_cap):
+        return request.total_cap, True
+    return counted.matching, False
+
+
+def _count(conn: sa.Connection, table: sa.Table, conditions: Sequence[sa.ColumnElement[bool]], *,
+           with_population: bool) -> tuple[int, int | None]:
+    """The total matching and, `with_population`, about how many rows the table holds (its
+    largest id, one step down the primary key, read by the same statement)."""
     count = sa.select(sa.func.count()).select_from(table).where(*conditions)
-    if conn.dialect.name not in PLANNED_DIALECTS:
+    if not with_population:
         return conn.execute(count).scalar_one(), None
     size = sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0)).scalar_subquery()
     total, population = conn.execute(count.add_columns(size)).one()
     return total, population
+
+
+def _population(conn: sa.Connection, table: sa.Table) -> int:
+    return conn.execute(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))).scalar_one()
+
+
+def _limited_count(table: sa.Table, conditions: Sequence[sa.ColumnElement[bool]], limit: int) -> sa.Select:
+    """How many rows match, counting no further than `limit`."""
+    first = sa.select(sa.literal_column("1")).select_from(table).where(*conditions).limit(limit).subquery()
+    return sa.select(sa.func.count()).select_from(first)
 
 
 def plan_page(table: sa.Table, keys: Sequence[SortKey], total: int, window: int, population: int) -> PagePlan:
@@ -146,10 +226,11 @@ def plan_page(table: sa.Table, keys: Sequence[SortKey], total: int, window: int,
 
 def page_statement(
     dialect: str, table: sa.Table, request: ListRequest, conditions: Sequence[sa.ColumnElement[bool]], *,
-    walk: bool, read: Sequence[Any] | None = None,
+    walk: bool, read: Sequence[Any] | None = None, peek: int = 0, keys: Sequence[SortKey] | None = None,
 ) -> sa.Select:
-    """The statement of the page of `request` under the plan `walk` (see `choose_walk`)."""
-    keys = sort_keys(table, request.sort)
+    """The statement of the page of `request` under the plan `walk` (see `choose_walk`); `peek`:
+    rows read past the page (to learn whether another follows); `keys`: the sort's, when known."""
+    keys = keys or sort_keys(table, request.sort)
     high = nulls_high(dialect)
     planned = dialect in PLANNED_DIALECTS
     where = [_unindexed(c, table) for c in conditions] if planned and walk else list(conditions)
@@ -158,7 +239,7 @@ def page_statement(
     offset = 0 if request.after is not None else (request.page - 1) * request.page_size
     return (
         sa.select(*(read or [table])).where(*where).order_by(*_order(keys, high, unindexed=planned and not walk))
-        .limit(request.page_size).offset(offset)
+        .limit(request.page_size + peek).offset(offset)
     )
 
 

@@ -19,6 +19,8 @@ refused, each bad parameter or value naming itself.
 from __future__ import annotations
 
 import re
+import dataclasses
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 from flask import current_app, request
@@ -37,25 +39,52 @@ from .schema_words import describe, expected, word
 API_PREFIX = "/api/v1"
 RECORD_BODIES = ("create_", "update_")
 """Operations whose body is a record (its own properties are characteristics)."""
-LIST_PARAMETERS = frozenset({"view", "q", "sort", "tab", "group"})
+LIST_PARAMETERS = frozenset({"view", "q", "sort", "tab", "group", "after"})
 """List parameters whose refusal the engine words best (for `page` and `size`, the bounds say more)."""
 WHOLE = re.compile(r"-?[0-9]{1,19}")
 VALIDATORS_KEPT = 4096
+VALID_KEPT = 64
+REMEMBERED_LENGTH = 64
+"""Query values found valid are remembered per schema, VALID_KEPT at most and only short ones: a
+list is asked for the same few codes, sorts and sizes again and again."""
 
-_validators: dict[int, tuple[Any, Draft202012Validator]] = {}
+
+@dataclass
+class _Checker:
+    schema: Mapping[str, Any]
+    validator: Draft202012Validator
+    valid: set[tuple[Any, ...]] = dataclasses.field(default_factory=set)
 
 
-def _validator(schema: Mapping[str, Any], components: Mapping[str, Any] | None = None) -> Draft202012Validator:
+@dataclass(frozen=True)
+class Documented:
+    """A documented operation, its parameters, and its query parameters by name (with their rank)."""
+
+    operation: dict[str, Any]
+    parameters: list[dict[str, Any]]
+    query: Mapping[str, tuple[int, Mapping[str, Any]]]
+
+
+_validators: dict[int, _Checker] = {}
+_operations: dict[int, tuple[Any, dict[tuple[str, str, str], Documented]]] = {}
+"""id(document) -> (the document, (route, entity, method) -> what it documents there)."""
+
+
+def _checker(schema: Mapping[str, Any], components: Mapping[str, Any] | None = None) -> _Checker:
     """One validator per schema object of the (cached) document; `$ref`s resolve in its components."""
     key = id(schema)
     found = _validators.get(key)
-    if found is None or found[0] is not schema:
+    if found is None or found.schema is not schema:
         if len(_validators) >= VALIDATORS_KEPT:
             _validators.clear()  # documents of replaced definitions
         root = {**schema, "components": components} if components is not None else schema
-        found = (schema, Draft202012Validator(root, format_checker=Draft202012Validator.FORMAT_CHECKER))
+        found = _Checker(schema, Draft202012Validator(root, format_checker=Draft202012Validator.FORMAT_CHECKER))
         _validators[key] = found
-    return found[1]
+    return found
+
+
+def _validator(schema: Mapping[str, Any], components: Mapping[str, Any] | None = None) -> Draft202012Validator:
+    return _checker(schema, components).validator
 
 
 def _engine() -> Any:
@@ -64,23 +93,42 @@ def _engine() -> Any:
 
 def current_operation() -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
     """The documented operation the request is routed to, and its parameters (None if undocumented)."""
+    found = _documented()
+    return None if found is None else (found.operation, found.parameters)
+
+
+def _documented() -> Documented | None:
+    """What the document says of the request's operation: looked up once per route, entity and
+    method of a document (only operations it has are kept, so unknown names add nothing)."""
     rule = request.url_rule
     if rule is None:
         return None
     args = request.view_args or {}
+    document = engine_document(_engine())
+    known = _operations.get(id(document))
+    if known is None or known[0] is not document:
+        _operations.clear()  # a document of replaced definitions
+        known = _operations[id(document)] = (document, {})
+    key = (rule.rule, str(args.get("entity", "")), request.method)
+    found = known[1].get(key)
+    if found is not None:
+        return found
 
-    def segment(found: re.Match[str]) -> str:
-        name = found.group(1)
+    def segment(matched: re.Match[str]) -> str:
+        name = matched.group(1)
         if name == "entity":
             return str(args.get("entity", ""))
         return "{id}" if name in ("record_id", "job_id") else "{" + name + "}"
 
     path = re.sub(r"<(?:\w+:)?(\w+)>", segment, rule.rule.removeprefix(API_PREFIX))
-    item = engine_document(_engine())["paths"].get(path)
+    item = document["paths"].get(path)
     if item is None or request.method.lower() not in item:
         return None
     operation = item[request.method.lower()]
-    return operation, [*item.get("parameters", []), *operation.get("parameters", [])]
+    parameters = [*item.get("parameters", []), *operation.get("parameters", [])]
+    query = {p["name"]: (rank, p.get("schema", {})) for rank, p in enumerate(parameters) if p.get("in") == "query"}
+    found = known[1][key] = Documented(operation, parameters, query)
+    return found
 
 
 def documented_methods(path: str) -> list[str] | None:
@@ -102,16 +150,15 @@ def documented_methods(path: str) -> list[str] | None:
 
 
 def check_query(lang: str) -> None:
-    """400 naming every query parameter whose value the document refuses."""
-    found = current_operation()
+    """400 naming every query parameter whose value the document refuses (in the document's order)."""
+    found = _documented()
     if found is None:
         return
+    args = request.args
+    given = sorted((found.query[name] + (name,) for name in args if name in found.query), key=lambda item: item[0])
     errors: dict[str, list[dict[str, str]]] = {}
-    for parameter in found[1]:
-        if parameter.get("in") != "query":
-            continue
-        name, schema = parameter["name"], parameter.get("schema", {})
-        values = [v for v in request.args.getlist(name) if v != ""]
+    for _, schema, name in given:
+        values = [v for v in args.getlist(name) if v != ""]
         if not values:
             continue
         message = _query_problem(name, schema, values, lang)
@@ -122,13 +169,21 @@ def check_query(lang: str) -> None:
 
 
 def _query_problem(name: str, schema: Mapping[str, Any], values: list[str], lang: str) -> str | None:
+    if schema.get("type") != "array" and len(values) > 1:
+        return word("expected", lang, what=word("once", lang, what=describe(schema, lang)))
+    checker = _checker(schema)
+    remembered = tuple(values) if sum(map(len, values)) <= REMEMBERED_LENGTH else None
+    if remembered is not None and remembered in checker.valid:
+        return None
     if schema.get("type") == "array":
         instance: Any = [_typed(v, schema.get("items", {})) for v in values]
-    elif len(values) > 1:
-        return word("expected", lang, what=word("once", lang, what=describe(schema, lang)))
     else:
         instance = _typed(values[0], schema)
-    if _validator(schema).is_valid(instance):
+    if checker.validator.is_valid(instance):
+        if remembered is not None:
+            if len(checker.valid) >= VALID_KEPT:
+                checker.valid.clear()
+            checker.valid.add(remembered)
         return None
     return _list_refusal(name, values, lang) or expected(schema, lang)
 

@@ -15,6 +15,9 @@ from metamodel.model import EntityDef
 
 from .openapi_parts import ERROR_RESPONSES, query_parameter
 
+PAGE_PARAMETERS = frozenset({"page", "size", "after", "total"})
+"""List parameters of one page: an export is every page of the list, so it takes none of them."""
+
 
 def option_parameters(formats: Sequence[str] | None, names: Sequence[str]) -> list[dict[str, Any]]:
     """`format`, `delimiter` and `columns` of GET /<entity>/export."""
@@ -46,7 +49,7 @@ def export_operations(
     def errors(*codes: int) -> dict[str, str]:
         return {str(code): ERROR_RESPONSES[code][0] for code in codes}
 
-    listed = [p for p in list_parameters if p["name"] not in ("page", "size")]
+    listed = [p for p in list_parameters if p["name"] not in PAGE_PARAMETERS]
     names = [*SYSTEM_LABELS, *(f.name for f in entity.fields if f.name not in SYSTEM_LABELS)]
     file_content = {"text/csv": {"schema": {"type": "string"}},
                     "*/*": {"schema": {"type": "string"}}}

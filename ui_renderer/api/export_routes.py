@@ -1,7 +1,7 @@
 """Exports through the API: a list's records as a file, streamed or as a job.
 
 - `GET /api/v1/<entity>/export?format=csv&<list arguments>` streams the file (every page of
-  the list: `page` and `size` are ignored). `delimiter=;` for a CSV with semicolons,
+  the list: `page`, `size`, `after` and `total` are ignored). `delimiter=;` for a CSV with semicolons,
   `columns=all` (every characteristic the caller may see) or `columns=name,name,...`
   instead of the view's columns.
 - `POST /api/v1/<entity>/export` with `{"format", "filter": {list arguments}, "columns",

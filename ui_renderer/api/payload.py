@@ -14,12 +14,12 @@ import math
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterator, Mapping, Sequence
 
-from flask import request
+from flask import current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 import sqlalchemy as sa
 
-from engine.records.queries import ListRequest, QueryError
+from engine.records.queries import TOTAL_CAP, ListRequest, QueryError
 from engine.storage.column_types import column_type
 from metamodel.model import EntityDef, FieldDef
 from ui_renderer.core.language import request_language
@@ -32,6 +32,8 @@ ID_MAX = 2**31 - 1
 INT32_MAX = 2**31 - 1
 MAX_PAGE = 1_000_000
 DEFAULT_PRECISION = 18
+PAGE_ARGUMENTS = frozenset({"after", "total"})
+"""List arguments of one page only, which a selection (a mass update's or an export's filter) ignores."""
 
 
 def _refuse_constant(name: str) -> Any:
@@ -156,12 +158,20 @@ def query_args() -> dict[str, list[str]]:
     return args
 
 
-def list_request(engine: Any, entity: str, args: Mapping[str, Sequence[str]]) -> ListRequest:
-    """A checked ListRequest; 400 for a parameter the engine or the database would refuse."""
+def list_request(engine: Any, entity: str, args: Mapping[str, Sequence[str]], *, page: bool = False) -> ListRequest:
+    """A checked ListRequest; 400 for a parameter the engine or the database would refuse.
+
+    `page`: the request reads one page (`GET /<entity>`), which may start after a cursor (`after`)
+    and count its matches as it asks (`total`, capped at the app's `API_TOTAL_CAP`); a selection
+    (a mass update's or an export's filter) is the whole list, counted whole: both are ignored there."""
+    if not page and not PAGE_ARGUMENTS.isdisjoint(args):
+        args = {name: values for name, values in args.items() if name not in PAGE_ARGUMENTS}
     try:
         parsed = engine.records.list_request(entity, args)
     except ArithmeticError:
         raise query_error(_culprit(engine, entity, args), text("bad_number", request_language())) from None
+    if page and parsed.total == "capped":
+        parsed = parsed.replace(total_cap=current_app.config.get("API_TOTAL_CAP") or TOTAL_CAP)
     if parsed.page > MAX_PAGE:
         raise query_error("page", text("expected_whole_number", request_language(), maximum=MAX_PAGE))
     definition = engine.model.entity(entity)

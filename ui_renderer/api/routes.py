@@ -24,7 +24,7 @@ from .locking import based_on, body_version, precondition, query_version
 from .messages import text
 from .openapi import engine_document
 from .payload import ID_MAX, check_values, list_request, parse_as_of, query_args
-from .serialize import json_value, page_json, record_json
+from .serialize import json_value, page_response, record_json
 
 API_PREFIX = "/api/v1"
 DEFAULT_MAX_BODY = 1024 * 1024
@@ -118,8 +118,8 @@ def value_list(name: str) -> Response:
 @api.get("/<entity>")
 def list_records(entity: str) -> Response:
     known_entity(entity)
-    parsed = list_request(engine(), entity, query_args())
-    return jsonify(page_json(engine().records.list(entity, parsed, actor=g.api_actor)))
+    parsed = list_request(engine(), entity, query_args(), page=True)
+    return page_response(engine().records.list(entity, parsed, actor=g.api_actor))
 
 
 @api.post("/<entity>")

@@ -6,6 +6,8 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any, Mapping
 
+from flask import Response, current_app
+
 from engine.records.queries import ListResult
 
 
@@ -38,12 +40,38 @@ def record_json(record: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def page_json(result: ListResult) -> dict[str, Any]:
-    return {
-        "items": [record_json(row) for row in result.rows],
-        "total": result.total,
-        "page": result.request.page,
-        "pages": result.pages,
-        "size": result.request.page_size,
-        "groups": None if result.groups is None
-        else [{"value": json_value(g.value), "count": g.count} for g in result.groups],
-    }
+    """A page of a list as `json_value` gives every value (`page_response` writes the same text faster)."""
+    return {**_page(result, [record_json(row) for row in result.rows]),
+            "groups": _groups(result, json_value)}
+
+
+def page_response(result: ListResult) -> Response:
+    """The JSON answer of a page: the text `jsonify(page_json(result))` gives, written without
+    copying the rows first. The encoder takes the plain values (most cells) itself, in C, and
+    calls `_encoded` only for the others (decimals, dates...)."""
+    page = {**_page(result, result.rows), "groups": _groups(result, lambda value: value)}
+    provider = current_app.json
+    compact = getattr(provider, "compact", None)
+    pretty = compact is False or (compact is None and current_app.debug)  # as jsonify lays it out
+    layout: dict[str, Any] = {"indent": 2} if pretty else {"separators": (",", ":")}
+    text = provider.dumps(page, default=_encoded, **layout)
+    return current_app.response_class(f"{text}\n", mimetype="application/json")
+
+
+def _page(result: ListResult, items: list[Any]) -> dict[str, Any]:
+    return {"items": items, "total": result.total, "total_capped": result.total_capped, "page": result.request.page,
+            "pages": result.pages, "size": result.request.page_size, "next_after": result.next_after}
+
+
+def _groups(result: ListResult, value: Any) -> list[dict[str, Any]] | None:
+    if result.groups is None:
+        return None
+    return [{"value": value(g.value), "count": g.count} for g in result.groups]
+
+
+def _encoded(value: Any) -> Any:
+    """`json.dumps`' `default`: a value it does not know, as `json_value` writes it (else as jsonify would)."""
+    converted = json_value(value)
+    if converted is value:
+        return current_app.json.default(value)  # type: ignore[attr-defined]
+    return converted

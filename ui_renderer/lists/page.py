@@ -148,7 +148,7 @@ class ListUrls:
         return False
 
 
-_ARGUMENT_ORDER = {"view": 0, "q": 1, "sort": 2, "tab": 3, "group": 5, "page": 6, "size": 7}
+_ARGUMENT_ORDER = {"view": 0, "q": 1, "sort": 2, "tab": 3, "group": 5, "page": 6, "size": 7, "after": 8, "total": 9}
 
 
 def _argument_rank(key: str) -> int:
@@ -158,10 +158,23 @@ def _argument_rank(key: str) -> int:
 
 def query_request(request: ListRequest) -> ListRequest:
     """The request sent to the engine: a grouped list is sorted by its group first, so each
-    group's rows on a page are together."""
+    group's rows on a page are together (a cursor of the URL's sort then means nothing: the page
+    is read by its number); the page shows its total and page numbers, so every match is counted."""
+    if request.total != "exact":
+        request = request.replace(total="exact")
     if request.group and (not request.sort or request.sort[0].lstrip("-") != request.group):
-        return request.replace(sort=(request.group, *request.sort))
+        return request.replace(sort=(request.group, *request.sort), after=None)
     return request
+
+
+def next_page_url(urls: ListUrls, request: ListRequest, result: ListResult) -> str | None:
+    """The next page, if there is one: read from the last row of this one (`after=`: as fast
+    however deep) when this page was read in the order the URL says, by its number otherwise (a
+    grouped list is read in another order). The number rides along, for display and jumps."""
+    if result.next_after is None:
+        return None
+    cursor = result.next_after if query_request(request).sort == request.sort else None
+    return urls.variant(request, page=str(request.page + 1), after=cursor)
 
 
 def build_list_page(
@@ -180,6 +193,8 @@ def build_list_page(
     """
     lang = layout.lang
     ui = words(lang)
+    if request.after is not None:  # every link but "next" reads its page by number
+        request = request.replace(after=None)
     filters = _filter_states(layout, request, titles)
     link_choices = {spec.name: titles.choices(spec.target) for spec in layout.mass_update if spec.kind == "link"}
     column_titles = _column_titles(layout.columns, result.rows, titles)
@@ -197,7 +212,7 @@ def build_list_page(
         "tabs": _tabs(layout, request, urls, ui) if layout.has_workflow else [],
         "pages": _page_links(request, result, urls),
         "previous_url": _page_url(urls, request, request.page - 1) if request.page > 1 else None,
-        "next_url": _page_url(urls, request, request.page + 1) if request.page < result.pages else None,
+        "next_url": next_page_url(urls, request, result),
         "page_sizes": sorted({*PAGE_SIZES, request.page_size}),
         "count_text": count_words(lang, "records_count", result.total),
         "showing_text": ui["showing"].format(
