@@ -8,8 +8,10 @@ Per chunk of rows (`ImportOptions.chunk_size`, 2,000 by default):
    file is refused on the later row (engine/exchange/import_keys.py);
 4. new rows are validated in batch (`Transaction.validate_new`: the record rules, then
    unique values and links set-based), and the good ones inserted set-based with their
-   audit rows (`Transaction.insert_new`); rows naming an existing record change it through
-   `Transaction.apply_changes` (audit, history, save hooks);
+   audit rows (`Transaction.insert_new`); rows naming an existing record are checked together
+   (`Transaction.validate_updates`) and change their records together (`Transaction.apply_updates`:
+   an executemany UPDATE per set of changed characteristics, audit and history rows in bulk,
+   the save hooks of each record);
 5. the job's progress, checkpoint (the last row done) and per-row errors are recorded in
    the same transaction (`JobContext.chunk_done`), so a worker killed midway leaves each
    chunk either fully written with its audit rows or untouched, and resuming continues
@@ -267,9 +269,12 @@ class Importer:
         return not taken
 
     def _update(self, tx: Transaction, rows: list[PreparedRow]) -> tuple[int, int]:
-        """Change the records the rows name (one by one: each has its own audit and history)."""
-        updated = unchanged = 0
+        """Change the records the rows name, set-based (engine/records/batch_update.py has the same
+        steps for a batch PATCH): each row's cells are typed, then every row's changes are checked
+        at once and written at once, each record with its own audit and history rows."""
+        unchanged = 0
         rules = self.validator.rules
+        pending: list[tuple[PreparedRow, dict[str, Any]]] = []
         for row in rows:
             current = row.current
             loaded: dict[str, Any] = {}
@@ -282,24 +287,31 @@ class Importer:
                 row.fail("status", RuleError("status", "transition"))
             if row.errors:
                 continue
-            errors: ErrorMap = {}
-            changes = tx.validate_changes(self.entity, current, loaded, errors) if _differs(current, loaded) else {}
-            for name, found in errors.items():
-                for error in found:
+            if _differs(current, loaded):
+                pending.append((row, loaded))
+            else:
+                unchanged += 1
+        found: list[ErrorMap] = [{} for _ in pending]
+        changes = tx.validate_updates(self.entity, [row.current for row, _ in pending], [v for _, v in pending], found)
+        writing: list[tuple[PreparedRow, dict[str, Any]]] = []
+        for (row, _), change, errors in zip(pending, changes, found):
+            for name, problems in errors.items():
+                for error in problems:
                     row.fail(name, error)
             if row.errors:
                 continue
-            if not changes:
+            if change:
+                writing.append((row, change))
+            else:
                 unchanged += 1
-                continue
-            if not self.options.dry_run:
-                try:
-                    tx.apply_changes(self.entity, current, changes, access=self.access)
-                except ConflictError as error:  # cannot happen while the row is locked; stop the chunk if it does
-                    raise ImportFileError("row_conflict", {"row": row.number, "message": error.message(self.lang)},
-                                          row=row.number) from error
-            updated += 1
-        return updated, unchanged
+        if writing and not self.options.dry_run:
+            try:
+                tx.apply_updates(self.entity, [(row.current, change) for row, change in writing], access=self.access)
+            except ConflictError as error:  # cannot happen while the rows are locked; stop the chunk if it does
+                number = next((row.number for row, _ in writing if row.current["id"] == error.record_id), None)
+                raise ImportFileError("row_conflict", {"row": number, "message": error.message(self.lang)},
+                                      row=number) from error
+        return len(writing), unchanged
 
     # -- reporting -----------------------------------------------------------------------
 

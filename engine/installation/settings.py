@@ -11,6 +11,8 @@
 - `OSSATURE_FILES_DIR`: where jobs keep uploads and exports (default `./instance/files`); app
   servers and workers must share it.
 - `OSSATURE_JOB_THRESHOLD`: selections larger than this run as a job (default 2000).
+- `OSSATURE_API_BATCH_LIMIT`: records an API batch write (`POST`/`PATCH /api/v1/<entity>/batch`)
+  takes at most (default 1000).
 - `OSSATURE_JOB_STALE_SECONDS`: a running job whose process has not signalled for this long is
   shown as interrupted and may be resumed (default 60).
 - `OSSATURE_SECURE_COOKIES`: `1` (or `true`, `yes`, `on`) when the site is served over HTTPS only:
@@ -43,6 +45,7 @@ import metamodel
 DEFAULT_DATABASE_URL = "sqlite:///instance/ossature.db"
 INSTANCE_DIR = Path("instance")
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+DEFAULT_API_BATCH_LIMIT = 1000
 DEFAULT_SESSION_IDLE_MINUTES = 30
 DEFAULT_SESSION_MAX_HOURS = 12
 MEMORY_STORAGE = "memory://"
@@ -136,6 +139,11 @@ def _positive_number(variable: str, default: int) -> int:
     if value < 1:
         raise ValueError(f"{variable} must be a whole number of at least 1, not {raw!r}")
     return value
+
+
+def api_batch_limit() -> int:
+    """Records an API batch write takes at most (`OSSATURE_API_BATCH_LIMIT`, default 1000)."""
+    return _positive_number("OSSATURE_API_BATCH_LIMIT", DEFAULT_API_BATCH_LIMIT)
 
 
 def secure_cookies() -> bool:

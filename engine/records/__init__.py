@@ -4,7 +4,8 @@
 apply `workflow` transitions, call plugin `hooks`, and write through `engine.storage`;
 `queries` parses what a list asks (filters, search, sort, group, page, the keyset cursor of
 `list_cursor`) and `query_plan` reads it with a plan chosen from the total, `statistics`
-refreshing the planner's after bulk writes; `mass_update` changes many
+refreshing the planner's after bulk writes; `batch_update` changes many records each with its own values (`update_many`);
+`mass_update` changes many
 records set-based; `duplicates` and `merging` find and merge probable duplicates; `titles`
 renders record titles.
 

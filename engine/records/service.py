@@ -2,16 +2,16 @@
 
 Reads happen here; every change opens a `Transaction` (engine/records/transaction.py), so that
 the record, its audit row, its history periods and the actions of a transition are
-written together or not at all. Batches (`create_many`) are validated whole before
-anything is written, then inserted chunk by chunk with set-based audit inserts (no ORM
-object per row).
+written together or not at all. Batches (`create_many`, `create_batch`, `update_many`) are
+validated whole before anything is written, then written chunk by chunk with set-based
+audit and history inserts (no ORM object, no statement per row).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import sqlalchemy as sa
@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from metamodel.model import FieldDef, Model
 
 from engine.core.context import SYSTEM_ACTOR, Actor
+from .batch_update import BatchResult
 from .duplicates import DEFAULT_LIMIT as DUPLICATES_LIMIT
 from .duplicates import DuplicateGroup, find_duplicates
 from engine.core.errors import NotFoundError, NotHistorizedError, TransitionError
@@ -28,6 +29,7 @@ from .merging import merge_records
 from engine.access.permissions import PermissionDenied, Permissions
 from .queries import ListRequest, ListResult, build_conditions, parse_list_request, request_fields
 from .query_plan import read_list
+from .statistics import refresh_statistics
 from engine.storage.tables import Tables
 from .titles import TitleTemplate
 from engine.storage.trail import from_json, status_changes, value_periods
@@ -375,12 +377,42 @@ class RecordService:
         with self.transaction(actor) as tx:
             return tx.create_many(entity, rows)
 
+    def create_batch(
+        self, entity: str, rows: Sequence[Mapping[str, Any]], actor: Actor, *, partial: bool = False,
+        check_only: bool = False,
+    ) -> BatchResult:
+        """Create a record per row in one transaction, saying what became of each row (its id, or its
+        errors): all or nothing unless `partial`; nothing written with `check_only`. See
+        `Transaction.create_batch`."""
+        with self._batch_transaction(actor, check_only) as tx:
+            result = tx.create_batch(entity, rows, partial=partial, check_only=check_only)
+            if result.written:
+                refresh_statistics(tx.conn, self.table(entity), len(result.written))
+            return result
+
     def update(
         self, entity: str, record_id: int, values: Mapping[str, Any], actor: Actor, *, version: int | None = None
     ) -> dict[str, Any]:
         """Change some characteristics. A stale `version` raises ConflictError and writes nothing."""
         with self.transaction(actor) as tx:
             return tx.update(entity, record_id, values, version=version)
+
+    def update_many(
+        self, entity: str, rows: Sequence[Mapping[str, Any]], actor: Actor, *, partial: bool = False,
+        check_only: bool = False,
+    ) -> BatchResult:
+        """Change many records in one transaction, each row `{"id", "version", <values>...}` with its
+        own values: all or nothing unless `partial` (BatchValidationError, errors by row index);
+        nothing written with `check_only`. See engine/records/batch_update.py."""
+        with self._batch_transaction(actor, check_only) as tx:
+            result = tx.update_many(entity, rows, partial=partial, check_only=check_only)
+            if result.written:
+                refresh_statistics(tx.conn, self.table(entity), len(result.written))
+            return result
+
+    def _batch_transaction(self, actor: Actor, check_only: bool) -> AbstractContextManager[Transaction]:
+        """A writing transaction, or a connection that never writes for a batch only checked."""
+        return self.reading(actor) if check_only else self.transaction(actor)
 
     def delete(self, entity: str, record_id: int, actor: Actor, *, version: int | None = None) -> dict[str, Any]:
         """Move a record to the trash; it keeps every value and can be restored."""

@@ -24,6 +24,7 @@ from engine.core.errors import (
     StateError,
 )
 from engine.storage.trail import Change, audit_changes, write_audit, write_creation_audit, write_history, write_status_changes
+from .batch_update import BatchResult, BatchUpdate
 from .validation import ErrorMap
 
 if TYPE_CHECKING:
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
 
 INSERT_CHUNK = 1000
 LOOKUP_CHUNK = 500
+ROW_ID, ROW_VERSION = "_row_id", "_row_version"
+"""Parameters of the UPDATE of many records naming each one and the version it was read at
+(a characteristic's name starts with a letter: these never collide with one)."""
 
 
 class Transaction:
@@ -74,6 +78,14 @@ class Transaction:
         if self.conn.dialect.name == "sqlite" and not self.conn.connection.dbapi_connection.in_transaction:
             self.conn.exec_driver_sql("BEGIN")
         return self.conn.begin_nested()
+
+    def lock_for_writing(self) -> None:
+        """On SQLite, take the database's write lock now (BEGIN IMMEDIATE), so that the records read
+        next stay as read until this transaction writes them, as FOR UPDATE keeps them on
+        PostgreSQL. pysqlite would begin only at the first write, letting another connection commit
+        a change to them in between."""
+        if self.conn.dialect.name == "sqlite" and not self.conn.connection.dbapi_connection.in_transaction:
+            self.conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     def access(self, entity: str, operation: str) -> Access:
         """This actor's access to `entity` for `operation`, after checking it allows `operation`."""
@@ -190,6 +202,21 @@ class Transaction:
                     failed[index] = errors
         return records, failed
 
+    def create_batch(
+        self, entity: str, rows: Sequence[Mapping[str, Any]], *, partial: bool = False, check_only: bool = False
+    ) -> BatchResult:
+        """`create_many` saying what became of each row: all or nothing by default (BatchValidationError,
+        nothing written); with `partial`, the good rows are inserted and the others' errors returned;
+        with `check_only`, every row is checked and none inserted."""
+        records, failed = self.validate_new(entity, rows)
+        if failed and not partial and not check_only:
+            raise BatchValidationError(failed, entity)
+        if check_only:
+            return BatchResult({}, dict(sorted(failed.items())))
+        passed = [index for index in range(len(records)) if index not in failed]
+        ids = self.insert_new(entity, [records[index] for index in passed])
+        return BatchResult({index: (record_id, 1) for index, record_id in zip(passed, ids)}, dict(sorted(failed.items())))
+
     def insert_new(self, entity: str, records: Sequence[dict[str, Any]]) -> list[int]:
         """Insert records `validate_new` accepted, with their creation audit rows, set-based and
         chunked; returns their ids in order. Nothing is checked again here."""
@@ -244,47 +271,125 @@ class Transaction:
         """Write changes `validate_changes` accepted: save hooks, UPDATE, audit, history, status change.
 
         A stale `current` (someone else saved the record since) raises ConflictError."""
-        self.hooks.before_save(self, entity, {**current, **changes}, changes, False)
+        self.apply_updates(entity, [(current, changes)], transition=transition, access=access, after_save=False)
+        updated = self._row(entity, current["id"], include_deleted=True)
+        self.hooks.after_save(self, entity, updated, changes, False)
+        return updated
+
+    def apply_updates(
+        self,
+        entity: str,
+        items: Sequence[tuple[dict[str, Any], dict[str, Any]]],
+        *,
+        transition: str | None = None,
+        access: Access | None = None,
+        after_save: bool = True,
+    ) -> list[int]:
+        """Write the `(current, changes)` pairs `validate_updates` accepted, set-based: the save hooks
+        of each record, then one executemany UPDATE per set of changed characteristics (each record
+        guarded by the version it was read at), the audit rows in one INSERT, the history and status
+        changes in a few statements whatever the number of records. Returns the new versions, in order.
+
+        A stale record (someone else saved it since it was read) raises ConflictError: the caller's
+        transaction then rolls every record back."""
+        if not items:
+            return []
+        for current, changes in items:
+            self.hooks.before_save(self, entity, {**current, **changes}, changes, False)
         table = self.service.table(entity)
-        record_id = current["id"]
-        new_version = current["version"] + 1
-        result = self.conn.execute(
+        statement = (
             table.update()
-            .where(table.c.id == record_id, table.c.version == current["version"])
-            .values(**changes, updated_at=self.now, updated_by=self.actor.user_id, version=new_version)
+            .where(table.c.id == sa.bindparam(ROW_ID), table.c.version == sa.bindparam(ROW_VERSION))
+            .values(version=table.c.version + 1, updated_at=self.now, updated_by=self.actor.user_id)
         )
-        if result.rowcount != 1:
-            now_stored = self._row(entity, record_id)
-            raise ConflictError(entity, record_id, current["version"], access.visible(now_stored) if access else now_stored)
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for current, changes in items:
+            groups.setdefault(tuple(sorted(changes)), []).append(
+                {**changes, ROW_ID: current["id"], ROW_VERSION: current["version"]}
+            )
+        written = 0
+        for params in groups.values():
+            for start in range(0, len(params), INSERT_CHUNK):
+                written += self.conn.execute(statement, params[start : start + INSERT_CHUNK]).rowcount
+        if written != len(items):
+            self._refuse_stale(entity, items, access)
         write_audit(
             self.conn, self.tables, entity, "update",
-            [(record_id, new_version, audit_changes(current, changes, changes))], self.now, self.actor.user_id,
+            [(current["id"], current["version"] + 1, audit_changes(current, changes, changes)) for current, changes in items],
+            self.now, self.actor.user_id,
         )
         historized = self.service.historized_names(entity)
         write_history(
             self.conn, self.tables, entity,
-            [Change(record_id, name, current[name], value) for name, value in changes.items() if name in historized],
+            [Change(current["id"], name, current.get(name), value)
+             for current, changes in items for name, value in changes.items() if name in historized],
             self.now, self.actor.user_id,
         )
-        if "status" in changes:
-            write_status_changes(
-                self.conn, self.tables, entity,
-                [(record_id, current.get("status"), changes["status"], transition)], self.now, self.actor.user_id,
-            )
-        updated = self._row(entity, record_id, include_deleted=True)
-        self.hooks.after_save(self, entity, updated, changes, False)
-        return updated
+        write_status_changes(
+            self.conn, self.tables, entity,
+            [(current["id"], current.get("status"), changes["status"], transition)
+             for current, changes in items if "status" in changes],
+            self.now, self.actor.user_id,
+        )
+        if after_save and self.hooks.hook.ossature_after_save.get_hookimpls():
+            stored = self._rows(entity, [current["id"] for current, _ in items])
+            for current, changes in items:
+                self.hooks.after_save(self, entity, stored[current["id"]], changes, False)
+        return [current["version"] + 1 for current, _ in items]
+
+    def _refuse_stale(
+        self, entity: str, items: Sequence[tuple[dict[str, Any], dict[str, Any]]], access: Access | None
+    ) -> None:
+        """ConflictError for the first record of `items` the UPDATE did not change: its version moved."""
+        stored = self._rows(entity, [current["id"] for current, _ in items])
+        stale = [current for current, _ in items if stored.get(current["id"], {}).get("version") != current["version"] + 1]
+        current = (stale or [items[0][0]])[0]
+        now_stored = stored.get(current["id"]) or current
+        raise ConflictError(entity, current["id"], current["version"], access.visible(now_stored) if access else now_stored)
+
+    def _rows(self, entity: str, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """The stored records of `ids` (trashed ones included) by id, LOOKUP_CHUNK per SELECT."""
+        table = self.service.table(entity)
+        found: dict[int, dict[str, Any]] = {}
+        for start in range(0, len(ids), LOOKUP_CHUNK):
+            rows = self.conn.execute(sa.select(table).where(table.c.id.in_(ids[start : start + LOOKUP_CHUNK])))
+            found.update((row["id"], dict(row)) for row in rows.mappings())
+        return found
 
     def validate_changes(
         self, entity: str, current: dict[str, Any], loaded: Mapping[str, Any], errors: ErrorMap
     ) -> dict[str, Any]:
         """The values of `loaded` that change `current`, with every rule of `write_changes`
         checked (record rules, unique values and links, validation hooks) into `errors`."""
-        changes = self.service.validator(entity).changed_values(current, loaded, errors)
-        _merge(errors, self._check_database_rules(entity, [changes], exclude_ids=[current["id"]]).get(0, {}))
-        if changes or errors:
-            self.hooks.validate_record(entity, {**current, **changes}, changes, errors)
+        return self.validate_updates(entity, [current], [loaded], [errors])[0]
+
+    def validate_updates(
+        self, entity: str, currents: Sequence[dict[str, Any]], loaded: Sequence[Mapping[str, Any]],
+        errors: Sequence[ErrorMap],
+    ) -> list[dict[str, Any]]:
+        """`validate_changes` for many records at once: the changes of each, its errors added to the
+        matching map of `errors`. Record rules are checked per record; unique values and links
+        set-based (a value two records of the batch would take is refused on the later one, as is a
+        value another record holds, even one of the batch giving it away)."""
+        validator = self.service.validator(entity)
+        changes = [validator.changed_values(current, values, found) for current, values, found in zip(currents, loaded, errors)]
+        for index, problems in self._check_database_rules(entity, changes).items():
+            _merge(errors[index], problems)
+        if self.hooks.validates:
+            for current, change, found in zip(currents, changes, errors):
+                if change or found:
+                    self.hooks.validate_record(entity, {**current, **change}, change, found)
         return changes
+
+    def update_many(
+        self, entity: str, rows: Sequence[Mapping[str, Any]], *, partial: bool = False, check_only: bool = False
+    ) -> BatchResult:
+        """Change many records, each with its own values: rows `{"id", "version", <values>...}`.
+
+        All or nothing by default: BatchValidationError (errors by row index) and nothing written
+        if any row is refused; `partial` writes the good rows; `check_only` writes none. See
+        engine/records/batch_update.py for what each row goes through."""
+        return BatchUpdate(self, entity).run(rows, partial=partial, check_only=check_only)
 
     def delete(self, entity: str, record_id: int, *, version: int | None = None) -> dict[str, Any]:
         """Move a record to the trash; it keeps every value and can be restored."""

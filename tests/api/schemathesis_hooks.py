@@ -26,6 +26,10 @@ UNSTATABLE_RULES = frozenset({
     "format",      # a plugin's format (siret...)
     "characters",  # NUL or a lone surrogate inside free-form JSON (filters, inputs): no database stores them
     "range",       # a whole number beyond 64 bits inside free-form JSON
+    "not_found",   # a batch row naming a record that does not exist (or is out of scope)
+    "conflict",    # a batch row's version is stale
+    "repeated",    # a batch names a record twice
+    "too_large",   # a batch row over its size limit
 })
 """Rules of a 422 `errors` body the OpenAPI document cannot express."""
 TEXT_BOUNDS = frozenset({"min", "max"})
@@ -41,6 +45,12 @@ def refusal_the_document_cannot_state(body: Any, sent: Any) -> bool:
     if body.get("error") in STATE_ANSWERS:
         return True
     errors = body.get("errors")
+    if body.get("error") == "invalid" and isinstance(errors, list) and errors:  # a batch: each row judged alone
+        rows = sent.get("records") if isinstance(sent, dict) else None
+        return isinstance(rows, list) and all(
+            isinstance(entry, dict) and isinstance(entry.get("index"), int) and 0 <= entry["index"] < len(rows)
+            and refusal_the_document_cannot_state({"error": "invalid", "errors": entry.get("errors")}, rows[entry["index"]])
+            for entry in errors)
     if body.get("error") != "invalid" or not isinstance(errors, dict) or not errors:
         return False
     values = sent.get("values") if isinstance(sent, dict) and isinstance(sent.get("values"), dict) else sent

@@ -1,7 +1,7 @@
 """The JSON REST API under /api/v1 and its OpenAPI document, generated from the `Model`.
 
-`register_api(app)` is all an application needs: it adds the blueprints (records, jobs,
-import, export, duplicates), the accounts service (`app.extensions["ossature.accounts"]`)
+`register_api(app)` is all an application needs: it adds the blueprints (records, batch writes,
+jobs, import, export, duplicates), the accounts service (`app.extensions["ossature.accounts"]`)
 that checks API tokens, JSON answers for routing errors (unknown address, wrong
 method) under /api/, and OPTIONS and 405 answers whose `Allow` lists the methods the
 OpenAPI document gives the address.
@@ -15,8 +15,10 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from engine.access.accounts import Accounts
+from engine.installation import settings
 
 from .auth import ACCOUNTS_KEY
+from .batch_routes import api_batch
 from .conformance import documented_methods
 from .duplicates_routes import api_duplicates
 from .errors import error_response
@@ -34,7 +36,8 @@ def register_api(app: Flask) -> None:
     engine = app.extensions["ossature"]
     if "user" in engine.model.entities and ACCOUNTS_KEY not in app.extensions:
         app.extensions[ACCOUNTS_KEY] = Accounts(engine)
-    for blueprint in (api, api_jobs, api_import, api_export, api_duplicates):
+    settings.api_batch_limit()  # a bad OSSATURE_API_BATCH_LIMIT stops the start, not a request
+    for blueprint in (api, api_batch, api_jobs, api_import, api_export, api_duplicates):
         app.register_blueprint(blueprint)
     for code in ROUTING_ERRORS:
         _answer_json_under_api(app, code)

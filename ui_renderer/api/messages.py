@@ -97,6 +97,39 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "« If-Match » est l'ETag de l'enregistrement lu (\"3\") : une seule version, ni une liste ni « * ».",
     },
     "bad_parameter": {"en": "Invalid parameter '{parameter}'.", "fr": "Paramètre invalide « {parameter} »."},
+    "batch_invalid": {
+        "en": "Some records are not valid: nothing was written.",
+        "fr": "Certains enregistrements ne sont pas valides : rien n'a été enregistré.",
+    },
+    "batch_records": {
+        "en": "'records' is a list of records, each a JSON object.",
+        "fr": "« records » est une liste d'enregistrements, chacun un objet JSON.",
+    },
+    "batch_empty": {
+        "en": "'records' is empty: send at least one record.",
+        "fr": "« records » est vide : envoyez au moins un enregistrement.",
+    },
+    "batch_too_many": {
+        "en": "A batch holds at most {limit} records; this one has {count}.",
+        "fr": "Un lot contient au plus {limit} enregistrements ; celui-ci en a {count}.",
+    },
+    "batch_partial": {"en": "'partial' is true or false.", "fr": "« partial » vaut true ou false."},
+    "batch_unknown": {"en": "'{name}' is not expected here: send 'records' and 'partial'.",
+                      "fr": "« {name} » n'est pas attendu ici : envoyez « records » et « partial »."},
+    "batch_row_too_large": {
+        "en": "This record takes {size} bytes of JSON; a record of a batch takes at most {limit}.",
+        "fr": "Cet enregistrement occupe {size} octets de JSON ; un enregistrement d'un lot en occupe au plus {limit}.",
+    },
+    "batch_id": {
+        "en": "'id' names the record to change: a whole number from 1 to {maximum}.",
+        "fr": "« id » désigne l'enregistrement à modifier : un nombre entier de 1 à {maximum}.",
+    },
+    "batch_version": {
+        "en": "Send the version you read as 'version' (a whole number from 0 to {maximum}) in each record: "
+              "without it, this change could overwrite someone else's.",
+        "fr": "Envoyez la version lue en « version » (un nombre entier de 0 à {maximum}) dans chaque "
+              "enregistrement : sans elle, cette modification pourrait écraser celle d'un autre.",
+    },
     "bad_body": {"en": "The request body is not valid.", "fr": "Le corps de la requête n'est pas valide."},
 }
 

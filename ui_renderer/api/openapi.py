@@ -18,7 +18,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 
 from engine import Engine
 from engine.exchange.exporter import export_formats
-from engine.records.queries import MAX_PAGE_SIZE, SORTABLE_SYSTEM, TABS
+from engine.records.queries import MAX_PAGE_SIZE, SORTABLE_SYSTEM, TABS, TOTALS
 from ui_renderer.exchange.import_preview import entity_import_formats
 from metamodel.model import EntityDef, Model
 
@@ -36,7 +36,8 @@ CACHE_SIZE = 8
 AUDIT_ACTIONS = ["create", "update", "delete", "restore", "purge", "merge"]
 """What the audit trail records (engine/storage/trail.py writers; `merge` by engine/records/merging.py)."""
 _cache: OrderedDict[tuple[int, Any], tuple[Model, dict[str, Any]]] = OrderedDict()
-_formats: OrderedDict[int, tuple[Engine, Model, dict[str, dict[str, tuple[str, ...]]]]] = OrderedDict()
+_formats: OrderedDict[int, tuple[Engine, Model, dict[str, Any]]] = OrderedDict()
+"""id(engine) -> (the engine, its Model, the document of both)."""
 
 
 
@@ -126,14 +127,13 @@ def engine_document(engine: Engine) -> dict[str, Any]:
     known = _formats.get(id(engine))
     if known is None or known[0] is not engine or known[1] is not engine.model:
         names = sorted(engine.model.entities)
-        known = (engine, engine.model, {
-            "export": {name: tuple(export_formats(engine, name)) for name in names},
-            "import": {name: ("csv", *sorted(entity_import_formats(engine, name))) for name in names},
-        })
+        exports = {name: tuple(export_formats(engine, name)) for name in names}
+        imports = {name: ("csv", *sorted(entity_import_formats(engine, name))) for name in names}
+        known = (engine, engine.model, model_document(engine.model, exports, imports))
         _formats[id(engine)] = known
         while len(_formats) > CACHE_SIZE:
             _formats.popitem(last=False)
-    return model_document(engine.model, known[2]["export"], known[2]["import"])
+    return known[2]  # every API request asks: kept with the engine, no key to hash
 
 
 def model_document(
@@ -186,6 +186,8 @@ def build_document(
     from .duplicates_openapi import add_duplicate_documents  # it imports the routes, which import this module
 
     add_duplicate_documents(spec, model)
+    from .batch_openapi import add_batch_documents  # it copies the entities' `<Name>Values` schemas
+    add_batch_documents(spec, model)
     document = spec.to_dict()
     add_authentication_answers(document)
     return document
@@ -226,15 +228,7 @@ def _entity_schemas(spec: APISpec, entity: EntityDef, model: Model) -> None:
                                                             "one way or the other (428 without); a stale one "
                                                             "answers 409."}},
     })
-    spec.components.schema(f"{name}Page", {
-        "type": "object", "required": ["items", "total", "page", "pages", "size", "groups"],
-        "properties": {
-            "items": {"type": "array", "items": _ref(name)},
-            "total": {"type": "integer", "minimum": 0}, "page": {"type": "integer", "minimum": 1},
-            "pages": {"type": "integer", "minimum": 1}, "size": {"type": "integer", "minimum": 1},
-            "groups": {"anyOf": [{"type": "array", "items": _ref("Group")}, {"type": "null"}]},
-        },
-    })
+    spec.components.schema(f"{name}Page", page_schema(name))
     spec.components.schema(f"{name}MassUpdate", {
         "type": "object", "required": ["values"], "additionalProperties": False,
         "oneOf": [{"required": ["ids"]}, {"required": ["filter"]}],
@@ -260,6 +254,30 @@ def _entity_schemas(spec: APISpec, entity: EntityDef, model: Model) -> None:
                                            "(428 without); a stale one answers 409."},
             },
         })
+
+
+def page_schema(name: str) -> dict[str, Any]:
+    """A page of a list of the entity whose record schema is `name`."""
+    return {
+        "type": "object", "required": ["items", "total", "total_capped", "page", "pages", "size", "groups",
+                                       "next_after"],
+        "properties": {
+            "items": {"type": "array", "items": _ref(name)},
+            "total": {"type": ["integer", "null"], "minimum": 0,
+                      "description": "The records matching (`total=exact`); at most the server's cap with "
+                                     "`total=capped` (see `total_capped`); null with `total=none`."},
+            "total_capped": {"type": "boolean",
+                             "description": "`total=capped` only: more records match than `total` says (`total` "
+                                            "and `pages` are then lower bounds)."},
+            "page": {"type": "integer", "minimum": 1},
+            "pages": {"type": ["integer", "null"], "minimum": 1, "description": "Null with `total=none`."},
+            "size": {"type": "integer", "minimum": 1},
+            "groups": {"anyOf": [{"type": "array", "items": _ref("Group")}, {"type": "null"}]},
+            "next_after": {"type": ["string", "null"],
+                           "description": "The `after` of the next page (keyset paging), null when this page is "
+                                          "the last."},
+        },
+    }
 
 
 def _has_default(field: Any) -> bool:
@@ -346,6 +364,16 @@ def _document_paths(spec: APISpec, model: Model) -> None:
     }})
 
 
+CURSOR_PATTERN = "^[A-Za-z0-9_-]+={0,2}$"
+AFTER = ("Keyset paging: the `next_after` of the previous page, sent with the same `sort`, filters and `size`. "
+         "The page starts after the last record of that one, and costs the same however deep it is (`page=` reads "
+         "and drops every record before the page). `page` is then only given back. A cursor made for another sort, "
+         "or damaged, answers 400.")
+TOTAL = ("How the records matching are counted: `exact` (the default), every one; `capped`, at most the server's cap "
+         "(10,000 unless configured): past it `total` is the cap and `total_capped` is true; `none`, not at all "
+         "(`total` and `pages` are null). Counting every match is most of the cost of a page when many match.")
+
+
 def _list_parameters(entity: EntityDef, model: Model) -> list[dict[str, Any]]:
     list_views = [v for v in entity.views if v.kind == "list"]
     sortable = [*SORTABLE_SYSTEM, *(f.name for f in entity.fields if f.type not in ("multi_choice", "rich_text", "text"))]
@@ -359,6 +387,8 @@ def _list_parameters(entity: EntityDef, model: Model) -> list[dict[str, Any]]:
         _query("tab", {"type": "string", "enum": list(TABS)}, "Open records, history (closed ones) or all."),
         _query("page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}, "Page number, from 1."),
         _query("size", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}, "Records per page."),
+        _query("after", {"type": "string", "pattern": CURSOR_PATTERN}, AFTER),
+        _query("total", {"type": "string", "enum": list(TOTALS), "default": "exact"}, TOTAL),
     ]
     if groupable:
         parameters.append(_query("group", {"type": "string", "enum": groupable}, "Count records per value."))
