@@ -102,10 +102,17 @@ class RecordService:
                 .order_by(audit.c.id)
             )
             entries = [dict(r._mapping) for r in rows]
+        hidden = self._names_ever(entity, access.hidden)
         for entry in entries:
-            if entry["changes"] and access.hidden:
-                entry["changes"] = {k: v for k, v in entry["changes"].items() if k not in access.hidden}
+            if entry["changes"] and hidden:
+                entry["changes"] = {k: v for k, v in entry["changes"].items() if k not in hidden}
         return entries
+
+    def _names_ever(self, entity: str, names: Iterable[str]) -> frozenset[str]:
+        """`names` and every former name of theirs (`renamed_from`): audit entries written before a
+        rename name the characteristic as it was then."""
+        fields = self.model.entity(entity).fields_by_name
+        return frozenset(names).union(*(fields[n].renamed_from for n in names if n in fields))
 
     def history(self, entity: str, record_id: int, field: str, *, actor: Actor | None = None) -> list[dict[str, Any]]:
         """The validity periods of a historized characteristic, oldest first, with typed values.
