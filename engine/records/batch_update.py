@@ -27,10 +27,9 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import sqlalchemy as sa
 
-from metamodel.model import SYSTEM_COLUMNS
 
 from engine.core.errors import BatchValidationError, RuleError
-from .validation import ErrorMap
+from .validation import ErrorMap, load_values
 
 if TYPE_CHECKING:
     from .transaction import Transaction
@@ -187,20 +186,7 @@ class BatchUpdate:
 
     def _load(self, row: Mapping[str, Any], current: Mapping[str, Any]) -> tuple[dict[str, Any], ErrorMap]:
         """The row's typed values and the errors found, as a single update loads them."""
-        values: dict[str, Any] = {}
-        errors: ErrorMap = {}
-        for name, value in row.items():
-            if name in KEYS:
-                continue
-            rules = self.rules.get(name)
-            if rules is None or name in self.protected:
-                rule = "unknown" if rules is None and name not in SYSTEM_COLUMNS else "readonly"
-                errors.setdefault(name, []).append(RuleError(name, rule))
-                continue
-            try:
-                values[name] = rules.load(value)
-            except RuleError as error:
-                errors.setdefault(name, []).append(error)
+        values, errors = load_values(self.rules, self.protected, row, skip=KEYS)
         if "status" in values and values["status"] != current.get("status"):
             errors.setdefault("status", []).append(RuleError("status", "transition"))
         return values, errors

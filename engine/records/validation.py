@@ -109,6 +109,30 @@ def build_schema(entity: EntityDef, rules: Mapping[str, FieldRules]) -> type[mm.
     return schema
 
 
+def load_values(
+    rules: Mapping[str, FieldRules], protected: frozenset[str] | set[str], raw: Mapping[str, Any], *,
+    skip: frozenset[str] = frozenset(),
+) -> tuple[dict[str, Any], ErrorMap]:
+    """One row's values typed by their characteristics' rules, and the errors found: a name that is
+    no characteristic is `unknown`, a protected one (or a system column) `readonly`. The bulk
+    paths' loop (no marshmallow schema per row); `skip` names keys the caller reads itself."""
+    values: dict[str, Any] = {}
+    errors: ErrorMap = {}
+    for name, value in raw.items():
+        if name in skip:
+            continue
+        field_rules = rules.get(name)
+        if field_rules is None or name in protected:
+            rule = "unknown" if field_rules is None and name not in SYSTEM_COLUMNS else "readonly"
+            errors.setdefault(name, []).append(RuleError(name, rule))
+            continue
+        try:
+            values[name] = field_rules.load(value)
+        except RuleError as error:
+            errors.setdefault(name, []).append(error)
+    return values, errors
+
+
 class EntityValidator:
     def __init__(self, entity: EntityDef, model: Model, formats: Mapping[str, Any] | None = None):
         self.entity = entity
@@ -163,18 +187,7 @@ class EntityValidator:
         records: list[dict[str, Any]] = []
         failed: dict[int, ErrorMap] = {}
         for index, raw in enumerate(rows):
-            errors: ErrorMap = {}
-            values: dict[str, Any] = {}
-            for name, value in raw.items():
-                field_rules = rules.get(name)
-                if field_rules is None or name in protected:
-                    rule = "unknown" if field_rules is None and name not in SYSTEM_COLUMNS else "readonly"
-                    errors.setdefault(name, []).append(RuleError(name, rule))
-                    continue
-                try:
-                    values[name] = field_rules.load(value)
-                except RuleError as error:
-                    errors.setdefault(name, []).append(error)
+            values, errors = load_values(rules, protected, raw)
             records.append(self.complete_new(values, errors))
             if errors:
                 failed[index] = errors
