@@ -39,6 +39,10 @@ MERGE_MESSAGES: dict[str, dict[str, str]] = {
         "en": "{entity} {id} is in the trash: restore it before merging it.",
         "fr": "{entity} {id} est dans la corbeille : restaurez-le avant de le fusionner.",
     },
+    "other_missing": {
+        "en": "There is no {entity} {id} to merge into this one.",
+        "fr": "Il n'existe pas de {entity} {id} à fusionner dans celui-ci.",
+    },
     "unknown_field": {
         "en": "'{field}' is not a characteristic of {entity}.",
         "fr": "« {field} » n'est pas une caractéristique de {entity}.",
@@ -124,12 +128,18 @@ def merge_records(
     # `keep` is updated, so it must be in the scope of updating; `other` goes to the trash and
     # gives its values, so it must be in the scopes of deleting and of reading.
     needs = {keep_id: access, other_id: deleting}
-    locked = {  # locked in id order, so that two merges of the same pair cannot deadlock
-        record_id: tx._row(entity, record_id, include_deleted=True, for_update=True, access=needs[record_id])
-        for record_id in sorted((keep_id, other_id))
-    }
-    if not tx.in_scope(entity, [other_id], "read", live=False):
-        raise NotFoundError(entity, other_id)
+    # Locked in id order, so that two merges of the same pair cannot deadlock. A missing `keep`
+    # (the record addressed) is NotFoundError; a missing `other` is a bad reference in the
+    # request (MergeError), as a link to a missing record is.
+    locked: dict[int, dict[str, Any]] = {}
+    for record_id in sorted((keep_id, other_id)):
+        try:
+            locked[record_id] = tx._row(entity, record_id, include_deleted=True, for_update=True, access=needs[record_id])
+        except NotFoundError:
+            if record_id != other_id:
+                raise
+    if other_id not in locked or not tx.in_scope(entity, [other_id], "read", live=False):
+        raise MergeError("other_missing", {"entity": label, "id": other_id})
     keep, other = locked[keep_id], locked[other_id]
     for row, version in ((keep, keep_version), (other, other_version)):
         if row["deleted_at"] is not None:

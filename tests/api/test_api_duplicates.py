@@ -168,7 +168,10 @@ def test_trashed_other_and_stale_version_are_conflicts(admin: Caller, engine: En
 
 
 def test_missing_records_are_not_found(admin: Caller, twins: dict[str, int]) -> None:
-    assert admin.post(f"/contact/{twins['keep']}/merge", {"other": 99999}).status_code == 404
+    missing_other = admin.post(f"/contact/{twins['keep']}/merge", {"other": 99999})
+    assert missing_other.status_code == 422, "the record addressed exists: the reference in the body is wrong"
+    assert missing_other.get_json()["reason"] == "other_missing"
+    assert missing_other.get_json()["message"] == "There is no Contact 99999 to merge into this one."
     assert admin.post("/contact/99999/merge", {"other": twins["keep"]}).status_code == 404
     assert admin.post(f"/contact/{2**31}/merge", {"other": twins["keep"]}).status_code == 404
     assert admin.post("/planet/1/merge", {"other": 2}).status_code == 404

@@ -175,6 +175,8 @@ def merge_page(entity: str, keep_id: int, other_id: int) -> ResponseReturnValue:
         fresh_keep, fresh_other = live_record(entity, keep_id), live_record(entity, other_id)
         return _compare(definition, fresh_keep, fresh_other, status=409, problem=words(lang)["dup_stale"])
     except MergeError as error:
+        if error.reason == "other_missing":  # trashed for good or gone out of reach since the page was read
+            abort(404)
         return _compare(definition, keep, other, status=409,
                         problem=words(lang)["dup_refused"].format(reason=error.message(lang)))
     except RecordValidationError as error:

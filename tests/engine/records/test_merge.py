@@ -271,8 +271,24 @@ def test_merging_a_trashed_record_is_refused(eng, people, admin, which: str) -> 
 
 
 def test_missing_record_is_not_found(eng, people, admin) -> None:
-    refused(eng, NotFoundError, "person", people["keep"], 999, [], admin)
+    refused(eng, NotFoundError, "person", 999, people["keep"], [], admin)
     refused(eng, NotFoundError, "planet", 1, 2, [], admin)
+
+
+@pytest.mark.parametrize("where", ["below", "above"])
+def test_missing_other_record_is_a_refused_reference(eng, people, admin, where: str) -> None:
+    """The record addressed exists; the one named to merge into it does not (id below or above it)."""
+    gone = add(eng, "person", last_name="Gone")
+    keep = add(eng, "person", last_name="Kept")
+    eng.records.delete("person", gone, SYSTEM_ACTOR)
+    eng.records.purge("person", gone, SYSTEM_ACTOR)
+    target = gone if where == "below" else keep + 1000
+
+    error = refused(eng, MergeError, "person", keep, target, [], admin)
+
+    assert error.reason == "other_missing"
+    assert error.message("en") == f"There is no Person {target} to merge into this one."
+    assert error.message("fr") == f"Il n'existe pas de Personne {target} à fusionner dans celui-ci."
 
 
 @pytest.mark.parametrize("name", ["nickname", "id", "created_at", "deleted_at"])
@@ -321,7 +337,7 @@ def test_records_outside_the_actor_scope_are_not_found(eng) -> None:
     keep = add(eng, "person", last_name="A", owner=ann.user_id)
     other = add(eng, "person", last_name="B")
 
-    refused(eng, NotFoundError, "person", keep, other, [], ann)
+    assert refused(eng, MergeError, "person", keep, other, [], ann).reason == "other_missing"
     refused(eng, NotFoundError, "person", other, keep, [], ann)
 
 
