@@ -5,6 +5,10 @@ A cursor holds the sort it was made for and the sort-key values of the last row 
 types every value by its column (never by what the text looks like), and a cursor made for
 another sort, or damaged, is refused: it can only ever become bound parameters of
 `engine.storage.keyset.after`.
+
+It may also carry the plan its page was read by (`walk`, see engine/records/query_plan.py):
+the next page of a list read without a total takes that plan rather than counting again.
+The plan decides only how fast the page is read, never which rows it holds.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import base64
 import binascii
 import datetime as dt
 import json
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Sequence
 
@@ -26,14 +31,29 @@ class CursorError(ValueError):
     """The text is not a cursor of this list's sort."""
 
 
-def encode_cursor(sort: Sequence[str], values: Sequence[Any]) -> str:
-    document = {"s": list(sort), "v": [_plain(v) for v in values]}
+@dataclass(frozen=True)
+class Cursor:
+    values: tuple[Any, ...]
+    """The sort-key values of the last row of the page before, ended by its id."""
+    walk: bool | None = None
+    """The plan that page was read by (walking the sort's index, or not); None when not said."""
+
+
+def encode_cursor(sort: Sequence[str], values: Sequence[Any], *, walk: bool | None = None) -> str:
+    document: dict[str, Any] = {"s": list(sort), "v": [_plain(v) for v in values]}
+    if walk is not None:
+        document["w"] = int(walk)
     text = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
     return base64.urlsafe_b64encode(text.encode("utf-8")).decode("ascii").rstrip("=")
 
 
 def decode_cursor(text: str, entity: EntityDef, sort: Sequence[str], names: Sequence[str]) -> tuple[Any, ...]:
     """The typed key values of cursor `text` for `sort`, whose keys are the columns `names`."""
+    return read_cursor(text, entity, sort, names).values
+
+
+def read_cursor(text: str, entity: EntityDef, sort: Sequence[str], names: Sequence[str]) -> Cursor:
+    """Cursor `text` for `sort` (whose keys are the columns `names`): its typed values and plan."""
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         document = json.loads(raw.decode("utf-8"))
@@ -44,7 +64,11 @@ def decode_cursor(text: str, entity: EntityDef, sort: Sequence[str], names: Sequ
     values = document.get("v")
     if not isinstance(values, list) or len(values) != len(names):
         raise CursorError(text)
-    return tuple(_typed(_kind(entity, name), value) for name, value in zip(names, values))
+    walk = document.get("w")
+    if walk not in (None, 0, 1) or isinstance(walk, bool):
+        raise CursorError(text)
+    typed = tuple(_typed(_kind(entity, name), value) for name, value in zip(names, values))
+    return Cursor(typed, None if walk is None else bool(walk))
 
 
 def _kind(entity: EntityDef, name: str) -> str:

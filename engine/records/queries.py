@@ -19,7 +19,7 @@ from metamodel.model import EntityDef, FieldDef, ViewDef, WorkflowDef
 from engine.core.errors import EngineError, RuleError
 from engine.storage.keyset import key_items
 from .field_rules import FieldRules
-from .list_cursor import CursorError, decode_cursor, encode_cursor
+from .list_cursor import CursorError, encode_cursor, read_cursor
 from .search import search_condition
 
 MAX_PAGE_SIZE = 200
@@ -92,6 +92,9 @@ class ListRequest:
     every match is most of a page's cost when many match."""
     total_cap: int = TOTAL_CAP
     """The most matches a `capped` total counts (a setting of the caller, not of the URL)."""
+    after_walk: bool | None = None
+    """The plan the page before was read by, as its cursor says: without a total to count, the
+    page takes it rather than counting again to choose one (engine/records/query_plan.py)."""
 
     def to_args(self) -> dict[str, list[str]]:
         """The request as query-string arguments (the inverse of `parse_list_request`)."""
@@ -118,7 +121,7 @@ class ListRequest:
             args["page"] = [str(self.page)]
         args["size"] = [str(self.page_size)]
         if self.after is not None:
-            args["after"] = [encode_cursor(self.sort, self.after)]
+            args["after"] = [encode_cursor(self.sort, self.after, walk=self.after_walk)]
         if self.total != "exact":
             args["total"] = [self.total]
         return args
@@ -211,20 +214,23 @@ def parse_list_request(
     total = first("total", "exact")
     if total not in TOTALS:
         raise QueryError("total", "total", totals=", ".join(TOTALS))
-    after = None
+    after, after_walk = None, None
     if first("after"):
         try:
-            after = decode_cursor(first("after"), entity, sort, [name for name, _ in key_items(sort)])
+            cursor = read_cursor(first("after"), entity, sort, [name for name, _ in key_items(sort)])
         except CursorError:
             raise QueryError("after", "cursor") from None
+        after, after_walk = cursor.values, cursor.walk
     return ListRequest(
-        view_name, first("q").strip(), sort, tab, equals, contains, ranges, group, page, page_size, after, total
+        view_name, first("q").strip(), sort, tab, equals, contains, ranges, group, page, page_size, after, total,
+        after_walk=after_walk,
     )
 
 
-def next_cursor(request: ListRequest, last_row: Mapping[str, Any]) -> str:
-    """The `after=` argument of the page that follows the one ending with `last_row`."""
-    return encode_cursor(request.sort, [last_row[name] for name, _ in key_items(request.sort)])
+def next_cursor(request: ListRequest, last_row: Mapping[str, Any], *, walk: bool | None = None) -> str:
+    """The `after=` argument of the page that follows the one ending with `last_row` (`walk`: the
+    plan this page was read by, for the next one to take)."""
+    return encode_cursor(request.sort, [last_row[name] for name, _ in key_items(request.sort)], walk=walk)
 
 
 def request_fields(request: ListRequest) -> set[str]:

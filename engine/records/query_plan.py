@@ -21,6 +21,14 @@ left as they are (the plans are checked with EXPLAIN in tests/engine/test_query_
 Deep pages: `OFFSET n` reads and drops n rows whatever the plan; the `after=` cursor
 (`ListRequest.after`, `ListResult.next_after`) starts the page at the last row read, through
 the sort's index when it has one (`engine.storage.keyset.after`).
+
+Totals (`ListRequest.total`): counting every match is most of a page's cost when many match,
+so a request may ask for `exact` (every match), `capped` (at most `total_cap` + 1) or `none`.
+The matches are counted once, in one statement (`count_matches`); where the plan is imposed,
+a count that only chooses it stops at `walk_threshold`, past which the choice no longer
+changes, and the page after a cursor takes the plan the cursor carries (the one of the page
+before) rather than counting again. Without every match counted, the page reads one row more
+than it shows, to say whether another follows.
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ from sqlalchemy.sql.expression import BinaryExpression, UnaryExpression
 
 from engine.storage.keyset import SortKey, after, nulls_high, sort_keys
 from .queries import Group, ListRequest, ListResult, next_cursor
+from .search import use_search_index
 
 WALK_FACTOR = 8
 """How many rows checked in an index walk cost as much as one matching row read and sorted
@@ -117,20 +126,28 @@ def read_list(
     The matches are counted once, as `request.total` asks (see `count_matches`).
     """
     dialect = conn.dialect.name
+    if request.search:
+        conditions = use_search_index(conn, table, conditions)
     if request.search or request.contains:
         conditions = [_native(condition, dialect) for condition in conditions]
     keys = sort_keys(table, request.sort)
     offset = 0 if request.after is not None else (request.page - 1) * request.page_size
     window = offset + request.page_size
-    counted = count_matches(conn, table, request, conditions, window,
-                            planned=walk is None and dialect in PLANNED_DIALECTS,
+    planned = walk is None and dialect in PLANNED_DIALECTS
+    # Without a total, the page after a cursor takes the plan of the page before (its window is
+    # the same: one page): a walk through a whole list counts once, on its first page.
+    hinted = planned and request.total == "none" and request.after is not None and request.after_walk is not None
+    counted = count_matches(conn, table, request, conditions, window, planned=planned and not hinted,
                             sort_indexed=sort_is_indexed(table, keys[0]))
     records: list[dict[str, Any]] = []
     last: sa.Row[Any] | None = None
     more = False
+    plan: PagePlan | None = None
     if not counted.exact or offset < counted.matching:
         if walk is not None:
             plan = PagePlan(walk, "imposed")
+        elif hinted:
+            plan = PagePlan(bool(request.after_walk), "the plan of the page before, as its cursor says")
         elif counted.population is not None:
             plan = plan_page(table, keys, counted.matching, window, counted.population)
         elif dialect in PLANNED_DIALECTS:
@@ -157,7 +174,12 @@ def read_list(
         else:
             records = [dict(zip(names, [row[i] for i in shown])) for row in rows]
         last = rows[-1] if rows else None
-    next_after = next_cursor(request, last._mapping) if more and last is not None else None
+    next_after = None
+    if more and last is not None:
+        # The plan rides along the cursor when it holds for a window of one page: this page's
+        # window was one page, or it walked (a walk chosen for a deeper window holds for a shallower).
+        told = planned and plan is not None and (offset == 0 or plan.walk)
+        next_after = next_cursor(request, last._mapping, walk=plan.walk if told and plan is not None else None)
     groups = None
     if request.group:
         few = counted.exact and counted.population is not None and counted.matching * 2 < counted.population
