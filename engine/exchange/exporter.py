@@ -36,6 +36,7 @@ from .export_values import SYSTEM_LABELS, ExportColumn, ExportRow, ReadableValue
 from engine.jobs.service import JobContext, job_kind
 from engine.storage.keyset import after, nulls_high, order_clauses, sort_keys
 from engine.records.queries import ListRequest, QueryError, build_conditions, request_fields
+from engine.records.search import use_search_index
 
 if TYPE_CHECKING:
     from engine.installation.runtime import Engine
@@ -144,7 +145,7 @@ class Export:
     def count(self) -> int:
         with self.service.reading(self.actor) as tx:
             return tx.conn.execute(
-                sa.select(sa.func.count()).select_from(self.table).where(*self._conditions())
+                sa.select(sa.func.count()).select_from(self.table).where(*self._conditions(tx.conn))
             ).scalar_one()
 
     def records(self) -> Iterator[list[dict[str, Any]]]:
@@ -156,9 +157,9 @@ class Export:
         shown = [c for c in self.table.c if c.name not in self.access.hidden]
         keys = sort_keys(self.table, self._ordered_request().sort)
         high = nulls_high(self.service.db.dialect.name)
-        query = (
-            sa.select(*shown).where(*self._conditions()).order_by(*order_clauses(keys, high)).limit(self.chunk_size)
-        )
+        with self.service.reading(self.actor) as tx:  # the quick search's candidates, found once
+            conditions = self._conditions(tx.conn)
+        query = sa.select(*shown).where(*conditions).order_by(*order_clauses(keys, high)).limit(self.chunk_size)
         names = [c.name for c in shown]
         last: list[Any] | None = None
         while True:
@@ -245,7 +246,7 @@ class Export:
             raise ExportError("columns", "unknown_column", entity=self.entity.name, name=unknown[0])
         return names
 
-    def _conditions(self) -> list[sa.ColumnElement[bool]]:
+    def _conditions(self, conn: sa.Connection) -> list[sa.ColumnElement[bool]]:
         flow = self.service.workflows.get(self.entity.name)
         conditions = build_conditions(
             self.table, self.entity, self.entity.view(self.request.view), self.request,
@@ -254,7 +255,7 @@ class Export:
         scope = self.service.permissions.scope_condition(self.access, self.actor, self.table)
         if scope is not None:
             conditions.append(scope)
-        return conditions
+        return use_search_index(conn, self.table, conditions)
 
     def _ordered_request(self) -> ListRequest:
         """A grouped list shows each group's rows together: the export keeps that order."""

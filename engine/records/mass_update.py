@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from engine.core.errors import ConflictError, RecordValidationError, RuleError, TransitionError
 from .queries import ListRequest, build_conditions
+from .search import use_search_index
 from .statistics import refresh_statistics
 from engine.storage.sqljson import json_changes, json_literal, json_of
 from .validation import ErrorMap, is_empty
@@ -260,7 +261,7 @@ class MassUpdate:
             conditions = [table.c.id.in_(sorted({int(i) for i in selection})), table.c.deleted_at.is_(None)]
         if self.scope is not None:
             conditions.append(self.scope)
-        return conditions
+        return use_search_index(self.tx.conn, table, conditions)
 
     def chunks(self, selection: Sequence[int] | ListRequest, *, after: int = 0) -> Iterator[Chunk]:
         """The selection as consecutive id ranges of CHUNK records, from the first id above `after`.

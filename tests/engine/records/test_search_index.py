@@ -371,3 +371,38 @@ def test_a_database_not_migrated_yet_is_searched_by_reading(cards) -> None:
 def test_the_index_is_asked_for_trigrams_covering_every_character(text, trigrams) -> None:
     assert search.covering_trigrams(text) == trigrams
     assert search.fts_query(text) == " AND ".join('"' + t.replace('"', '""') + '"' for t in trigrams)
+
+
+@pytest.mark.parametrize("reader", ["list", "mass_update", "export"])
+def test_lists_mass_updates_and_exports_read_the_index(cards, monkeypatch, reader) -> None:
+    """Every reader of a list's selection gives its quick search the index: the same records as
+    reading every one, through the FTS table on SQLite (a few candidates: ids in the query)."""
+    from engine.exchange.exporter import Export
+
+    monkeypatch.setattr(search, "FEW_CANDIDATES", 5)
+    cards.records.create_many("card", [{"title": f"needle {i}", "code": "n"} for i in range(3)]
+                              + [{"title": f"hay {i}", "code": "h"} for i in range(12)], SYSTEM_ACTOR)
+    request = cards.records.list_request("card", {"q": ["needle"], "tab": ["all"]})
+    fts = fts_table_name("ent_card")
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args) -> None:
+        seen.append(statement)
+
+    sa.event.listen(cards.db, "before_cursor_execute", record)
+    try:
+        if reader == "list":
+            found = {row["id"] for row in cards.records.list("card", request).rows}
+        elif reader == "mass_update":
+            cards.records.mass_update("card", request, {"code": "x"}, SYSTEM_ACTOR)
+            with cards.db.connect() as conn:
+                table = cards.tables.of("card")
+                found = set(conn.scalars(sa.select(table.c.id).where(table.c.code == "x")))
+        else:
+            found = {r["id"] for chunk in Export(cards, "card", request, SYSTEM_ACTOR).records() for r in chunk}
+    finally:
+        sa.event.remove(cards.db, "before_cursor_execute", record)
+    with cards.db.connect() as conn:
+        assert found == scan_ids(cards, conn, "needle") and len(found) == 3
+    if cards.db.dialect.name == "sqlite":
+        assert any(fts in statement and "MATCH" in statement for statement in seen), seen
