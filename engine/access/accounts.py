@@ -313,26 +313,32 @@ class Accounts:
         return TokenInfo(row.id, row.user_id, row.name, row.created_at, row.last_used_at, row.revoked_at)
 
     def actor_for_token(self, token: str, *, lang: str = "en") -> Actor | None:
-        """The actor of a valid token; None for an unknown or revoked token or an inactive user."""
+        """The actor of a valid token; None for an unknown or revoked token or an inactive user.
+
+        Every API request asks: one query reads the token, the login and the user, and the same
+        connection notes when the token was last used (at most once per LAST_USED_PRECISION)."""
         if not token:
             return None
         self._ensure_tables()
-        t = self.token
+        t, users = self.token, self.users
+        team = users.c.team if "team" in users.c else sa.null()
         query = (
-            sa.select(t.c.id, t.c.user_id, t.c.last_used_at)
+            sa.select(t.c.id, t.c.last_used_at, users.c.id.label("user_id"), users.c.username, team.label("team"),
+                      self.login.c.roles)
             .select_from(t.join(self.login, self.login.c.user_id == t.c.user_id)
-                         .join(self.users, self.users.c.id == t.c.user_id))
+                         .join(users, users.c.id == t.c.user_id))
             .where(t.c.token_hash == hash_token(token), t.c.revoked_at.is_(None), *self._usable())
         )
         now = self._now()
         with self.db.connect() as conn:
             row = conn.execute(query).first()
+            if row is not None and (row.last_used_at is None or now - row.last_used_at >= LAST_USED_PRECISION):
+                conn.execute(t.update().where(t.c.id == row.id).values(last_used_at=now))
+                conn.commit()
         if row is None:
             return None
-        if row.last_used_at is None or now - row.last_used_at >= LAST_USED_PRECISION:
-            with self.db.begin() as conn:
-                conn.execute(t.update().where(t.c.id == row.id).values(last_used_at=now))
-        return self.actor_for(row.user_id, lang=lang)
+        return Actor(user_id=row.user_id, username=row.username, roles=frozenset(row.roles or ()), lang=lang,
+                     team=row.team)
 
     # -- internals -----------------------------------------------------------------------
 
