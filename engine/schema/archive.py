@@ -2,6 +2,9 @@
 
 - A characteristic no longer declared: its values are copied, set-based (one
   INSERT ... SELECT building the JSON in SQL), into `sys_archive`, then its column goes.
+- A `links` characteristic no longer declared: its members go to `sys_archive`, one row per
+  record holding the list of its member ids (one INSERT ... SELECT grouping the join table),
+  then its join table goes.
 - An entity no longer declared: its records are copied into an archive table without
   constraints (`arc<id>_<entity>`), then its table goes.
 
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from metamodel.model import FieldDef, Model
 
@@ -23,6 +27,7 @@ from .messages import text
 from .scan import record_table
 from .state import ARCHIVE, BATCHES, CLEANUP, ENTITY_ROW, archive_table_name
 from engine.storage.sqljson import json_of
+from engine.storage.tables import SOURCE_COLUMN, TARGET_COLUMN
 
 if TYPE_CHECKING:
     from engine.installation.runtime import Engine
@@ -67,6 +72,30 @@ def archive_values(conn: sa.Connection, entity: str, table: str, old: FieldDef, 
         ["batch_id", "entity", "field", "record_id", "value", "type", "archived_at"], values,
     ))
     conn.execute(CLEANUP.delete().where(CLEANUP.c.entity == entity, CLEANUP.c.field == old.name))
+    return count
+
+
+def archive_members(conn: sa.Connection, entity: str, field: str, table: str, definition: Mapping[str, Any],
+                    now: dt.datetime) -> int:
+    """Copy the members of join table `table` into `sys_archive`, set-based: per source record, the
+    sorted list of its member ids. Returns how many records had members."""
+    join = sa.table(table, sa.column(SOURCE_COLUMN, sa.Integer), sa.column(TARGET_COLUMN, sa.Integer))
+    count = conn.execute(sa.select(sa.func.count(sa.distinct(join.c[SOURCE_COLUMN])))).scalar_one()
+    batch = _new_batch(conn, entity, field, dict(definition), count, now)
+    if conn.dialect.name == "postgresql":
+        members = sa.func.json_agg(aggregate_order_by(join.c[TARGET_COLUMN], join.c[TARGET_COLUMN]))
+        source = join
+    else:
+        # SQLite aggregates in the order rows come: ordered first, by a subquery
+        source = sa.select(join).order_by(join.c[SOURCE_COLUMN], join.c[TARGET_COLUMN]).subquery()
+        members = sa.func.json_group_array(source.c[TARGET_COLUMN])
+    values = sa.select(
+        sa.literal(batch, sa.Integer), sa.literal(entity, sa.String), sa.literal(field, sa.String),
+        source.c[SOURCE_COLUMN], members, sa.literal("links", sa.String), sa.literal(now, sa.DateTime),
+    ).group_by(source.c[SOURCE_COLUMN])
+    conn.execute(ARCHIVE.insert().from_select(
+        ["batch_id", "entity", "field", "record_id", "value", "type", "archived_at"], values,
+    ))
     return count
 
 

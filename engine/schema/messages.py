@@ -14,6 +14,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "add column {table}.{column} ({type})",
         "fr": "ajouter la colonne {table}.{column} ({type})",
     },
+    "create_join_table": {
+        "en": "{entity}.{field}: new many-to-many link to {target}: create join table {table}",
+        "fr": "{entity}.{field} : nouveau lien multiple vers {target} : créer la table de liaison {table}",
+    },
     "create_index": {"en": "create index {index} on {table}", "fr": "créer l'index {index} sur {table}"},
     "drop_index": {
         "en": "drop index {index} on {table} (no longer declared; no data involved)",
@@ -58,6 +62,39 @@ MESSAGES: dict[str, dict[str, str]] = {
               "(`ossature archive restore {entity}` brings them back once it is declared again)",
         "fr": "{entity} : plus déclarée : déplacer la table {table} ({count} enregistrement(s)) dans l'archive "
               "(`ossature archive restore {entity}` les rétablit une fois l'entité redéclarée)",
+    },
+    "archive_join_table": {
+        "en": "{entity}.{field}: no longer declared: archive its {count} link(s) (the members of each record), "
+              "then drop join table {table} "
+              "(`ossature archive restore {entity}.{field}` brings them back once it is declared again)",
+        "fr": "{entity}.{field} : plus déclaré : archiver ses {count} lien(s) (les membres de chaque "
+              "enregistrement), puis supprimer la table de liaison {table} "
+              "(`ossature archive restore {entity}.{field}` les rétablit une fois la caractéristique redéclarée)",
+    },
+    "rename_join_table": {
+        "en": "{entity}.{old}: renamed to {new}: its {count} link(s) move to join table {table}",
+        "fr": "{entity}.{old} : renommé en {new} : ses {count} lien(s) passent dans la table de liaison {table}",
+    },
+    "link_to_links": {
+        "en": "{entity}.{field}: link -> links: each of the {count} value(s) becomes a member (join table "
+              "{table}), then the column is dropped",
+        "fr": "{entity}.{field} : lien -> liens multiples : chacune des {count} valeur(s) devient un membre "
+              "(table de liaison {table}), puis la colonne est supprimée",
+    },
+    "relation_refused": {
+        "en": "{entity}.{field}: {old} -> {new} refused: a relation cannot change its kind or target "
+              "(only a link may become links to the same entity); declare a new characteristic and remove this "
+              "one: its values are archived",
+        "fr": "{entity}.{field} : {old} -> {new} refusé : une relation ne peut changer ni de nature ni de cible "
+              "(seul un lien peut devenir des liens multiples vers la même entité) ; déclarez une nouvelle "
+              "caractéristique et retirez celle-ci : ses valeurs sont archivées",
+    },
+    "owned_refused": {
+        "en": "{entity}: now owned by {owner} (owned_by), but its {count} existing record(s) belong to no {owner}: "
+              "an entity with records cannot become owned; declare a new owned entity instead",
+        "fr": "{entity} : désormais possédée par {owner} (owned_by), mais ses {count} enregistrement(s) "
+              "existant(s) n'appartiennent à aucun(e) {owner} : une entité qui a des enregistrements ne peut "
+              "devenir possédée ; déclarez plutôt une nouvelle entité possédée",
     },
     "rename": {
         "en": "{entity}.{old}: renamed to {new}: the column moves with its {count} value(s)",

@@ -5,9 +5,11 @@ Order matters and is fixed:
 1. the planner's own tables (sys_schema, the archive, sys_cleanup);
 2. indexes that go, or that sit on a column about to change;
 3. per entity table: archive the values of removed characteristics, fill the new column of
-   each retyped one (values converted in chunks), then one Alembic batch drops, renames and
-   widens columns (plain ALTERs on PostgreSQL, a table rebuild on SQLite);
-4. removed entities move to archive tables;
+   each retyped one (values converted in chunks), fill the join table of each link made links,
+   then one Alembic batch drops, renames and widens columns (plain ALTERs on PostgreSQL, a
+   table rebuild on SQLite);
+4. renamed links move their rows to their new join table; removed links archive their members
+   and drop their join table; removed entities move to archive tables;
 5. new tables, then new columns (a new column may link to a new table);
 6. every missing index, then the quick-search indexes of every table touched (their SQLite
    triggers are taken off in step 2 and put back here: a table rebuild drops them);
@@ -31,13 +33,14 @@ from alembic.operations import Operations
 
 from metamodel.model import Model
 
-from .archive import archive_entity, archive_values
+from .archive import archive_entity, archive_members, archive_values
 from engine.storage.column_types import column_type
 from engine.records.field_rules import FieldRules
 from engine.records.statistics import refresh_statistics
 from .cleanup import clear_breakers, record_breakers, record_rule_breakers
 from .fit import fitting_type
 from .plan import OWN_INDEX_PREFIXES, Reflected, build_plan
+from .relation_steps import ArchiveJoinTable, LinkToLinks, RenameJoinTable
 from .scan import ConversionReport, convert_chunk, live_ids, record_table, value_chunks
 from .search_steps import SearchIndexChange, after_changes, before_changes
 from .state import CLEANUP, STATE_METADATA, SnapshotLists, write_snapshot
@@ -46,7 +49,7 @@ from .steps import (
     Retype, Step, Tighten, Widen,
 )
 from .transaction import schema_transaction
-from engine.storage.tables import Tables
+from engine.storage.tables import SOURCE_COLUMN, TARGET_COLUMN, Tables
 
 KEPT_ON_RETYPE = ("mandatory", "retired", "status")
 """Clean-up rules a retype does not judge again (the conversion re-lists the value rules)."""
@@ -84,11 +87,17 @@ def apply_plan(conn: sa.Connection, plan: Plan, model: Model, tables: Tables, fo
     state = [a.table for a in by_type[CreateTable] if a.table.metadata is STATE_METADATA]
     if state:
         STATE_METADATA.create_all(conn, tables=state, checkfirst=False)
-    changed_tables = sorted({a.table for kind in (ArchiveField, Retype, RenameColumn, Widen) for a in by_type[kind]})
+    changed_tables = sorted({a.table for kind in (ArchiveField, Retype, RenameColumn, Widen, LinkToLinks)
+                             for a in by_type[kind]})
     before_changes(conn, changed_tables, [a.table for a in by_type[ArchiveEntity]], by_type[SearchIndexChange])
     _drop_indexes(conn, operations, by_type)
     for table in changed_tables:
         _alter_table(conn, operations, table, by_type, model, formats, now)
+    for action in by_type[RenameJoinTable]:
+        _rename_join_table(conn, action)
+    for action in by_type[ArchiveJoinTable]:
+        archive_members(conn, action.entity, action.field, action.table, action.data, now)
+        _drop_table(conn, action.table)
     for action in by_type[ArchiveEntity]:
         archive_entity(conn, action.entity, action.table, action.fields, now)
         _drop_table(conn, action.table)
@@ -116,12 +125,15 @@ def _alter_table(conn: sa.Connection, operations: Operations, table: str, by_typ
     retyped = [a for a in by_type[Retype] if a.table == table]
     renamed = [a for a in by_type[RenameColumn] if a.table == table]
     widened = [a for a in by_type[Widen] if a.table == table]
+    made_links = [a for a in by_type[LinkToLinks] if a.table == table]
     for action in archived:
         archive_values(conn, action.entity, table, action.old, action.data, now)
     for action in retyped:
         _convert_column(conn, operations, action, model, formats, now)
+    for action in made_links:
+        _fill_join_table(conn, action)
     rewritten = {a.new.name for a in retyped if a.rewrite}
-    drops = [a.old.name for a in archived] + [a.source for a in retyped if a.rewrite]
+    drops = [a.old.name for a in archived] + [a.source for a in retyped if a.rewrite] + [a.column for a in made_links]
     moves = [(a.old, a.new) for a in renamed if a.new not in rewritten]
     moves += [(RETYPE_PREFIX + a.new.name, a.new.name) for a in retyped if a.rewrite]
     if drops or moves or widened:
@@ -177,6 +189,28 @@ def _follow_rename(conn: sa.Connection, action: RenameColumn) -> None:
                  .values(field=action.new))
 
 
+def _fill_join_table(conn: sa.Connection, action: LinkToLinks) -> None:
+    """A link made links: its join table, holding each record's value as its one member (set-based).
+    Its clean-up entries go: the rules of a links are counts of members."""
+    action.join.create(conn)
+    t = sa.table(action.table, sa.column("id", sa.Integer), sa.column(action.column, sa.Integer))
+    conn.execute(action.join.insert().from_select(
+        [SOURCE_COLUMN, TARGET_COLUMN], sa.select(t.c.id, t.c[action.column]).where(t.c[action.column].is_not(None)),
+    ))
+    clear_breakers(conn, action.entity, action.column)
+
+
+def _rename_join_table(conn: sa.Connection, action: RenameJoinTable) -> None:
+    """A renamed links: its rows copied into its own join table (created under the new name, with
+    its keys and index named after it), then the former table dropped; its history and clean-up
+    entries follow it."""
+    action.join.create(conn)
+    old = sa.table(action.old_table, sa.column(SOURCE_COLUMN), sa.column(TARGET_COLUMN))
+    conn.execute(action.join.insert().from_select([SOURCE_COLUMN, TARGET_COLUMN], sa.select(*old.c)))
+    _drop_table(conn, action.old_table)
+    _follow_rename(conn, RenameColumn(action.entity, action.old_table, action.old_field, action.new_field))
+
+
 def _drop_table(conn: sa.Connection, table: str) -> None:
     if conn.dialect.name == "postgresql":
         # CASCADE only drops foreign keys of tables archived with it: the planner refuses the others
@@ -186,12 +220,18 @@ def _drop_table(conn: sa.Connection, table: str) -> None:
 
 
 def _add_column(conn: sa.Connection, operations: Operations, column: sa.Column) -> None:
+    foreign_keys = [sa.ForeignKey(fk.target_fullname, name=fk.name) for fk in column.foreign_keys]
+    copy = sa.Column(column.name, column.type, *foreign_keys, nullable=column.nullable)
+    if conn.dialect.name == "sqlite" and not column.nullable:
+        # a NOT NULL column (`parent_id`, `position` of an empty entity made owned): SQLite adds one
+        # only with a default, so the table is rebuilt with it
+        with operations.batch_alter_table(column.table.name, recreate="always") as batch:
+            batch.add_column(copy)
+        return
     if column.foreign_keys and conn.dialect.name == "sqlite":
         _add_link_column_sqlite(conn, column)
         return
-    foreign_keys = [sa.ForeignKey(fk.target_fullname, name=fk.name) for fk in column.foreign_keys]
-    operations.add_column(column.table.name, sa.Column(column.name, column.type, *foreign_keys,
-                                                       nullable=column.nullable))
+    operations.add_column(column.table.name, copy)
 
 
 def _add_link_column_sqlite(conn: sa.Connection, column: sa.Column) -> None:
@@ -222,6 +262,8 @@ def _drop_indexes(conn: sa.Connection, operations: Operations, by_type: Mapping[
     for a in by_type[Retype]:
         if a.rewrite:
             touched[a.table].add(a.source)
+    for a in by_type[LinkToLinks]:
+        touched[a.table].add(a.column)
     indexes = Reflected(conn).indexes if touched else {}
     for table, columns in touched.items():
         for index in indexes[table]:
@@ -234,7 +276,7 @@ def _drop_indexes(conn: sa.Connection, operations: Operations, by_type: Mapping[
 
 def _touched_tables(by_type: Mapping[type, list[Any]]) -> set[str]:
     """Tables whose indexes the plan may have left missing (new tables come with theirs)."""
-    names = {a.table for kind in (ArchiveField, Retype, RenameColumn, Widen, DropIndex, CreateIndex)
+    names = {a.table for kind in (ArchiveField, Retype, RenameColumn, Widen, DropIndex, CreateIndex, LinkToLinks)
              for a in by_type[kind]}
     return names | {a.column.table.name for a in by_type[AddColumn]}
 

@@ -9,6 +9,8 @@ says which definitions built them. From both:
 - a characteristic declared with `renamed_from: old` (or a list of former names) takes the old column with its values;
 - a type change converts every value (engine/schema/convert.py): if one does not convert,
   the step is refused and lists the records;
+- relations: join tables of `links` created, renamed, archived; a `link` made `links`
+  converted; other changes of a relation's shape refused (engine/schema/relation_steps.py);
 - a stricter rule (mandatory, min, max, lengths, pattern, format, a retired list value) is
   applied to new edits; records that break it are listed and kept for clean-up;
 - a list value deleted while records use it is refused: it must be retired instead;
@@ -27,6 +29,7 @@ import sqlalchemy as sa
 from metamodel.model import FieldDef, Model
 
 from .compare import CharacteristicSteps
+from .relation_steps import RelationSteps
 from .scan import count_records, count_values, duplicated_values
 from .search_steps import search_steps
 from .state import (
@@ -37,7 +40,7 @@ from .steps import (
     AddColumn, ArchiveEntity, ArchiveField, CreateIndex, CreateTable, DropIndex, Plan, RenameColumn, Step,
 )
 from engine.storage.search_index import trigram_index_prefix
-from engine.storage.tables import TABLE_PREFIX, Tables, build_tables
+from engine.storage.tables import JOIN_TABLE_PREFIX, TABLE_PREFIX, Tables, build_tables
 
 OFFENDERS = 20
 """Records listed per refused or tightened step (the counts are always complete)."""
@@ -95,6 +98,7 @@ class _Planner:
         snapshot = read_snapshot(self.conn, present=SCHEMA_TABLE in existing)
         self.snapshot = snapshot or {}
         self.legacy = snapshot is None and bool(present)
+        self.relations = RelationSteps(self.conn, self.model, self.tables, self.db, self.snapshot, self.steps)
         for table in _by_name(STATE_METADATA):
             if table.name not in existing:
                 self.add(Step("create", "create_table", {"table": table.name, "columns": len(table.columns)},
@@ -106,10 +110,15 @@ class _Planner:
         for entity, table in sorted(present.items()):
             if entity in self.model.entities:
                 dropped_columns |= self.entity_steps(entity, table)
+        leaving_joins = self.relations.removed_join_tables()
         for entity in removed:
-            self.archive_entity(entity, present[entity], {present[e] for e in removed}, dropped_columns)
+            self.archive_entity(entity, present[entity], {present[e] for e in removed} | leaving_joins,
+                                dropped_columns)
         for table in _by_name(self.tables.metadata):
             if table.name not in existing:
+                if table.name.startswith(JOIN_TABLE_PREFIX):
+                    self.relations.new_join_table(table)
+                    continue
                 self.add(Step("create", "create_table", {"table": table.name, "columns": len(table.columns)},
                               action=CreateTable(table)))
             elif not table.name.startswith(TABLE_PREFIX):
@@ -133,7 +142,11 @@ class _Planner:
         declared = definition.fields_by_name
         used: set[str] = set()
         displaced: set[str] = set()  # columns a renamed characteristic takes the name of: archived first
+        owned_refused = self.relations.becomes_owned(entity, table, columns)
         for f in definition.fields:
+            if f.is_collection:
+                used |= self.relations.collection(entity, table, f, columns)
+                continue
             source = _former_column(f, columns, declared)
             if source is not None:
                 used.add(source)
@@ -147,7 +160,7 @@ class _Planner:
             elif f.name in columns:
                 used.add(f.name)
                 self.characteristics.compare(entity, table, f.name, old_fields[f.name], f, columns[f.name])
-            else:
+            elif not self.relations.column_was_collection(entity, f) and not (owned_refused and f.system):
                 self.new_column(entity, table, f)
         dropped = set()
         for column in user_columns(list(columns.values())):

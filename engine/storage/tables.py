@@ -1,4 +1,16 @@
-"""SQLAlchemy Core tables built from the `Model`: one per entity, plus audit and history."""
+"""SQLAlchemy Core tables built from the `Model`: one per entity, one per `links` characteristic
+(its join table), plus audit and history.
+
+- An entity table (`ent_<entity>`) holds the system columns and one column per
+  `EntityDef.column_fields`: `links` and `lines` have none.
+- An owned entity's table (`owned_by`) also holds `parent_id` (NOT NULL, a foreign key to its
+  owner's table) and `position` (NOT NULL: the line's place among its owner's lines), indexed
+  together: the lines of one record are read in order from that index.
+- A `links` characteristic's members are the rows of its join table (`join_table_name`:
+  `rel_<entity>__<field>`): `source_id` and `target_id`, both NOT NULL foreign keys, the pair as
+  primary key, and an index (target_id, source_id) for the records naming a given one. Their own
+  prefix keeps them apart from entity tables (an `ent_` table is always an entity's).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +20,16 @@ from typing import Mapping
 
 import sqlalchemy as sa
 
-from metamodel.model import EntityDef, Model
+from metamodel.identifiers import join_table_name as _join_table_base
+from metamodel.model import OWNED_SYSTEM_FIELDS, PARENT_FIELD, POSITION_FIELD, EntityDef, FieldDef, Model
 
 from .column_types import column_type
 from .job_tables import job_tables
 
 TABLE_PREFIX = "ent_"
+JOIN_TABLE_PREFIX = "rel_"
+SOURCE_COLUMN = "source_id"
+TARGET_COLUMN = "target_id"
 MAX_IDENTIFIER = 63
 LIST_INDEXED_TYPES = frozenset({"choice", "status", "link", "boolean", "integer", "decimal", "date", "datetime"})
 """Types a list filters by equality or range (text is searched by its parts: no index serves that)."""
@@ -21,6 +37,12 @@ LIST_INDEXED_TYPES = frozenset({"choice", "status", "link", "boolean", "integer"
 
 def table_name(entity: str) -> str:
     return TABLE_PREFIX + entity
+
+
+def join_table_name(entity: str, field_name: str) -> str:
+    """The join table of the `links` characteristic `field_name` of `entity`: the metamodel's
+    name (`FieldDef.join_table`, `booking__attendees`) with the join tables' prefix."""
+    return JOIN_TABLE_PREFIX + _join_table_base(entity, field_name)
 
 
 @dataclass(frozen=True)
@@ -33,17 +55,45 @@ class Tables:
     status_changes: sa.Table
     jobs: sa.Table
     job_errors: sa.Table
+    join_tables: Mapping[tuple[str, str], sa.Table]
+    """(entity, links characteristic) -> its join table."""
 
     def of(self, entity: str) -> sa.Table:
         return self.records[entity]
+
+    def join_table(self, entity: str, field: str) -> sa.Table:
+        """The join table holding the members of `links` characteristic `field` of `entity`."""
+        return self.join_tables[(entity, field)]
 
 
 def build_tables(model: Model) -> Tables:
     metadata = sa.MetaData()
     records = {name: _entity_table(entity, metadata) for name, entity in model.entities.items()}
+    join_tables = {
+        (name, f.name): build_join_table(name, f, metadata)
+        for name, entity in model.entities.items() for f in entity.fields if f.type == "links"
+    }
     return Tables(
         metadata, records, _audit_table(metadata), _history_table(metadata), _status_table(metadata),
-        *job_tables(metadata),
+        *job_tables(metadata), join_tables,
+    )
+
+
+def build_join_table(entity: str, field: FieldDef, metadata: sa.MetaData, name: str | None = None) -> sa.Table:
+    """The join table of `links` characteristic `field` of `entity` (under `name`, default its own)."""
+    name = name or join_table_name(entity, field.name)
+    assert field.entity is not None
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column(SOURCE_COLUMN, sa.Integer, sa.ForeignKey(f"{table_name(entity)}.id",
+                                                           name=index_name(f"fk_{name}_", "source")),
+                  nullable=False),
+        sa.Column(TARGET_COLUMN, sa.Integer, sa.ForeignKey(f"{table_name(field.entity)}.id",
+                                                           name=index_name(f"fk_{name}_", "target")),
+                  nullable=False),
+        sa.PrimaryKeyConstraint(SOURCE_COLUMN, TARGET_COLUMN, name=index_name("pk_", name)),
+        sa.Index(index_name(f"ix_{name}_", "target"), TARGET_COLUMN, SOURCE_COLUMN),
     )
 
 
@@ -66,10 +116,14 @@ def _entity_table(entity: EntityDef, metadata: sa.MetaData) -> sa.Table:
         sa.Index(f"ix_{name}_trash", "deleted_at", sqlite_where=sa.text("deleted_at IS NOT NULL"),
                  postgresql_where=sa.text("deleted_at IS NOT NULL")),
     ]
-    for f in entity.fields:
+    owned = entity.owned_by is not None
+    for f in entity.column_fields:
         args: list = []
         if f.type == "link":
             args.append(sa.ForeignKey(f"{table_name(f.entity)}.id", name=f"fk_{name}_{f.name}"))
+        if owned and f.system and f.name in OWNED_SYSTEM_FIELDS:
+            columns.append(sa.Column(f.name, sa.Integer(), *args, nullable=False))
+            continue
         columns.append(sa.Column(f.name, column_type(f), *args))
         if f.unique:
             live = sa.text("deleted_at IS NULL")
@@ -82,8 +136,15 @@ def _entity_table(entity: EntityDef, metadata: sa.MetaData) -> sa.Table:
     for system in ("updated_at",):
         if system in sorted_by:
             indexes.append(sa.Index(f"ix_{name}_{system}", system))
+    if owned:
+        indexes.append(sa.Index(lines_index_name(name), PARENT_FIELD, POSITION_FIELD))
     indexes.extend(list_indexes(entity, name))
     return sa.Table(name, metadata, *columns, *indexes)
+
+
+def lines_index_name(table: str) -> str:
+    """The index of an owned entity's table on (parent_id, position): one owner's lines in order."""
+    return index_name(f"ix_{table}__", "lines")
 
 
 def list_sort_fields(entity: EntityDef) -> set[str]:
@@ -102,7 +163,7 @@ def list_indexes(entity: EntityDef, name: str) -> list[sa.Index]:
     values actually filtered on: on a column that is empty for most records, an index holding
     the empty ones too looks useless to SQLite's planner (one value, a million rows).
     """
-    fields = {f.name: f for f in entity.fields}
+    fields = {f.name: f for f in entity.column_fields}
     filtered = {n for v in entity.views if v.kind == "list" for n in (*v.filters, *v.where)}
     if "status" in fields:
         filtered.add("status")

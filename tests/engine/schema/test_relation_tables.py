@@ -1,0 +1,230 @@
+"""The storage of relations and its evolution: the tables of owned entities (`lines`) and the join
+tables of `links` (engine/storage/tables.py), as `migrate` builds them on SQLite and PostgreSQL,
+and every change of a relation's definition planned without losing a member (engine/schema/
+relation_steps.py): created, renamed, archived and dropped, a link made links, refusals.
+
+The expected tables are computed from the model (every owned entity, every links characteristic),
+and read back from the database with `sa.inspect`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+import pytest
+import sqlalchemy as sa
+import yaml
+
+import metamodel
+from engine.installation.runtime import create_db
+from engine.schema.archive import archive_entries
+from engine.schema.migrate import apply_migration, plan_migration
+from engine.schema.state import ARCHIVE
+from engine.schema.steps import MigrationRefused, Plan
+from engine.storage.tables import (
+    JOIN_TABLE_PREFIX, SOURCE_COLUMN, TARGET_COLUMN, Tables, build_tables, join_table_name, lines_index_name,
+    table_name,
+)
+from metamodel.model import PARENT_FIELD, POSITION_FIELD, SYSTEM_COLUMNS, Model
+
+from evolution_support import BASE_PACK as EVOLUTION_BASE
+NOW = dt.datetime(2026, 3, 1, 9, 0)
+RELATIONS = Path(__file__).resolve().parents[2] / "metamodel" / "packs" / "relations"
+"""The metamodel's pack using every relation (bookings of rooms, with meals as lines and attendees as links)."""
+QUOTE = """\
+entity: quote
+label: {en: Quote, fr: Devis}
+plural: {en: Quotes, fr: Devis}
+characteristics:
+  name: {type: string, label: {en: Name, fr: Nom}, mandatory: true}
+  lines: {type: lines, entity: quote_line, label: {en: Lines, fr: Lignes}}
+"""
+QUOTE_LINE = """\
+entity: quote_line
+label: {en: Quote line, fr: Ligne de devis}
+plural: {en: Quote lines, fr: Lignes de devis}
+owned_by: quote
+characteristics:
+  product: {type: string, label: {en: Product, fr: Produit}, mandatory: true}
+  quantity: {type: integer, label: {en: Quantity, fr: Quantité}, min: 1}
+"""
+"""The quote pack of the metamodel's relation tests (tests/metamodel/mm_relations.py)."""
+
+
+# -- definitions written per step ----------------------------------------------------------------
+
+
+def _label(name: str) -> dict[str, str]:
+    words = name.replace("_", " ").capitalize()
+    return {"en": words, "fr": words}
+
+
+def entity(name: str, fields: Mapping[str, Mapping[str, Any]], **keys: Any) -> dict[str, Any]:
+    """An entity document: `fields` maps characteristic -> properties (labels added)."""
+    return {"entity": name, "label": _label(name), "plural": _label(name + "s"), **keys,
+            "characteristics": {n: {**spec, "label": _label(n)} for n, spec in fields.items()}}
+
+
+class Storage:
+    """One database and the successive definitions migrated onto it (on the evolution base pack:
+    an `owner` entity)."""
+
+    def __init__(self, url: str, folder: Path):
+        self.db = create_db(url)
+        self.folder = folder
+        self.steps = 0
+        self.model: Model | None = None
+        self.tables: Tables | None = None
+
+    def load(self, *documents: Mapping[str, Any]) -> Model:
+        self.steps += 1
+        root = self.folder / f"step{self.steps}"
+        shutil.rmtree(root, ignore_errors=True)
+        (root / "entities").mkdir(parents=True)
+        (root / "pack.yaml").write_text(yaml.safe_dump({
+            "pack": "relations_step", "version": "1.0.0", "label": _label("relations step"),
+            "requires": {"evolution_base": ">=1.0"},
+        }), encoding="utf-8")
+        for document in documents:
+            (root / "entities" / f"{document['entity']}.yaml").write_text(
+                yaml.safe_dump(document, sort_keys=False, allow_unicode=True), encoding="utf-8")
+        self.model = metamodel.load_model([EVOLUTION_BASE, root])
+        self.tables = build_tables(self.model)
+        return self.model
+
+    def plan(self, *documents: Mapping[str, Any]) -> Plan:
+        model = self.load(*documents)
+        return plan_migration(self.db, model, self.tables)  # type: ignore[arg-type]
+
+    def migrate(self, *documents: Mapping[str, Any]) -> Plan:
+        model = self.load(*documents)
+        return apply_migration(self.db, model, self.tables, clock=lambda: NOW)  # type: ignore[arg-type]
+
+    # -- rows written straight into the tables (the record service's part is tested elsewhere) --
+
+    def insert(self, entity_name: str, rows: list[dict[str, Any]]) -> list[int]:
+        table = sa.table(table_name(entity_name), sa.column("id"), sa.column("created_at"), sa.column("updated_at"),
+                         sa.column("version"), *(sa.column(k) for k in rows[0] if k != "id"))
+        with self.db.begin() as conn:
+            first = (conn.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0) + 1
+            ids = list(range(first, first + len(rows)))
+            conn.execute(table.insert(), [{"id": i, "created_at": NOW, "updated_at": NOW, "version": 1, **row}
+                                          for i, row in zip(ids, rows)])
+        return ids
+
+    def link(self, table: str, pairs: list[tuple[int, int]]) -> None:
+        join = sa.table(table, sa.column(SOURCE_COLUMN), sa.column(TARGET_COLUMN))
+        with self.db.begin() as conn:
+            conn.execute(join.insert(), [{SOURCE_COLUMN: s, TARGET_COLUMN: t} for s, t in pairs])
+
+    def members(self, table: str) -> set[tuple[int, int]]:
+        join = sa.table(table, sa.column(SOURCE_COLUMN), sa.column(TARGET_COLUMN))
+        with self.db.connect() as conn:
+            return {tuple(row) for row in conn.execute(sa.select(join.c[SOURCE_COLUMN], join.c[TARGET_COLUMN]))}
+
+    def table_names(self) -> set[str]:
+        return set(sa.inspect(self.db).get_table_names())
+
+    def columns(self, table: str) -> dict[str, Mapping[str, Any]]:
+        return {c["name"]: c for c in sa.inspect(self.db).get_columns(table)}
+
+    def archived(self, entity_name: str, field: str) -> dict[int, Any]:
+        with self.db.connect() as conn:
+            rows = conn.execute(sa.select(ARCHIVE.c.record_id, ARCHIVE.c.value, ARCHIVE.c.type)
+                                .where(ARCHIVE.c.entity == entity_name, ARCHIVE.c.field == field))
+            return {record_id: (value, kind) for record_id, value, kind in rows}
+
+
+@pytest.fixture
+def storage(database_url: str, tmp_path: Path) -> Iterator[Storage]:
+    history = Storage(database_url, tmp_path)
+    yield history
+    history.db.dispose()
+
+
+def relations_model() -> Model:
+    return metamodel.load_model([metamodel.BASE_PACK, RELATIONS])
+
+
+def write_quote_pack(root: Path) -> Path:
+    (root / "entities").mkdir(parents=True)
+    (root / "pack.yaml").write_text("pack: quotes\nversion: 1.0.0\n", encoding="utf-8")
+    (root / "entities" / "quote.yaml").write_text(QUOTE, encoding="utf-8")
+    (root / "entities" / "quote_line.yaml").write_text(QUOTE_LINE, encoding="utf-8")
+    return root
+
+
+# -- the tables, as the model says they are ------------------------------------------------------
+
+
+def assert_tables_follow_the_model(db: sa.Engine, model: Model) -> None:
+    """Every entity table has a column per column field and none for links or lines; owned tables
+    have parent_id and position, NOT NULL, a foreign key to the owner and their index; every links
+    characteristic has its join table with its keys and index."""
+    inspector = sa.inspect(db)
+    names = set(inspector.get_table_names())
+    for entity_def in model.entities.values():
+        table = table_name(entity_def.name)
+        columns = {c["name"]: c for c in inspector.get_columns(table)}
+        assert set(columns) == set(SYSTEM_COLUMNS) | {f.name for f in entity_def.column_fields}, table
+        assert not {f.name for f in entity_def.fields if f.is_collection} & set(columns), table
+        foreign = {fk["constrained_columns"][0]: fk["referred_table"] for fk in inspector.get_foreign_keys(table)}
+        indexes = {i["name"]: i["column_names"] for i in inspector.get_indexes(table)}
+        if entity_def.owned_by is not None:
+            for name in (PARENT_FIELD, POSITION_FIELD):
+                assert columns[name]["nullable"] is False, (table, name)
+                assert isinstance(columns[name]["type"], sa.Integer), (table, name)
+            assert foreign[PARENT_FIELD] == table_name(entity_def.owned_by)
+            assert indexes[lines_index_name(table)] == [PARENT_FIELD, POSITION_FIELD]
+        else:
+            assert not {PARENT_FIELD, POSITION_FIELD} & set(columns), table
+        for f in entity_def.fields:
+            if f.type != "links":
+                continue
+            join = join_table_name(entity_def.name, f.name)
+            assert join == JOIN_TABLE_PREFIX + f.join_table and join in names
+            join_columns = {c["name"]: c for c in inspector.get_columns(join)}
+            assert set(join_columns) == {SOURCE_COLUMN, TARGET_COLUMN}
+            assert all(c["nullable"] is False and isinstance(c["type"], sa.Integer) for c in join_columns.values())
+            assert inspector.get_pk_constraint(join)["constrained_columns"] == [SOURCE_COLUMN, TARGET_COLUMN]
+            join_foreign = {fk["constrained_columns"][0]: (fk["referred_table"], fk["referred_columns"])
+                            for fk in inspector.get_foreign_keys(join)}
+            assert join_foreign == {SOURCE_COLUMN: (table, ["id"]), TARGET_COLUMN: (table_name(f.entity), ["id"])}
+            assert [i["column_names"] for i in inspector.get_indexes(join)] == [[TARGET_COLUMN, SOURCE_COLUMN]]
+    expected_joins = {join_table_name(e.name, f.name) for e in model.entities.values() for f in e.fields
+                      if f.type == "links"}
+    assert {n for n in names if n.startswith(JOIN_TABLE_PREFIX)} == expected_joins
+
+
+def test_the_relations_pack_gets_its_owned_and_join_tables_then_plans_nothing(database_url: str) -> None:
+    model = relations_model()
+    assert any(e.owned_by for e in model.entities.values())
+    assert any(f.type == "links" for e in model.entities.values() for f in e.fields)
+    db = create_db(database_url)
+    try:
+        tables = build_tables(model)
+        plan = apply_migration(db, model, tables, clock=lambda: NOW)
+        words = plan.words()
+        assert "booking.attendees: new many-to-many link to contact: create join table rel_booking__attendees" in words
+        assert not [w for w in words if "rel_" in w and not w.startswith("booking.attendees")]
+        assert_tables_follow_the_model(db, model)
+        assert tables.join_table("booking", "attendees").name == "rel_booking__attendees"
+        assert set(tables.join_tables) == {("booking", "attendees")}
+        assert apply_migration(db, model, build_tables(model), clock=lambda: NOW).steps == ()
+    finally:
+        db.dispose()
+
+
+def test_the_quote_pack_gets_an_owned_table(database_url: str, tmp_path: Path) -> None:
+    model = metamodel.load_model([metamodel.BASE_PACK, write_quote_pack(tmp_path / "quotes")])
+    db = create_db(database_url)
+    try:
+        apply_migration(db, model, build_tables(model), clock=lambda: NOW)
+        assert_tables_follow_the_model(db, model)
+        assert "lines" not in {c["name"] for c in sa.inspect(db).get_columns("ent_quote")}
+        assert plan_migration(db, model, build_tables(model)).steps == ()
+    finally:
+        db.dispose()
