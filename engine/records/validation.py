@@ -136,23 +136,28 @@ def load_values(
 class EntityValidator:
     def __init__(self, entity: EntityDef, model: Model, formats: Mapping[str, Any] | None = None):
         self.entity = entity
-        self.rules: dict[str, FieldRules] = {f.name: FieldRules(f, model, formats or {}) for f in entity.fields}
+        # Collections (`links`, `lines`) are no column: engine/records/collections checks their
+        # values; expressions still read a `links` value (its member ids), and paths through links.
+        columns = entity.column_fields
+        self.rules: dict[str, FieldRules] = {f.name: FieldRules(f, model, formats or {}) for f in columns}
         names = [f.name for f in entity.fields] + list(SYSTEM_COLUMNS)
+
+        def compiled(source: str) -> Any:
+            return compile_expression(source, names, paths=lambda text: model.path(entity.name, text))
+
         self.literal_defaults: dict[str, Any] = {}
         self.expression_defaults = []
-        for f in entity.fields:
+        for f in columns:
             if not f.systematic:
                 continue  # an on-demand characteristic stays empty until someone sets it
             if f.default_expr:
-                self.expression_defaults.append((f.name, compile_expression(f.default_expr, names)))
+                self.expression_defaults.append((f.name, compiled(f.default_expr)))
             elif f.default is not None:
                 self.literal_defaults[f.name] = list(f.default) if isinstance(f.default, (list, tuple)) else f.default
             elif f.type == "boolean":
                 self.literal_defaults[f.name] = False
-        self.mandatory = tuple(f.name for f in entity.fields if f.mandatory)
-        self.mandatory_when = tuple(
-            (f.name, compile_expression(f.mandatory_when, names)) for f in entity.fields if f.mandatory_when
-        )
+        self.mandatory = tuple(f.name for f in columns if f.mandatory)
+        self.mandatory_when = tuple((f.name, compiled(f.mandatory_when)) for f in columns if f.mandatory_when)
         self.readonly = frozenset(f.name for f in entity.fields if f.readonly)
         self.system_columns = frozenset(SYSTEM_COLUMNS)
         self.list_fields = tuple(name for name, r in self.rules.items() if r.active_choices is not None)

@@ -56,16 +56,20 @@ class WorkflowRuntime:
         self.admin_roles = frozenset(name for name, role in model.roles.items() if role.admin)
         """Roles declared with `admin: true`: they hold the roles of every transition."""
         names = [f.name for f in entity.fields] + list(SYSTEM_COLUMNS)
+
+        def compiled(source: str) -> Expression:  # paths through links were checked when the pack loaded
+            return compile_expression(source, names, paths=lambda text: model.path(entity.name, text))
+
         self._transitions = {t.name: t for t in workflow.transitions}
-        self._guards = {t.name: compile_expression(t.guard, names) for t in workflow.transitions if t.guard}
+        self._guards = {t.name: compiled(t.guard) for t in workflow.transitions if t.guard}
         self._expressions: dict[str, Expression] = {}
         for t in workflow.transitions:
             for action in t.actions:
                 for source in _action_expressions(action):
-                    self._expressions.setdefault(source, compile_expression(source, names))
+                    self._expressions.setdefault(source, compiled(source))
         for status in workflow.statuses:
             for source in status.on_enter.values():
-                self._expressions.setdefault(source, compile_expression(source, names))
+                self._expressions.setdefault(source, compiled(source))
 
     # -- checks -------------------------------------------------------------------
 
