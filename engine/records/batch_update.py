@@ -15,6 +15,9 @@
    unique values and links set-based, validation hooks) and writes them at once
    (`Transaction.apply_updates`: one executemany UPDATE per set of changed characteristics,
    audit and history rows in bulk).
+`links` members and `lines` are given as a single update gives them (engine/records/collections):
+the records' current members and lines are read with them (one query per collection characteristic
+per READ_CHUNK ids) and changed set-based.
 All or nothing by default: one bad row raises BatchValidationError (errors by row index) and
 nothing is written. `partial=True` writes the good rows and returns the errors of the others;
 `check_only=True` checks every row and writes none.
@@ -29,6 +32,7 @@ import sqlalchemy as sa
 
 
 from engine.core.errors import BatchValidationError, RuleError
+from .collections import read_collections
 from .validation import ErrorMap, load_values
 
 if TYPE_CHECKING:
@@ -101,6 +105,8 @@ class BatchUpdate:
         readonly = frozenset() if tx.actor.system else validator.readonly
         self.protected = validator.system_columns | readonly | self.access.protected
         self.scope = tx.service.permissions.scope_condition(self.access, tx.actor, self.table)
+        self.collections = tx.service.collections(entity)
+        self.collections_protected = self.protected | (frozenset() if tx.actor.system else self.collections.readonly)
         label = tx.model.entity(entity).label
         self.labels = {"label_en": label.en, "label_fr": label.fr}
 
@@ -182,11 +188,17 @@ class BatchUpdate:
             if lock:
                 query = query.with_for_update()
             found.update((row["id"], dict(row)) for row in self.tx.conn.execute(query).mappings())
+        if self.collections.fields and found:
+            for record_id, values in read_collections(self.tx, self.collections, list(found)).items():
+                found[record_id].update(values)
         return found
 
     def _load(self, row: Mapping[str, Any], current: Mapping[str, Any]) -> tuple[dict[str, Any], ErrorMap]:
         """The row's typed values and the errors found, as a single update loads them."""
-        values, errors = load_values(self.rules, self.protected, row, skip=KEYS)
+        columns, given = self.collections.split(row)
+        values, errors = load_values(self.rules, self.protected, columns, skip=KEYS)
+        if given:
+            values.update(self.collections.load(given, self.collections_protected, errors))
         if "status" in values and values["status"] != current.get("status"):
             errors.setdefault("status", []).append(RuleError("status", "transition"))
         return values, errors

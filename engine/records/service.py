@@ -20,6 +20,7 @@ from metamodel.model import FieldDef, Model
 
 from engine.core.context import SYSTEM_ACTOR, Actor
 from .batch_update import BatchResult
+from .collections import EntityCollections
 from .duplicates import DEFAULT_LIMIT as DUPLICATES_LIMIT
 from .duplicates import DuplicateGroup, find_duplicates
 from engine.core.errors import NotFoundError, NotHistorizedError, TransitionError
@@ -59,6 +60,7 @@ class RecordService:
         self._row_statements: dict[str, sa.Select] = {}
         self._statuses_statements: dict[str, sa.Select] = {}
         self._title_statements: dict[tuple[str, frozenset[str], str], tuple[TitleTemplate, sa.Select]] = {}
+        self._collections: dict[str, EntityCollections] = {}
         self._historized_names = {
             name: frozenset(f.name for f in entity.historized_fields) for name, entity in model.entities.items()
         }
@@ -498,6 +500,14 @@ class RecordService:
     def validator(self, entity: str) -> EntityValidator:
         self.table(entity)
         return self.validators[entity]
+
+    def collections(self, entity: str) -> EntityCollections:
+        """The `links` and `lines` characteristics of `entity` and their rules (built once)."""
+        found = self._collections.get(entity)
+        if found is None:
+            self.table(entity)
+            found = self._collections[entity] = EntityCollections(self.model, self.model.entity(entity), self.validators)
+        return found
 
     def workflow_of(self, entity: str, *, required: bool = True) -> WorkflowRuntime | None:
         flow = self.workflows.get(entity)

@@ -25,6 +25,11 @@ from engine.core.errors import (
 )
 from engine.storage.trail import Change, audit_changes, write_audit, write_creation_audit, write_history, write_status_changes
 from .batch_update import BatchResult, BatchUpdate
+from .row_inserts import insert_rows
+from .collections import (
+    EntityCollections, changed_collections, delete_collections, insert_collections, read_collections,
+    write_collection_changes,
+)
 from .validation import ErrorMap
 
 if TYPE_CHECKING:
@@ -52,7 +57,10 @@ class Transaction:
     def get(self, entity: str, record_id: int, *, include_deleted: bool = False) -> dict[str, Any]:
         """A record as this actor may see it (NotFoundError outside their scope)."""
         access = self.access(entity, "read")
-        return access.visible(self._row(entity, record_id, include_deleted=include_deleted, access=access))
+        shown = self.service.collections(entity).names - access.hidden
+        return access.visible(
+            self._row(entity, record_id, include_deleted=include_deleted, access=access, collections=shown)
+        )
 
     def find(self, entity: str, **equals: Any) -> list[dict[str, Any]]:
         """Live records whose characteristics equal the given values, as this actor may see them."""
@@ -111,9 +119,10 @@ class Transaction:
 
     def _row(
         self, entity: str, record_id: int, *, include_deleted: bool = False, for_update: bool = False,
-        access: Access | None = None,
+        access: Access | None = None, collections: frozenset[str] | None = None,
     ) -> dict[str, Any]:
-        """The whole stored record; with `access`, only if it is in that access's scope."""
+        """The whole stored record, with its `links` members and `lines` (only the `collections`
+        named, when given); with `access`, only if it is in that access's scope."""
         table = self.service.table(entity)
         query = self.service.row_statement(entity)
         if access is not None:
@@ -127,7 +136,11 @@ class Transaction:
             self._refuse_if_readable(entity, record_id, access, include_deleted)
         if row is None or (row.deleted_at is not None and not include_deleted):
             raise NotFoundError(entity, record_id)
-        return dict(row._mapping)
+        record = dict(row._mapping)
+        owned = self.service.collections(entity)
+        if owned.fields and collections != frozenset():
+            record.update(read_collections(self, owned, [record_id], collections)[record_id])
+        return record
 
     def _refuse_if_readable(self, entity: str, record_id: int, access: Access, include_deleted: bool) -> None:
         """A record outside the scope of a change but one the actor may read: refused as such
@@ -138,14 +151,38 @@ class Transaction:
         if self.in_scope(entity, [record_id], "read", live=not include_deleted):
             raise PermissionDenied(entity, access.operation, "record outside the scope of the operation")
 
+    def load_input(
+        self, entity: str, values: Mapping[str, Any], access: Access, *, partial: bool
+    ) -> tuple[dict[str, Any], ErrorMap]:
+        """One record's input typed by its characteristics' rules, and the errors found: the
+        characteristics with a column through the entity's validator, the `links` and `lines`
+        loaded by engine/records/collections (`lines` as LineInput lists, completed against the
+        record's current lines by `validate_updates`)."""
+        collections = self.service.collections(entity)
+        columns, given = collections.split(values)
+        loaded, errors = self.service.validator(entity).load_one(
+            columns, self.actor, partial=partial, protected=access.protected
+        )
+        if given:
+            loaded.update(collections.load(given, self._collections_protected(collections, access), errors))
+        return loaded, errors
+
+    def _collections_protected(self, collections: EntityCollections, access: Access) -> frozenset[str]:
+        """The collections this actor may not set: hidden or read-only for their roles, read-only
+        in the definitions (except for the system)."""
+        return access.protected | (frozenset() if self.actor.system else collections.readonly)
+
     # -- creating ----------------------------------------------------------------
 
     def create(self, entity: str, values: Mapping[str, Any]) -> dict[str, Any]:
         access = self.access(entity, "create")
         validator = self.service.validator(entity)
-        loaded, errors = validator.load_one(values, self.actor, partial=False, protected=access.protected)
+        collections = self.service.collections(entity)
+        loaded, errors = self.load_input(entity, values, access, partial=False)
+        loaded.update(collections.complete(_take(loaded, collections.names), None, errors))
         self._check_initial_status(entity, loaded, errors)
         record = validator.complete_new(loaded, errors)
+        collections.check_counts(record, list(collections.names), errors)
         self._enter_first_status(entity, [record], [loaded])
         _merge(errors, self._check_database_rules(entity, [record]).get(0, {}))
         self.hooks.validate_record(entity, record, record, errors)
@@ -185,7 +222,20 @@ class Transaction:
         """
         access = self.access(entity, operation)
         validator = self.service.validator(entity)
-        records, failed = validator.load_many(rows, self.actor, protected=access.protected)
+        collections = self.service.collections(entity)
+        if not collections.fields:
+            records, failed = validator.load_many(rows, self.actor, protected=access.protected)
+        else:
+            split = [collections.split(row) if isinstance(row, Mapping) else (row, {}) for row in rows]
+            records, failed = validator.load_many([columns for columns, _ in split], self.actor, protected=access.protected)
+            protected = self._collections_protected(collections, access)
+            for index, (record, (_, given)) in enumerate(zip(records, split)):
+                errors = failed.get(index, {})
+                loaded = collections.load(given, protected, errors)
+                record.update(collections.complete(loaded, None, errors))
+                collections.check_counts(record, list(collections.names), errors)
+                if errors:
+                    failed[index] = errors
         self._enter_first_status(entity, records, rows)
         if not self.actor.system:
             for index, record in enumerate(records):
@@ -233,9 +283,7 @@ class Transaction:
         """Change some characteristics. A stale `version` raises ConflictError and writes nothing."""
         access = self.access(entity, "update")
         current = self._current(entity, record_id, version, access)
-        loaded, errors = self.service.validator(entity).load_one(
-            values, self.actor, partial=True, protected=access.protected
-        )
+        loaded, errors = self.load_input(entity, values, access, partial=True)
         if "status" in loaded and loaded["status"] != current.get("status"):
             errors.setdefault("status", []).append(RuleError("status", "transition"))
         return access.visible(self.write_changes(entity, current, loaded, errors, access=access))
@@ -302,10 +350,12 @@ class Transaction:
             .where(table.c.id == sa.bindparam(ROW_ID), table.c.version == sa.bindparam(ROW_VERSION))
             .values(version=table.c.version + 1, updated_at=self.now, updated_by=self.actor.user_id)
         )
+        collections = self.service.collections(entity)
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for current, changes in items:
-            groups.setdefault(tuple(sorted(changes)), []).append(
-                {**changes, ROW_ID: current["id"], ROW_VERSION: current["version"]}
+            columns = {k: v for k, v in changes.items() if k not in collections.names}
+            groups.setdefault(tuple(sorted(columns)), []).append(
+                {**columns, ROW_ID: current["id"], ROW_VERSION: current["version"]}
             )
         written = 0
         for params in groups.values():
@@ -313,9 +363,12 @@ class Transaction:
                 written += self.conn.execute(statement, params[start : start + INSERT_CHUNK]).rowcount
         if written != len(items):
             self._refuse_stale(entity, items, access)
+        summaries = write_collection_changes(self, collections, items) if collections.fields else {}
         write_audit(
             self.conn, self.tables, entity, "update",
-            [(current["id"], current["version"] + 1, audit_changes(current, changes, changes)) for current, changes in items],
+            [(current["id"], current["version"] + 1,
+              {**audit_changes(current, changes, changes), **summaries.get(current["id"], {})})
+             for current, changes in items],
             self.now, self.actor.user_id,
         )
         historized = self.service.historized_names(entity)
@@ -354,6 +407,10 @@ class Transaction:
         for start in range(0, len(ids), LOOKUP_CHUNK):
             rows = self.conn.execute(sa.select(table).where(table.c.id.in_(ids[start : start + LOOKUP_CHUNK])))
             found.update((row["id"], dict(row)) for row in rows.mappings())
+        collections = self.service.collections(entity)
+        if collections.fields:
+            for record_id, values in read_collections(self, collections, list(found)).items():
+                found[record_id].update(values)
         return found
 
     def validate_changes(
@@ -372,8 +429,20 @@ class Transaction:
         set-based (a value two records of the batch would take is refused on the later one, as is a
         value another record holds, even one of the batch giving it away)."""
         validator = self.service.validator(entity)
-        changes = [validator.changed_values(current, values, found) for current, values, found in zip(currents, loaded, errors)]
-        for index, problems in self._check_database_rules(entity, changes).items():
+        collections = self.service.collections(entity)
+        if not collections.fields:
+            changes = [validator.changed_values(current, values, found) for current, values, found in zip(currents, loaded, errors)]
+        else:
+            changes = []
+            for current, values, found in zip(currents, loaded, errors):
+                given = {k: v for k, v in values.items() if k in collections.names}
+                columns = {k: v for k, v in values.items() if k not in collections.names} if given else values
+                completed = collections.complete(given, current, found)
+                change = validator.changed_values(current, columns, found)
+                change.update(changed_collections(current, completed))
+                collections.check_counts({**current, **change}, collections.checked_on_update(given), found)
+                changes.append(change)
+        for index, problems in self._check_database_rules(entity, changes, currents=currents).items():
             _merge(errors[index], problems)
         if self.hooks.validates:
             for current, change, found in zip(currents, changes, errors):
@@ -409,6 +478,8 @@ class Transaction:
         self._refuse_if_linked(entity, record_id)
         for trail in (self.tables.history, self.tables.status_changes):
             self.conn.execute(trail.delete().where(trail.c.entity == entity, trail.c.record_id == record_id))
+        delete_collections(self, self.service.collections(entity), record_id)
+        self._leave_collections(entity, record_id)
         self.conn.execute(table.delete().where(table.c.id == record_id))
         names = [f.name for f in self.model.entity(entity).fields]
         write_audit(
@@ -468,9 +539,8 @@ class Transaction:
         check_guard: bool,
     ) -> dict[str, Any]:
         flow = self.service.workflow_of(entity)
-        validator = self.service.validator(entity)
         given = {k: v for k, v in (values or {}).items() if k != "status"}
-        loaded, errors = validator.load_one(given, self.actor, partial=True, protected=access.protected)
+        loaded, errors = self.load_input(entity, given, access, partial=True)
         if errors:
             raise RecordValidationError(errors, entity)
         record = {**current, **loaded}
@@ -540,12 +610,16 @@ class Transaction:
         }
         # One executemany needs the same keys in every row: the characteristics any record of
         # the batch has (the others are left to their NULL, fewer parameters per row).
+        collections = self.service.collections(entity)
         given: set[str] = set()
         for record in records:
             given.update(record)
+        given -= collections.names
         empty = dict.fromkeys(given)
-        rows = [{**empty, **record, **system} for record in records]
+        rows = [{**empty, **{k: v for k, v in record.items() if k in given}, **system} for record in records]
         ids = insert_rows(self.conn, table, rows)
+        if collections.fields:
+            insert_collections(self, collections, list(zip(ids, records)))
         write_creation_audit(self.conn, self.tables, entity, table, ids)
         return ids
 
@@ -580,6 +654,7 @@ class Transaction:
     def _check_database_rules(
         self, entity: str, records: Sequence[Mapping[str, Any]], exclude_ids: Sequence[int] = (),
         skip: frozenset[str] = frozenset(), *, scoped_links: bool = True,
+        currents: Sequence[Mapping[str, Any] | None] | None = None,
     ) -> dict[int, ErrorMap]:
         """Links that point at live records the actor may read, and unique values, checked
         set-based (one query per link column per LOOKUP_CHUNK values); errors by row index.
@@ -588,9 +663,18 @@ class Transaction:
         no record, so that no answer tells which ids exist. `skip` names link fields not to
         check (their ids were just read from the database, in the actor's scope);
         `scoped_links` False checks only that the records exist (a restored record keeps
-        the links it had, whoever set them)."""
+        the links it had, whoever set them). The members of `links` and the links of `lines` are
+        checked too (those added to `currents`, the records as they were, for changes), except
+        for a restored record, which keeps them as they were."""
         problems: dict[int, ErrorMap] = {}
         table = self.service.table(entity)
+        collections = self.service.collections(entity)
+        if collections.fields and scoped_links:
+            found: list[ErrorMap] = [{} for _ in records]
+            collections.check_targets(self, records, currents or [None] * len(records), found)
+            for index, errors in enumerate(found):
+                if errors:
+                    problems[index] = errors
         for f in self.model.entity(entity).fields:
             if f.type == "link" and f.name in skip:
                 continue
@@ -642,7 +726,7 @@ class Transaction:
     def _refuse_if_linked(self, entity: str, record_id: int) -> None:
         for other in self.model.entities.values():
             for f in other.fields:
-                if f.type == "link" and f.entity == entity:
+                if f.type == "link" and f.entity == entity and not f.system:
                     table = self.service.table(other.name)
                     n = self.conn.execute(
                         sa.select(sa.func.count()).select_from(table).where(table.c[f.name] == record_id)
@@ -652,31 +736,18 @@ class Transaction:
                             f"{entity} {record_id} cannot be purged: {n} {other.name} record(s) link to it through {f.name}"
                         )
 
+    def _leave_collections(self, entity: str, record_id: int) -> None:
+        """A purged record stops being a member of any `links` naming it: one DELETE per join table."""
+        for other in self.model.entities.values():
+            for f in other.fields:
+                if f.type == "links" and f.entity == entity:
+                    join = self.tables.join_table(other.name, f.name)
+                    self.conn.execute(join.delete().where(join.c.target_id == record_id))
 
-def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert `rows` with one plain executemany and return their new ids, in order.
 
-    Ordered RETURNING would cost a statement per row on SQLite and a huge multi-row
-    statement on PostgreSQL, so neither is used:
-    - PostgreSQL: the ids are drawn from the table's sequence first, in one query,
-      and inserted with the rows (safe with concurrent writers);
-    - SQLite: inside the transaction that now holds the database's write lock, the
-      rows received consecutive ids ending at the table's maximum.
-    """
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        ids = list(conn.execute(
-            sa.text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
-            {"table": table.name, "n": len(rows)},
-        ).scalars())
-        conn.execute(table.insert(), [{**row, "id": record_id} for row, record_id in zip(rows, ids)])
-        return ids
-    if dialect != "sqlite":
-        result = conn.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True), rows)
-        return [row[0] for row in result]
-    conn.execute(table.insert(), rows)
-    last = conn.execute(sa.select(sa.func.max(table.c.id))).scalar_one()
-    return list(range(last - len(rows) + 1, last + 1))
+def _take(values: dict[str, Any], names: frozenset[str]) -> dict[str, Any]:
+    """Remove the entries of `names` from `values` and return them."""
+    return {name: values.pop(name) for name in list(values) if name in names}
 
 
 def _merge(errors: ErrorMap, more: ErrorMap) -> None:

@@ -1,0 +1,247 @@
+"""Reading and writing collection values, set-based: `links` members are rows of the
+characteristic's join table (`source_id`, `target_id`), `lines` rows of the owned entity's table
+(`parent_id`, `position`).
+
+Every function takes many records at once: reading the collections of N records is one query per
+characteristic per LOOKUP_CHUNK ids; writing them is, per characteristic and chunk of records, one
+DELETE of the members removed and one INSERT of those added, one DELETE of the lines removed, one
+executemany UPDATE per set of changed line columns and one INSERT of the new lines.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+
+import sqlalchemy as sa
+
+from metamodel.model import PARENT_FIELD, POSITION_FIELD, FieldDef
+
+from engine.storage.trail import to_json
+from ..row_inserts import insert_rows
+
+if TYPE_CHECKING:
+    from ..transaction import Transaction
+    from .values import EntityCollections
+
+LOOKUP_CHUNK = 500
+WRITE_CHUNK = 1000
+LINE_ID, LINE_VERSION = "_line_id", "_line_version"
+LINE_SYSTEM = ("created_at", "created_by", "updated_at", "updated_by", "version", "deleted_at")
+"""System columns of an owned entity's table a line as read leaves out (with `parent_id`)."""
+
+
+def line_columns(table: sa.Table) -> list[sa.Column]:
+    """The columns of a line as read: `id`, `position` and the owned entity's characteristics."""
+    return [c for c in table.c if c.name not in LINE_SYSTEM and c.name != PARENT_FIELD]
+
+
+def read_collections(
+    tx: Transaction, collections: EntityCollections, ids: Sequence[int], names: Iterable[str] | None = None
+) -> dict[int, dict[str, list[Any]]]:
+    """Record id -> collection name -> value (sorted member ids, lines in position order), for
+    the collections `names` (default: all) of the records `ids`."""
+    fields = [f for f in collections.fields if names is None or f.name in names]
+    found: dict[int, dict[str, list[Any]]] = {i: {f.name: [] for f in fields} for i in ids}
+    if not fields or not ids:
+        return found
+    wanted = sorted(set(ids))
+    for f in fields:
+        for start in range(0, len(wanted), LOOKUP_CHUNK):
+            chunk = wanted[start : start + LOOKUP_CHUNK]
+            if f.type == "links":
+                join = tx.tables.join_table(collections.entity.name, f.name)
+                rows = tx.conn.execute(
+                    sa.select(join.c.source_id, join.c.target_id)
+                    .where(join.c.source_id.in_(chunk)).order_by(join.c.source_id, join.c.target_id)
+                )
+                for source_id, target_id in rows:
+                    found[source_id][f.name].append(target_id)
+            else:
+                table = tx.service.table(f.entity)
+                rows = tx.conn.execute(
+                    sa.select(table.c[PARENT_FIELD], *line_columns(table))
+                    .where(table.c[PARENT_FIELD].in_(chunk))
+                    .order_by(table.c[PARENT_FIELD], table.c[POSITION_FIELD], table.c.id)
+                )
+                for row in rows.mappings():
+                    line = dict(row)
+                    found[line.pop(PARENT_FIELD)][f.name].append(line)
+    return found
+
+
+def insert_collections(tx: Transaction, collections: EntityCollections, records: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
+    """Write the collections of records just inserted (`(id, record)` pairs): their members and lines."""
+    for f in collections.fields:
+        given = [(record_id, record[f.name]) for record_id, record in records if record.get(f.name)]
+        if not given:
+            continue
+        if f.type == "links":
+            _insert_members(tx, collections.entity.name, f, [(s, t) for s, members in given for t in members])
+        else:
+            _insert_lines(tx, f, [(s, line) for s, lines in given for line in lines])
+
+
+def write_collection_changes(
+    tx: Transaction, collections: EntityCollections, items: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]]
+) -> dict[int, dict[str, list[Any]]]:
+    """Write the collection changes of `(current, changes)` pairs (current values read with their
+    collections, changes as `values.complete` made them). Returns, per record id, the audit
+    pair of each `lines` changed: its summary (see `lines_summary`)."""
+    summaries: dict[int, dict[str, list[Any]]] = {}
+    for f in collections.fields:
+        changed = [(current, changes[f.name]) for current, changes in items if f.name in changes]
+        if not changed:
+            continue
+        if f.type == "links":
+            removed = [(c["id"], t) for c, new in changed for t in sorted(set(c.get(f.name) or ()) - set(new))]
+            added = [(c["id"], t) for c, new in changed for t in sorted(set(new) - set(c.get(f.name) or ()))]
+            _delete_members(tx, collections.entity.name, f, removed)
+            _insert_members(tx, collections.entity.name, f, added)
+            continue
+        table = tx.service.table(f.entity)
+        removed_ids: list[int] = []
+        updates: list[tuple[int, dict[str, Any]]] = []
+        new_lines: list[tuple[int, dict[str, Any]]] = []
+        plans = []
+        for current, lines in changed:
+            plan = _plan_lines(current.get(f.name) or [], lines)
+            removed_ids.extend(plan.removed)
+            updates.extend(plan.updated)
+            new_lines.extend((current["id"], line) for line in plan.added)
+            plans.append((current["id"], plan))
+        for start in range(0, len(removed_ids), LOOKUP_CHUNK):
+            tx.conn.execute(table.delete().where(table.c.id.in_(removed_ids[start : start + LOOKUP_CHUNK])))
+        _update_lines(tx, table, updates)
+        new_ids = _insert_lines(tx, f, new_lines, with_ids=True)
+        ids = iter(new_ids)
+        for record_id, plan in plans:
+            added = [{"id": next(ids), **_shown(line)} for line in plan.added]
+            summaries.setdefault(record_id, {})[f.name] = lines_summary(plan, added)
+    return summaries
+
+
+def delete_collections(tx: Transaction, collections: EntityCollections, record_id: int) -> None:
+    """Remove a purged record's members and lines."""
+    for f in collections.fields:
+        if f.type == "links":
+            join = tx.tables.join_table(collections.entity.name, f.name)
+            tx.conn.execute(join.delete().where(join.c.source_id == record_id))
+        else:
+            table = tx.service.table(f.entity)
+            tx.conn.execute(table.delete().where(table.c[PARENT_FIELD] == record_id))
+
+
+class LinesPlan:
+    """What changing one record's lines does: ids removed, (id, changed values) of kept lines,
+    new lines (values with their position), and the kept lines' old values of what changed."""
+
+    def __init__(self) -> None:
+        self.removed: list[int] = []
+        self.updated: list[tuple[int, dict[str, Any]]] = []
+        self.before: list[dict[str, Any]] = []
+        self.added: list[dict[str, Any]] = []
+
+
+def _plan_lines(current: Sequence[Mapping[str, Any]], lines: Sequence[Mapping[str, Any]]) -> LinesPlan:
+    plan = LinesPlan()
+    old = {line["id"]: line for line in current}
+    kept = {line["id"] for line in lines if line.get("id") is not None}
+    plan.removed = [line_id for line_id in old if line_id not in kept]
+    for line in lines:
+        line_id = line.get("id")
+        if line_id is None:
+            plan.added.append(dict(line))
+            continue
+        was = old[line_id]
+        changes = {k: v for k, v in line.items() if k != "id" and was.get(k) != v}
+        if changes:
+            plan.updated.append((line_id, changes))
+            plan.before.append({"id": line_id, **{k: was.get(k) for k in changes}})
+    return plan
+
+
+def lines_summary(plan: LinesPlan, added: Sequence[Mapping[str, Any]]) -> list[Any]:
+    """The audit pair of a `lines` change, [before, after], readable on its own:
+    before `{"removed": [ids], "changed": [{"id", <old values of what changed>}]}`,
+    after `{"added": [{"id", "position", <values>}], "changed": [{"id", <new values>}]}`."""
+    return [
+        {"removed": list(plan.removed), "changed": [_json(line) for line in plan.before]},
+        {"added": [_json(line) for line in added], "changed": [_json({"id": i, **c}) for i, c in plan.updated]},
+    ]
+
+
+def _json(line: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: to_json(v) for k, v in line.items()}
+
+
+def _shown(line: Mapping[str, Any]) -> dict[str, Any]:
+    """A new line's values as the audit shows them: position first, empty values left out."""
+    return {POSITION_FIELD: line[POSITION_FIELD], **{k: v for k, v in line.items() if k != POSITION_FIELD and v is not None}}
+
+
+def _insert_members(tx: Transaction, entity: str, f: FieldDef, pairs: list[tuple[int, int]]) -> None:
+    if not pairs:
+        return
+    join = tx.tables.join_table(entity, f.name)
+    for start in range(0, len(pairs), WRITE_CHUNK):
+        tx.conn.execute(join.insert(), [{"source_id": s, "target_id": t} for s, t in pairs[start : start + WRITE_CHUNK]])
+
+
+def _delete_members(tx: Transaction, entity: str, f: FieldDef, pairs: list[tuple[int, int]]) -> None:
+    if not pairs:
+        return
+    join = tx.tables.join_table(entity, f.name)
+    statement = join.delete().where(
+        join.c.source_id == sa.bindparam("_source"), join.c.target_id == sa.bindparam("_target")
+    )
+    for start in range(0, len(pairs), WRITE_CHUNK):
+        tx.conn.execute(statement, [{"_source": s, "_target": t} for s, t in pairs[start : start + WRITE_CHUNK]])
+
+
+def _line_system(tx: Transaction, table: sa.Table) -> dict[str, Any]:
+    system = {
+        "created_at": tx.now, "created_by": tx.actor.user_id, "updated_at": tx.now,
+        "updated_by": tx.actor.user_id, "version": 1,
+    }
+    return {k: v for k, v in system.items() if k in table.c}
+
+
+def _insert_lines(
+    tx: Transaction, f: FieldDef, lines: list[tuple[int, Mapping[str, Any]]], *, with_ids: bool = False
+) -> list[int]:
+    """Insert new lines `(owner id, values)`, WRITE_CHUNK per executemany; their ids in order when asked."""
+    if not lines:
+        return []
+    table = tx.service.table(f.entity)
+    system = _line_system(tx, table)
+    keys: set[str] = set()
+    for _, line in lines:
+        keys.update(k for k in line if k != "id")
+    empty = dict.fromkeys(keys)
+    ids: list[int] = []
+    for start in range(0, len(lines), WRITE_CHUNK):
+        rows = [
+            {**empty, **{k: v for k, v in line.items() if k != "id"}, PARENT_FIELD: owner, **system}
+            for owner, line in lines[start : start + WRITE_CHUNK]
+        ]
+        if with_ids:
+            ids.extend(insert_rows(tx.conn, table, rows))
+        else:
+            tx.conn.execute(table.insert(), rows)
+    return ids
+
+
+def _update_lines(tx: Transaction, table: sa.Table, updates: list[tuple[int, dict[str, Any]]]) -> None:
+    """One executemany UPDATE per set of changed line columns."""
+    if not updates:
+        return
+    values: dict[str, Any] = {}
+    if "version" in table.c:
+        values = {"version": table.c.version + 1, "updated_at": tx.now, "updated_by": tx.actor.user_id}
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for line_id, changes in updates:
+        groups.setdefault(tuple(sorted(changes)), []).append({**changes, LINE_ID: line_id})
+    statement = table.update().where(table.c.id == sa.bindparam(LINE_ID)).values(values)
+    for params in groups.values():
+        for start in range(0, len(params), WRITE_CHUNK):
+            tx.conn.execute(statement, params[start : start + WRITE_CHUNK])

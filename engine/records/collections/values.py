@@ -1,0 +1,291 @@
+"""Collection values given to a write: `links` members and `lines`, loaded, completed and checked.
+
+A write goes through three steps, each set-based where the database is involved:
+1. `load` (no database): the shape of each given value — a list of ids for `links` (duplicates
+   collapse, sorted), a list of objects for `lines` — its size against `max` before any item is
+   read, then each line's values typed by the owned entity's rules (`load_values`);
+2. `complete` (the record's current collections at hand): line ids must name lines of this
+   record, new lines get the owned entity's defaults, changed lines keep their other values,
+   each line's record rules (mandatory, retired values) are checked; then the count rules of the
+   whole value (`min`, `max`, `mandatory`, `mandatory_when`);
+3. `check_targets`: members, and the links of lines, name live records the actor may read, one
+   query per characteristic per LOOKUP_CHUNK ids for all records of a batch.
+Errors are keyed by where they are: `attendees`, `meals.2.dish`, `meals.2.id` (line index 0-based).
+
+A `lines` value after step 2 is the list of the record's lines as they will be: dicts of the owned
+entity's values with `position` (their index) and, for lines kept, their `id`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+from metamodel.expressions import compile_expression
+from metamodel.model import PARENT_FIELD, POSITION_FIELD, SYSTEM_COLUMNS, EntityDef, FieldDef, Model
+
+from engine.core.errors import RuleError
+from ..validation import EntityValidator, ErrorMap, evaluate, load_values
+from .words import CollectionError
+
+if TYPE_CHECKING:
+    from ..transaction import Transaction
+
+INT64_MAX = 2**63 - 1
+LINE_KEYS = frozenset({"id", POSITION_FIELD})
+"""What a line given to a write may carry beside its values: its id (a kept line), its position
+(ignored: the list order is the position), so that lines read can be sent back as they are."""
+
+
+@dataclass
+class LineInput:
+    """One line of a `lines` value as given: its index in the list, its id (None: a new line),
+    its values typed by the owned entity's rules and the errors found loading them."""
+
+    index: int
+    id: int | None
+    values: dict[str, Any]
+    errors: ErrorMap = field(default_factory=dict)
+
+
+class EntityCollections:
+    """The `links` and `lines` characteristics of one entity, and what their values must obey."""
+
+    def __init__(self, model: Model, entity: EntityDef, validators: Mapping[str, EntityValidator]):
+        self.entity = entity
+        self.fields: tuple[FieldDef, ...] = tuple(f for f in entity.fields if f.is_collection)
+        self.by_name: dict[str, FieldDef] = {f.name: f for f in self.fields}
+        self.names = frozenset(self.by_name)
+        self.readonly = frozenset(f.name for f in self.fields if f.readonly)
+        self.links = tuple(f for f in self.fields if f.type == "links")
+        self.lines = tuple(f for f in self.fields if f.type == "lines")
+        self.owned: dict[str, EntityValidator] = {f.name: validators[f.entity] for f in self.lines}
+        names = [f.name for f in entity.fields] + list(SYSTEM_COLUMNS)
+        self.conditions = {
+            f.name: compile_expression(f.mandatory_when, names, paths=lambda text: model.path(entity.name, text))
+            for f in self.fields if f.mandatory_when
+        }
+
+    def split(self, raw: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """`raw` as (the other characteristics' values, the collections' values)."""
+        if not self.names or not any(name in self.names for name in raw):
+            return dict(raw), {}
+        columns = {k: v for k, v in raw.items() if k not in self.names}
+        return columns, {k: v for k, v in raw.items() if k in self.names}
+
+    # -- 1. loading ------------------------------------------------------------------
+
+    def load(self, given: Mapping[str, Any], protected: frozenset[str], errors: ErrorMap) -> dict[str, Any]:
+        """The given collection values, loaded (step 1): sorted member ids for `links`, LineInput
+        lists for `lines`; a protected characteristic (hidden or read-only for the actor's roles,
+        in `protected`; read-only in the definitions, in `readonly`) is refused."""
+        loaded: dict[str, Any] = {}
+        for name, value in given.items():
+            f = self.by_name[name]
+            if name in protected:
+                errors.setdefault(name, []).append(RuleError(name, "readonly"))
+                continue
+            if f.type == "links":
+                members = _load_members(f, value, errors)
+                if members is not None:
+                    loaded[name] = members
+            else:
+                lines = self._load_lines(f, value, errors)
+                if lines is not None:
+                    loaded[name] = lines
+        return loaded
+
+    def _load_lines(self, f: FieldDef, value: Any, errors: ErrorMap) -> list[LineInput] | None:
+        if value is None:
+            return []
+        if not isinstance(value, (list, tuple)):
+            errors.setdefault(f.name, []).append(CollectionError(f.name, "lines_shape"))
+            return None
+        if len(value) > f.max:
+            errors.setdefault(f.name, []).append(CollectionError(f.name, "max_count", {"max": f.max, "count": len(value)}))
+            return None
+        validator = self.owned[f.name]
+        protected = validator.system_columns | validator.readonly | {PARENT_FIELD}
+        lines: list[LineInput] = []
+        for index, raw in enumerate(value):
+            if not isinstance(raw, Mapping):
+                errors.setdefault(f"{f.name}.{index}", []).append(CollectionError(f"{f.name}.{index}", "line_shape"))
+                continue
+            line_id = None
+            if raw.get("id") is not None:
+                line_id = _whole(raw["id"])
+                if line_id is None:
+                    key = f"{f.name}.{index}.id"
+                    errors.setdefault(key, []).append(RuleError(key, "type", {"type": "integer"}))
+                    continue
+            values, line_errors = load_values(validator.rules, protected, raw, skip=LINE_KEYS)
+            lines.append(LineInput(index, line_id, values, line_errors))
+        return lines
+
+    # -- 2. completing -----------------------------------------------------------------
+
+    def complete(
+        self, loaded: Mapping[str, Any], current: Mapping[str, Any] | None, errors: ErrorMap
+    ) -> dict[str, Any]:
+        """The collection values a write gives the record (step 2), from `loaded` and the record's
+        `current` values (None for a new record); errors by where they are into `errors`."""
+        values: dict[str, Any] = {}
+        for name, value in loaded.items():
+            if self.by_name[name].type == "links":
+                values[name] = value
+            else:
+                owner = (current or {}).get("id")
+                values[name] = self._complete_lines(name, value, (current or {}).get(name) or [], owner, errors)
+        return values
+
+    def _complete_lines(
+        self, name: str, given: Sequence[LineInput], current: Sequence[Mapping[str, Any]], owner: int | None,
+        errors: ErrorMap,
+    ) -> list[dict[str, Any]]:
+        """The record's lines as they will be. `parent_id` (the owner's id, None for a new owner)
+        and `position` (the index among the lines kept) are the engine's: given to the owned
+        entity's rules so that its expressions may read them, never required of the input."""
+        validator = self.owned[name]
+        by_id = {line["id"]: line for line in current}
+        seen: set[int] = set()
+        lines: list[dict[str, Any]] = []
+        for line in given:
+            found = line.errors
+            place = {PARENT_FIELD: owner, POSITION_FIELD: len(lines)}
+            if line.id is None:
+                values = validator.complete_new({**line.values, **place}, found)
+            elif line.id not in by_id or line.id in seen:
+                rule = "line_repeated" if line.id in seen else "line_id"
+                key = f"{name}.{line.index}.id"
+                errors.setdefault(key, []).append(CollectionError(key, rule, {"id": line.id}))
+                continue
+            else:
+                seen.add(line.id)
+                old = {**by_id[line.id], PARENT_FIELD: owner}
+                values = {**old, **validator.changed_values(old, {**line.values, **place}, found)}
+            found.pop(PARENT_FIELD, None)
+            values.pop(PARENT_FIELD, None)
+            for key, problems in found.items():
+                errors.setdefault(f"{name}.{line.index}.{key}", problems)
+            lines.append({**values, POSITION_FIELD: place[POSITION_FIELD]})
+        return lines
+
+    def checked_on_update(self, given: Mapping[str, Any]) -> list[str]:
+        """The collections whose count rules an update checks: those it gives, and those whose
+        `mandatory_when` may hold now because of other values."""
+        return [f.name for f in self.fields if f.name in given or f.name in self.conditions]
+
+    def check_counts(self, record: Mapping[str, Any], names: Sequence[str], errors: ErrorMap) -> None:
+        """The count rules of the collections `names` on the record as it will be: `mandatory`
+        (`mandatory_when`) means at least one, then `min` and `max`."""
+        for name in names:
+            if name in errors:
+                continue
+            f = self.by_name[name]
+            count = len(record.get(name) or ())
+            if count == 0 and (f.mandatory or self._condition_holds(name, record, errors)):
+                errors.setdefault(name, [RuleError(name, "mandatory")])
+            elif f.min is not None and count < f.min:
+                errors[name] = [CollectionError(name, "min_count", {"min": f.min, "count": count})]
+            elif count > f.max:
+                errors[name] = [CollectionError(name, "max_count", {"max": f.max, "count": count})]
+
+    def _condition_holds(self, name: str, record: Mapping[str, Any], errors: ErrorMap) -> bool:
+        condition = self.conditions.get(name)
+        if condition is None:
+            return False
+        try:
+            return bool(evaluate(self.entity, name, condition, record))
+        except RuleError as error:
+            errors[name] = [error]
+            return False
+
+    # -- 3. the records named --------------------------------------------------------
+
+    def check_targets(
+        self,
+        tx: Transaction,
+        values: Sequence[Mapping[str, Any]],
+        currents: Sequence[Mapping[str, Any] | None],
+        errors: Sequence[ErrorMap],
+    ) -> None:
+        """Members added, and links of lines new or changed, must name live records the actor may
+        read (a record outside their scope gets the very error of a missing one): one query per
+        characteristic per LOOKUP_CHUNK ids, whatever the number of records."""
+        for f in self.links:
+            added = [
+                set(value[f.name]) - set((current or {}).get(f.name) or ()) if f.name in value else set()
+                for value, current in zip(values, currents)
+            ]
+            wanted = set().union(*added) if added else set()
+            if not wanted:
+                continue
+            found = tx.in_scope(f.entity, wanted, "read")
+            for ids, found_errors in zip(added, errors):
+                missing = sorted(ids - found)
+                if missing:
+                    found_errors.setdefault(f.name, []).extend(
+                        RuleError(f.name, "link", {"entity": f.entity, "value": i}) for i in missing
+                    )
+        for f in self.lines:
+            owned = self.owned[f.name].entity
+            for link in (g for g in owned.column_fields if g.type == "link" and g.name != PARENT_FIELD):
+                named = [
+                    [(i, line[link.name]) for i, line in enumerate(value.get(f.name) or ())
+                     if line.get(link.name) is not None and _changed(line, link.name, current, f.name)]
+                    for value, current in zip(values, currents)
+                ]
+                wanted = {target for pairs in named for _, target in pairs}
+                if not wanted:
+                    continue
+                found = tx.in_scope(link.entity, wanted, "read")
+                for pairs, found_errors in zip(named, errors):
+                    for i, target in pairs:
+                        if target not in found:
+                            key = f"{f.name}.{i}.{link.name}"
+                            found_errors.setdefault(key, [RuleError(key, "link", {"entity": link.entity, "value": target})])
+
+
+def changed_collections(current: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """The collection `values` that differ from the record's `current` ones: a set of members
+    given again, or the same lines in the same order, is no change."""
+    return {name: value for name, value in values.items() if (current.get(name) or []) != value}
+
+
+def _changed(line: Mapping[str, Any], name: str, current: Mapping[str, Any] | None, lines: str) -> bool:
+    """Whether a line's `name` is new: a new line, or a kept line whose value differs."""
+    if "id" not in line or current is None:
+        return True
+    old = next((old for old in current.get(lines) or () if old["id"] == line["id"]), None)
+    return old is None or old.get(name) != line.get(name)
+
+
+def _load_members(f: FieldDef, value: Any, errors: ErrorMap) -> list[int] | None:
+    """A `links` value: the sorted distinct ids, or None (the error noted) for a wrong shape or
+    a list longer than `max` (refused before any of its items is read)."""
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)):
+        errors.setdefault(f.name, []).append(CollectionError(f.name, "links_shape"))
+        return None
+    if len(value) > f.max:
+        errors.setdefault(f.name, []).append(CollectionError(f.name, "max_count", {"max": f.max, "count": len(value)}))
+        return None
+    ids = [_whole(item) for item in value]
+    if any(i is None for i in ids):
+        errors.setdefault(f.name, []).append(CollectionError(f.name, "links_shape"))
+        return None
+    return sorted(set(ids))  # type: ignore[arg-type]
+
+
+def _whole(value: Any) -> int | None:
+    """A record id: a whole number from 1 to what a 64-bit column holds (3.0 and "3" are 3)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    elif isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 19:
+        value = int(value)
+    if isinstance(value, int) and 1 <= value <= INT64_MAX:
+        return value
+    return None
