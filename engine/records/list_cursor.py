@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Sequence
 
-from metamodel.model import EntityDef
+from metamodel.field_paths import is_path
+from metamodel.model import EntityDef, Model
 
 SYSTEM_TYPES = {"id": "integer", "created_at": "datetime", "updated_at": "datetime"}
 TEXT_KINDS = frozenset({"string", "email", "phone", "url", "choice", "status"})
@@ -47,13 +48,17 @@ def encode_cursor(sort: Sequence[str], values: Sequence[Any], *, walk: bool | No
     return base64.urlsafe_b64encode(text.encode("utf-8")).decode("ascii").rstrip("=")
 
 
-def decode_cursor(text: str, entity: EntityDef, sort: Sequence[str], names: Sequence[str]) -> tuple[Any, ...]:
+def decode_cursor(text: str, entity: EntityDef, sort: Sequence[str], names: Sequence[str], *,
+                  model: Model | None = None) -> tuple[Any, ...]:
     """The typed key values of cursor `text` for `sort`, whose keys are the columns `names`."""
-    return read_cursor(text, entity, sort, names).values
+    return read_cursor(text, entity, sort, names, model=model).values
 
 
-def read_cursor(text: str, entity: EntityDef, sort: Sequence[str], names: Sequence[str]) -> Cursor:
-    """Cursor `text` for `sort` (whose keys are the columns `names`): its typed values and plan."""
+def read_cursor(text: str, entity: EntityDef, sort: Sequence[str], names: Sequence[str], *,
+                model: Model | None = None) -> Cursor:
+    """Cursor `text` for `sort` (whose keys are the columns `names`): its typed values and plan.
+    A key that is a path through links (`room.site.name`) is typed by the characteristic it
+    ends on, which the `model` tells."""
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         document = json.loads(raw.decode("utf-8"))
@@ -67,13 +72,15 @@ def read_cursor(text: str, entity: EntityDef, sort: Sequence[str], names: Sequen
     walk = document.get("w")
     if walk not in (None, 0, 1) or isinstance(walk, bool):
         raise CursorError(text)
-    typed = tuple(_typed(_kind(entity, name), value) for name, value in zip(names, values))
+    typed = tuple(_typed(_kind(entity, name, model), value) for name, value in zip(names, values))
     return Cursor(typed, None if walk is None else bool(walk))
 
 
-def _kind(entity: EntityDef, name: str) -> str:
+def _kind(entity: EntityDef, name: str, model: Model | None) -> str:
     if name in SYSTEM_TYPES:
         return SYSTEM_TYPES[name]
+    if model is not None and is_path(name):
+        return model.path(entity.name, name).field.type
     return entity.fields_by_name[name].type
 
 

@@ -4,6 +4,9 @@ A `ListRequest` is the whole state of a list page (what the URL says, so a view 
 be bookmarked). It is parsed from query-string arguments and checked against the
 `Model`: a field name that the entity does not have is refused, so identifiers in the
 SQL only ever come from validated definitions and every value is a bound parameter.
+
+A name may be a path through links (`room.site.name`, `?f_room.site.name=Lyon`): it is checked
+by `Model.path` and read as the column of a join (engine/records/paths.py `PathJoins`).
 """
 
 from __future__ import annotations
@@ -14,12 +17,14 @@ from typing import Any, Mapping, Sequence
 
 import sqlalchemy as sa
 
-from metamodel.model import EntityDef, FieldDef, ViewDef, WorkflowDef
+from metamodel.field_paths import PathError, is_path
+from metamodel.model import EntityDef, FieldDef, Model, ViewDef, WorkflowDef
 
 from engine.core.errors import EngineError, RuleError
 from engine.storage.keyset import key_items
 from .field_rules import FieldRules
 from .list_cursor import CursorError, encode_cursor, read_cursor
+from .paths import PathJoins
 from .search import search_condition
 
 MAX_PAGE_SIZE = 200
@@ -44,6 +49,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "unknown_field": {"en": "{entity} has no characteristic '{name}'",
                       "fr": "{entity} n'a pas de caractéristique « {name} »"},
     "sort": {"en": "cannot sort by {name} ({type})", "fr": "impossible de trier par {name} ({type})"},
+    "path": {"en": "{detail}", "fr": "chemin illisible : {detail}"},
     "cursor": {"en": "not a position in this list (made for another sort, or damaged): start again from page 1",
                "fr": "pas une position dans cette liste (faite pour un autre tri, ou abîmée) : repartez de la page 1"},
 }
@@ -157,9 +163,12 @@ class ListResult:
 
 
 def parse_list_request(
-    entity: EntityDef, args: Mapping[str, Sequence[str]], rules: Mapping[str, FieldRules]
+    entity: EntityDef, args: Mapping[str, Sequence[str]], rules: Mapping[str, FieldRules], *,
+    model: Model | None = None,
 ) -> ListRequest:
-    """Read query-string arguments (`name -> [values]`) into a checked ListRequest."""
+    """Read query-string arguments (`name -> [values]`) into a checked ListRequest. With the
+    `model`, a name may be a path through links (without it, a path is an unknown name)."""
+    rules = _PathRules(entity, rules, model)
 
     def first(name: str, default: str = "") -> str:
         values = args.get(name) or []
@@ -172,7 +181,7 @@ def parse_list_request(
     view = views[view_name]
     sort = tuple(s for s in first("sort").split(",") if s) or view.sort
     for item in sort:
-        _sortable(entity, item.lstrip("-"), "sort")
+        _sortable(entity, item.lstrip("-"), "sort", model)
     tab = first("tab", "open")
     if tab not in TABS:
         raise QueryError("tab", "tab", tabs=", ".join(TABS))
@@ -183,9 +192,9 @@ def parse_list_request(
         if not key.startswith("f_"):
             continue
         name, bound = key[2:], None
-        if name.endswith(("_min", "_max")) and name not in entity.fields_by_name:
+        if name.endswith(("_min", "_max")) and name not in entity.fields_by_name and not _resolves(entity, name, model):
             name, bound = name[:-4], name[-3:]
-        definition = _field(entity, name, key)
+        definition = _field(entity, name, key, model)
         values = [v for v in values if v != ""]
         if not values:
             continue
@@ -203,7 +212,7 @@ def parse_list_request(
             equals[name] = tuple(_load(rules[name], v, key, check=False) for v in values)
     group = first("group") or None
     if group is not None:
-        definition = _field(entity, group, "group")
+        definition = _field(entity, group, "group", model)
         if definition.type not in ("choice", "status", "link", "boolean"):
             raise QueryError("group", "group", name=group, type=definition.type)
     try:
@@ -217,7 +226,7 @@ def parse_list_request(
     after, after_walk = None, None
     if first("after"):
         try:
-            cursor = read_cursor(first("after"), entity, sort, [name for name, _ in key_items(sort)])
+            cursor = read_cursor(first("after"), entity, sort, [name for name, _ in key_items(sort)], model=model)
         except CursorError:
             raise QueryError("after", "cursor") from None
         after, after_walk = cursor.values, cursor.walk
@@ -241,30 +250,41 @@ def request_fields(request: ListRequest) -> set[str]:
 
 def build_conditions(
     table: sa.Table, entity: EntityDef, view: ViewDef, request: ListRequest, workflow: WorkflowDef | None,
-    *, hidden: frozenset[str] = frozenset(),
+    *, hidden: frozenset[str] = frozenset(), joins: PathJoins | None = None,
 ) -> list[sa.ColumnElement[bool]]:
     """The WHERE clause of a list request: live records, the view's fixed filter, the tab,
-    the filters and the quick search."""
+    the filters and the quick search. A path (in the request or the view's `where`) is read
+    through `joins`, which then make the FROM clause (`joins.select_from(*conditions)`)."""
+
+    def column(name: str) -> sa.ColumnElement[Any]:
+        if not is_path(name):
+            return table.c[name]
+        if joins is None:
+            raise QueryError(name, "unknown_field", entity=entity.name, name=name)
+        return joins.column(name)
+
+    def field_type(name: str) -> str:
+        return joins.path(name).field.type if is_path(name) and joins is not None else entity.field(name).type
+
     conditions: list[sa.ColumnElement[bool]] = [table.c.deleted_at.is_(None)]
     for name, fixed in view.where.items():
-        conditions.append(_fixed_condition(table.c[name], fixed))
+        conditions.append(_fixed_condition(column(name), fixed))
     if workflow is not None and request.tab != "all":
         open_codes = sorted(workflow.open_codes)
         status = table.c.status
         conditions.append(status.in_(open_codes) if request.tab == "open" else status.not_in(open_codes))
     for name, values in request.equals.items():
-        column = table.c[name]
-        if entity.field(name).type == "multi_choice":
-            conditions.append(sa.or_(*(_json_array_contains(column, v) for v in values)))
+        if field_type(name) == "multi_choice":
+            conditions.append(sa.or_(*(_json_array_contains(column(name), v) for v in values)))
         else:
-            conditions.append(column.in_(values))
+            conditions.append(column(name).in_(values))
     for name, text in request.contains.items():
-        conditions.append(table.c[name].ilike(f"%{_escape_like(text)}%", escape="\\"))
+        conditions.append(column(name).ilike(f"%{_escape_like(text)}%", escape="\\"))
     for name, (low, high) in request.ranges.items():
         if low is not None:
-            conditions.append(table.c[name] >= low)
+            conditions.append(column(name) >= low)
         if high is not None:
-            conditions.append(table.c[name] <= high)
+            conditions.append(column(name) <= high)
     if request.search:
         conditions.append(search_condition(table, entity, request.search, hidden=hidden))
     return conditions
@@ -297,17 +317,48 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _field(entity: EntityDef, name: str, parameter: str) -> FieldDef:
+def _field(entity: EntityDef, name: str, parameter: str, model: Model | None = None) -> FieldDef:
+    """The characteristic `name` names: the entity's own, or the end of a path (with the model)."""
     definition = entity.fields_by_name.get(name)
+    if definition is None and model is not None and is_path(name):
+        try:
+            return model.path(entity.name, name).field
+        except PathError as error:
+            raise QueryError(parameter, "path", detail=error.message) from None
     if definition is None:
         raise QueryError(parameter, "unknown_field", entity=entity.name, name=name)
     return definition
 
 
-def _sortable(entity: EntityDef, name: str, parameter: str) -> None:
+def _resolves(entity: EntityDef, name: str, model: Model | None) -> bool:
+    """Whether `name` is a path the model reads from `entity`."""
+    if model is None or not is_path(name):
+        return False
+    try:
+        model.path(entity.name, name)
+    except PathError:
+        return False
+    return True
+
+
+class _PathRules(dict):  # type: ignore[type-arg]
+    """The entity's `FieldRules`, and those of the characteristic a path ends on, made when asked."""
+
+    def __init__(self, entity: EntityDef, rules: Mapping[str, FieldRules], model: Model | None):
+        super().__init__(rules)
+        self.entity, self.model = entity, model
+
+    def __missing__(self, name: str) -> FieldRules:
+        if self.model is None or not is_path(name):
+            raise KeyError(name)
+        found = self[name] = FieldRules(self.model.path(self.entity.name, name).field, self.model)
+        return found
+
+
+def _sortable(entity: EntityDef, name: str, parameter: str, model: Model | None = None) -> None:
     if name in SORTABLE_SYSTEM:
         return
-    definition = _field(entity, name, parameter)
+    definition = _field(entity, name, parameter, model)
     if definition.type in ("multi_choice", "rich_text", "text"):
         raise QueryError(parameter, "sort", name=name, type=definition.type)
 

@@ -29,6 +29,10 @@ a count that only chooses it stops at `walk_threshold`, past which the choice no
 changes, and the page after a cursor takes the plan the cursor carries (the one of the page
 before) rather than counting again. Without every match counted, the page reads one row more
 than it shows, to say whether another follows.
+
+Paths through links (`room.site.name`) are columns of the `PathJoins` a list is given: the
+count joins what its conditions read, the page what it reads, filters and sorts by, the
+groups what they count by. No index of the table serves a path's sort: its matches are sorted.
 """
 
 from __future__ import annotations
@@ -41,7 +45,10 @@ import sqlalchemy as sa
 from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.expression import BinaryExpression, UnaryExpression
 
-from engine.storage.keyset import SortKey, after, nulls_high, sort_keys
+from metamodel.field_paths import is_path
+
+from engine.storage.keyset import SortKey, after, key_items, nulls_high
+from .paths import PathJoins
 from .queries import Group, ListRequest, ListResult, next_cursor
 from .search import use_search_index
 
@@ -81,6 +88,8 @@ def choose_walk(total: int, window: int, population: int, *, sort_indexed: bool)
 def sort_is_indexed(table: sa.Table, key: SortKey) -> bool:
     """Whether an index of `table` gives the rows in the order of `key` (the id: the primary key)."""
     column = key.column
+    if getattr(column, "table", None) is not table:
+        return False  # a path's column, of a joined table
     if column.primary_key:
         return True
     for index in table.indexes:
@@ -117,20 +126,23 @@ class Counted:
 def read_list(
     conn: sa.Connection, table: sa.Table, request: ListRequest, conditions: Sequence[sa.ColumnElement[bool]], *,
     fields: Iterable[str] | None = None, hidden: frozenset[str] = frozenset(), walk: bool | None = None,
+    joins: PathJoins | None = None,
 ) -> ListResult:
     """One page of a list: the total, the page's rows (plain dicts), the counts per group.
 
     `conditions`: the WHERE of the list (`queries.build_conditions` and the actor's scope);
     `fields`: only these characteristics (and `id`, `version`) in the rows; `hidden`: left out;
-    `walk`: impose a plan rather than choose it from the total (tests compare the two).
-    The matches are counted once, as `request.total` asks (see `count_matches`).
+    `walk`: impose a plan rather than choose it from the total (tests compare the two);
+    `joins`: the paths the conditions read, and those `fields` and the sort name (a row holds
+    a path's value under its text). The matches are counted once, as `request.total` asks
+    (see `count_matches`).
     """
     dialect = conn.dialect.name
     if request.search:
         conditions = use_search_index(conn, table, conditions)
     if request.search or request.contains:
         conditions = [_native(condition, dialect) for condition in conditions]
-    keys = sort_keys(table, request.sort)
+    keys = list_sort_keys(table, request.sort, joins)
     offset = 0 if request.after is not None else (request.page - 1) * request.page_size
     window = offset + request.page_size
     planned = walk is None and dialect in PLANNED_DIALECTS
@@ -138,7 +150,7 @@ def read_list(
     # the same: one page): a walk through a whole list counts once, on its first page.
     hinted = planned and request.total == "none" and request.after is not None and request.after_walk is not None
     counted = count_matches(conn, table, request, conditions, window, planned=planned and not hinted,
-                            sort_indexed=sort_is_indexed(table, keys[0]))
+                            sort_indexed=sort_is_indexed(table, keys[0]), joins=joins)
     records: list[dict[str, Any]] = []
     last: sa.Row[Any] | None = None
     more = False
@@ -154,15 +166,18 @@ def read_list(
             plan = PagePlan(False, "the sort has no index: the matches are sorted")
         else:
             plan = PagePlan(False, "the database chooses with the parameters' values")
-        wanted = list(table.c) if fields is None else [
+        wanted: list[Any] = list(table.c) if fields is None else [
             table.c[name] for name in dict.fromkeys(("id", "version", *fields)) if name in table.c]
-        extra = [k.column for k in keys if k.column.name not in {c.name for c in wanted}]  # for the cursor
+        if fields is not None and joins is not None:
+            wanted += [joins.labelled(name) for name in dict.fromkeys(fields) if is_path(name)]
+        extra = [_labelled(key, name, joins) for key, (name, _) in zip(keys, key_items(request.sort))
+                 if name not in {c.name for c in wanted}]  # for the cursor
         # One row more than the page says whether another follows, where the total cannot say it:
         # it is not counted whole, or the page starts after a cursor rather than at an offset.
         by_offset = counted.exact and request.after is None
         peek = 0 if by_offset else 1
         found = conn.execute(page_statement(dialect, table, request, conditions, walk=plan.walk,
-                                            read=[*wanted, *extra], peek=peek, keys=keys))
+                                            read=[*wanted, *extra], peek=peek, keys=keys, joins=joins))
         columns = list(found.keys())
         rows = found.all()  # a page and one at most: fetched at once rather than row by row
         more = offset + len(rows) < counted.matching if by_offset else len(rows) > request.page_size
@@ -184,21 +199,22 @@ def read_list(
     if request.group:
         few = counted.exact and counted.population is not None and counted.matching * 2 < counted.population
         groups = [Group(value, count) for value, count in
-                  conn.execute(group_statement(dialect, table, request.group, conditions, few=few))]
+                  conn.execute(group_statement(dialect, table, request.group, conditions, few=few, joins=joins))]
     total, capped = _answered_total(request, counted)
     return ListResult(request, records, total, groups, next_after, capped)
 
 
 def count_matches(
     conn: sa.Connection, table: sa.Table, request: ListRequest, conditions: Sequence[sa.ColumnElement[bool]],
-    window: int, *, planned: bool, sort_indexed: bool,
+    window: int, *, planned: bool, sort_indexed: bool, joins: PathJoins | None = None,
 ) -> Counted:
     """The count a page needs, in one statement: every match (`exact`), at most `total_cap` + 1
     (`capped`), none (`none`); and, where the plan is imposed (`planned`) on an indexed sort,
     enough matches to choose it: counting stops at `walk_threshold`, from which the choice no
     longer changes. The table's size then comes first, one step down the primary key."""
+    source = _source(table, joins, *conditions)
     if request.total == "exact":
-        matching, population = _count(conn, table, conditions, with_population=planned)
+        matching, population = _count(conn, table, conditions, with_population=planned, source=source)
         return Counted(matching, True, population)
     population = _population(conn, table) if planned and sort_indexed else None
     limit = request.total_cap + 1 if request.total == "capped" else 0
@@ -206,7 +222,7 @@ def count_matches(
         limit = max(limit, walk_threshold(window, population))
     if not limit:
         return Counted(0, False, None)
-    matching = conn.execute(_limited_count(table, conditions, limit)).scalar_one()
+    matching = conn.execute(_limited_count(source, conditions, limit)).scalar_one()
     return Counted(matching, matching < limit, population)
 
 
@@ -220,10 +236,11 @@ def _answered_total(request: ListRequest, counted: Counted) -> tuple[int | None,
 
 
 def _count(conn: sa.Connection, table: sa.Table, conditions: Sequence[sa.ColumnElement[bool]], *,
-           with_population: bool) -> tuple[int, int | None]:
-    """The total matching and, `with_population`, about how many rows the table holds (its
-    largest id, one step down the primary key, read by the same statement)."""
-    count = sa.select(sa.func.count()).select_from(table).where(*conditions)
+           with_population: bool, source: sa.FromClause) -> tuple[int, int | None]:
+    """The total matching (in `source`: the table, or it joined with the paths the conditions
+    read) and, `with_population`, about how many rows the table holds (its largest id, one step
+    down the primary key, read by the same statement)."""
+    count = sa.select(sa.func.count()).select_from(source).where(*conditions)
     if not with_population:
         return conn.execute(count).scalar_one(), None
     size = sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0)).scalar_subquery()
@@ -235,9 +252,9 @@ def _population(conn: sa.Connection, table: sa.Table) -> int:
     return conn.execute(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))).scalar_one()
 
 
-def _limited_count(table: sa.Table, conditions: Sequence[sa.ColumnElement[bool]], limit: int) -> sa.Select:
+def _limited_count(source: sa.FromClause, conditions: Sequence[sa.ColumnElement[bool]], limit: int) -> sa.Select:
     """How many rows match, counting no further than `limit`."""
-    first = sa.select(sa.literal_column("1")).select_from(table).where(*conditions).limit(limit).subquery()
+    first = sa.select(sa.literal_column("1")).select_from(source).where(*conditions).limit(limit).subquery()
     return sa.select(sa.func.count()).select_from(first)
 
 
@@ -249,10 +266,13 @@ def plan_page(table: sa.Table, keys: Sequence[SortKey], total: int, window: int,
 def page_statement(
     dialect: str, table: sa.Table, request: ListRequest, conditions: Sequence[sa.ColumnElement[bool]], *,
     walk: bool, read: Sequence[Any] | None = None, peek: int = 0, keys: Sequence[SortKey] | None = None,
+    joins: PathJoins | None = None,
 ) -> sa.Select:
     """The statement of the page of `request` under the plan `walk` (see `choose_walk`); `peek`:
-    rows read past the page (to learn whether another follows); `keys`: the sort's, when known."""
-    keys = keys or sort_keys(table, request.sort)
+    rows read past the page (to learn whether another follows); `keys`: the sort's, when known;
+    `joins`: the paths the conditions, `read` and the sort name."""
+    keys = keys or list_sort_keys(table, request.sort, joins)
+    read = list(read or [table])
     high = nulls_high(dialect)
     planned = dialect in PLANNED_DIALECTS
     where = [_unindexed(c, table) for c in conditions] if planned and walk else list(conditions)
@@ -260,22 +280,41 @@ def page_statement(
         where.append(after(keys, request.after, high))
     offset = 0 if request.after is not None else (request.page - 1) * request.page_size
     return (
-        sa.select(*(read or [table])).where(*where).order_by(*_order(keys, high, unindexed=planned and not walk))
+        sa.select(*read).select_from(_source(table, joins, *where, *read, *(k.column for k in keys)))
+        .where(*where).order_by(*_order(keys, high, unindexed=planned and not walk))
         .limit(request.page_size + peek).offset(offset)
     )
 
 
 def group_statement(dialect: str, table: sa.Table, name: str, conditions: Sequence[sa.ColumnElement[bool]], *,
-                    few: bool) -> sa.Select:
+                    few: bool, joins: PathJoins | None = None) -> sa.Select:
     """The counts per value of `name` among the matches, most frequent first.
 
     Walking the index of the grouped column gives the groups in order but reads every live row
     of the table; reading the matches through the filter's index and grouping them reads only
     those. When `few` match (fewer than half the rows), SQLite is made to do the latter by
     writing the column `+column`."""
-    column = table.c[name]
-    key = _plus(column) if few and dialect in PLANNED_DIALECTS else column
-    return sa.select(key, sa.func.count()).where(*conditions).group_by(key).order_by(sa.func.count().desc(), key)
+    column = joins.column(name) if joins is not None else table.c[name]
+    key = _plus(column) if few and dialect in PLANNED_DIALECTS and not is_path(name) else column
+    return (sa.select(key, sa.func.count()).select_from(_source(table, joins, *conditions, column))
+            .where(*conditions).group_by(key).order_by(sa.func.count().desc(), key))
+
+
+def list_sort_keys(table: sa.Table, sort: Sequence[str], joins: PathJoins | None = None) -> tuple[SortKey, ...]:
+    """The keys of a list's sort (`engine.storage.keyset.key_items`): columns of `table`, or of
+    the joins for a path."""
+    return tuple(SortKey(joins.column(name) if joins is not None else table.c[name], descending)  # type: ignore[arg-type]
+                 for name, descending in key_items(sort))
+
+
+def _labelled(key: SortKey, name: str, joins: PathJoins | None) -> Any:
+    """A sort key's column as a row names it (a path by its text)."""
+    return joins.labelled(name) if joins is not None and is_path(name) else key.column
+
+
+def _source(table: sa.Table, joins: PathJoins | None, *elements: Any) -> sa.FromClause:
+    """The FROM clause of a statement reading `elements`: the table, joined with the paths they read."""
+    return joins.select_from(*elements) if joins is not None else table
 
 
 def _order(keys: Sequence[SortKey], high: bool, *, unindexed: bool) -> list[sa.ColumnElement[Any]]:

@@ -1,0 +1,68 @@
+"""One page of a list of records as an actor may read it, paths through links included.
+
+`list_records` is what `RecordService.list` does: the actor's access checked (a filter, sort or
+group naming a characteristic they may not see is refused, on the way of a path as at its
+end), the conditions built with the joins of the paths the view and the request name, the
+actor's row scope added, the page read by `query_plan.read_list`. Rows carry a path's value
+under its text (`"room.site.name": "Lyon"`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
+
+import sqlalchemy as sa
+
+from metamodel.field_paths import is_path
+
+from engine.access.permissions import PermissionDenied
+from engine.core.context import Actor
+from .paths import PathJoins, path_reader
+from .queries import ListRequest, ListResult, build_conditions, parse_list_request, request_fields
+from .query_plan import read_list
+
+if TYPE_CHECKING:
+    from .service import RecordService
+
+
+def list_records(
+    service: RecordService, entity: str, request: ListRequest | None = None, *, actor: Actor | None = None,
+    fields: Iterable[str] | None = None, where: Iterable[sa.ColumnElement[bool]] = (), walk: bool | None = None,
+) -> ListResult:
+    """One page of `entity`'s list view `request.view`: rows, the total, counts per group.
+
+    `fields`: only these characteristics and paths (and `id`, `version`) in the rows; by
+    default every characteristic and the view's path columns. A path the actor may not read
+    in full is left out of the rows. `where`: more conditions on the entity's table (a
+    related panel's link to its record); `walk`: impose a plan (tests compare them)."""
+    request = request or ListRequest()
+    table = service.table(entity)
+    definition = service.model.entity(entity)
+    view = definition.view(request.view)
+    flow = service.workflows.get(entity)
+    with service.reading(actor) as tx:
+        access = tx.access(entity, "read")
+        joins = PathJoins(path_reader(service.model, service.tables, service.permissions, tx.actor), entity, table)
+        named = request_fields(request)
+        service.permissions.check_fields(access, [name for name in named if not is_path(name)], "read")
+        unreadable = sorted(name for name in named if is_path(name) and joins.reader.is_hidden(joins.path(name)))
+        if unreadable:
+            raise PermissionDenied(entity, "read", f"no access to {', '.join(unreadable)}")
+        conditions = build_conditions(
+            table, definition, view, request, flow.definition if flow else None, hidden=access.hidden, joins=joins
+        )
+        conditions += list(where)
+        scope = service.permissions.scope_condition(access, tx.actor, table)
+        if scope is not None:
+            conditions.append(scope)
+        if fields is None:
+            fields = [c.name for c in table.c] + [name for name in view.columns if is_path(name)]
+        shown = [name for name in fields if not is_path(name) or not joins.reader.is_hidden(joins.path(name))]
+        return read_list(tx.conn, table, request, conditions, fields=shown, hidden=access.hidden, joins=joins,
+                         walk=walk)
+
+
+def list_request(service: RecordService, entity: str, args: Mapping[str, Sequence[str]]) -> ListRequest:
+    """Query-string arguments read into a checked ListRequest, paths through links included."""
+    validator = service.validator(entity)
+    return parse_list_request(validator.entity, args, validator.rules, model=service.model)
