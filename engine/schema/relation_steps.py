@@ -130,6 +130,8 @@ class RelationSteps:
         old = self._old(entity, f.name)
         if old is None or old["type"] not in COLLECTION_TYPES:
             return False
+        if old["type"] == "links":
+            self.taken.add(join_table_name(entity, f.name))  # kept as it is while refused, not archived
         self._refuse_shape(entity, f, old)
         return True
 

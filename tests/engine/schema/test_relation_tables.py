@@ -228,3 +228,223 @@ def test_the_quote_pack_gets_an_owned_table(database_url: str, tmp_path: Path) -
         assert plan_migration(db, model, build_tables(model)).steps == ()
     finally:
         db.dispose()
+
+
+# -- evolution -----------------------------------------------------------------------------------
+
+PERSON = entity("person", {"name": {"type": "string"}})
+
+
+def event(**fields: Mapping[str, Any]) -> dict[str, Any]:
+    return entity("event", {"title": {"type": "string"}, **fields})
+
+
+def join_indexes(storage: Storage, table: str) -> set[str]:
+    return {i["name"] for i in sa.inspect(storage.db).get_indexes(table)}
+
+
+def populated(storage: Storage, **fields: Mapping[str, Any]) -> tuple[list[int], list[int]]:
+    """Persons p1..p3 and events e1..e3 under the definitions `fields` of event; their ids."""
+    storage.migrate(PERSON, event(**fields))
+    persons = storage.insert("person", [{"name": f"p{i}"} for i in (1, 2, 3)])
+    events = storage.insert("event", [{"title": f"e{i}"} for i in (1, 2, 3)])
+    return persons, events
+
+
+def test_a_new_links_characteristic_gets_its_join_table_and_the_records_stay(storage: Storage) -> None:
+    persons, events = populated(storage)
+    plan = storage.migrate(PERSON, event(guests={"type": "links", "entity": "person"}))
+    assert plan.words() == [
+        "event.guests: new many-to-many link to person: create join table rel_event__guests"]
+    assert_tables_follow_the_model(storage.db, storage.model)
+    storage.link("rel_event__guests", [(events[0], persons[0])])
+    assert storage.members("rel_event__guests") == {(events[0], persons[0])}
+    assert storage.migrate(PERSON, event(guests={"type": "links", "entity": "person"})).steps == ()
+
+
+def test_a_links_characteristic_removed_archives_its_members_then_drops_its_table(storage: Storage) -> None:
+    persons, events = populated(storage, guests={"type": "links", "entity": "person"})
+    storage.link("rel_event__guests", [(events[0], persons[2]), (events[0], persons[0]), (events[0], persons[1]),
+                                       (events[1], persons[1])])
+    plan = storage.plan(PERSON, event())
+    assert plan.words() == [
+        "event.guests: no longer declared: archive its 4 link(s) (the members of each record), then drop join "
+        "table rel_event__guests (`ossature archive restore event.guests` brings them back once it is declared "
+        "again)"]
+    assert plan.steps[0].text("fr").startswith("event.guests : plus déclaré : archiver ses 4 lien(s)")
+    storage.migrate(PERSON, event())
+    assert "rel_event__guests" not in storage.table_names()
+    assert storage.archived("event", "guests") == {events[0]: (sorted(persons), "links"),
+                                                   events[1]: ([persons[1]], "links")}
+    with storage.db.connect() as conn:
+        from engine.schema.archive import list_archive
+        (entry,) = list_archive(conn, storage.model)
+    assert (entry.target, entry.count, entry.declared) == ("event.guests", 2, False)
+    assert storage.migrate(PERSON, event()).steps == ()
+
+
+def test_an_empty_links_removed_archives_nothing(storage: Storage) -> None:
+    populated(storage, guests={"type": "links", "entity": "person"})
+    plan = storage.migrate(PERSON, event())
+    assert [s.count for s in plan.steps] == [0]
+    assert storage.archived("event", "guests") == {}
+    assert "rel_event__guests" not in storage.table_names()
+
+
+def test_a_renamed_links_keeps_its_members_history_and_names_its_keys_after_itself(storage: Storage) -> None:
+    persons, events = populated(storage, guests={"type": "links", "entity": "person"})
+    pairs = [(events[0], persons[0]), (events[0], persons[1]), (events[2], persons[2])]
+    storage.link("rel_event__guests", pairs)
+    history = sa.table("sys_history", sa.column("entity"), sa.column("record_id"), sa.column("field"),
+                       sa.column("valid_from"))
+    with storage.db.begin() as conn:
+        conn.execute(history.insert().values(entity="event", record_id=events[0], field="guests", valid_from=NOW))
+    renamed = event(attendees={"type": "links", "entity": "person", "renamed_from": "guests"})
+    plan = storage.migrate(PERSON, renamed)
+    assert plan.words() == ["event.guests: renamed to attendees: its 3 link(s) move to join table rel_event__attendees"]
+    assert storage.members("rel_event__attendees") == set(pairs)
+    assert "rel_event__guests" not in storage.table_names()
+    assert_tables_follow_the_model(storage.db, storage.model)
+    assert join_indexes(storage, "rel_event__attendees") == {"ix_rel_event__attendees_target"}
+    assert sa.inspect(storage.db).get_pk_constraint("rel_event__attendees")["name"] == "pk_rel_event__attendees"
+    with storage.db.connect() as conn:
+        assert conn.execute(sa.select(history.c.field)).scalars().all() == ["attendees"]
+    assert storage.migrate(PERSON, renamed).steps == ()
+    # the former name is free again: a new characteristic takes it, with keys of the same names
+    again = event(attendees={"type": "links", "entity": "person"},
+                  guests={"type": "links", "entity": "person", "reverse": "guest_events"})
+    assert storage.migrate(PERSON, again).words() == [
+        "event.guests: new many-to-many link to person: create join table rel_event__guests"]
+    assert storage.members("rel_event__guests") == set()
+    assert storage.members("rel_event__attendees") == set(pairs)
+
+
+def test_a_link_made_links_turns_each_value_into_a_member(storage: Storage) -> None:
+    persons, events = populated(storage, host={"type": "link", "entity": "person"})
+    table = sa.table("ent_event", sa.column("id"), sa.column("host"), sa.column("deleted_at"))
+    cleanup = sa.table("sys_cleanup", sa.column("entity"), sa.column("record_id"), sa.column("field"),
+                       sa.column("rule"), sa.column("detected_at"))
+    with storage.db.begin() as conn:
+        conn.execute(table.update().where(table.c.id == events[0]).values(host=persons[1]))
+        conn.execute(table.update().where(table.c.id == events[2]).values(host=persons[2], deleted_at=NOW))
+        conn.execute(cleanup.insert().values(entity="event", record_id=events[1], field="host", rule="mandatory",
+                                             detected_at=NOW))
+    assert "ix_ent_event_host" in join_indexes(storage, "ent_event")
+    made_links = event(host={"type": "links", "entity": "person"})
+    plan = storage.migrate(PERSON, made_links)
+    assert plan.words() == [
+        "event.host: link -> links: each of the 2 value(s) becomes a member (join table rel_event__host), "
+        "then the column is dropped",
+        "drop index ix_ent_event_host on ent_event (no longer declared; no data involved)"]
+    assert storage.members("rel_event__host") == {(events[0], persons[1]), (events[2], persons[2])}
+    assert "host" not in storage.columns("ent_event")
+    assert "ix_ent_event_host" not in join_indexes(storage, "ent_event")
+    assert_tables_follow_the_model(storage.db, storage.model)
+    with storage.db.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(cleanup)).scalar_one() == 0
+        assert conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one() == 3
+    assert storage.migrate(PERSON, made_links).steps == ()
+
+
+@pytest.mark.parametrize(("before", "after", "old", "new"), [
+    ({"type": "link", "entity": "person"}, {"type": "links", "entity": "owner"}, "link to person", "links to owner"),
+    ({"type": "links", "entity": "person"}, {"type": "link", "entity": "person"}, "links to person", "link to person"),
+    ({"type": "links", "entity": "person"}, {"type": "links", "entity": "owner"}, "links to person", "links to owner"),
+    ({"type": "links", "entity": "person"}, {"type": "string"}, "links to person", "string"),
+    ({"type": "string"}, {"type": "links", "entity": "person"}, "string", "links to person"),
+    ({"type": "integer"}, {"type": "links", "entity": "person"}, "integer", "links to person"),
+])
+def test_other_changes_of_a_relation_kind_or_target_are_refused(storage: Storage, before: dict, after: dict,
+                                                                 old: str, new: str) -> None:
+    persons, events = populated(storage, party=before)
+    tables_before = storage.table_names()
+    columns_before = storage.columns("ent_event").keys()
+    if before["type"] == "links":
+        storage.link("rel_event__party", [(events[0], persons[0])])
+    plan = storage.plan(PERSON, event(party=after))
+    assert [s.kind for s in plan.steps if s.kind != "index"] == ["refuse"]
+    (problem,) = plan.problems
+    assert problem.text() == (
+        f"REFUSED: event.party: {old} -> {new} refused: a relation cannot change its kind or target (only a link "
+        "may become links to the same entity); declare a new characteristic and remove this one: its values are "
+        "archived")
+    assert problem.text("fr").startswith(f"REFUSÉ : event.party : {old} -> {new} refusé : une relation ne peut")
+    with pytest.raises(MigrationRefused) as refused:
+        storage.migrate(PERSON, event(party=after))
+    assert "event.party" in refused.value.message("en") and "event.party" in refused.value.message("fr")
+    assert storage.table_names() == tables_before
+    assert storage.columns("ent_event").keys() == columns_before
+    if before["type"] == "links":
+        assert storage.members("rel_event__party") == {(events[0], persons[0])}
+
+
+def test_a_new_owned_entity_gets_its_table_beside_the_records_of_its_owner(storage: Storage) -> None:
+    _, events = populated(storage)
+    item = entity("event_item", {"label": {"type": "string"}}, owned_by="event")
+    plan = storage.migrate(PERSON, event(items={"type": "lines", "entity": "event_item"}), item)
+    assert [w for w in plan.words() if "event" in w] == ["create table ent_event_item (10 columns)"]
+    assert_tables_follow_the_model(storage.db, storage.model)
+    with storage.db.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(sa.table("ent_event"))).scalar_one() == 3
+    assert storage.migrate(PERSON, event(items={"type": "lines", "entity": "event_item"}), item).steps == ()
+
+
+NOTE = {"text": {"type": "string"}}
+
+
+def test_an_entity_with_records_cannot_become_owned(storage: Storage) -> None:
+    storage.migrate(PERSON, event(), entity("note", NOTE))
+    storage.insert("note", [{"text": "a"}, {"text": "b"}])
+    owned = (PERSON, event(notes={"type": "lines", "entity": "note"}), entity("note", NOTE, owned_by="event"))
+    plan = storage.plan(*owned)
+    (problem,) = plan.problems
+    assert problem.text() == (
+        "REFUSED: note: now owned by event (owned_by), but its 2 existing record(s) belong to no event: an entity "
+        "with records cannot become owned; declare a new owned entity instead")
+    assert problem.text("fr").startswith("REFUSÉ : note : désormais possédée par event (owned_by), mais ses 2 ")
+    assert not [s for s in plan.steps if s.field in (PARENT_FIELD, POSITION_FIELD)]
+    with pytest.raises(MigrationRefused):
+        storage.migrate(*owned)
+    assert PARENT_FIELD not in storage.columns("ent_note")
+
+
+def test_an_empty_entity_may_become_owned(storage: Storage) -> None:
+    storage.migrate(PERSON, event(), entity("note", NOTE))
+    owned = (PERSON, event(notes={"type": "lines", "entity": "note"}), entity("note", NOTE, owned_by="event"))
+    plan = storage.migrate(*owned)
+    assert {s.field for s in plan.steps if s.key == "add_column"} == {PARENT_FIELD, POSITION_FIELD}
+    assert_tables_follow_the_model(storage.db, storage.model)
+    assert storage.migrate(*owned).steps == ()
+
+
+def test_lines_cannot_become_a_column(storage: Storage) -> None:
+    item = entity("event_item", {"label": {"type": "string"}}, owned_by="event")
+    storage.migrate(PERSON, event(items={"type": "lines", "entity": "event_item"}), item)
+    (problem,) = storage.plan(PERSON, event(items={"type": "string"})).problems
+    assert problem.text().startswith("REFUSED: event.items: lines of event_item -> string refused")
+    assert "items" not in storage.columns("ent_event")
+
+
+def test_a_column_cannot_become_lines(storage: Storage) -> None:
+    storage.migrate(PERSON, event(items={"type": "string"}))
+    item = entity("event_item", {"label": {"type": "string"}}, owned_by="event")
+    (problem,) = storage.plan(PERSON, event(items={"type": "lines", "entity": "event_item"}), item).problems
+    assert problem.text().startswith("REFUSED: event.items: string -> lines of event_item refused")
+
+
+def test_an_entity_removed_archives_the_members_of_its_links_with_its_records(storage: Storage) -> None:
+    persons, events = populated(storage, guests={"type": "links", "entity": "person"})
+    storage.link("rel_event__guests", [(events[1], persons[0])])
+    plan = storage.migrate(PERSON)
+    assert [s.key for s in plan.steps if s.entity == "event"] == ["archive_join_table", "archive_entity"]
+    assert not {"ent_event", "rel_event__guests"} & storage.table_names()
+    assert storage.archived("event", "guests") == {events[1]: ([persons[0]], "links")}
+
+
+def test_a_links_target_removed_with_the_links_is_archived_in_order(storage: Storage) -> None:
+    persons, events = populated(storage, guests={"type": "links", "entity": "person"})
+    storage.link("rel_event__guests", [(events[0], persons[1])])
+    plan = storage.migrate(event())
+    assert not plan.problems
+    assert not {"ent_person", "rel_event__guests"} & storage.table_names()
+    assert storage.archived("event", "guests") == {events[0]: ([persons[1]], "links")}
