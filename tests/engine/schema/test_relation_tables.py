@@ -218,16 +218,20 @@ def test_the_relations_pack_gets_its_owned_and_join_tables_then_plans_nothing(da
         db.dispose()
 
 
-def test_the_quote_pack_gets_an_owned_table(database_url: str, tmp_path: Path) -> None:
+def test_an_engine_boots_on_the_relations_pack_and_migrates_its_tables(make_engine) -> None:
+    model = relations_model()
+    engine = make_engine(model)  # Engine(model, url) then migrate
+    assert_tables_follow_the_model(engine.db, model)
+    assert engine.tables.join_table("booking", "attendees") is engine.tables.join_tables[("booking", "attendees")]
+    assert engine.pending_migrations() == [] and engine.migrate() == []
+
+
+def test_the_quote_pack_gets_an_owned_table(make_engine, tmp_path: Path) -> None:
     model = metamodel.load_model([metamodel.BASE_PACK, write_quote_pack(tmp_path / "quotes")])
-    db = create_db(database_url)
-    try:
-        apply_migration(db, model, build_tables(model), clock=lambda: NOW)
-        assert_tables_follow_the_model(db, model)
-        assert "lines" not in {c["name"] for c in sa.inspect(db).get_columns("ent_quote")}
-        assert plan_migration(db, model, build_tables(model)).steps == ()
-    finally:
-        db.dispose()
+    engine = make_engine(model)
+    assert_tables_follow_the_model(engine.db, model)
+    assert "lines" not in {c["name"] for c in sa.inspect(engine.db).get_columns("ent_quote")}
+    assert engine.pending_migrations() == []
 
 
 # -- evolution -----------------------------------------------------------------------------------
