@@ -49,6 +49,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "unknown_field": {"en": "{entity} has no characteristic '{name}'",
                       "fr": "{entity} n'a pas de caractéristique « {name} »"},
     "sort": {"en": "cannot sort by {name} ({type})", "fr": "impossible de trier par {name} ({type})"},
+    "lines": {"en": "{name} holds lines: a list cannot be filtered by them",
+              "fr": "{name} contient des lignes : une liste ne peut pas être filtrée par elles"},
     "path": {"en": "{detail}", "fr": "chemin illisible : {detail}"},
     "cursor": {"en": "not a position in this list (made for another sort, or damaged): start again from page 1",
                "fr": "pas une position dans cette liste (faite pour un autre tri, ou abîmée) : repartez de la page 1"},
@@ -198,6 +200,8 @@ def parse_list_request(
         values = [v for v in values if v != ""]
         if not values:
             continue
+        if definition.type == "lines":
+            raise QueryError(key, "lines", name=name)
         if bound:
             if definition.type not in RANGE_TYPES:
                 raise QueryError(key, "not_range", name=name)
@@ -208,6 +212,8 @@ def parse_list_request(
             contains[name] = values[0]
         elif definition.type == "multi_choice":
             equals[name] = tuple(values)
+        elif definition.type == "links":
+            equals[name] = tuple(_record_id(definition, v, key) for v in values)
         else:
             equals[name] = tuple(_load(rules[name], v, key, check=False) for v in values)
     group = first("group") or None
@@ -267,8 +273,18 @@ def build_conditions(
         return joins.path(name).field.type if is_path(name) and joins is not None else entity.field(name).type
 
     conditions: list[sa.ColumnElement[bool]] = [table.c.deleted_at.is_(None)]
+    def members(name: str, values: Sequence[Any]) -> sa.ColumnElement[bool]:
+        """A `links` characteristic holds any of `values` (ids): a row of its join table."""
+        if joins is None:
+            raise QueryError(name, "unknown_field", entity=entity.name, name=name)
+        join = joins.reader.tables.join_table(entity.name, name)
+        return sa.exists().where(join.c.source_id == table.c.id, join.c.target_id.in_(list(values)))
+
     for name, fixed in view.where.items():
-        conditions.append(_fixed_condition(column(name), fixed))
+        if field_type(name) == "links":
+            conditions.append(members(name, fixed if isinstance(fixed, (list, tuple)) else [fixed]))
+        else:
+            conditions.append(_fixed_condition(column(name), fixed))
     if workflow is not None and request.tab != "all":
         open_codes = sorted(workflow.open_codes)
         status = table.c.status
@@ -276,6 +292,8 @@ def build_conditions(
     for name, values in request.equals.items():
         if field_type(name) == "multi_choice":
             conditions.append(sa.or_(*(_json_array_contains(column(name), v) for v in values)))
+        elif field_type(name) == "links":
+            conditions.append(members(name, values))
         else:
             conditions.append(column(name).in_(values))
     for name, text in request.contains.items():
@@ -359,8 +377,19 @@ def _sortable(entity: EntityDef, name: str, parameter: str, model: Model | None 
     if name in SORTABLE_SYSTEM:
         return
     definition = _field(entity, name, parameter, model)
-    if definition.type in ("multi_choice", "rich_text", "text"):
+    if definition.type in ("multi_choice", "rich_text", "text", "links", "lines"):
         raise QueryError(parameter, "sort", name=name, type=definition.type)
+
+
+def _record_id(definition: FieldDef, raw: str, parameter: str) -> int:
+    """A record id given to filter a `links` characteristic (a whole number)."""
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or not 0 < value < 2**63:
+        raise QueryError(parameter, "type", rule_error=RuleError(definition.name, "type", {"type": "link"}))
+    return value
 
 
 def _load(rules: FieldRules, raw: str, parameter: str, *, check: bool) -> Any:

@@ -89,12 +89,15 @@ def world(scratch_databases, tmp_path_factory):
                  "deleted_at": stamp if i % 11 == 5 else None,
                  "created_by": users[0] if i % 9 == 0 else None}
                 for i in range(30)])
-            insert(conn, "booking", [
+            bookings = insert(conn, "booking", [
                 {"subject": f"Talk{i % 17:02d}", "room": maybe(rnd.choice(rooms)), "backup_room": maybe(rnd.choice(rooms), 0.6),
                  "starts_on": maybe(dt.date(2026, 3, 1) + dt.timedelta(days=rnd.randrange(30))),
                  "created_at": stamp + dt.timedelta(minutes=rnd.randrange(6)),
                  "deleted_at": stamp if rnd.random() < 0.05 else None}
                 for i in range(BOOKINGS)])
+            members = {(b, u) for b in bookings for u in users if rnd.random() < 0.3}
+            conn.execute(engine.tables.join_table("booking", "attendees").insert(),
+                         [{"source_id": b, "target_id": u} for b, u in sorted(members)])
             conn.exec_driver_sql("ANALYZE")
         guest = Actor(user_id=users[0], username="gus", roles=frozenset({"guest"}))
         yield engine, guest
@@ -110,6 +113,10 @@ class Naive:
         with engine.db.connect() as conn:
             self.rows = {name: {row["id"]: dict(row) for row in conn.execute(sa.select(engine.tables.of(name))).mappings()}
                          for name in self.model.entities}
+            join = engine.tables.join_table("booking", "attendees")
+            self.attendees: dict[int, list[int]] = {}
+            for source, target in conn.execute(sa.select(join.c.source_id, join.c.target_id)):
+                self.attendees.setdefault(source, []).append(target)
         self.high = nulls_high(engine.db.dialect.name)
 
     def readable(self, entity: str, record: dict[str, Any]) -> bool:
@@ -135,17 +142,26 @@ class Naive:
         return None if self.hidden(path.target, path.field.name) else record[path.field.name]
 
     def get(self, booking: dict[str, Any], name: str) -> Any:
+        if name == "attendees":
+            return sorted(self.attendees.get(booking["id"], []))
         return self.value(booking, name) if "." in name else booking[name]
+
+    def holds(self, booking: dict[str, Any], name: str, values: Any) -> bool:
+        """Equality, or for a `links` characteristic: any of the values is a member."""
+        value = self.get(booking, name)
+        if name == "attendees":
+            return bool(set(value) & set(values if isinstance(values, (list, tuple)) else [values]))
+        return value in values if isinstance(values, tuple) else value == values
 
     def matches(self, booking: dict[str, Any], request: ListRequest) -> bool:
         if booking["deleted_at"] is not None:
             return False
         view = self.model.entity("booking").view(request.view)
         for name, fixed in view.where.items():
-            if self.get(booking, name) != fixed:
+            if not self.holds(booking, name, fixed):
                 return False
         for name, values in request.equals.items():
-            if self.get(booking, name) not in values:
+            if not self.holds(booking, name, values):
                 return False
         for name, text in request.contains.items():
             value = self.get(booking, name)
@@ -226,6 +242,11 @@ def requests(engine, naive: Naive) -> Iterator[ListRequest]:
                 yield ListRequest(tab="all", sort=(prefix + text, "-subject"), page_size=40)
         if kind in GROUPABLE:
             yield ListRequest(tab="all", group=text, sort=(text,), page_size=5)
+    users = sorted(naive.rows["user"])
+    for members in [(u,) for u in users] + [tuple(users[:2]), (10**6,)]:
+        yield ListRequest(tab="all", equals={"attendees": members}, sort=("room.name",), page_size=11)
+        yield ListRequest(tab="all", equals={"attendees": members, "room.access_mode": ("open",)}, page_size=50)
+    yield ListRequest(view="with_first_user", tab="all", sort=("-room.site.name",), page_size=8)
     rnd = random.Random(SEED)
     for _ in range(60):
         a, b = rnd.sample(paths, 2)
@@ -268,10 +289,38 @@ def test_rows_carry_the_path_values(world, who):
         assert not set(paths) - set(shown) & set(row)  # a hidden path is left out
 
 
-def test_the_default_row_holds_the_views_path_columns(world):
+def test_the_default_row_holds_the_views_path_and_links_columns(world):
     engine, _ = world
-    result = list_records(engine.records, "booking", ListRequest(tab="all", page_size=3))
-    assert {"subject", "room", "room.name", "room.site.name", "backup_room.name"} <= set(result.rows[0])
+    naive = Naive(engine, SYSTEM_ACTOR)
+    result = list_records(engine.records, "booking", ListRequest(tab="all", page_size=BOOKINGS))
+    assert {"subject", "room", "room.name", "room.site.name", "backup_room.name", "attendees"} <= set(result.rows[0])
+    assert [row["attendees"] for row in result.rows] == [naive.get(naive.rows["booking"][row["id"]], "attendees")
+                                                         for row in result.rows]
+    assert any(len(row["attendees"]) > 1 for row in result.rows) and any(not row["attendees"] for row in result.rows)
+
+
+def test_the_members_of_a_page_are_read_by_one_statement(world):
+    engine, _ = world
+    statements: list[str] = []
+    listen = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
+    sa.event.listen(engine.db, "before_cursor_execute", listen)
+    try:
+        result = list_records(engine.records, "booking", ListRequest(tab="all", page_size=100),
+                              fields=["subject", "attendees"])
+    finally:
+        sa.event.remove(engine.db, "before_cursor_execute", listen)
+    assert len(result.rows) == 100 and len(statements) == 3  # the count, the page, the members
+
+
+@pytest.mark.parametrize("args, parameter", [({"sort": ["attendees"]}, "sort"), ({"group": ["attendees"]}, "group"),
+                                             ({"f_attendees": ["x"]}, "f_attendees"), ({"f_attendees": ["0"]}, "f_attendees"),
+                                             ({"f_attendees_min": ["1"]}, "f_attendees_min")])
+def test_links_are_no_sort_group_or_range_and_filter_by_ids(world, args, parameter):
+    engine, _ = world
+    with pytest.raises(QueryError) as raised:
+        list_request(engine.records, "booking", args)
+    assert raised.value.parameter == parameter and raised.value.message("fr")
+    assert list_request(engine.records, "booking", {"f_attendees": ["2", "1"]}).equals == {"attendees": (2, 1)}
 
 
 def test_a_named_views_where_reads_paths(world):
