@@ -6,6 +6,11 @@
   characteristic is historized, by the actor who restored); a record that has a value
   again, or no longer exists, keeps its archived value. If one value does not convert,
   nothing is restored.
+- `entity.field` of a `links`: the archived members of each record (or the archived value of a
+  `link` to the same entity, as one member) go back into its join table for the records that
+  have no members now and still exist, as an edit of those records (new version, audit,
+  history when historized); members that no longer exist are left out, and a record none of
+  whose members exists keeps its archived value.
 - `entity`: into its (empty) table, set-based; a characteristic no longer declared, or
   declared with another type, goes to `sys_archive` instead (restore it as a field).
 
@@ -63,6 +68,8 @@ def restore(db: sa.Engine, model: Model, tables: Tables, target: str, *, formats
     with schema_transaction(db) as conn:
         if not sa.inspect(conn).has_table(ARCHIVE.name):
             raise ArchiveError("restore_nothing", target=target)
+        if field and definition.field(field).type == "links":
+            return _restore_members(conn, tables, entity, definition.field(field), clock(), actor_id)
         if field:
             return _restore_field(conn, model, tables, entity, definition.field(field), formats or {}, clock(), actor_id)
         return _restore_entity(conn, model, tables, entity, formats or {}, clock())
@@ -138,6 +145,69 @@ def _restore_field(conn: sa.Connection, model: Model, tables: Tables, entity: st
             conn.execute(ARCHIVE.update().where(*pending, ARCHIVE.c.record_id.in_(done)).values(restored_at=now))
             restored += len(writes)
     refresh_breakers(conn, entity, table, new_rules, now)
+    return _restore_result(target, restored, has_value, missing)
+
+
+def _restore_members(conn: sa.Connection, tables: Tables, entity: str, new: FieldDef, now: dt.datetime,
+                     actor_id: int | None) -> RestoreResult:
+    target = f"{entity}.{new.name}"
+    join = tables.join_table(entity, new.name)
+    if not sa.inspect(conn).has_table(join.name):
+        raise ArchiveError("restore_pending", target=target)
+    batches = {
+        row.id: row.definition for row in conn.execute(
+            sa.select(BATCHES.c.id, BATCHES.c.definition).where(BATCHES.c.entity == entity, BATCHES.c.field == new.name)
+        )
+    }
+    pending = (ARCHIVE.c.entity == entity, ARCHIVE.c.field == new.name, ARCHIVE.c.restored_at.is_(None))
+    if not conn.execute(sa.select(sa.func.count()).select_from(ARCHIVE).where(*pending)).scalar_one():
+        raise ArchiveError("restore_nothing", target=target)
+    other = [batch for batch, data in batches.items()
+             if data.get("type") not in ("link", "links") or data.get("entity") != new.entity]
+    if other:
+        count = conn.execute(sa.select(sa.func.count()).select_from(ARCHIVE)
+                             .where(*pending, ARCHIVE.c.batch_id.in_(other))).scalar_one()
+        if count:
+            raise ArchiveError("restore_incompatible", target=target, count=count, type=f"links to {new.entity}")
+    table = tables.of(entity)
+    targets = tables.of(new.entity)
+    restored = has_value = missing = 0
+    for rows in _archived_chunks(conn, pending):
+        latest: dict[int, list[int]] = {}
+        for _row_id, record_id, _batch, value in rows:
+            latest[record_id] = sorted(set(value if isinstance(value, list) else [value]))
+        ids = list(latest)
+        versions = dict(conn.execute(sa.select(table.c.id, table.c.version).where(table.c.id.in_(ids))).all())
+        with_members = set(conn.scalars(sa.select(join.c.source_id).where(join.c.source_id.in_(ids)).distinct()))
+        wanted = sorted({t for members in latest.values() for t in members})
+        alive = set(conn.scalars(sa.select(targets.c.id).where(targets.c.id.in_(wanted)))) if wanted else set()
+        writes: dict[int, list[int]] = {}
+        for record_id, members in latest.items():
+            kept = [t for t in members if t in alive]
+            if record_id not in versions or not kept:
+                missing += 1
+            elif record_id in with_members:
+                has_value += 1
+            else:
+                writes[record_id] = kept
+        if not writes:
+            continue
+        conn.execute(join.insert(), [{"source_id": r, "target_id": t} for r, members in writes.items() for t in members])
+        conn.execute(table.update().where(table.c.id == sa.bindparam("b_id")).values(
+            version=table.c.version + 1, updated_at=now, updated_by=actor_id,
+        ), [{"b_id": r} for r in writes])
+        write_audit(conn, tables, entity, "update", [
+            (r, versions[r] + 1, {new.name: [[], members]}) for r, members in writes.items()
+        ], now, actor_id)
+        if new.historized:
+            write_history(conn, tables, entity, [Change(r, new.name, [], members) for r, members in writes.items()],
+                          now, actor_id)
+        conn.execute(ARCHIVE.update().where(*pending, ARCHIVE.c.record_id.in_(list(writes))).values(restored_at=now))
+        restored += len(writes)
+    return _restore_result(target, restored, has_value, missing)
+
+
+def _restore_result(target: str, restored: int, has_value: int, missing: int) -> RestoreResult:
     kept = has_value + missing
     reasons = {
         lang: ", ".join(

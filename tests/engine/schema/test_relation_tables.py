@@ -452,3 +452,96 @@ def test_a_links_target_removed_with_the_links_is_archived_in_order(storage: Sto
     assert not plan.problems
     assert not {"ent_person", "rel_event__guests"} & storage.table_names()
     assert storage.archived("event", "guests") == {events[0]: ([persons[1]], "links")}
+
+
+# -- the plan, as `ossature migrate --plan` prints it ------------------------------------------------
+
+
+def gadget_pack(root: Path, parts: str) -> Path:
+    """A pack on the base pack: entity `gadget` whose `parts` characteristic is declared as `parts`."""
+    (root / "entities").mkdir(parents=True)
+    (root / "pack.yaml").write_text("pack: gadgets\nversion: 1.0.0\nlabel: {en: Gadgets, fr: Gadgets}\n")
+    (root / "entities" / "gadget.yaml").write_text(
+        "entity: gadget\nlabel: {en: Gadget, fr: Gadget}\nplural: {en: Gadgets, fr: Gadgets}\ncharacteristics:\n"
+        "  name: {type: string, label: {en: Name, fr: Nom}}\n"
+        + (f"  parts: {{{parts}, label: {{en: Parts, fr: Pièces}}}}\n" if parts else ""))
+    return root
+
+
+def test_migrate_plan_lists_the_relation_steps_in_words(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                        database_url: str) -> None:
+    from click.testing import CliRunner
+
+    from ossature.main import cli
+
+    monkeypatch.setenv("OSSATURE_DATABASE_URL", database_url)
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+
+    def run(pack: Path, *args: str) -> tuple[int, list[str]]:
+        result = runner.invoke(cli, ["migrate", *args], env={"OSSATURE_PACKS": str(pack)}, catch_exceptions=False)
+        return result.exit_code, [line.strip() for line in result.stdout.splitlines() if line.startswith("  ")]
+
+    with_parts = gadget_pack(tmp_path / "v1", "type: links, entity: contact")
+    code, planned = run(with_parts, "--plan")
+    assert code == 0 and "gadget.parts: new many-to-many link to contact: create join table rel_gadget__parts" in planned
+    assert run(with_parts)[0] == 0
+    code, planned = run(gadget_pack(tmp_path / "v2", ""), "--plan", "--lang", "fr")
+    assert code == 0 and planned == [
+        "gadget.parts : plus déclaré : archiver ses 0 lien(s) (les membres de chaque enregistrement), puis supprimer "
+        "la table de liaison rel_gadget__parts (`ossature archive restore gadget.parts` les rétablit une fois la "
+        "caractéristique redéclarée)"]
+    code, planned = run(gadget_pack(tmp_path / "v3", "type: string"), "--plan")
+    assert code == 1 and planned == [
+        "REFUSED: gadget.parts: links to contact -> string refused: a relation cannot change its kind or target "
+        "(only a link may become links to the same entity); declare a new characteristic and remove this one: its "
+        "values are archived"]
+
+
+# -- the archive gives members back ----------------------------------------------------------------
+
+
+def test_archived_members_come_back_once_the_links_is_declared_again(storage: Storage) -> None:
+    from engine.schema.archive_restore import restore
+
+    guests = {"type": "links", "entity": "person", "historized": True}
+    persons, events = populated(storage, guests=guests)
+    storage.link("rel_event__guests", [(events[0], persons[0]), (events[0], persons[2]), (events[1], persons[2]),
+                                       (events[2], persons[1])])
+    storage.migrate(PERSON, event())
+    storage.migrate(PERSON, event(guests=guests))
+    storage.link("rel_event__guests", [(events[1], persons[0])])  # e2 has members again: it keeps them
+    person = sa.table("ent_person", sa.column("id"))
+    with storage.db.begin() as conn:  # p2, e3's only member, is purged meanwhile
+        conn.execute(person.delete().where(person.c.id == persons[1]))
+    result = restore(storage.db, storage.model, storage.tables, "event.guests", clock=lambda: NOW, actor_id=None)
+    assert (result.restored, result.kept) == (1, 2)
+    assert result.message() == (
+        "event.guests: 1 value(s) restored; 2 kept in the archive (1 record(s) have a value now, "
+        "1 record(s) no longer exist)")
+    assert storage.members("rel_event__guests") == {(events[0], persons[0]), (events[0], persons[2]),
+                                                    (events[1], persons[0])}
+    audit, history = storage.tables.audit, storage.tables.history  # type: ignore[union-attr]
+    with storage.db.connect() as conn:
+        assert [tuple(r) for r in conn.execute(sa.select(audit.c.record_id, audit.c.version, audit.c.changes))] == [
+            (events[0], 2, {"guests": [[], sorted([persons[0], persons[2]])]})]
+        assert [tuple(r) for r in conn.execute(sa.select(history.c.record_id, history.c.field, history.c.old_value,
+                                                         history.c.new_value))] == [
+            (events[0], "guests", [], sorted([persons[0], persons[2]]))]
+    with pytest.raises(Exception) as nothing:
+        restore(storage.db, storage.model, storage.tables, "event.host", clock=lambda: NOW)
+    assert "event.host is not declared" in str(nothing.value)
+
+
+def test_the_archived_values_of_a_link_come_back_as_members(storage: Storage) -> None:
+    from engine.schema.archive_restore import restore
+
+    persons, events = populated(storage, host={"type": "link", "entity": "person"})
+    table = sa.table("ent_event", sa.column("id"), sa.column("host"))
+    with storage.db.begin() as conn:
+        conn.execute(table.update().where(table.c.id == events[2]).values(host=persons[0]))
+    storage.migrate(PERSON, event())
+    storage.migrate(PERSON, event(host={"type": "links", "entity": "person"}))
+    result = restore(storage.db, storage.model, storage.tables, "event.host", clock=lambda: NOW)
+    assert (result.restored, result.kept) == (1, 0)
+    assert storage.members("rel_event__host") == {(events[2], persons[0])}
