@@ -82,14 +82,7 @@ def _restore_field(conn: sa.Connection, model: Model, tables: Tables, entity: st
     inspector = sa.inspect(conn)
     if not inspector.has_table(table) or new.name not in {c["name"] for c in inspector.get_columns(table)}:
         raise ArchiveError("restore_pending", target=target)
-    batches = {
-        row.id: row.definition for row in conn.execute(
-            sa.select(BATCHES.c.id, BATCHES.c.definition).where(BATCHES.c.entity == entity, BATCHES.c.field == new.name)
-        )
-    }
-    pending = (ARCHIVE.c.entity == entity, ARCHIVE.c.field == new.name, ARCHIVE.c.restored_at.is_(None))
-    if not conn.execute(sa.select(sa.func.count()).select_from(ARCHIVE).where(*pending)).scalar_one():
-        raise ArchiveError("restore_nothing", target=target)
+    batches, pending = _pending(conn, entity, new.name, target)
     new_rules = FieldRules(new, model, formats)
     old_rules = {
         batch: FieldRules(field_from_snapshot(new.name, data), SnapshotLists(data), formats)  # type: ignore[arg-type]
@@ -148,20 +141,28 @@ def _restore_field(conn: sa.Connection, model: Model, tables: Tables, entity: st
     return _restore_result(target, restored, has_value, missing)
 
 
+def _pending(conn: sa.Connection, entity: str, field: str,
+             target: str) -> tuple[dict[int, Mapping[str, Any]], tuple[sa.ColumnElement[bool], ...]]:
+    """The archive batches of a characteristic (id -> the definition its values had) and the condition
+    of its archive rows not restored yet; ArchiveError when there are none."""
+    batches = {
+        row.id: row.definition for row in conn.execute(
+            sa.select(BATCHES.c.id, BATCHES.c.definition).where(BATCHES.c.entity == entity, BATCHES.c.field == field)
+        )
+    }
+    pending = (ARCHIVE.c.entity == entity, ARCHIVE.c.field == field, ARCHIVE.c.restored_at.is_(None))
+    if not conn.execute(sa.select(sa.func.count()).select_from(ARCHIVE).where(*pending)).scalar_one():
+        raise ArchiveError("restore_nothing", target=target)
+    return batches, pending
+
+
 def _restore_members(conn: sa.Connection, tables: Tables, entity: str, new: FieldDef, now: dt.datetime,
                      actor_id: int | None) -> RestoreResult:
     target = f"{entity}.{new.name}"
     join = tables.join_table(entity, new.name)
     if not sa.inspect(conn).has_table(join.name):
         raise ArchiveError("restore_pending", target=target)
-    batches = {
-        row.id: row.definition for row in conn.execute(
-            sa.select(BATCHES.c.id, BATCHES.c.definition).where(BATCHES.c.entity == entity, BATCHES.c.field == new.name)
-        )
-    }
-    pending = (ARCHIVE.c.entity == entity, ARCHIVE.c.field == new.name, ARCHIVE.c.restored_at.is_(None))
-    if not conn.execute(sa.select(sa.func.count()).select_from(ARCHIVE).where(*pending)).scalar_one():
-        raise ArchiveError("restore_nothing", target=target)
+    batches, pending = _pending(conn, entity, new.name, target)
     other = [batch for batch, data in batches.items()
              if data.get("type") not in ("link", "links") or data.get("entity") != new.entity]
     if other:
