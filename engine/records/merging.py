@@ -8,7 +8,13 @@ All of it runs in the caller's `Transaction`, so a merge commits whole or not at
    history and plugin hooks as for any edit);
 4. per link characteristic of any entity that targets this one: one INSERT ... SELECT
    of audit rows, history rows when the link is historized, then one UPDATE;
+   per `links` characteristic targeting it: the records holding `other` as a member hold `keep`
+   instead (no pair twice, no record its own member), with their audit and history rows, in a
+   few statements per LOOKUP_CHUNK such records;
 5. an audit row `merge` on both records.
+
+Taking a `links` value takes the other's members; taking `lines` copies the other's lines as new
+lines of `keep` (the other keeps its own, in the trash).
 """
 
 from __future__ import annotations
@@ -23,7 +29,9 @@ from metamodel.model import FieldDef, Model, Text
 from engine.core.errors import ConflictError, EngineError, NotFoundError
 from engine.access.permissions import Access
 from engine.storage.sqljson import json_changes, json_literal
-from engine.storage.trail import write_audit
+from engine.storage.trail import Change, write_audit, write_history
+from .collections import read_collections
+from .collections.store import LOOKUP_CHUNK
 
 if TYPE_CHECKING:
     from engine.core.context import Actor
@@ -98,12 +106,23 @@ class IncomingLink:
 
 
 def incoming_links(model: Model, entity: str) -> list[IncomingLink]:
-    """Every link characteristic, of every entity, that targets `entity`."""
+    """Every link characteristic, of every entity, that targets `entity` (but the `parent_id` of
+    its lines: they stay with their owner)."""
     return [
         IncomingLink(source.name, f)
         for source in model.entities.values()
         for f in source.fields
-        if f.type == "link" and f.entity == entity
+        if f.type == "link" and f.entity == entity and not f.system
+    ]
+
+
+def incoming_members(model: Model, entity: str) -> list[IncomingLink]:
+    """Every `links` characteristic, of every entity, whose members are records of `entity`."""
+    return [
+        IncomingLink(source.name, f)
+        for source in model.entities.values()
+        for f in source.fields
+        if f.type == "links" and f.entity == entity
     ]
 
 
@@ -154,11 +173,19 @@ def merge_records(
     for f in definition.fields:  # keep must not end up linking to itself or to the trashed record
         if f.type == "link" and f.entity == entity and values.get(f.name, keep[f.name]) in (keep_id, other_id):
             values[f.name] = None
+        elif f.type == "links" and f.name in values:
+            values[f.name] = [i for i in values[f.name] if f.entity != entity or i not in (keep_id, other_id)]
+        elif f.type == "lines" and f.name in values:
+            values[f.name] = [{k: v for k, v in line.items() if k not in ("id", "position")} for line in values[f.name]]
     if values:
         tx.update(entity, keep_id, values)
     moved: dict[str, int] = {}
     for link in links:
         count = _move_links(tx, link, other_id, keep_id, skip=keep_id if link.source == entity else None)
+        if count:
+            moved[link.name] = count
+    for link in incoming_members(tx.model, entity):
+        count = _move_members(tx, link, other_id, keep_id)
         if count:
             moved[link.name] = count
     _write_merge_audit(tx, entity, keep_id, other_id, moved)
@@ -237,6 +264,41 @@ def _move_links(tx: Transaction, link: IncomingLink, other_id: int, keep_id: int
              table.c.updated_by: tx.actor.user_id}
         )
     ).rowcount
+
+
+def _move_members(tx: Transaction, link: IncomingLink, other_id: int, keep_id: int) -> int:
+    """Make the records holding `other_id` as a member of `link` hold `keep_id` instead, set-based:
+    per LOOKUP_CHUNK of them, one read of their members and versions, one DELETE, one INSERT of the
+    pairs they did not have (a record never becomes its own member), one UPDATE of their versions,
+    their audit (and history) rows. Returns how many records changed."""
+    conn = tx.conn
+    join = tx.tables.join_table(link.source, link.field.name)
+    table = tx.service.table(link.source)
+    name = link.field.name
+    sources = sorted(conn.execute(sa.select(join.c.source_id).where(join.c.target_id == other_id)).scalars())
+    collections = tx.service.collections(link.source)
+    for start in range(0, len(sources), LOOKUP_CHUNK):
+        chunk = sources[start : start + LOOKUP_CHUNK]
+        old = {i: values[name] for i, values in read_collections(tx, collections, chunk, [name]).items()}
+        versions = dict(conn.execute(sa.select(table.c.id, table.c.version).where(table.c.id.in_(chunk))).all())
+        new = {
+            i: sorted((set(old[i]) - {other_id}) | ({keep_id} if i != keep_id else set())) for i in chunk
+        }
+        conn.execute(join.delete().where(join.c.target_id == other_id, join.c.source_id.in_(chunk)))
+        added = [{"source_id": i, "target_id": keep_id} for i in chunk if i != keep_id and keep_id not in old[i]]
+        if added:
+            conn.execute(join.insert(), added)
+        conn.execute(
+            table.update().where(table.c.id.in_(chunk)).values(
+                {table.c.version: table.c.version + 1, table.c.updated_at: tx.now, table.c.updated_by: tx.actor.user_id}
+            )
+        )
+        write_audit(conn, tx.tables, link.source, "update",
+                    [(i, versions[i] + 1, {name: [old[i], new[i]]}) for i in chunk], tx.now, tx.actor.user_id)
+        if link.field.historized:
+            write_history(conn, tx.tables, link.source, [Change(i, name, old[i], new[i]) for i in chunk],
+                          tx.now, tx.actor.user_id)
+    return len(sources)
 
 
 def _write_merge_audit(tx: Transaction, entity: str, keep_id: int, other_id: int, moved: Mapping[str, int]) -> None:

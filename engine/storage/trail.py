@@ -34,11 +34,16 @@ class Change:
 
 
 def to_json(value: Any) -> Any:
-    """A value as stored in the audit and history JSON columns."""
+    """A value as stored in the audit and history JSON columns (lists and dicts, such as `links`
+    members and `lines`, item by item)."""
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
+    if isinstance(value, list):
+        return [to_json(item) for item in value]
+    if isinstance(value, dict):
+        return {key: to_json(item) for key, item in value.items()}
     return value
 
 

@@ -151,6 +151,7 @@ class EntityCollections:
         lines: list[dict[str, Any]] = []
         for line in given:
             found = line.errors
+            refused_parent = PARENT_FIELD in found  # given by the input: refused as read-only
             place = {PARENT_FIELD: owner, POSITION_FIELD: len(lines)}
             if line.id is None:
                 values = validator.complete_new({**line.values, **place}, found)
@@ -163,7 +164,8 @@ class EntityCollections:
                 seen.add(line.id)
                 old = {**by_id[line.id], PARENT_FIELD: owner}
                 values = {**old, **validator.changed_values(old, {**line.values, **place}, found)}
-            found.pop(PARENT_FIELD, None)
+            if not refused_parent:
+                found.pop(PARENT_FIELD, None)  # still unknown for a new owner
             values.pop(PARENT_FIELD, None)
             for key, problems in found.items():
                 errors.setdefault(f"{name}.{line.index}.{key}", problems)
