@@ -184,6 +184,14 @@ def path_values(
     return values
 
 
+def path_source(conn: sa.Connection, reader: PathReader, entity: str, paths: Iterable[str]) -> Callable[
+        [Sequence[Mapping[str, Any]]], list[dict[str, Any]]]:
+    """`path_values` of `paths` bound to a connection and an actor: what a validator or a
+    workflow asks for the records it checks (`validation.PathSource`)."""
+    wanted = tuple(paths)
+    return lambda rows: path_values(conn, reader, entity, wanted, rows)
+
+
 def _read(conn: sa.Connection, reader: PathReader, entity: str, ids: set[Any], names: set[str]) -> dict[Any, Mapping[str, Any]]:
     """The live records `ids` of `entity` in the actor's scope: id -> their columns `names`."""
     if not ids:

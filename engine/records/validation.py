@@ -11,13 +11,20 @@ values). It has two doors that end in the same rules:
 
 Rules that need the database (links exist, unique values) live in `records.py`,
 where they are checked set-based for a whole batch.
+
+An expression may read paths through links (`room.capacity`): their values are not in the
+record, the caller gives them, as a mapping for one record (`paths=`) or, on the bulk paths,
+as a `PathSource` the validator calls once for all the rows (engine/records/paths.py
+`path_source`: one query per path prefix per chunk, never per row). Without them a path
+reads None, as it does through an empty link.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from typing import Any, Iterable, Mapping
+from collections import ChainMap
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import marshmallow as mm
 
@@ -29,6 +36,9 @@ from engine.core.errors import RuleError
 from .field_rules import FieldRules
 
 ErrorMap = dict[str, list[RuleError]]
+PathSource = Callable[[Sequence[Mapping[str, Any]]], list[dict[str, Any]]]
+"""`source(records)`: for each record (maybe unsaved), the values of the paths through links its
+expressions read, `{path text: value}`, read for all of them at once."""
 log = logging.getLogger(__name__)
 
 EXPRESSION_WORDS = {
@@ -73,6 +83,17 @@ def _expression_failed(name: str, params: dict[str, Any]) -> ExpressionFailed:
     error = ExpressionFailed.__new__(ExpressionFailed)
     RuleError.__init__(error, name, "expression", params)
     return error
+
+
+def with_paths(record: Mapping[str, Any], paths: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """What an expression reads: the record's values, and the values of its paths through links
+    under their text (a view: a value the record takes later is read too)."""
+    return ChainMap(record, paths) if paths else record  # type: ignore[arg-type]
+
+
+def expression_paths(expressions: Iterable[Expression]) -> frozenset[str]:
+    """The paths through links some expressions read."""
+    return frozenset(path for expression in expressions for path in expression.paths)
 
 
 def evaluate(entity: EntityDef, name: str, expression: Expression, values: Mapping[str, Any]) -> Any:
@@ -162,6 +183,9 @@ class EntityValidator:
         self.system_columns = frozenset(SYSTEM_COLUMNS)
         self.list_fields = tuple(name for name, r in self.rules.items() if r.active_choices is not None)
         self.schema = build_schema(entity, self.rules)()
+        self.paths = expression_paths(e for _, e in (*self.expression_defaults, *self.mandatory_when))
+        """The paths through links the defaults and `mandatory_when` rules read (what a caller reads
+        for them: `paths=` of `complete_new`, `changed_values`...)."""
 
     # -- the two doors -------------------------------------------------------
 
@@ -184,32 +208,44 @@ class EntityValidator:
         return values, errors
 
     def load_many(
-        self, rows: Iterable[Mapping[str, Any]], actor: Actor, *, protected: frozenset[str] = frozenset()
+        self, rows: Iterable[Mapping[str, Any]], actor: Actor, *, protected: frozenset[str] = frozenset(),
+        paths: PathSource | None = None,
     ) -> tuple[list[dict[str, Any]], dict[int, ErrorMap]]:
-        """Complete new records for every row, and the errors of the bad rows by row index."""
+        """Complete new records for every row, and the errors of the bad rows by row index.
+        `paths`: where the values of the paths the rules read come from, asked once for every row."""
         rules = self.rules
         protected = self._protected(actor) | protected
+        loaded = [load_values(rules, protected, raw) for raw in rows]
+        found = self._path_values([{**self.literal_defaults, **values} for values, _ in loaded], paths)
         records: list[dict[str, Any]] = []
         failed: dict[int, ErrorMap] = {}
-        for index, raw in enumerate(rows):
-            values, errors = load_values(rules, protected, raw)
-            records.append(self.complete_new(values, errors))
+        for index, ((values, errors), read) in enumerate(zip(loaded, found)):
+            records.append(self.complete_new(values, errors, paths=read))
             if errors:
                 failed[index] = errors
         return records, failed
 
+    def _path_values(self, records: Sequence[Mapping[str, Any]], source: PathSource | None) -> Sequence[Mapping[str, Any] | None]:
+        if source is None or not self.paths:
+            return [None] * len(records)
+        return source(records)
+
     # -- record-level rules ----------------------------------------------------
 
-    def complete_new(self, values: dict[str, Any], errors: ErrorMap) -> dict[str, Any]:
-        """Apply defaults to a new record and check its record-level rules; errors go to `errors`."""
+    def complete_new(
+        self, values: dict[str, Any], errors: ErrorMap, *, paths: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Apply defaults to a new record and check its record-level rules; errors go to `errors`.
+        `paths`: the values of the paths through links the rules read (`self.paths`)."""
         record = self.literal_defaults.copy()
         for name, value in values.items():
             if value is not None:
                 record[name] = value
+        seen = with_paths(record, paths)
         for name, expression in self.expression_defaults:
             if name not in record:
                 try:
-                    record[name] = self.rules[name].load(evaluate(self.entity, name, expression, record))
+                    record[name] = self.rules[name].load(evaluate(self.entity, name, expression, seen))
                 except RuleError as error:
                     errors.setdefault(name, []).append(error)
         for name in self.list_fields:
@@ -219,25 +255,40 @@ class EntityValidator:
                     self.rules[name].check_retired(value)
                 except RuleError as error:
                     errors.setdefault(name, []).append(error)
-        self.check_mandatory(record, errors)
+        self.check_mandatory(record, errors, paths=paths)
         return record
 
-    def changed_values(self, current: Mapping[str, Any], values: Mapping[str, Any], errors: ErrorMap) -> dict[str, Any]:
-        """The values of an update that differ from `current`, with record-level rules checked."""
+    def changed_values(
+        self, current: Mapping[str, Any], values: Mapping[str, Any], errors: ErrorMap, *,
+        paths: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The values of an update that differ from `current`, with record-level rules checked
+        (`paths`: the values of the paths they read, for the record as changed)."""
         changes = {name: value for name, value in values.items() if current.get(name) != value}
         for name, value in changes.items():
             try:
                 self.rules[name].check_retired(_newly_chosen(current.get(name), value))
             except RuleError as error:
                 errors.setdefault(name, []).append(error)
-        self.check_mandatory({**current, **changes}, errors)
+        self.check_mandatory({**current, **changes}, errors, paths=paths)
         return changes
 
-    def check_mandatory(self, record: Mapping[str, Any], errors: ErrorMap) -> None:
+    def changed_many(
+        self, currents: Sequence[Mapping[str, Any]], values: Sequence[Mapping[str, Any]], errors: Sequence[ErrorMap],
+        *, paths: PathSource | None = None,
+    ) -> list[dict[str, Any]]:
+        """`changed_values` of many updates, the values of the paths read once for all of them."""
+        found = self._path_values([{**current, **given} for current, given in zip(currents, values)], paths)
+        return [self.changed_values(current, given, found_errors, paths=read)
+                for current, given, found_errors, read in zip(currents, values, errors, found)]
+
+    def check_mandatory(
+        self, record: Mapping[str, Any], errors: ErrorMap, *, paths: Mapping[str, Any] | None = None
+    ) -> None:
         for name in self.mandatory:
             if is_empty(record.get(name)) and name not in errors:
                 errors[name] = [RuleError(name, "mandatory")]
-        self.check_conditions(record, errors, self.mandatory_when)
+        self.check_conditions(with_paths(record, paths), errors, self.mandatory_when)
 
     def check_conditions(self, record: Mapping[str, Any], errors: ErrorMap, conditions: Iterable[tuple[str, Any]]) -> None:
         """`mandatory_when` rules: the field is mandatory when its expression holds."""
@@ -254,13 +305,13 @@ class EntityValidator:
         """Characteristic -> the names its `mandatory_when` reads."""
         return {name: expression.names for name, expression in self.mandatory_when}
 
-    def condition_holds(self, name: str, record: Mapping[str, Any]) -> bool:
+    def condition_holds(self, name: str, record: Mapping[str, Any], *, paths: Mapping[str, Any] | None = None) -> bool:
         """Whether `name`'s `mandatory_when` holds on `record` (False if it has none). One that
         cannot be evaluated counts as holding: saving will report it as an `expression` error."""
         for field_name, expression in self.mandatory_when:
             if field_name == name:
                 try:
-                    return bool(expression.evaluate(record))
+                    return bool(expression.evaluate(with_paths(record, paths)))
                 except ExpressionError:
                     return True
         return False

@@ -5,6 +5,10 @@ actions, `on_enter` values) once, against the entity that uses the workflow, and
 answers the questions a `Transaction` asks while moving a record. The evaluator stays
 separate from the definitions, as in state-machine libraries: the YAML is data, this
 module is the only place that interprets it.
+
+Its expressions may read paths through links (`room.site.name`): `self.paths` names them, and
+the caller gives their values for the record being moved (`paths=`, engine/records/paths.py
+`path_values`); without them a path reads None.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from plugins.host.hookspecs import Action
 from engine.core.context import Actor
 from engine.core.errors import RecordValidationError, RuleError, TransitionError
 from .field_rules import FieldRules
-from .validation import ExpressionFailed, is_empty
+from .validation import ExpressionFailed, expression_paths, is_empty, with_paths
 
 if TYPE_CHECKING:
     from .transaction import Transaction
@@ -70,6 +74,8 @@ class WorkflowRuntime:
         for status in workflow.statuses:
             for source in status.on_enter.values():
                 self._expressions.setdefault(source, compiled(source))
+        self.paths = expression_paths([*self._guards.values(), *self._expressions.values()])
+        """The paths through links the guards, actions and `on_enter` values read."""
 
     # -- checks -------------------------------------------------------------------
 
@@ -105,12 +111,15 @@ class WorkflowRuntime:
             errors = {f: [RuleError(f, "required_on_entry", {"status": label})] for f in dict.fromkeys(missing)}
             raise TransitionError("required", {"status": label, "fields": ", ".join(errors)}, errors=errors)
 
-    def check_guard(self, transition: TransitionDef, record: Mapping[str, Any]) -> None:
+    def check_guard(
+        self, transition: TransitionDef, record: Mapping[str, Any], *, paths: Mapping[str, Any] | None = None
+    ) -> None:
+        """Refuse the transition unless its guard holds on `record` (and the `paths` it reads)."""
         guard = self._guards.get(transition.name)
         if guard is None:
             return
         try:
-            passed = bool(guard.evaluate(record))
+            passed = bool(guard.evaluate(with_paths(record, paths)))
         except ExpressionError:
             passed = False  # a guard that cannot be evaluated (an empty operand) is not met: its message says why
         if not passed:
@@ -130,7 +139,9 @@ class WorkflowRuntime:
     def transitions_into(self, status: str) -> list[TransitionDef]:
         return [t for t in self.definition.transitions if t.to == status]
 
-    def available(self, record: Mapping[str, Any], actor: Actor) -> list[tuple[TransitionDef, TransitionError | None]]:
+    def available(
+        self, record: Mapping[str, Any], actor: Actor, *, paths: Mapping[str, Any] | None = None
+    ) -> list[tuple[TransitionDef, TransitionError | None]]:
         """Transitions out of the record's status, each with why it is refused now (or None).
 
         Missing required fields do not refuse a transition here: the form asks for them.
@@ -141,7 +152,7 @@ class WorkflowRuntime:
                 continue
             try:
                 self.check_roles([t], actor)
-                self.check_guard(t, record)
+                self.check_guard(t, record, paths=paths)
                 found.append((t, None))
             except TransitionError as refused:
                 found.append((t, refused))
@@ -151,15 +162,16 @@ class WorkflowRuntime:
 
     def run_action(
         self, tx: Transaction, action: ActionDef, transition: TransitionDef, record: dict[str, Any],
-        inputs: Mapping[str, Any],
+        inputs: Mapping[str, Any], *, paths: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Run one action; returns the typed values it sets on the record being moved."""
+        """Run one action; returns the typed values it sets on the record being moved. `paths`:
+        the values of the paths through links its expressions read."""
         if action.kind == "set":
-            return self._typed(self._evaluated(action.params, record))
+            return self._typed(self._evaluated(action.params, record, paths=paths))
         if action.kind == "create":
             target = action.params["entity"]
             target_entity = self.model.entities.get(target)
-            tx.create(target, self._evaluated(action.params["values"], record, target_entity))
+            tx.create(target, self._evaluated(action.params["values"], record, target_entity, paths=paths))
             return {}
         plugin_action = self.actions.get(action.kind)
         if plugin_action is None:
@@ -167,23 +179,25 @@ class WorkflowRuntime:
         context = ActionContext(tx, self.entity.name, dict(record), transition, action.params, inputs, tx.actor, tx.model)
         return self._typed(dict(plugin_action(context) or {}))
 
-    def on_enter(self, status: str, record: Mapping[str, Any]) -> dict[str, Any]:
+    def on_enter(self, status: str, record: Mapping[str, Any], *, paths: Mapping[str, Any] | None = None) -> dict[str, Any]:
         definition = self.definition.status(status)
         if definition is None or not definition.on_enter:
             return {}
-        return self._typed(self._evaluated(definition.on_enter, record))
+        return self._typed(self._evaluated(definition.on_enter, record, paths=paths))
 
     def _evaluated(
-        self, sources: Mapping[str, str], record: Mapping[str, Any], target: EntityDef | None = None
+        self, sources: Mapping[str, str], record: Mapping[str, Any], target: EntityDef | None = None, *,
+        paths: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """The values of `sources` (name -> expression) on `record`; a failure is an `expression`
         error of the characteristic of `target` (this workflow's entity unless a `create` names another)."""
         target = target or self.entity
         values: dict[str, Any] = {}
         errors: dict[str, list[RuleError]] = {}
+        seen = with_paths(record, paths)
         for name, source in sources.items():
             try:
-                values[name] = self._expressions[source].evaluate(record)
+                values[name] = self._expressions[source].evaluate(seen)
             except ExpressionError as error:
                 errors[name] = [ExpressionFailed(target, name, source, error.message)]
         if errors:

@@ -57,9 +57,11 @@ def build_world(engine: Any) -> World:
                                 "keeper": users["gus"]}),
     }
     bookings = {
-        "b_blue": create("booking", {"subject": "Blue talk", "room": rooms["blue"], "backup_room": rooms["red"]}),
+        "b_blue": create("booking", {"subject": "Blue talk", "room": rooms["blue"], "backup_room": rooms["red"],
+                                      "badge_number": "B1"}),
         "b_red": create("booking", {"subject": "Red talk", "room": rooms["red"]}),
-        "b_lost": create("booking", {"subject": "Lost talk", "room": rooms["lost"], "backup_room": rooms["blue"]}),
+        "b_lost": create("booking", {"subject": "Lost talk", "room": rooms["lost"], "backup_room": rooms["blue"],
+                                      "badge_number": "B2"}),
         "b_loose": create("booking", {"subject": "Loose talk", "room": rooms["loose"]}),
         "b_none": create("booking", {"subject": "No room"}),
         "b_bare": create("booking", {"subject": "Bare talk", "room": rooms["bare"]}),
