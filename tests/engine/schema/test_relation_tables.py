@@ -545,3 +545,38 @@ def test_the_archived_values_of_a_link_come_back_as_members(storage: Storage) ->
     result = restore(storage.db, storage.model, storage.tables, "event.host", clock=lambda: NOW)
     assert (result.restored, result.kept) == (1, 0)
     assert storage.members("rel_event__host") == {(events[2], persons[0])}
+
+
+# -- set-based -------------------------------------------------------------------------------------
+
+
+def statements_to_convert_and_archive(url: str, folder: Path, size: int) -> int:
+    """The statements of a migration turning a link of `size` records into links and archiving the
+    members of another links of theirs."""
+    storage = Storage(url, folder)
+    try:
+        storage.migrate(PERSON, event(host={"type": "link", "entity": "person"},
+                                      guests={"type": "links", "entity": "person"}))
+        persons = storage.insert("person", [{"name": f"p{i}"} for i in range(3)])
+        events = storage.insert("event", [{"title": f"e{i}", "host": persons[i % 3]} for i in range(size)])
+        storage.link("rel_event__guests", [(e, p) for e in events for p in persons[: 1 + e % 3]])
+        statements: list[str] = []
+        sa.event.listen(storage.db, "before_cursor_execute", lambda *args: statements.append(args[2]))
+        plan = storage.migrate(PERSON, event(host={"type": "links", "entity": "person"}))
+        assert {s.key for s in plan.steps} >= {"link_to_links", "archive_join_table"}
+        assert len(storage.members("rel_event__host")) == size
+        assert len(storage.archived("event", "guests")) == size
+        return len(statements)
+    finally:
+        storage.db.dispose()
+
+
+def test_converting_and_archiving_members_takes_as_many_statements_for_3_records_as_for_300(
+    scratch_databases, tmp_path: Path,
+) -> None:
+    counts = []
+    for size in (3, 300):
+        (tmp_path / str(size)).mkdir()
+        with scratch_databases(tmp_path / str(size)) as url:
+            counts.append(statements_to_convert_and_archive(url, tmp_path / str(size), size))
+    assert counts[0] == counts[1]
