@@ -580,3 +580,31 @@ def test_converting_and_archiving_members_takes_as_many_statements_for_3_records
         with scratch_databases(tmp_path / str(size)) as url:
             counts.append(statements_to_convert_and_archive(url, tmp_path / str(size), size))
     assert counts[0] == counts[1]
+
+
+def test_count_rules_of_links_and_lines_only_change_the_definition(storage: Storage) -> None:
+    item = entity("event_item", {"label": {"type": "string"}}, owned_by="event")
+    storage.migrate(PERSON, event(guests={"type": "links", "entity": "person"},
+                                  items={"type": "lines", "entity": "event_item"}), item)
+    stricter = event(guests={"type": "links", "entity": "person", "max": 2, "mandatory": True},
+                     items={"type": "lines", "entity": "event_item", "min": 1, "max": 5})
+    plan = storage.migrate(PERSON, stricter, item)
+    assert plan.words() == ["event.guests: definition updated (no data change)",
+                            "event.items: definition updated (no data change)"]
+    assert not plan.tables_behind
+    assert storage.migrate(PERSON, stricter, item).steps == ()
+
+
+def test_an_owned_entity_made_standalone_archives_its_parent_and_position(storage: Storage) -> None:
+    item = {"label": {"type": "string"}}
+    storage.migrate(PERSON, event(items={"type": "lines", "entity": "event_item"}),
+                    entity("event_item", item, owned_by="event"))
+    (event_id,) = storage.insert("event", [{"title": "e"}])
+    lines = storage.insert("event_item", [{"label": "a", "parent_id": event_id, "position": 1},
+                                          {"label": "b", "parent_id": event_id, "position": 2}])
+    plan = storage.migrate(PERSON, event(), entity("event_item", item))
+    assert {(s.key, s.field) for s in plan.steps if s.kind == "archive"} == {
+        ("archive_field", PARENT_FIELD), ("archive_field", POSITION_FIELD)}
+    assert_tables_follow_the_model(storage.db, storage.model)
+    assert storage.archived("event_item", PARENT_FIELD) == {lines[0]: (event_id, "link"), lines[1]: (event_id, "link")}
+    assert storage.archived("event_item", POSITION_FIELD) == {lines[0]: (1, "integer"), lines[1]: (2, "integer")}
