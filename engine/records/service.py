@@ -28,8 +28,8 @@ from .hooks import Hooks
 from .mass_update import MassUpdate, MassUpdateResult
 from .merging import merge_records
 from engine.access.permissions import PermissionDenied, Permissions
-from .queries import ListRequest, ListResult, build_conditions, parse_list_request, request_fields
-from .query_plan import read_list
+from .listing import list_records, list_request
+from .queries import ListRequest, ListResult
 from .statistics import refresh_statistics
 from engine.storage.tables import Tables
 from .titles import TitleTemplate
@@ -339,8 +339,9 @@ class RecordService:
         return template, query.where(scope) if scope is not None else query
 
     def list_request(self, entity: str, args: Mapping[str, Sequence[str]]) -> ListRequest:
-        """Parse query-string arguments into a checked ListRequest (QueryError names the bad one)."""
-        return parse_list_request(self.validator(entity).entity, args, self.validator(entity).rules)
+        """Parse query-string arguments into a checked ListRequest (QueryError names the bad one);
+        paths through links (`f_room.site.name=`, `sort=room.site.name`) included."""
+        return list_request(self, entity, args)
 
     def list(self, entity: str, request: ListRequest | None = None, *, actor: Actor | None = None,
              fields: Iterable[str] | None = None) -> ListResult:
@@ -349,23 +350,10 @@ class RecordService:
         For a restricted actor every count (total, groups) covers only the records in their
         scope, and filtering, sorting or grouping by a hidden characteristic is refused.
         `fields`: only these characteristics (and `id`, `version`) are read, for a page that
-        shows a few columns of a wide entity; by default every one.
+        shows a few columns of a wide entity; by default every one. See engine/records/listing.py
+        (paths through links, `links` filters and columns).
         """
-        request = request or ListRequest()
-        table = self.table(entity)
-        definition = self.model.entity(entity)
-        view = definition.view(request.view)
-        flow = self.workflows.get(entity)
-        with self.reading(actor) as tx:
-            access = tx.access(entity, "read")
-            self.permissions.check_fields(access, request_fields(request), "read")
-            conditions = build_conditions(
-                table, definition, view, request, flow.definition if flow else None, hidden=access.hidden
-            )
-            scope = self.permissions.scope_condition(access, tx.actor, table)
-            if scope is not None:
-                conditions.append(scope)
-            return read_list(tx.conn, table, request, conditions, fields=fields, hidden=access.hidden)
+        return list_records(self, entity, request, actor=actor, fields=fields)
 
     # -- changing: each call is one transaction ----------------------------------
 
