@@ -130,8 +130,6 @@ class RelationSteps:
         old = self._old(entity, f.name)
         if old is None or old["type"] not in COLLECTION_TYPES:
             return False
-        if old["type"] == "links":
-            self.taken.add(join_table_name(entity, f.name))  # kept as it is while refused, not archived
         self._refuse_shape(entity, f, old)
         return True
 
@@ -218,6 +216,10 @@ class RelationSteps:
         return {f.name} if f.name in columns else set()
 
     def _refuse_shape(self, entity: str, f: FieldDef, old: Mapping[str, Any]) -> None:
+        """The refusal of a change of kind or target; the join tables involved stay as they are
+        (neither created nor archived) while it blocks the plan."""
+        if old["type"] == "links":
+            self.taken.add(join_table_name(entity, f.name))
         if f.type == "links":
             self.planned.add(self.tables.join_table(entity, f.name).name)
         self.add(Step("refuse", "relation_refused", {
@@ -231,6 +233,9 @@ class RelationSteps:
 
 def describe(data: Mapping[str, Any]) -> str:
     """A characteristic's storage in words, from its snapshot: `link to room`, `links to contact`."""
-    kind = data["type"]
-    return f"{kind} to {data['entity']}" if kind in ("link", "links") and data.get("entity") else (
-        f"lines of {data['entity']}" if kind == "lines" and data.get("entity") else kind)
+    kind, target = data["type"], data.get("entity")
+    if target and kind in ("link", "links"):
+        return f"{kind} to {target}"
+    if target and kind == "lines":
+        return f"lines of {target}"
+    return kind

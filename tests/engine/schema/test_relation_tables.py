@@ -608,3 +608,15 @@ def test_an_owned_entity_made_standalone_archives_its_parent_and_position(storag
     assert_tables_follow_the_model(storage.db, storage.model)
     assert storage.archived("event_item", PARENT_FIELD) == {lines[0]: (event_id, "link"), lines[1]: (event_id, "link")}
     assert storage.archived("event_item", POSITION_FIELD) == {lines[0]: (1, "integer"), lines[1]: (2, "integer")}
+
+
+def test_links_made_lines_is_refused_and_its_members_stay(storage: Storage) -> None:
+    persons, events = populated(storage, party={"type": "links", "entity": "person"})
+    storage.link("rel_event__party", [(events[0], persons[0])])
+    item = entity("event_item", {"label": {"type": "string"}}, owned_by="event")
+    plan = storage.plan(PERSON, event(party={"type": "lines", "entity": "event_item"}), item)
+    assert [s.key for s in plan.steps if s.entity == "event"] == ["relation_refused"]
+    assert plan.problems[0].text().startswith("REFUSED: event.party: links to person -> lines of event_item refused")
+    with pytest.raises(MigrationRefused):
+        storage.migrate(PERSON, event(party={"type": "lines", "entity": "event_item"}), item)
+    assert storage.members("rel_event__party") == {(events[0], persons[0])}
