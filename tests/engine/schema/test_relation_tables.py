@@ -620,3 +620,22 @@ def test_links_made_lines_is_refused_and_its_members_stay(storage: Storage) -> N
     with pytest.raises(MigrationRefused):
         storage.migrate(PERSON, event(party={"type": "lines", "entity": "event_item"}), item)
     assert storage.members("rel_event__party") == {(events[0], persons[0])}
+
+
+def test_the_longest_join_table_name_keeps_every_identifier_within_63_characters(storage: Storage) -> None:
+    from metamodel.identifiers import MAX_NAME_LENGTH, MAX_SQL_IDENTIFIER, MAX_TABLE_NAME_LENGTH
+
+    source = "e" * MAX_NAME_LENGTH
+    field = "f" * (MAX_TABLE_NAME_LENGTH - MAX_NAME_LENGTH - 2)
+    documents = (PERSON, entity(source, {"name": {"type": "string"}, field: {"type": "links", "entity": "person"}}))
+    storage.migrate(*documents)
+    join = join_table_name(source, field)
+    assert len(join) == len(JOIN_TABLE_PREFIX) + MAX_TABLE_NAME_LENGTH
+    assert_tables_follow_the_model(storage.db, storage.model)
+    inspector = sa.inspect(storage.db)
+    names = [inspector.get_pk_constraint(join)["name"], *(i["name"] for i in inspector.get_indexes(join)),
+             *(fk["name"] for fk in inspector.get_foreign_keys(join))]
+    assert all(name and len(name) <= MAX_SQL_IDENTIFIER for name in names), names
+    declared = storage.tables.join_table(source, field)  # type: ignore[union-attr]
+    assert {i.name for i in declared.indexes} == {i["name"] for i in inspector.get_indexes(join)}
+    assert storage.migrate(*documents).steps == ()
