@@ -639,3 +639,34 @@ def test_the_longest_join_table_name_keeps_every_identifier_within_63_characters
     declared = storage.tables.join_table(source, field)  # type: ignore[union-attr]
     assert {i.name for i in declared.indexes} == {i["name"] for i in inspector.get_indexes(join)}
     assert storage.migrate(*documents).steps == ()
+
+
+def test_an_entity_restored_gets_its_members_back_through_its_links(storage: Storage) -> None:
+    from engine.schema.archive_restore import restore
+
+    guests = {"type": "links", "entity": "person"}
+    persons, events = populated(storage, guests=guests)
+    storage.link("rel_event__guests", [(events[0], persons[1]), (events[2], persons[0]), (events[2], persons[2])])
+    storage.migrate(PERSON)
+    storage.migrate(PERSON, event(guests=guests))
+    assert restore(storage.db, storage.model, storage.tables, "event", clock=lambda: NOW).restored == 3
+    result = restore(storage.db, storage.model, storage.tables, "event.guests", clock=lambda: NOW)
+    assert (result.restored, result.kept) == (2, 0)
+    assert storage.members("rel_event__guests") == {(events[0], persons[1]), (events[2], persons[0]),
+                                                    (events[2], persons[2])}
+
+
+def test_rebuilding_the_tables_a_join_table_refers_to_keeps_the_members(storage: Storage) -> None:
+    guests = {"type": "links", "entity": "person"}
+    persons, events = populated(storage, guests=guests, note={"type": "string"})
+    pairs = {(events[0], persons[1]), (events[1], persons[1])}
+    storage.link("rel_event__guests", sorted(pairs))
+    # a column archived on both sides: SQLite rebuilds ent_event and ent_person
+    plan = storage.migrate(entity("person", {}), event(guests=guests))
+    assert {(s.key, s.entity) for s in plan.steps} == {("archive_field", "event"), ("archive_field", "person")}
+    assert storage.members("rel_event__guests") == pairs
+    assert_tables_follow_the_model(storage.db, storage.model)
+    with storage.db.begin() as conn:  # the foreign keys still hold
+        with pytest.raises(sa.exc.IntegrityError):
+            conn.execute(sa.table("rel_event__guests", sa.column(SOURCE_COLUMN), sa.column(TARGET_COLUMN))
+                         .insert().values({SOURCE_COLUMN: events[0], TARGET_COLUMN: 999}))
