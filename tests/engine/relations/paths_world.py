@@ -4,15 +4,33 @@ sites, rooms, bookings, linked by `link` only) and a small world of records in i
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
+
+import sqlalchemy as sa
 
 import metamodel
 from engine import SYSTEM_ACTOR
 from engine.core.context import Actor
 
 PATHS_PACK = Path(__file__).resolve().parent / "paths_pack"
+
+
+@contextmanager
+def statements_of(engine: Any) -> Iterator[list[str]]:
+    """The SQL statements the engine's database runs inside the block, in order."""
+    statements: list[str] = []
+
+    def listen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    sa.event.listen(engine.db, "before_cursor_execute", listen)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine.db, "before_cursor_execute", listen)
 
 
 def paths_model() -> metamodel.model.Model:

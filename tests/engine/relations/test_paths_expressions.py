@@ -6,13 +6,12 @@ the bulk paths (one query per path prefix for all the rows, engine/records/paths
 from __future__ import annotations
 
 import pytest
-import sqlalchemy as sa
 
 from engine import SYSTEM_ACTOR
 from engine.core.errors import TransitionError
 from engine.records.paths import path_reader, path_source
 
-from paths_world import build_world, paths_model
+from paths_world import build_world, paths_model, statements_of
 
 
 @pytest.fixture
@@ -87,14 +86,8 @@ def test_the_bulk_path_reads_paths_by_one_query_per_prefix(world_engine):
     engine, world = world_engine
     validator = engine.records.validator("booking")
     rows = [{"subject": f"s{i}", "room": list(world.rooms.values())[i % 5], "badge_number": "B"} for i in range(1200)]
-    statements: list[str] = []
-    listen = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
-    with engine.db.connect() as conn:
-        sa.event.listen(engine.db, "before_cursor_execute", listen)
-        try:
-            records, failed = validator.load_many(rows, SYSTEM_ACTOR, paths=source_of(engine, conn))
-        finally:
-            sa.event.remove(engine.db, "before_cursor_execute", listen)
+    with engine.db.connect() as conn, statements_of(engine) as statements:
+        records, failed = validator.load_many(rows, SYSTEM_ACTOR, paths=source_of(engine, conn))
     assert len(statements) == 1 and not failed  # one prefix (room), five distinct ids: one chunk
     assert [r["seats"] for r in records[:5]] == [10, 4, 30, 2, None]
 

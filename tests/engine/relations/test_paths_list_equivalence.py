@@ -27,7 +27,7 @@ from engine.records.listing import list_records, list_request
 from engine.records.queries import ListRequest, QueryError
 from engine.storage.keyset import key_items, nulls_high
 
-from paths_world import paths_model
+from paths_world import paths_model, statements_of
 
 SEED = 20261207
 BOOKINGS = 160
@@ -301,14 +301,9 @@ def test_the_default_row_holds_the_views_path_and_links_columns(world):
 
 def test_the_members_of_a_page_are_read_by_one_statement(world):
     engine, _ = world
-    statements: list[str] = []
-    listen = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
-    sa.event.listen(engine.db, "before_cursor_execute", listen)
-    try:
+    with statements_of(engine) as statements:
         result = list_records(engine.records, "booking", ListRequest(tab="all", page_size=100),
                               fields=["subject", "attendees"])
-    finally:
-        sa.event.remove(engine.db, "before_cursor_execute", listen)
     assert len(result.rows) == 100 and len(statements) == 3  # the count, the page, the members
 
 
@@ -387,14 +382,9 @@ def test_filtering_sorting_or_grouping_by_a_hidden_path_is_refused(world, reques
 
 def test_the_count_joins_only_what_its_conditions_read(world):
     engine, _ = world
-    statements: list[str] = []
-    listen = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
-    sa.event.listen(engine.db, "before_cursor_execute", listen)
-    try:
+    with statements_of(engine) as statements:
         list_records(engine.records, "booking", ListRequest(tab="all", equals={"room.access_mode": ("open",)},
                                                               sort=("backup_room.name",)), fields=["room.site.name"])
-    finally:
-        sa.event.remove(engine.db, "before_cursor_execute", listen)
     count = next(s for s in statements if "count(" in s.lower())
     page = next(s for s in statements if "LIMIT" in s and "count(" not in s.lower())
     assert count.count("JOIN") == 1

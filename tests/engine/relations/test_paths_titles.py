@@ -11,7 +11,7 @@ from engine import SYSTEM_ACTOR
 from engine.records.paths import path_reader
 from engine.records.titles import TitleTemplate, render_titles
 
-from paths_world import build_world, paths_model
+from paths_world import build_world, paths_model, statements_of
 
 
 @pytest.fixture
@@ -63,12 +63,7 @@ def test_titles_of_many_records_read_each_prefix_once(world_engine):
     engine, world = world_engine
     for i in range(40):
         engine.records.create("booking", {"subject": f"More {i}", "room": world.rooms["red"]}, SYSTEM_ACTOR)
-    statements: list[str] = []
-    listen = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
-    sa.event.listen(engine.db, "before_cursor_execute", listen)
-    try:
+    with statements_of(engine) as statements:
         found = titles(engine, "booking", list(range(1, 100)))
-    finally:
-        sa.event.remove(engine.db, "before_cursor_execute", listen)
     assert len(found) == 46 and found[-1] == "More 39 (Red, Nice)"
     assert len(statements) == 3  # the records, then the rooms, then their sites

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from engine import SYSTEM_ACTOR
 from engine.records.paths import LOOKUP_CHUNK, PathJoins, path_reader, path_values
 
-from paths_world import build_world, paths_model
+from paths_world import build_world, paths_model, statements_of
 
 PATHS = ("room.name", "room.capacity", "room.price", "room.site", "room.site.name", "room.site.city",
          "room.site.opened_on", "room.site.region.name", "backup_room.name", "room.keeper.username", "subject")
@@ -68,16 +68,8 @@ def test_the_actor_reads_nothing_out_of_scope_nor_hidden(world_engine):
 def test_one_statement_per_prefix_whatever_the_rows(world_engine):
     engine, world = world_engine
     rows = [{"room": room, "backup_room": room} for room in world.rooms.values()] * 300
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    sa.event.listen(engine.db, "before_cursor_execute", count)
-    try:
+    with statements_of(engine) as statements:
         values = read(engine, rows)
-    finally:
-        sa.event.remove(engine.db, "before_cursor_execute", count)
     # prefixes: room, room.site, room.site.region, room.keeper, backup_room
     assert len(statements) == 5 and len(values) == len(rows)
     assert values[0] == read(engine, rows[:1])[0]

@@ -15,7 +15,7 @@ from engine.records.listing import list_request
 from engine.records.queries import ListRequest
 from engine.records.related import related_list
 
-from paths_world import build_world, paths_model
+from paths_world import build_world, paths_model, statements_of
 
 
 @pytest.fixture
@@ -122,13 +122,8 @@ def test_a_related_page_costs_the_same_statements_whatever_its_rows(world_engine
     engine, world = world_engine
     counts = []
     for size in (1, 10):
-        statements: list[str] = []
-        listen = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
-        sa.event.listen(engine.db, "before_cursor_execute", listen)
-        try:
+        with statements_of(engine) as statements:
             related_list(engine.records, "room", world.rooms["blue"], "booking_room",
                          ListRequest(sort=("subject",), page_size=size, tab="all"), SYSTEM_ACTOR)
-        finally:
-            sa.event.remove(engine.db, "before_cursor_execute", listen)
         counts.append(len(statements))
     assert counts[0] == counts[1] <= 5  # the record, the count, the page, the members
