@@ -11,6 +11,13 @@ Per chunk of ids, in the caller's transaction:
 4. one UPDATE changes the records and bumps their versions.
 No ORM object and no Python loop per record on the common path. A status change is
 the exception: it goes through each record's workflow rules, one transition at a time.
+
+A `links` characteristic is given as a list of ids (the new set of members of every record), or
+as `{"add": [ids]}`, `{"remove": [ids]}`, `{"replace": [ids]}`; per chunk its members are read
+once, changed set-based before the other values, and a record whose count rules (`min`, `max`,
+`mandatory`) the change would break is left unchanged and listed (engine/records/collections/
+mass_members.py). A record whose members and other values both change gets an audit row for
+each. `lines` cannot be mass-updated.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 import sqlalchemy as sa
 
 from engine.core.errors import ConflictError, RecordValidationError, RuleError, TransitionError
+from .collections.mass_members import MembersChange, load_members_changes, plan_members, write_members
 from .queries import ListRequest, build_conditions
 from .search import use_search_index
 from .statistics import refresh_statistics
@@ -56,7 +64,13 @@ class MassUpdate:
         self.validator = validator
         self.access = tx.access(entity, "mass_update")
         self.scope = tx.service.permissions.scope_condition(self.access, tx.actor, self.table)
-        loaded, errors = validator.load_one(values, tx.actor, partial=True, protected=self.access.protected)
+        collections = tx.service.collections(entity)
+        columns, given = collections.split(values)
+        loaded, errors = validator.load_one(columns, tx.actor, partial=True, protected=self.access.protected)
+        readonly = frozenset() if tx.actor.system else collections.readonly
+        self.members: list[MembersChange] = load_members_changes(
+            tx, collections, given, self.access.protected | readonly, errors
+        )
         self.status = loaded.pop("status", None) if "status" in loaded else None
         self.has_status = "status" in values
         self._check_values(loaded, errors)
@@ -91,7 +105,18 @@ class MassUpdate:
         changed = 0
         chunk_refused = self._refuse(chunk.where, versions, refused)
         where = chunk.where if not chunk_refused else sa.and_(chunk.where, self.table.c.id.not_in(chunk_refused))
-        if self.values:
+        if self.members:
+            plan = plan_members(self.tx, self.entity, self.members, where)
+            if plan.refused:
+                where = sa.and_(where, self.table.c.id.not_in(sorted(plan.refused)))
+            moved = set(plan.changed)
+            if self.values:  # a record whose members and values both change counts once
+                moved |= set(self.tx.conn.execute(sa.select(self.table.c.id).where(where, self._differs())).scalars())
+            write_members(self.tx, self.entity, plan, refused)
+            if self.values:
+                self._write(where)
+            changed += len(moved)
+        elif self.values:
             changed += self._write(where)
         if self.has_status:
             ids = self.tx.conn.execute(sa.select(self.table.c.id).where(where).order_by(self.table.c.id)).scalars()
@@ -111,6 +136,12 @@ class MassUpdate:
         for chunk in self.chunks(selection):
             if self.has_status:
                 count += chunk.size
+                continue
+            if self.members:
+                ids = set(plan_members(self.tx, self.entity, self.members, chunk.where).changed)
+                if self.values:
+                    ids |= set(self.tx.conn.execute(sa.select(self.table.c.id).where(chunk.where, differs)).scalars())
+                count += len(ids)
                 continue
             count += self.tx.conn.execute(
                 sa.select(sa.func.count()).select_from(self.table).where(chunk.where, differs)

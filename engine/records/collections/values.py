@@ -86,7 +86,7 @@ class EntityCollections:
                 errors.setdefault(name, []).append(RuleError(name, "readonly"))
                 continue
             if f.type == "links":
-                members = _load_members(f, value, errors)
+                members = load_members(f, value, errors)
                 if members is not None:
                     loaded[name] = members
             else:
@@ -185,12 +185,9 @@ class EntityCollections:
                 continue
             f = self.by_name[name]
             count = len(record.get(name) or ())
-            if count == 0 and (f.mandatory or self._condition_holds(name, record, errors)):
-                errors.setdefault(name, [RuleError(name, "mandatory")])
-            elif f.min is not None and count < f.min:
-                errors[name] = [CollectionError(name, "min_count", {"min": f.min, "count": count})]
-            elif count > f.max:
-                errors[name] = [CollectionError(name, "max_count", {"max": f.max, "count": count})]
+            error = count_error(f, count, required=count == 0 and self._condition_holds(name, record, errors))
+            if error is not None and name not in errors:  # (an expression that failed is reported)
+                errors[name] = [error]
 
     def _condition_holds(self, name: str, record: Mapping[str, Any], errors: ErrorMap) -> bool:
         condition = self.conditions.get(name)
@@ -262,7 +259,19 @@ def _changed(line: Mapping[str, Any], name: str, current: Mapping[str, Any] | No
     return old is None or old.get(name) != line.get(name)
 
 
-def _load_members(f: FieldDef, value: Any, errors: ErrorMap) -> list[int] | None:
+def count_error(f: FieldDef, count: int, *, required: bool = False) -> RuleError | None:
+    """The count rule `count` members or lines break, if any: `mandatory` (also when `required`,
+    a `mandatory_when` that holds) means at least one, then `min` and `max`."""
+    if count == 0 and (f.mandatory or required):
+        return RuleError(f.name, "mandatory")
+    if f.min is not None and count < f.min:
+        return CollectionError(f.name, "min_count", {"min": f.min, "count": count})
+    if count > f.max:
+        return CollectionError(f.name, "max_count", {"max": f.max, "count": count})
+    return None
+
+
+def load_members(f: FieldDef, value: Any, errors: ErrorMap) -> list[int] | None:
     """A `links` value: the sorted distinct ids, or None (the error noted) for a wrong shape or
     a list longer than `max` (refused before any of its items is read)."""
     if value is None:

@@ -31,6 +31,15 @@ WORDS: dict[str, dict[str, str]] = {
         "en": "{id} is not the id of a line of this record.",
         "fr": "{id} n'est pas l'identifiant d'une ligne de cet enregistrement.",
     },
+    "members_change": {
+        "en": "Give the members as a list of ids, or as {{\"add\": [...]}}, {{\"remove\": [...]}} or {{\"replace\": [...]}}.",
+        "fr": "Donnez les membres comme une liste d'identifiants, ou comme {{\"add\": [...]}}, {{\"remove\": [...]}} "
+              "ou {{\"replace\": [...]}}.",
+    },
+    "mass_lines": {
+        "en": "Lines are changed record by record, not by a mass update.",
+        "fr": "Les lignes se modifient enregistrement par enregistrement, pas par une modification en masse.",
+    },
     "line_repeated": {
         "en": "Line {id} is given twice.",
         "fr": "La ligne {id} est donnée deux fois.",
