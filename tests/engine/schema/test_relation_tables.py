@@ -19,6 +19,7 @@ import sqlalchemy as sa
 import yaml
 
 import metamodel
+from engine import SYSTEM_ACTOR, Engine
 from engine.installation.runtime import create_db
 from engine.schema.archive import archive_entries
 from engine.schema.migrate import apply_migration, plan_migration
@@ -73,11 +74,24 @@ class Storage:
     an `owner` entity)."""
 
     def __init__(self, url: str, folder: Path):
+        self.url = url
         self.db = create_db(url)
         self.folder = folder
         self.steps = 0
         self.model: Model | None = None
         self.tables: Tables | None = None
+        self.engines: list[Engine] = []
+
+    def engine(self) -> Engine:
+        """An Engine on the definitions last loaded (the record service reads and writes collections)."""
+        engine = Engine(self.model, self.url, files_dir=self.folder / "files")  # type: ignore[arg-type]
+        self.engines.append(engine)
+        return engine
+
+    def dispose(self) -> None:
+        for engine in self.engines:
+            engine.dispose()
+        self.db.dispose()
 
     def load(self, *documents: Mapping[str, Any]) -> Model:
         self.steps += 1
@@ -142,7 +156,7 @@ class Storage:
 def storage(database_url: str, tmp_path: Path) -> Iterator[Storage]:
     history = Storage(database_url, tmp_path)
     yield history
-    history.db.dispose()
+    history.dispose()
 
 
 def relations_model() -> Model:
@@ -568,7 +582,7 @@ def statements_to_convert_and_archive(url: str, folder: Path, size: int) -> int:
         assert len(storage.archived("event", "guests")) == size
         return len(statements)
     finally:
-        storage.db.dispose()
+        storage.dispose()
 
 
 def test_converting_and_archiving_members_takes_as_many_statements_for_3_records_as_for_300(
@@ -670,3 +684,46 @@ def test_rebuilding_the_tables_a_join_table_refers_to_keeps_the_members(storage:
         with pytest.raises(sa.exc.IntegrityError):
             conn.execute(sa.table("rel_event__guests", sa.column(SOURCE_COLUMN), sa.column(TARGET_COLUMN))
                          .insert().values({SOURCE_COLUMN: events[0], TARGET_COLUMN: 999}))
+
+
+# -- through the record service --------------------------------------------------------------------
+
+
+def test_members_and_lines_written_by_the_engine_live_through_every_evolution(storage: Storage) -> None:
+    """Collections written and read by the record service, across a rename, a link made links,
+    a removal and a restore of a links."""
+    from engine.schema.archive_restore import restore
+
+    item = entity("event_item", {"label": {"type": "string"}}, owned_by="event")
+    fields = {"host": {"type": "link", "entity": "person"}, "guests": {"type": "links", "entity": "person"},
+              "items": {"type": "lines", "entity": "event_item"}}
+    storage.migrate(PERSON, event(**fields), item)
+    records = storage.engine().records
+    p1, p2, p3 = (records.create("person", {"name": n}, SYSTEM_ACTOR)["id"] for n in ("p1", "p2", "p3"))
+    e1 = records.create("event", {"title": "e1", "host": p2, "guests": [p3, p1],
+                                  "items": [{"label": "a"}, {"label": "b"}]}, SYSTEM_ACTOR)["id"]
+    e2 = records.create("event", {"title": "e2", "guests": [p2]}, SYSTEM_ACTOR)["id"]
+
+    def read(event_id: int, *names: str) -> tuple[Any, ...]:
+        record = storage.engine().records.get("event", event_id)
+        return tuple(record[name] for name in names)
+
+    renamed = {"host": {"type": "link", "entity": "person"},
+               "attendees": {"type": "links", "entity": "person", "renamed_from": "guests"},
+               "items": {"type": "lines", "entity": "event_item"}}
+    storage.migrate(PERSON, event(**renamed), item)
+    attendees, items = read(e1, "attendees", "items")
+    assert attendees == [p1, p3] and [line["label"] for line in items] == ["a", "b"]
+
+    made_links = {**renamed, "host": {"type": "links", "entity": "person"}}
+    storage.migrate(PERSON, event(**made_links), item)
+    assert read(e1, "host", "attendees") == ([p2], [p1, p3])
+    assert read(e2, "host", "attendees") == ([], [p2])
+
+    without = {"host": made_links["host"], "items": made_links["items"]}
+    storage.migrate(PERSON, event(**without), item)
+    assert "attendees" not in storage.engine().records.get("event", e1)
+    storage.migrate(PERSON, event(**made_links), item)
+    assert read(e1, "attendees") == ([],)
+    restore(storage.db, storage.model, storage.tables, "event.attendees", clock=lambda: NOW)
+    assert read(e1, "attendees") == ([p1, p3],) and read(e2, "attendees") == ([p2],)
