@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from metamodel.field_paths import is_path
 
-from engine.access.permissions import PermissionDenied
+from engine.access.permissions import Access, PermissionDenied
 from engine.core.context import Actor
 from .collections import read_collections
 from .paths import PathJoins, path_reader
@@ -24,6 +24,7 @@ from .query_plan import read_list
 
 if TYPE_CHECKING:
     from .service import RecordService
+    from .transaction import Transaction
 
 
 def list_records(
@@ -34,29 +35,17 @@ def list_records(
 
     `fields`: only these characteristics and paths (and `id`, `version`) in the rows; by
     default every column characteristic and the view's path and `links` columns (a `links`
-    value is its sorted member ids, read for the whole page by one query). A path the actor may not read
-    in full is left out of the rows. `where`: more conditions on the entity's table (a
+    value is its sorted member ids, read for the whole page by one query). A path the actor
+    may not read in full is left out of the rows. `where`: more conditions on the entity's table (a
     related panel's link to its record); `walk`: impose a plan (tests compare them)."""
     request = request or ListRequest()
     table = service.table(entity)
     definition = service.model.entity(entity)
     view = definition.view(request.view)
-    flow = service.workflows.get(entity)
     with service.reading(actor) as tx:
         access = tx.access(entity, "read")
-        joins = PathJoins(path_reader(service.model, service.tables, service.permissions, tx.actor), entity, table)
-        named = request_fields(request)
-        service.permissions.check_fields(access, [name for name in named if not is_path(name)], "read")
-        unreadable = sorted(name for name in named if is_path(name) and joins.reader.is_hidden(joins.path(name)))
-        if unreadable:
-            raise PermissionDenied(entity, "read", f"no access to {', '.join(unreadable)}")
-        conditions = build_conditions(
-            table, definition, view, request, flow.definition if flow else None, hidden=access.hidden, joins=joins
-        )
+        conditions, joins = list_conditions(service, tx, entity, request, access)
         conditions += list(where)
-        scope = service.permissions.scope_condition(access, tx.actor, table)
-        if scope is not None:
-            conditions.append(scope)
         if fields is None:
             fields = [c.name for c in table.c] + [
                 name for name in view.columns
@@ -71,6 +60,32 @@ def list_records(
             for row in result.rows:
                 row.update(members[row["id"]])
         return result
+
+
+def list_conditions(
+    service: RecordService, tx: Transaction, entity: str, request: ListRequest, access: Access,
+) -> tuple[list[sa.ColumnElement[bool]], PathJoins]:
+    """The WHERE of a list of `entity` as `tx.actor` may read it with `access` (a list, an export,
+    a mass update), and the joins of the paths it reads: a statement reads from
+    `joins.select_from(*conditions, *what it selects)`. Naming a characteristic the actor may not
+    see, on the way of a path or at its end, is refused (PermissionDenied)."""
+    table = service.table(entity)
+    definition = service.model.entity(entity)
+    flow = service.workflows.get(entity)
+    joins = PathJoins(path_reader(service.model, service.tables, service.permissions, tx.actor), entity, table)
+    named = request_fields(request)
+    service.permissions.check_fields(access, [name for name in named if not is_path(name)], access.operation)
+    unreadable = sorted(name for name in named if is_path(name) and joins.reader.is_hidden(joins.path(name)))
+    if unreadable:
+        raise PermissionDenied(entity, access.operation, f"no access to {', '.join(unreadable)}")
+    conditions = build_conditions(
+        table, definition, definition.view(request.view), request, flow.definition if flow else None,
+        hidden=access.hidden, joins=joins,
+    )
+    scope = service.permissions.scope_condition(access, tx.actor, table)
+    if scope is not None:
+        conditions.append(scope)
+    return conditions, joins
 
 
 def list_request(service: RecordService, entity: str, args: Mapping[str, Sequence[str]]) -> ListRequest:
