@@ -10,7 +10,7 @@ columns, sort and size.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable, Literal
 
 import sqlalchemy as sa
 
@@ -28,15 +28,17 @@ if TYPE_CHECKING:
 
 def related_list(
     service: RecordService, entity: str, record_id: int, relation: str, request: ListRequest | None,
-    actor: Actor | None, *, form: str = "form",
+    actor: Actor | None, *, form: str = "form", fields: Iterable[str] | Literal["panel"] | None = "panel",
 ) -> ListResult:
     """A page of the records of `relation` of record `record_id` of `entity`, as `actor` may read
     them (the record itself must be theirs to read: NotFoundError or PermissionDenied otherwise).
 
     `request`: the page, sort and filters asked (by default the panel's sort and size, every
     status); its rows hold the panel's columns (paths and `links` included). `form`: the form
-    view whose panel gives the columns and defaults (the entity's form unless told). A relation
-    through a characteristic the actor may not see is refused: it would tell its values."""
+    view whose panel gives the columns and defaults (the entity's form unless told). `fields`:
+    what the rows hold: the panel's columns ("panel"), the whole records as a list of the source
+    entity gives them (None, see `listing.list_records`), or these characteristics and paths. A
+    relation through a characteristic the actor may not see is refused: it would tell its values."""
     try:
         definition = service.model.relation(entity, relation)
     except UnknownRelation:
@@ -48,7 +50,8 @@ def related_list(
     panel = related_panel(service, entity, definition, form)
     request = request or ListRequest(sort=panel.sort, page_size=panel.size, tab="all")
     table = service.table(definition.source_entity)
-    return list_records(service, definition.source_entity, request, actor=actor, fields=panel.columns,
+    return list_records(service, definition.source_entity, request, actor=actor,
+                        fields=panel.columns if fields == "panel" else fields,
                         where=[relation_condition(service, definition, table, record_id)])
 
 

@@ -57,6 +57,15 @@ def test_a_link_relation_lists_the_records_naming_the_record(world_engine):
     assert result.rows[1]["backup_room.name"] == "Red" and result.rows[1]["attendees"]
 
 
+def test_the_rows_hold_the_fields_asked(world_engine):
+    engine, world = world_engine
+    whole = related_list(engine.records, "room", world.rooms["blue"], "booking_room", None, SYSTEM_ACTOR, fields=None)
+    assert {"created_at", "updated_at", "subject", "room", "room.site.name", "attendees"} <= set(whole.rows[0])
+    few = related_list(engine.records, "room", world.rooms["blue"], "booking_room", None, SYSTEM_ACTOR,
+                       fields=["room.name"])
+    assert set(few.rows[0]) == {"id", "version", "room.name"} and ids(few) == ids(whole)
+
+
 def test_the_pages_of_a_related_list_cover_it_once(world_engine):
     engine, world = world_engine
     first = related_list(engine.records, "room", world.rooms["blue"], "booking_room", None, SYSTEM_ACTOR)
