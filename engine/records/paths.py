@@ -67,7 +67,6 @@ def path_reader(model: Model, tables: Tables, permissions: Permissions, actor: A
 @dataclass
 class _Join:
     alias: sa.Alias
-    parent: tuple[str, ...]
     on: sa.ColumnElement[bool]
 
 
@@ -115,7 +114,7 @@ class PathJoins:
         scope = self.reader.scope(target, alias)
         if scope is not None:
             on.append(scope)
-        self._joins[prefix] = _Join(alias, prefix[:-1], sa.and_(*on))
+        self._joins[prefix] = _Join(alias, sa.and_(*on))
         return alias
 
     def select_from(self, *elements: Any) -> sa.FromClause:
@@ -133,10 +132,6 @@ class PathJoins:
             if prefix in needed:
                 joined = joined.outerjoin(join.alias, join.on)
         return joined
-
-    @property
-    def joined(self) -> bool:
-        return bool(self._joins)
 
 
 def path_values(
