@@ -1,7 +1,7 @@
 """The JSON REST API under /api/v1 and its OpenAPI document, generated from the `Model`.
 
 `register_api(app)` is all an application needs: it adds the blueprints (records, batch writes,
-jobs, import, export, duplicates), the accounts service (`app.extensions["ossature.accounts"]`)
+jobs, import, export, duplicates, related records), the accounts service (`app.extensions["ossature.accounts"]`)
 that checks API tokens, JSON answers for routing errors (unknown address, wrong
 method) under /api/, and OPTIONS and 405 answers whose `Allow` lists the methods the
 OpenAPI document gives the address.
@@ -25,6 +25,7 @@ from .errors import error_response
 from .export_routes import api_export
 from .import_routes import api_import
 from .jobs_routes import api_jobs
+from .related_routes import api_related
 from .routes import API_PREFIX, api
 
 __all__ = ["API_PREFIX", "api", "register_api"]
@@ -37,7 +38,7 @@ def register_api(app: Flask) -> None:
     if "user" in engine.model.entities and ACCOUNTS_KEY not in app.extensions:
         app.extensions[ACCOUNTS_KEY] = Accounts(engine)
     settings.api_batch_limit()  # a bad OSSATURE_API_BATCH_LIMIT stops the start, not a request
-    for blueprint in (api, api_batch, api_jobs, api_import, api_export, api_duplicates):
+    for blueprint in (api, api_batch, api_jobs, api_import, api_export, api_duplicates, api_related):
         app.register_blueprint(blueprint)
     for code in ROUTING_ERRORS:
         _answer_json_under_api(app, code)

@@ -19,7 +19,7 @@ from apispec import APISpec
 from engine.installation import settings
 from metamodel.model import Model
 
-from .openapi_parts import ERROR_RESPONSES
+from .openapi_parts import ERROR_RESPONSES, api_entities
 from .openapi_parts import json_content as _json
 from .openapi_parts import schema_ref as _ref
 from .payload import ID_MAX
@@ -91,7 +91,7 @@ def add_batch_documents(spec: APISpec, model: Model) -> None:
         "content": {"application/json": {"schema": {"anyOf": [_ref("BatchInvalid"), _ref("Error")]}}},
     })
     invalid = {"$ref": "#/components/responses/BatchRefused"}
-    for entity in sorted(model.entities.values(), key=lambda e: e.name):
+    for entity in api_entities(model):
         name = "".join(part.capitalize() for part in entity.name.split("_"))
         values = spec.components.schemas[f"{name}Values"]["properties"]
         spec.components.schema(f"{name}BatchChange", {

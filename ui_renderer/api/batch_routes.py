@@ -39,10 +39,11 @@ from ui_renderer.core.language import request_language
 
 from .auth import authenticated_actor
 from .batch_openapi import ROW_MAX_BYTES, body_limit
-from .conformance import _value_problem, check_query
+from .conformance import check_query, value_problems
 from .errors import ApiError, error_response, json_error
 from .messages import text
 from .openapi import engine_document
+from .openapi_parts import has_addresses, schema_name
 from .payload import ID_MAX, json_body, number_errors
 from .routes import API_PREFIX
 from .value_checks import property_checks
@@ -50,8 +51,8 @@ from .value_checks import property_checks
 api_batch = Blueprint("api_batch", __name__, url_prefix=API_PREFIX)
 
 ENVELOPE = frozenset({"records", "partial"})
-NUMBER_TYPES = frozenset({"integer", "link", "decimal"})
-"""Characteristics whose values `payload.number_errors` judges."""
+NUMBER_TYPES = frozenset({"integer", "link", "decimal", "lines"})
+"""Characteristics whose values `payload.number_errors` judges (for `lines`, the numbers of each line)."""
 RowErrors = dict[str, list[dict[str, str]]]
 
 
@@ -83,7 +84,7 @@ def handle_error(error: Exception) -> Response:
 
 
 def known_entity(entity: str) -> str:
-    if entity not in engine().model.entities:
+    if not has_addresses(engine().model, entity):
         raise ApiError(404, "unknown_entity", entity=entity)
     return entity
 
@@ -171,7 +172,7 @@ class RowChecker:
         self.entity, self.changes, self.lang, self.sized = entity, changes, lang, sized
         self.definition = engine().model.entity(entity)
         document = engine_document(engine())
-        name = "".join(part.capitalize() for part in entity.split("_"))
+        name = schema_name(entity)
         schema = document["components"]["schemas"][f"{name}BatchChange" if changes else f"{name}Input"]
         self.checks = property_checks(schema, document["components"])
         self.numbers = frozenset(f.name for f in self.definition.fields if f.type in NUMBER_TYPES)
@@ -198,9 +199,7 @@ class RowChecker:
         for name, value in row.items():
             if name in found or name not in fields or self.checks.accepts(name, value):
                 continue
-            message = _value_problem(self.entity, name, value, lang)
-            if message is not None:
-                found[name] = [{"rule": "type", "message": message}]
+            found.update(value_problems(self.entity, name, value, lang))
         return found
 
 

@@ -33,6 +33,7 @@ from engine.records.queries import QueryError
 
 from .errors import ApiError
 from .openapi import engine_document
+from .openapi_parts import line_schema_name, schema_name
 from .payload import json_body, number_errors
 from .schema_words import describe, expected, word
 
@@ -66,8 +67,8 @@ class Documented:
 
 
 _validators: dict[int, _Checker] = {}
-_operations: dict[int, tuple[Any, dict[tuple[str, str, str], Documented]]] = {}
-"""id(document) -> (the document, (route, entity, method) -> what it documents there)."""
+_operations: dict[int, tuple[Any, dict[tuple[str, str, str, str], Documented]]] = {}
+"""id(document) -> (the document, (route, entity, relation, method) -> what it documents there)."""
 
 
 def _checker(schema: Mapping[str, Any], components: Mapping[str, Any] | None = None) -> _Checker:
@@ -109,15 +110,15 @@ def _documented() -> Documented | None:
     if known is None or known[0] is not document:
         _operations.clear()  # a document of replaced definitions
         known = _operations[id(document)] = (document, {})
-    key = (rule.rule, str(args.get("entity", "")), request.method)
+    key = (rule.rule, str(args.get("entity", "")), str(args.get("relation", "")), request.method)
     found = known[1].get(key)
     if found is not None:
         return found
 
     def segment(matched: re.Match[str]) -> str:
         name = matched.group(1)
-        if name == "entity":
-            return str(args.get("entity", ""))
+        if name in ("entity", "relation"):
+            return str(args.get(name, ""))
         return "{id}" if name in ("record_id", "job_id") else "{" + name + "}"
 
     path = re.sub(r"<(?:\w+:)?(\w+)>", segment, rule.rule.removeprefix(API_PREFIX))
@@ -199,9 +200,20 @@ def _typed(raw: str, schema: Mapping[str, Any]) -> Any:
     return raw
 
 
+def _listed_entity() -> str | None:
+    """The entity whose records the request lists: the relation's source for related records."""
+    args = request.view_args or {}
+    entity, relation = args.get("entity"), args.get("relation")
+    if entity is None or relation is None:
+        return entity
+    model = _engine().model
+    found = next((r for r in model.entities[entity].relations if r.name == relation), None) if entity in model.entities else None
+    return found.source_entity if found is not None else None
+
+
 def _list_refusal(name: str, values: list[str], lang: str) -> str | None:
     """The engine's words for a list parameter it refuses too (`cannot sort by description`)."""
-    entity = (request.view_args or {}).get("entity")
+    entity = _listed_entity()
     if entity is None or not (name in LIST_PARAMETERS or name.startswith("f_")):
         return None
     try:
@@ -234,16 +246,22 @@ def request_body(lang: str) -> dict[str, Any]:
     entity = (request.view_args or {}).get("entity")
     envelope: dict[str, list[dict[str, str]]] = {}
     fields: dict[str, list[dict[str, str]]] = {}
+    collections: set[str] = set()
     for error in validator.iter_errors(body):
         path = list(error.absolute_path)
         field = _field_at(path, record_body, entity)
         if field is not None:
             values = body if record_body else body.get("values", {})
+            if _engine().model.entity(entity).field(field).is_collection:
+                collections.add(field)
+                continue
             message = _value_problem(entity, field, values.get(field), lang)
             if message is not None:
                 fields.setdefault(field, [{"rule": "type", "message": message}])
         elif not _engine_judges(path, error, record_body):
             envelope.setdefault(_envelope_name(path, error), [{"rule": "schema", "message": _envelope_problem(error, lang)}])
+    for field in sorted(collections):
+        fields.update(value_problems(entity, field, (body if record_body else body.get("values", {})).get(field), lang))
     if envelope:
         raise ApiError(400, "bad_body", errors={**envelope, **fields})
     if fields:
@@ -272,8 +290,50 @@ def _engine_judges(path: list[Any], error: ValidationError, record_body: bool) -
     return (record_body and not path) or path == ["values"]
 
 
-def _value_problem(entity: str, field: str, value: Any, lang: str) -> str | None:
-    """What to say about a value the document refuses; None when the engine will say it."""
+def value_problems(entity: str, field: str, value: Any, lang: str) -> dict[str, list[dict[str, str]]]:
+    """What to say, by where it is, about a value of characteristic `field` that the document
+    refuses ({} when the engine will say it). A collection's problems are keyed as the engine keys
+    its own: `attendees`, `meals.2.quantity` (line index from 0)."""
+    if _engine().model.entity(entity).field(field).is_collection:
+        return _collection_problems(entity, field, value, lang)
+    message = _value_problem(entity, field, value, lang)
+    return {} if message is None else {field: [{"rule": "type", "message": message}]}
+
+
+def _collection_problems(entity: str, field: str, value: Any, lang: str) -> dict[str, list[dict[str, str]]]:
+    """A `links` or `lines` value the document refuses: when the engine refuses it too (its shape,
+    its count, a line's values or keys), the engine answers; else each place the document refuses
+    (a repeated member, `"3"` for a line's whole number...), by where it is."""
+    definition = _engine().model.entity(entity).field(field)
+    refused: dict[str, Any] = {}
+    loaded = _engine().records.collections(entity).load({field: value}, frozenset(), refused)
+    if refused or any(line.errors for line in loaded.get(field) or () if definition.type == "lines"):
+        return {}
+    document = engine_document(_engine())
+    schema = document["components"]["schemas"][f"{schema_name(entity)}Values"]["properties"][field]
+    found: dict[str, list[dict[str, str]]] = {}
+    for error in _validator(schema, document["components"]).iter_errors(value):
+        path = list(error.absolute_path)
+        if definition.type == "lines" and len(path) >= 2:
+            key = f"{field}.{path[0]}.{path[1]}"
+            owned = definition.entity
+            given = value[path[0]][path[1]]
+            if path[1] in _engine().model.entity(owned).fields_by_name:
+                message = _value_problem(owned, path[1], given, lang, line_schema_name(owned, given=True))
+            else:
+                message = expected(error.schema, lang)
+        else:
+            key = field
+            unique = error.validator == "uniqueItems"
+            message = word("expected", lang, what=word("unique", lang)) if unique else expected(error.schema, lang)
+        if message is not None:
+            found.setdefault(key, [{"rule": "type", "message": message}])
+    return found
+
+
+def _value_problem(entity: str, field: str, value: Any, lang: str, component: str | None = None) -> str | None:
+    """What to say about a value the document refuses; None when the engine will say it.
+    `component`: the schema whose properties describe the value (the entity's `<Name>Values`)."""
     if value is None:
         return None
     definition = _engine().model.entity(entity).field(field)
@@ -289,8 +349,8 @@ def _value_problem(entity: str, field: str, value: Any, lang: str) -> str | None
     except (EngineError, ArithmeticError, ValueError, TypeError):
         return None
     document = engine_document(_engine())
-    name = "".join(part.capitalize() for part in entity.split("_"))
-    schema = document["components"]["schemas"].get(f"{name}Values", {}).get("properties", {}).get(field, {})
+    component = component or f"{schema_name(entity)}Values"
+    schema = document["components"]["schemas"].get(component, {}).get("properties", {}).get(field, {})
     return expected(schema, lang)
 
 

@@ -14,6 +14,7 @@ from apispec import APISpec
 from metamodel.model import Model
 
 from .payload import ID_MAX
+from .openapi_parts import api_entities
 from .openapi_parts import json_content as _json
 
 DEFAULT_LIMIT = 100
@@ -40,7 +41,7 @@ def add_duplicate_documents(spec: APISpec, model: Model) -> None:
             "more": {"type": "boolean", "description": "More groups exist than `limit`."},
         },
     })
-    for entity in sorted(model.entities.values(), key=lambda e: e.name):
+    for entity in api_entities(model):
         name = "".join(part.capitalize() for part in entity.name.split("_"))
         tag = [entity.name]
         takeable = [f.name for f in entity.fields]  # the status and read-only ones: refused by the merge (422)

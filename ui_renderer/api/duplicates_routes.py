@@ -26,6 +26,7 @@ from .conformance import check_query, request_body
 from .duplicates_openapi import DEFAULT_LIMIT, MAX_LIMIT
 from .errors import ApiError, error_response, json_error
 from .locking import body_version
+from .openapi_parts import has_addresses
 from .payload import ID_MAX
 from .routes import API_PREFIX
 from .serialize import json_value, record_json
@@ -96,7 +97,7 @@ def handle_error(error: Exception) -> Response:
 
 
 def known_entity(entity: str) -> str:
-    if entity not in engine().model.entities:
+    if not has_addresses(engine().model, entity):
         raise ApiError(404, "unknown_entity", entity=entity)
     return entity
 

@@ -11,8 +11,10 @@ from typing import Any
 
 from engine.records.field_rules import PHONE_RE
 from engine.records.queries import CONTAINS_TYPES, RANGE_TYPES
+from metamodel.field_paths import COLLECTION_TYPES
 from metamodel.model import EntityDef, FieldDef, Model
 
+from .openapi_parts import line_schema_name, schema_ref
 from .payload import ID_MAX, INT64_MAX, integer_limit
 
 STRING_COLUMN_LENGTH = 255
@@ -82,6 +84,12 @@ def output_schema(field: FieldDef, model: Model) -> dict[str, Any]:
         schema = {"type": "string", "enum": codes(field, model, active_only=False)}
     elif t == "multi_choice":
         schema = {"type": "array", "items": {"type": "string", "enum": codes(field, model, active_only=False)}}
+    elif t == "links":
+        return _described(field, {"type": "array", "uniqueItems": True, "items": {"type": "integer", "minimum": 1},
+                                  "description": f"Ids of the {field.entity} records linked, ascending."})
+    elif t == "lines":
+        return _described(field, {"type": "array", "items": schema_ref(line_schema_name(field.entity, given=False)),
+                                  "description": "The lines, in position order."})
     else:
         schema = {}
     return nullable(_described(field, schema)) if schema else _described(field, schema)
@@ -112,10 +120,32 @@ def input_schema(field: FieldDef, model: Model, *, allow_null: bool) -> dict[str
     elif t == "multi_choice":
         schema = {"type": "array", "uniqueItems": True,
                   "items": {"type": "string", "enum": codes(field, model, active_only=True)}}
+    elif t in COLLECTION_TYPES:
+        schema = _collection_input(field)
+        allow_null = allow_null and "minItems" not in schema  # null is the empty list
     else:
         schema = {}
     schema = _described(field, schema)
     return nullable(schema) if allow_null and ("type" in schema or "anyOf" in schema) else schema
+
+
+def _collection_input(field: FieldDef) -> dict[str, Any]:
+    """A `links` value: the member ids (the whole set: those left out are removed); a `lines` value:
+    the lines (those of the record left out are deleted; the list order is their position)."""
+    if field.type == "links":
+        schema: dict[str, Any] = {
+            "type": "array", "uniqueItems": True, "items": {"type": "integer", "minimum": 1, "maximum": ID_MAX},
+            "description": f"Ids of the {field.entity} records linked: the whole set (a member left out is removed).",
+        }
+    else:
+        schema = {"type": "array", "items": schema_ref(line_schema_name(field.entity, given=True)),
+                  "description": "Every line of the record, in order: a line with the `id` of one of the record's "
+                                 "lines changes it, one without is new, a line left out is deleted."}
+    schema["maxItems"] = field.max
+    low = max(field.min or 0, 1 if field.mandatory else 0)
+    if low:
+        schema["minItems"] = low
+    return schema
 
 
 def _text_input(field: FieldDef) -> dict[str, Any]:
@@ -160,10 +190,12 @@ def _decimal_input(field: FieldDef) -> dict[str, Any]:
             "description": f"A number with at most {scale} decimals (or a string such as \"12.50\")."}
 
 
-def filter_parameters(entity: EntityDef, field: FieldDef, model: Model) -> list[dict[str, Any]]:
-    """The list query parameters that filter on the characteristic: f_<name>, and f_<name>_min/_max."""
-    name, t = field.name, field.type
-    label = field.label.en
+def filter_parameters(entity: EntityDef, field: FieldDef, model: Model, *, name: str | None = None) -> list[dict[str, Any]]:
+    """The list query parameters that filter on the characteristic: f_<name>, and f_<name>_min/_max.
+    `name`: a path through links ending on `field` (`room.site.name`), filtered on as a characteristic."""
+    t = field.type
+    label = field.label.en if name is None else f"{field.label.en} (`{name}`)"
+    name = name or field.name
     if t in CONTAINS_TYPES:
         return [_query(f"f_{name}", {"type": "string", "pattern": NO_NUL}, f"{label} contains this text.")]
     if t in ("choice", "status", "multi_choice"):
@@ -172,6 +204,9 @@ def filter_parameters(entity: EntityDef, field: FieldDef, model: Model) -> list[
     if t == "link":
         schema = {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": ID_MAX}}
         return [_query(f"f_{name}", schema, f"{label} is one of these record ids.", explode=True)]
+    if t == "links":
+        schema = {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": ID_MAX}}
+        return [_query(f"f_{name}", schema, f"{label} holds one of these record ids at least.", explode=True)]
     if t == "boolean":
         return [_query(f"f_{name}", {"type": "boolean"}, f"{label} is true or false.")]
     if t not in RANGE_TYPES:

@@ -16,6 +16,7 @@ from metamodel.model import MATCHABLE_TYPES, EntityDef, Model
 
 from .field_schemas import NO_NUL
 from .job_json import ERRORS_MAX, LIST_MAX
+from .openapi_parts import api_entities
 from .openapi_parts import json_content as _json
 from .openapi_parts import query_parameter as _query
 from .openapi_parts import schema_ref as _ref
@@ -120,7 +121,7 @@ def add_job_documents(spec: APISpec, model: Model, import_formats: Mapping[str, 
     })
     tag = ["jobs"]
     job_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1, "maximum": ID_MAX}}
-    entities = sorted(model.entities)
+    entities = [e.name for e in api_entities(model)]
     spec.path(path="/jobs", operations={"get": _operation(
         "list_jobs", "The caller's jobs, newest first", tag, 200, _json("JobList"), [400, 401, 404], parameters=[
             _query("entity", {"type": "string", "enum": entities}, "Only the jobs on this entity."),
@@ -141,7 +142,7 @@ def add_job_documents(spec: APISpec, model: Model, import_formats: Mapping[str, 
         "job_output", "Download the file a finished job wrote (an export)", tag, 200,
         {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
          "*/*": {"schema": {"type": "string"}}}, [401, 404, 409])})
-    for entity in sorted(model.entities.values(), key=lambda e: e.name):
+    for entity in api_entities(model):
         spec.path(path=f"/{entity.name}/import", operations={"post": {
             **_operation(f"import_{entity.name}", f"Import {entity.plural.en} from a file (a job)", [entity.name], 202,
                          _json("Job"), [400, 401, 403, 404, 413]),

@@ -29,6 +29,10 @@ MESSAGES: dict[str, dict[str, str]] = {
                               "fr": "un nombre entier de 1 à {maximum} est attendu"},
     "expected_boolean": {"en": "expected true or false", "fr": "true ou false est attendu"},
     "expected_one_of": {"en": "expected one of {available}", "fr": "valeurs possibles : {available}"},
+    "unknown_relation": {
+        "en": "{entity} has no related records '{relation}'; known: {known}.",
+        "fr": "{entity} n'a pas d'enregistrements liés « {relation} » ; connus : {known}.",
+    },
     "unknown_list": {"en": "There is no value list '{name}'.", "fr": "Il n'y a pas de liste de valeurs « {name} »."},
     "not_found": {"en": "No {entity} with id {id}.", "fr": "Aucun enregistrement {entity} d'identifiant {id}."},
     "no_route": {"en": "There is nothing at this address.", "fr": "Il n'y a rien à cette adresse."},

@@ -9,6 +9,7 @@ make a new Model, hence a new document.
 from __future__ import annotations
 
 import importlib.metadata
+import re
 from collections import OrderedDict
 from typing import Any, Mapping, Sequence
 
@@ -20,13 +21,13 @@ from engine import Engine
 from engine.exchange.exporter import export_formats
 from engine.records.queries import MAX_PAGE_SIZE, SORTABLE_SYSTEM, TABS, TOTALS
 from ui_renderer.exchange.import_preview import entity_import_formats
-from metamodel.model import EntityDef, Model
+from metamodel.model import EntityDef, Model, PathDef
 
 from .export_openapi import export_operations
 from .field_schemas import NO_NUL, filter_parameters, input_schema, output_schema
 from .jobs_openapi import add_job_documents, mass_update_job_response
 from .locking import IF_MATCH_PATTERN
-from .openapi_parts import ERROR_RESPONSES, add_authentication_answers
+from .openapi_parts import ERROR_RESPONSES, add_authentication_answers, api_entities, line_schema_name, schema_name
 from .openapi_parts import json_content as _json
 from .openapi_parts import query_parameter as _query
 from .openapi_parts import schema_ref as _ref
@@ -126,7 +127,7 @@ def engine_document(engine: Engine) -> dict[str, Any]:
     """The document of a running engine: its Model and its plugins' export formats (shared: do not change it)."""
     known = _formats.get(id(engine))
     if known is None or known[0] is not engine or known[1] is not engine.model:
-        names = sorted(engine.model.entities)
+        names = [entity.name for entity in api_entities(engine.model)]
         exports = {name: tuple(export_formats(engine, name)) for name in names}
         imports = {name: ("csv", *sorted(entity_import_formats(engine, name))) for name in names}
         known = (engine, engine.model, model_document(engine.model, exports, imports))
@@ -152,10 +153,6 @@ def model_document(
     return cached[1]
 
 
-def schema_name(entity: str) -> str:
-    return "".join(part.capitalize() for part in entity.split("_"))
-
-
 def build_document(
     model: Model, export_formats: ExportFormats | None = None, import_formats: ExportFormats | None = None,
 ) -> dict[str, Any]:
@@ -179,6 +176,9 @@ def build_document(
                                                  "schema": {"type": "string", "pattern": "^[0-9]+$"}}}
         spec.components.response(name, answer)
     for entity in sorted(model.entities.values(), key=lambda e: e.name):
+        if entity.owned_by is not None:
+            _line_schemas(spec, entity, model)
+    for entity in api_entities(model):
         _entity_schemas(spec, entity, model)
         _entity_paths(spec, entity, model, (export_formats or {}).get(entity.name))
     _document_paths(spec, model)
@@ -205,6 +205,9 @@ def _entity_schemas(spec: APISpec, entity: EntityDef, model: Model) -> None:
         "deleted_at": {"type": ["string", "null"], "format": "date-time"},
     }
     fields = {f.name: output_schema(f, model) for f in entity.fields}
+    for text, path in _row_paths(entity, model).items():
+        fields[text] = {**output_schema(path.field, model),
+                        "description": f"The path `{text}`: in the rows of lists naming it only."}
     spec.components.schema(name, {
         "type": "object", "title": entity.label.en, "properties": {**system, **fields},
         "required": ["id", "version", "created_at", "updated_at"], "additionalProperties": False,
@@ -256,6 +259,45 @@ def _entity_schemas(spec: APISpec, entity: EntityDef, model: Model) -> None:
         })
 
 
+def _row_paths(entity: EntityDef, model: Model) -> dict[str, PathDef]:
+    """The paths through links a row of the entity's lists may carry: those its list views name,
+    and the columns of the related panels listing its records (`account.sector` of bookings)."""
+    found = {text: path for view in entity.views if view.kind == "list" for text, path in view.paths.items()}
+    for other in model.entities.values():
+        for view in other.views:
+            for panel in view.related:
+                if model.relation(other.name, panel.relation).source_entity == entity.name:
+                    found.update(panel.paths)
+    return dict(sorted(found.items()))
+
+
+def _line_schemas(spec: APISpec, entity: EntityDef, model: Model) -> None:
+    """A line of an owned entity as its owner's record carries it (`MealLine`) and as a write gives
+    it (`MealLineInput`): its characteristics, its `id`, its `position` (the list order); never its
+    `parent_id`, which is the record carrying it."""
+    fields = [f for f in entity.column_fields if not f.system]
+    position = {"type": "integer", "minimum": 0, "readOnly": True,
+                "description": "The line's place among the record's lines, from 0: the order of the list."}
+    spec.components.schema(line_schema_name(entity.name, given=False), {
+        "type": "object", "title": entity.label.en, "required": ["id", "position"], "additionalProperties": False,
+        "properties": {"id": {"type": "integer", "minimum": 1}, "position": position,
+                       **{f.name: output_schema(f, model) for f in fields}},
+    })
+    writable = {f.name: input_schema(f, model, allow_null=not f.mandatory or _has_default(f))
+                for f in fields if not f.readonly}
+    spec.components.schema(line_schema_name(entity.name, given=True), {
+        "type": "object", "title": entity.label.en, "additionalProperties": False,
+        "properties": {
+            "id": {"type": "integer", "minimum": 1, "maximum": ID_MAX,
+                   "description": "One of the record's lines, changed (its values not given are kept); "
+                                  "without it, a new line."},
+            "position": {**position, "description": "Ignored (the order of the list is the position): a line "
+                                                     "read may be sent back as it is."},
+            **writable,
+        },
+    })
+
+
 def page_schema(name: str) -> dict[str, Any]:
     """A page of a list of the entity whose record schema is `name`."""
     return {
@@ -286,13 +328,14 @@ def _has_default(field: Any) -> bool:
 
 
 def _required_on_create(entity: EntityDef, model: Model) -> list[str]:
-    """Mandatory characteristics that nothing fills in for the caller (default, first status)."""
+    """Mandatory characteristics (and collections with a `min`) that nothing fills in for the caller
+    (default, first status)."""
     filled: set[str] = set()
     if entity.workflow:
         filled = set(model.workflow(entity.workflow).initial.on_enter)
     return [f.name for f in entity.fields
-            if f.mandatory and f.default is None and not f.default_expr and not f.readonly and f.name not in filled
-            and f.type != "status"]
+            if (f.mandatory or (f.is_collection and f.min)) and f.default is None and not f.default_expr
+            and not f.readonly and f.name not in filled and f.type != "status"]
 
 
 # -- paths -------------------------------------------------------------------------------------
@@ -344,6 +387,17 @@ def _entity_paths(spec: APISpec, entity: EntityDef, model: Model, formats: Seque
                       f"transition_{entity.name}", f"Apply a workflow transition to a {label}", tag, 200, name,
                       [400, 401, 403, 404, 409, 412, 413, 422, 428], body=f"{name}Transition", body_required=False,
                       parameters=[_if_match()], etag=True, description=LOCKING)})
+    for relation in entity.relations:
+        source = model.entity(relation.source_entity)
+        spec.path(path=f"/{entity.name}/{{id}}/related/{relation.name}", parameters=[record_id], operations={
+            "get": _operation(
+                f"related_{entity.name}_{relation.name}", f"{relation.label.en} of a {label}", tag, 200,
+                f"{schema_name(source.name)}Page", [400, 401, 403, 404], parameters=_list_parameters(source, model),
+                description=f"The {source.plural.en} whose `{relation.source_field}` "
+                            f"{'holds' if relation.kind == 'links' else 'is'} the {label}, as `GET /{source.name}` "
+                            f"lists them (the same parameters, paging and totals); only those the caller may read. "
+                            f"404 when the {label} is not the caller's to read."),
+        })
     mass_update = _operation(f"mass_update_{entity.name}", f"Give the same values to many {entity.plural.en}", tag,
                              200, "MassUpdateResult", [400, 401, 403, 413, 422], body=f"{name}MassUpdate")
     mass_update["responses"]["202"] = mass_update_job_response()
@@ -365,6 +419,8 @@ def _document_paths(spec: APISpec, model: Model) -> None:
 
 
 CURSOR_PATTERN = "^[A-Za-z0-9_-]+={0,2}$"
+UNSORTABLE = frozenset({"multi_choice", "rich_text", "text", "links", "lines"})
+GROUPABLE = frozenset({"choice", "status", "link", "boolean"})
 AFTER = ("Keyset paging: the `next_after` of the previous page, sent with the same `sort`, filters and `size`. "
          "The page starts after the last record of that one, and costs the same however deep it is (`page=` reads "
          "and drops every record before the page). `page` is then only given back. A cursor made for another sort, "
@@ -376,14 +432,19 @@ TOTAL = ("How the records matching are counted: `exact` (the default), every one
 
 def _list_parameters(entity: EntityDef, model: Model) -> list[dict[str, Any]]:
     list_views = [v for v in entity.views if v.kind == "list"]
-    sortable = [*SORTABLE_SYSTEM, *(f.name for f in entity.fields if f.type not in ("multi_choice", "rich_text", "text"))]
-    one = f"-?({'|'.join(sortable)})"
-    groupable = [f.name for f in entity.fields if f.type in ("choice", "status", "link", "boolean")]
+    # the paths through links the list views name: sorted, grouped and filtered on as characteristics
+    paths = {text: path for view in list_views for text, path in view.paths.items()}
+    sortable = [*SORTABLE_SYSTEM, *(f.name for f in entity.fields if f.type not in UNSORTABLE),
+                *(text for text, path in paths.items() if path.field.type not in UNSORTABLE)]
+    one = f"-?({'|'.join(re.escape(name) for name in sortable)})"
+    groupable = [*(f.name for f in entity.fields if f.type in GROUPABLE),
+                 *(text for text, path in paths.items() if path.field.type in GROUPABLE)]
     parameters = [
         _query("view", {"type": "string", "enum": [v.name for v in list_views]}, "A named list view."),
         _query("q", {"type": "string", "pattern": NO_NUL}, "Quick search in the searchable characteristics."),
         _query("sort", {"type": "string", "pattern": f"^{one}(,{one})*$"},
-               "Comma-separated characteristics, `-` first for descending."),
+       "Comma-separated characteristics (or paths through links the list views name, such as "
+               "`room.site.name`), `-` first for descending."),
         _query("tab", {"type": "string", "enum": list(TABS)}, "Open records, history (closed ones) or all."),
         _query("page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}, "Page number, from 1."),
         _query("size", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}, "Records per page."),
@@ -394,6 +455,9 @@ def _list_parameters(entity: EntityDef, model: Model) -> list[dict[str, Any]]:
         parameters.append(_query("group", {"type": "string", "enum": groupable}, "Count records per value."))
     for field in entity.fields:
         parameters.extend(filter_parameters(entity, field, model))
+    filtered = dict.fromkeys(name for view in list_views for name in view.filters if name in paths)
+    for text in filtered:
+        parameters.extend(filter_parameters(entity, paths[text].field, model, name=text))
     return parameters
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from metamodel.model import EntityDef, Model
+
 ERROR_RESPONSES = {  # status: (component name, description)
     400: ("BadRequest", "A query parameter or the body is not valid (`errors` names it)."),
     401: ("Unauthorized", "No valid bearer token."),
@@ -46,3 +48,25 @@ def query_parameter(name: str, schema: dict[str, Any], description: str) -> dict
     """An optional query-string parameter; an empty value (`?name=`) is the parameter not given."""
     return {"name": name, "in": "query", "required": False, "allowEmptyValue": True, "schema": schema,
             "description": description}
+
+
+def schema_name(entity: str) -> str:
+    """The component name of an entity's record schema (`activity_report` -> `ActivityReport`)."""
+    return "".join(part.capitalize() for part in entity.split("_"))
+
+
+def line_schema_name(entity: str, *, given: bool) -> str:
+    """The component name of a line of the owned `entity`: as read (`MealLine`), as sent (`MealLineInput`)."""
+    return f"{schema_name(entity)}Line{'Input' if given else ''}"
+
+
+def api_entities(model: Model) -> list[EntityDef]:
+    """The entities with addresses of their own, by name: every one but the owned entities, whose
+    records are lines travelling in their owner's records only (no list, get, batch, import...)."""
+    return sorted((e for e in model.entities.values() if e.owned_by is None), key=lambda e: e.name)
+
+
+def has_addresses(model: Model, entity: str) -> bool:
+    """Whether `entity` is one of `api_entities(model)` (an unknown or owned entity answers 404)."""
+    definition = model.entities.get(entity)
+    return definition is not None and definition.owned_by is None

@@ -113,7 +113,14 @@ def number_errors(entity: EntityDef, values: Any, lang: str) -> dict[str, list[d
     errors: dict[str, list[dict[str, str]]] = {}
     for name, value in (values.items() if isinstance(values, Mapping) else ()):
         definition = entity.fields_by_name.get(name)
-        if definition is not None and not number_fits(definition, value):
+        if definition is None:
+            continue
+        if definition.type == "lines" and isinstance(value, list):
+            owned = current_app.extensions["ossature"].model.entity(definition.entity)
+            for index, line in enumerate(value):
+                for key, problems in number_errors(owned, line, lang).items():
+                    errors[f"{name}.{index}.{key}"] = problems
+        elif not number_fits(definition, value):
             errors.update(field_error(name, "type", "bad_number", lang))
     return errors
 
@@ -174,13 +181,15 @@ def list_request(engine: Any, entity: str, args: Mapping[str, Sequence[str]], *,
         parsed = parsed.replace(total_cap=current_app.config.get("API_TOTAL_CAP") or TOTAL_CAP)
     if parsed.page > MAX_PAGE:
         raise query_error("page", text("expected_whole_number", request_language(), maximum=MAX_PAGE))
-    definition = engine.model.entity(entity)
+    def field(name: str) -> FieldDef:  # a characteristic, or the one a path through links ends on
+        return engine.model.path(entity, name).field
+
     for name, values in parsed.equals.items():
-        if not all(number_fits(definition.field(name), v) for v in values):
+        if not all(number_fits(field(name), v) for v in values):
             raise query_error(f"f_{name}", text("bad_number", request_language()))
     for name, bounds in parsed.ranges.items():
         for bound, value in zip(("min", "max"), bounds):
-            if value is not None and not number_fits(definition.field(name), value):
+            if value is not None and not number_fits(field(name), value):
                 raise query_error(f"f_{name}_{bound}", text("bad_number", request_language()))
     return parsed
 

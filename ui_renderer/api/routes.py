@@ -23,6 +23,7 @@ from .job_json import job_response
 from .locking import based_on, body_version, precondition, query_version
 from .messages import text
 from .openapi import engine_document
+from .openapi_parts import has_addresses
 from .payload import ID_MAX, check_values, list_request, parse_as_of, query_args
 from .serialize import json_value, page_response, record_json
 
@@ -63,7 +64,7 @@ def handle_error(error: Exception) -> Response:
 
 
 def known_entity(entity: str) -> str:
-    if entity not in engine().model.entities:
+    if not has_addresses(engine().model, entity):
         methods = documented_methods(request.path)
         if methods is not None:  # an address of its own (/jobs): this method is not one of its own
             raise MethodNotAllowed(valid_methods=methods)
