@@ -26,21 +26,33 @@ def _label(name: str) -> dict[str, str]:
     return {"en": words, "fr": words}
 
 
-def write_pack(root: Path, entities: Mapping[str, Fields], lists: Mapping[str, Sequence[Any]] | None = None) -> Path:
-    """Write the step pack: `entities` maps entity -> characteristic -> properties (labels added);
-    `lists` maps list -> values (a code, or a dict such as {code: x, retired: true})."""
+def entity_document(entity: str, fields: Fields, **keys: Any) -> dict[str, Any]:
+    """An entity document: `fields` maps characteristic -> properties (labels added); `keys` are
+    other entity-level keys (`owned_by`...)."""
+    return {
+        "entity": entity, "label": _label(entity), "plural": _label(entity + "s"), **keys,
+        "characteristics": {name: {**spec, "label": _label(name)} for name, spec in fields.items()},
+    }
+
+
+def write_documents(root: Path, documents: Sequence[Mapping[str, Any]]) -> Path:
+    """Write the step pack (on the evolution base) holding these entity documents."""
     shutil.rmtree(root, ignore_errors=True)
     (root / "entities").mkdir(parents=True)
     (root / "pack.yaml").write_text(yaml.safe_dump({
         "pack": "evolution_step", "version": "1.0.0", "label": _label("evolution step"),
         "requires": {"evolution_base": ">=1.0"},
     }), encoding="utf-8")
-    for entity, fields in entities.items():
-        document = {
-            "entity": entity, "label": _label(entity), "plural": _label(entity + "s"),
-            "characteristics": {name: {**spec, "label": _label(name)} for name, spec in fields.items()},
-        }
-        (root / "entities" / f"{entity}.yaml").write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    for document in documents:
+        (root / "entities" / f"{document['entity']}.yaml").write_text(
+            yaml.safe_dump(document, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return root
+
+
+def write_pack(root: Path, entities: Mapping[str, Fields], lists: Mapping[str, Sequence[Any]] | None = None) -> Path:
+    """Write the step pack: `entities` maps entity -> characteristic -> properties (labels added);
+    `lists` maps list -> values (a code, or a dict such as {code: x, retired: true})."""
+    write_documents(root, [entity_document(entity, fields) for entity, fields in entities.items()])
     if lists:
         (root / "lists").mkdir()
         for name, values in lists.items():

@@ -10,13 +10,11 @@ and read back from the database with `sa.inspect`.
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 import pytest
 import sqlalchemy as sa
-import yaml
 
 import metamodel
 from engine import SYSTEM_ACTOR, Engine
@@ -31,7 +29,8 @@ from engine.storage.tables import (
 )
 from metamodel.model import PARENT_FIELD, POSITION_FIELD, SYSTEM_COLUMNS, Model
 
-from evolution_support import BASE_PACK as EVOLUTION_BASE
+from evolution_support import BASE_PACK as EVOLUTION_BASE, entity_document as entity, write_documents
+
 NOW = dt.datetime(2026, 3, 1, 9, 0)
 RELATIONS = Path(__file__).resolve().parents[2] / "metamodel" / "packs" / "relations"
 """The metamodel's pack using every relation (bookings of rooms, with meals as lines and attendees as links)."""
@@ -56,17 +55,6 @@ characteristics:
 
 
 # -- definitions written per step ----------------------------------------------------------------
-
-
-def _label(name: str) -> dict[str, str]:
-    words = name.replace("_", " ").capitalize()
-    return {"en": words, "fr": words}
-
-
-def entity(name: str, fields: Mapping[str, Mapping[str, Any]], **keys: Any) -> dict[str, Any]:
-    """An entity document: `fields` maps characteristic -> properties (labels added)."""
-    return {"entity": name, "label": _label(name), "plural": _label(name + "s"), **keys,
-            "characteristics": {n: {**spec, "label": _label(n)} for n, spec in fields.items()}}
 
 
 class Storage:
@@ -95,16 +83,7 @@ class Storage:
 
     def load(self, *documents: Mapping[str, Any]) -> Model:
         self.steps += 1
-        root = self.folder / f"step{self.steps}"
-        shutil.rmtree(root, ignore_errors=True)
-        (root / "entities").mkdir(parents=True)
-        (root / "pack.yaml").write_text(yaml.safe_dump({
-            "pack": "relations_step", "version": "1.0.0", "label": _label("relations step"),
-            "requires": {"evolution_base": ">=1.0"},
-        }), encoding="utf-8")
-        for document in documents:
-            (root / "entities" / f"{document['entity']}.yaml").write_text(
-                yaml.safe_dump(document, sort_keys=False, allow_unicode=True), encoding="utf-8")
+        root = write_documents(self.folder / f"step{self.steps}", documents)
         self.model = metamodel.load_model([EVOLUTION_BASE, root])
         self.tables = build_tables(self.model)
         return self.model
