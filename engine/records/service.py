@@ -219,7 +219,9 @@ class RecordService:
             access = tx.access(entity, "read")
             record = tx._row(entity, record_id, access=access)
             updatable = access.allows("update") and bool(tx.in_scope(entity, [record_id], "update"))
-        found = self.workflow_of(entity).available(record, actor)
+            flow = self.workflow_of(entity)
+            paths = tx.path_values(entity, flow.paths, [record])[0]
+        found = flow.available(record, actor, paths=paths)
         if updatable:
             return found
         refused = PermissionDenied(entity, "update")

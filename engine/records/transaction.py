@@ -25,12 +25,13 @@ from engine.core.errors import (
 )
 from engine.storage.trail import Change, audit_changes, write_audit, write_creation_audit, write_history, write_status_changes
 from .batch_update import BatchResult, BatchUpdate
+from .paths import PathReader, path_reader, path_source
 from .row_inserts import insert_rows
 from .collections import (
     EntityCollections, changed_collections, delete_collections, insert_collections, read_collections,
     write_collection_changes,
 )
-from .validation import ErrorMap
+from .validation import ErrorMap, PathSource
 
 if TYPE_CHECKING:
     from .service import RecordService
@@ -51,6 +52,7 @@ class Transaction:
         self.tables = service.tables
         self.hooks = service.hooks
         self.now: dt.datetime = service.clock()
+        self._path_reader: PathReader | None = None
 
     # -- reading inside the transaction ------------------------------------------
 
@@ -172,6 +174,22 @@ class Transaction:
         in the definitions (except for the system)."""
         return access.protected | (frozenset() if self.actor.system else collections.readonly)
 
+    def path_reader(self) -> PathReader:
+        """What reading paths through links needs for this actor (built once per transaction)."""
+        if self._path_reader is None:
+            self._path_reader = path_reader(self.model, self.tables, self.service.permissions, self.actor)
+        return self._path_reader
+
+    def path_source(self, entity: str, paths: frozenset[str]) -> PathSource | None:
+        """Where the rules of `entity` that read `paths` get their values (None: they read none)."""
+        return path_source(self.conn, self.path_reader(), entity, paths) if paths else None
+
+    def path_values(self, entity: str, paths: frozenset[str], records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any] | None]:
+        """The values of `paths` for `records` (maybe unsaved), one query per path prefix; None each
+        when there are none to read."""
+        source = self.path_source(entity, paths)
+        return list(source(records)) if source is not None else [None] * len(records)
+
     # -- creating ----------------------------------------------------------------
 
     def create(self, entity: str, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -179,10 +197,13 @@ class Transaction:
         validator = self.service.validator(entity)
         collections = self.service.collections(entity)
         loaded, errors = self.load_input(entity, values, access, partial=False)
-        loaded.update(collections.complete(_take(loaded, collections.names), None, errors))
+        lines = _take(loaded, collections.line_names)
         self._check_initial_status(entity, loaded, errors)
-        record = validator.complete_new(loaded, errors)
-        collections.check_counts(record, list(collections.names), errors)
+        paths = self.path_values(entity, validator.paths, [{**validator.literal_defaults, **loaded}])[0]
+        record = validator.complete_new(loaded, errors, paths=paths)
+        if collections.fields:
+            record.update(collections.complete_many(self, [lines], [None], [record], [errors])[0])
+            collections.check_counts(record, list(collections.names), errors)
         self._enter_first_status(entity, [record], [loaded])
         _merge(errors, self._check_database_rules(entity, [record]).get(0, {}))
         self.hooks.validate_record(entity, record, record, errors)
@@ -223,16 +244,20 @@ class Transaction:
         access = self.access(entity, operation)
         validator = self.service.validator(entity)
         collections = self.service.collections(entity)
+        source = self.path_source(entity, validator.paths)
         if not collections.fields:
-            records, failed = validator.load_many(rows, self.actor, protected=access.protected)
+            records, failed = validator.load_many(rows, self.actor, protected=access.protected, paths=source)
         else:
             split = [collections.split(row) if isinstance(row, Mapping) else (row, {}) for row in rows]
-            records, failed = validator.load_many([columns for columns, _ in split], self.actor, protected=access.protected)
+            records, failed = validator.load_many(
+                [columns for columns, _ in split], self.actor, protected=access.protected, paths=source
+            )
             protected = self._collections_protected(collections, access)
-            for index, (record, (_, given)) in enumerate(zip(records, split)):
-                errors = failed.get(index, {})
-                loaded = collections.load(given, protected, errors)
-                record.update(collections.complete(loaded, None, errors))
+            found = [failed.get(index, {}) for index in range(len(records))]
+            loaded = [collections.load(given, protected, errors) for (_, given), errors in zip(split, found)]
+            completed = collections.complete_many(self, loaded, [None] * len(records), records, found)
+            for index, (record, values, errors) in enumerate(zip(records, completed, found)):
+                record.update(values)
                 collections.check_counts(record, list(collections.names), errors)
                 if errors:
                     failed[index] = errors
@@ -430,18 +455,17 @@ class Transaction:
         value another record holds, even one of the batch giving it away)."""
         validator = self.service.validator(entity)
         collections = self.service.collections(entity)
+        source = self.path_source(entity, validator.paths)
         if not collections.fields:
-            changes = [validator.changed_values(current, values, found) for current, values, found in zip(currents, loaded, errors)]
+            changes = validator.changed_many(currents, loaded, errors, paths=source)
         else:
-            changes = []
-            for current, values, found in zip(currents, loaded, errors):
-                given = {k: v for k, v in values.items() if k in collections.names}
-                columns = {k: v for k, v in values.items() if k not in collections.names} if given else values
-                completed = collections.complete(given, current, found)
-                change = validator.changed_values(current, columns, found)
-                change.update(changed_collections(current, completed))
+            split = [collections.split(values) for values in loaded]
+            changes = validator.changed_many(currents, [columns for columns, _ in split], errors, paths=source)
+            owners = [{**current, **change} for current, change in zip(currents, changes)]
+            completed = collections.complete_many(self, [given for _, given in split], currents, owners, errors)
+            for current, change, (_, given), values, found in zip(currents, changes, split, completed, errors):
+                change.update(changed_collections(current, values))
                 collections.check_counts({**current, **change}, collections.checked_on_update(given), found)
-                changes.append(change)
         for index, problems in self._check_database_rules(entity, changes, currents=currents).items():
             _merge(errors[index], problems)
         if self.hooks.validates:
@@ -545,15 +569,16 @@ class Transaction:
             raise RecordValidationError(errors, entity)
         record = {**current, **loaded}
         flow.check_required(transitions, record, status)
+        paths = self.path_values(entity, flow.paths, [record])[0]
         if check_guard:
-            flow.check_guard(transitions[0], record)
+            flow.check_guard(transitions[0], record, paths=paths)
         changes = dict(loaded)
         for transition in transitions if check_guard else ():
             for action in transition.actions:
-                produced = flow.run_action(self, action, transition, record, inputs or {})
+                produced = flow.run_action(self, action, transition, record, inputs or {}, paths=paths)
                 changes.update(produced)
                 record.update(produced)
-        produced = flow.on_enter(status, record)
+        produced = flow.on_enter(status, record, paths=paths)
         changes.update(produced)
         changes["status"] = status
         updated = self.write_changes(entity, current, changes, transition=name or f"move:{status}", access=access)
@@ -590,12 +615,15 @@ class Transaction:
         flow = self.service.workflow_of(entity, required=False)
         if flow is None:
             return
-        for record, values in zip(records, given):
-            status = flow.definition.status(record.get("status") or "")
+        entering = [flow.definition.status(record.get("status") or "") for record in records]
+        wanted = [i for i, status in enumerate(entering) if status is not None and status.on_enter]
+        read = self.path_values(entity, flow.paths, [records[i] for i in wanted]) if wanted else []
+        paths = dict(zip(wanted, read))
+        for index, (record, values, status) in enumerate(zip(records, given, entering)):
             if status is None or not status.on_enter:
                 continue
             try:
-                produced = flow.on_enter(status.code, record)
+                produced = flow.on_enter(status.code, record, paths=paths[index])
             except RecordValidationError:
                 continue  # left to the record's own validation
             for name, value in produced.items():

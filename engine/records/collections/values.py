@@ -25,6 +25,7 @@ from metamodel.expressions import compile_expression
 from metamodel.model import PARENT_FIELD, POSITION_FIELD, SYSTEM_COLUMNS, EntityDef, FieldDef, Model
 
 from engine.core.errors import RuleError
+from ..paths import path_values
 from ..validation import EntityValidator, ErrorMap, evaluate, load_values
 from .words import CollectionError
 
@@ -59,6 +60,7 @@ class EntityCollections:
         self.readonly = frozenset(f.name for f in self.fields if f.readonly)
         self.links = tuple(f for f in self.fields if f.type == "links")
         self.lines = tuple(f for f in self.fields if f.type == "lines")
+        self.line_names = frozenset(f.name for f in self.lines)
         self.owned: dict[str, EntityValidator] = {f.name: validators[f.entity] for f in self.lines}
         names = [f.name for f in entity.fields] + list(SYSTEM_COLUMNS)
         self.conditions = {
@@ -124,23 +126,70 @@ class EntityCollections:
 
     # -- 2. completing -----------------------------------------------------------------
 
-    def complete(
-        self, loaded: Mapping[str, Any], current: Mapping[str, Any] | None, errors: ErrorMap
-    ) -> dict[str, Any]:
-        """The collection values a write gives the record (step 2), from `loaded` and the record's
-        `current` values (None for a new record); errors by where they are into `errors`."""
-        values: dict[str, Any] = {}
-        for name, value in loaded.items():
-            if self.by_name[name].type == "links":
-                values[name] = value
-            else:
-                owner = (current or {}).get("id")
-                values[name] = self._complete_lines(name, value, (current or {}).get(name) or [], owner, errors)
+    def complete_many(
+        self,
+        tx: Transaction,
+        loaded: Sequence[Mapping[str, Any]],
+        currents: Sequence[Mapping[str, Any] | None],
+        owners: Sequence[Mapping[str, Any]],
+        errors: Sequence[ErrorMap],
+    ) -> list[dict[str, Any]]:
+        """The collection values writes give records (step 2), from what `load` made of their
+        input, the records' `current` values (None for new ones) and the `owners` as they will be
+        (what a line's `parent_id.room` reads); errors by where they are into each `errors`.
+
+        The paths through links the owned entity's rules read are read set-based, once for all
+        the records: `parent_id.X` from the owners, the others from the lines."""
+        values: list[dict[str, Any]] = [
+            {name: value for name, value in given.items() if self.by_name[name].type == "links"} for given in loaded
+        ]
+        for f in self.lines:
+            wanted = [i for i, given in enumerate(loaded) if f.name in given]
+            if not wanted:
+                continue
+            current_lines = [((currents[i] or {}).get(f.name) or []) for i in wanted]
+            paths = self._line_paths(
+                tx, f, [owners[i] for i in wanted], [loaded[i][f.name] for i in wanted], current_lines
+            )
+            for i, lines, found in zip(wanted, current_lines, paths):
+                owner = (currents[i] or {}).get("id")
+                values[i][f.name] = self._complete_lines(f.name, loaded[i][f.name], lines, owner, errors[i], found)
         return values
+
+    def _line_paths(
+        self,
+        tx: Transaction,
+        f: FieldDef,
+        owners: Sequence[Mapping[str, Any]],
+        given: Sequence[Sequence[LineInput]],
+        current: Sequence[Sequence[Mapping[str, Any]]],
+    ) -> list[list[Mapping[str, Any] | None]]:
+        """Per record, per line given: the values of the paths the owned entity's rules read. A
+        path through the owner (`parent_id.room`) is the owner's own value or path (`room`): the
+        owner may not be saved yet, and it is the same for all its lines."""
+        validator = self.owned[f.name]
+        if not validator.paths:
+            return [[None] * len(lines) for lines in given]
+        prefix = PARENT_FIELD + "."
+        through_owner = {path: path[len(prefix):] for path in validator.paths if path.startswith(prefix)}
+        own = sorted(path for path in validator.paths if not path.startswith(prefix))
+        deep = sorted({rest for rest in through_owner.values() if "." in rest})
+        reader = tx.path_reader()
+        read = path_values(tx.conn, reader, self.entity.name, deep, owners) if deep else [{} for _ in owners]
+        by_owner = [
+            {path: found.get(rest) if "." in rest else owner.get(rest) for path, rest in through_owner.items()}
+            for owner, found in zip(owners, read)
+        ]
+        rows = []
+        for lines, old in zip(given, current):
+            by_id = {line["id"]: line for line in old}
+            rows.extend({**validator.literal_defaults, **by_id.get(line.id, {}), **line.values} for line in lines)
+        line_values = iter(path_values(tx.conn, reader, validator.entity.name, own, rows) if own else [{} for _ in rows])
+        return [[{**from_owner, **next(line_values)} for _ in lines] for lines, from_owner in zip(given, by_owner)]
 
     def _complete_lines(
         self, name: str, given: Sequence[LineInput], current: Sequence[Mapping[str, Any]], owner: int | None,
-        errors: ErrorMap,
+        errors: ErrorMap, paths: Sequence[Mapping[str, Any] | None],
     ) -> list[dict[str, Any]]:
         """The record's lines as they will be. `parent_id` (the owner's id, None for a new owner)
         and `position` (the index among the lines kept) are the engine's: given to the owned
@@ -149,12 +198,12 @@ class EntityCollections:
         by_id = {line["id"]: line for line in current}
         seen: set[int] = set()
         lines: list[dict[str, Any]] = []
-        for line in given:
+        for line, read in zip(given, paths):
             found = line.errors
             refused_parent = PARENT_FIELD in found  # given by the input: refused as read-only
             place = {PARENT_FIELD: owner, POSITION_FIELD: len(lines)}
             if line.id is None:
-                values = validator.complete_new({**line.values, **place}, found)
+                values = validator.complete_new({**line.values, **place}, found, paths=read)
             elif line.id not in by_id or line.id in seen:
                 rule = "line_repeated" if line.id in seen else "line_id"
                 key = f"{name}.{line.index}.id"
@@ -163,7 +212,7 @@ class EntityCollections:
             else:
                 seen.add(line.id)
                 old = {**by_id[line.id], PARENT_FIELD: owner}
-                values = {**old, **validator.changed_values(old, {**line.values, **place}, found)}
+                values = {**old, **validator.changed_values(old, {**line.values, **place}, found, paths=read)}
             if not refused_parent:
                 found.pop(PARENT_FIELD, None)  # still unknown for a new owner
             values.pop(PARENT_FIELD, None)
