@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 import sqlalchemy as sa
 
-from metamodel.model import SYSTEM_COLUMNS, FieldDef, Model
+from metamodel.model import OWNED_SYSTEM_FIELDS, SYSTEM_COLUMNS, FieldDef, Model
 
 from .archive import ArchiveError, archive_values
 from engine.records.field_rules import FieldRules
@@ -279,6 +279,10 @@ def _restore_entity(conn: sa.Connection, model: Model, tables: Tables, entity: s
             copied.append(name)
         else:
             set_aside.append(name)
+    owned = [name for name in set_aside if name in OWNED_SYSTEM_FIELDS and model.entity(entity).owned_by]
+    if owned:
+        # lines cannot come back without the record owning them (parent_id and position are NOT NULL)
+        raise ArchiveError("restore_owner_missing", target=entity, owner=model.entity(entity).owned_by)
     for name in set_aside:
         old_def = field_from_snapshot(name, batch.definition.get(name) or {"type": "text"})
         archive_values(conn, entity, archive_name, old_def, batch.definition.get(name) or {"type": "text"}, now)

@@ -185,6 +185,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{target}: the database is not up to date; run `ossature migrate` first",
         "fr": "{target} : la base n'est pas à jour ; lancez d'abord `ossature migrate`",
     },
+    "restore_owner_missing": {
+        "en": "{target}: some archived lines belong to {owner} records that no longer exist, or the archive has no "
+              "owner for them: nothing was restored",
+        "fr": "{target} : des lignes archivées appartiennent à des enregistrements {owner} qui n'existent plus, ou "
+              "l'archive ne leur connaît pas de propriétaire : rien n'a été rétabli",
+    },
     "restored_field": {
         "en": "{target}: {restored} value(s) restored; {kept} kept in the archive ({reasons})",
         "fr": "{target} : {restored} valeur(s) rétablie(s) ; {kept} conservée(s) dans l'archive ({reasons})",

@@ -706,3 +706,36 @@ def test_members_and_lines_written_by_the_engine_live_through_every_evolution(st
     assert read(e1, "attendees") == ([],)
     restore(storage.db, storage.model, storage.tables, "event.attendees", clock=lambda: NOW)
     assert read(e1, "attendees") == ([p1, p3],) and read(e2, "attendees") == ([p2],)
+
+
+def test_archived_lines_come_back_with_their_owned_entity_while_their_owners_exist(storage: Storage) -> None:
+    from engine.schema.archive import ArchiveError
+    from engine.schema.archive_restore import restore
+
+    item = entity("event_item", {"label": {"type": "string"}}, owned_by="event")
+    with_items = (PERSON, event(items={"type": "lines", "entity": "event_item"}), item)
+    storage.migrate(*with_items)
+    e1, e2 = storage.insert("event", [{"title": "e1"}, {"title": "e2"}])
+    lines = storage.insert("event_item", [{"label": "a", "parent_id": e1, "position": 1},
+                                          {"label": "b", "parent_id": e2, "position": 1}])
+    plan = storage.migrate(PERSON, event())
+    assert [s.key for s in plan.steps if s.entity == "event_item"] == ["archive_entity"]
+    storage.migrate(*with_items)
+    owned = sa.table("ent_event_item", sa.column("id"), sa.column("label"), sa.column("parent_id"),
+                     sa.column("position"))
+    events = sa.table("ent_event", sa.column("id"))
+    with storage.db.begin() as conn:
+        conn.execute(events.delete().where(events.c.id == e2))  # purged meanwhile: line b has no owner
+    with pytest.raises(ArchiveError) as refused:
+        restore(storage.db, storage.model, storage.tables, "event_item", clock=lambda: NOW)
+    assert refused.value.message() == (
+        "event_item: some archived lines belong to event records that no longer exist, or the archive has no owner "
+        "for them: nothing was restored")
+    assert refused.value.message("fr").startswith("event_item : des lignes archivées appartiennent")
+    with storage.db.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(owned)).scalar_one() == 0
+    storage.insert("event", [{"id": e2, "title": "e2 again"}])
+    assert restore(storage.db, storage.model, storage.tables, "event_item", clock=lambda: NOW).restored == 2
+    with storage.db.connect() as conn:
+        assert sorted(tuple(r) for r in conn.execute(sa.select(owned))) == [
+            (lines[0], "a", e1, 1), (lines[1], "b", e2, 1)]
