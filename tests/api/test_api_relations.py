@@ -334,6 +334,17 @@ def places(boss: Caller, contacts: list[int]) -> dict[str, Any]:
     return made
 
 
+def lone_site(boss: Caller, name: str) -> int:
+    """A site of its own region (no country), for rooms that other tests' counts must not see."""
+    region = created(boss, "region", {"name": f"{name} region"})
+    return created(boss, "site", {"name": f"{name} site", "region": region["id"]})["id"]
+
+
+def in_places(places: dict[str, Any]) -> str:
+    """The filter keeping the bookings of `places` only."""
+    return "&".join(f"f_room.site.region.country={country}" for country in places["countries"])
+
+
 def subjects(answer: Any) -> list[str]:
     assert answer.status_code == 200, answer.get_json()
     return [row["subject"] for row in answer.get_json()["items"]]
@@ -357,15 +368,16 @@ def test_filters_on_paths_and_on_links(boss: Caller, places: dict[str, Any], con
 ])
 def test_ranges_on_paths_from_bound_to_one_past(boss: Caller, places: dict[str, Any], query: str,
                                                 expected: list[str]) -> None:
-    assert subjects(boss.get(f"/booking?view=bookings_by_room&{query}")) == expected
+    assert subjects(boss.get(f"/booking?view=bookings_by_room&{query}&{in_places(places)}")) == expected
 
 
 def test_sorts_on_paths_walk_with_keyset_cursors(boss: Caller, places: dict[str, Any]) -> None:
-    assert subjects(boss.get("/booking?view=bookings_by_room&sort=-room.capacity")) == ["in 9", "in 5", "in 2"]
-    assert subjects(boss.get("/booking?sort=-room.site.name,subject")) == ["in 5", "in 2", "in 9"]
-    first = boss.get("/booking?sort=room.capacity&size=2").get_json()
+    only = in_places(places)
+    assert subjects(boss.get(f"/booking?view=bookings_by_room&sort=-room.capacity&{only}")) == ["in 9", "in 5", "in 2"]
+    assert subjects(boss.get(f"/booking?sort=-room.site.name,subject&{only}")) == ["in 5", "in 2", "in 9"]
+    first = boss.get(f"/booking?sort=room.capacity&size=2&{only}").get_json()
     assert [row["subject"] for row in first["items"]] == ["in 2", "in 5"]
-    rest = boss.get(f"/booking?sort=room.capacity&size=2&after={first['next_after']}")
+    rest = boss.get(f"/booking?sort=room.capacity&size=2&{only}&after={first['next_after']}")
     assert subjects(rest) == ["in 9"]
 
 
@@ -458,7 +470,7 @@ def test_related_records_of_a_record_the_caller_may_not_read_are_not_found(
 ) -> None:
     assert booker.get(f"/room/{places['rooms'][0]}/related/booking_room").status_code == 404
     assert boss.get("/room/999999/related/booking_room").status_code == 404
-    own = created(booker, "room", {"name": "Mine", "site": places["sites"][0], "access_mode": "free", "capacity": 4})
+    own = created(booker, "room", {"name": "Mine", "site": lone_site(boss, "Own"), "access_mode": "free", "capacity": 4})
     created(booker, "booking", {"subject": "my booking", "room": own["id"]})
     created(boss, "booking", {"subject": "boss booking", "room": own["id"]})
     assert subjects(booker.get(f"/room/{own['id']}/related/booking_room")) == ["my booking"]
@@ -469,3 +481,31 @@ def test_related_pages_fit_the_document(boss: Caller, places: dict[str, Any], co
     assert related["items"] and conforms(boss, "BookingPage", related) == []
     by_contact = boss.get(f"/contact/{contacts[0]}/related/booking_attendees").get_json()
     assert by_contact["items"] and conforms(boss, "BookingPage", by_contact) == []
+
+
+def test_related_addresses_answer_their_methods_and_speak_french(
+    boss: Caller, places: dict[str, Any], model: Model,
+) -> None:
+    address = f"/api/v1/room/{places['rooms'][0]}/related/booking_room"
+    options = boss.client.options(address, headers=boss.headers())
+    assert options.status_code == 200 and options.headers["Allow"] == "GET, HEAD, OPTIONS"
+    posted = boss.client.post(address, headers=boss.headers(), json={})
+    assert posted.status_code == 405 and posted.headers["Allow"] == "GET, HEAD, OPTIONS"
+    french = Caller(boss.client, boss.token, boss.user_id, "fr")
+    answer = french.get(f"/room/{places['rooms'][0]}/related/reservations")
+    assert answer.status_code == 404
+    assert answer.get_json()["message"] == (
+        "Salle n'a pas d'enregistrements liés « reservations » ; connus : "
+        + ", ".join(r.name for r in model.relations("room")) + ".")
+
+
+def test_groups_on_a_path(boss: Caller, places: dict[str, Any]) -> None:
+    answer = boss.get("/booking?group=room.access_mode")
+    assert answer.status_code == 200, answer.get_json()
+    groups = {group["value"]: group["count"] for group in answer.get_json()["groups"]}
+    assert groups == {"free": answer.get_json()["total"]} and groups["free"] >= 3  # every room is free
+    controlled = created(boss, "room", {"name": "Guarded", "site": lone_site(boss, "Guarded"),
+                                        "access_mode": "controlled"})
+    created(boss, "booking", {"subject": "guarded", "room": controlled["id"], "badge": True})
+    again = boss.get("/booking?group=room.access_mode").get_json()
+    assert {group["value"]: group["count"] for group in again["groups"]} == {"free": groups["free"], "controlled": 1}
