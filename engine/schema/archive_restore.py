@@ -68,6 +68,8 @@ def restore(db: sa.Engine, model: Model, tables: Tables, target: str, *, formats
     with schema_transaction(db) as conn:
         if not sa.inspect(conn).has_table(ARCHIVE.name):
             raise ArchiveError("restore_nothing", target=target)
+        if field and definition.field(field).type == "lines":
+            raise ArchiveError("restore_nothing", target=target)  # lines are archived with their owned entity
         if field and definition.field(field).type == "links":
             return _restore_members(conn, tables, entity, definition.field(field), clock(), actor_id)
         if field:

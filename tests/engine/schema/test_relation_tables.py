@@ -734,6 +734,9 @@ def test_archived_lines_come_back_with_their_owned_entity_while_their_owners_exi
     assert refused.value.message("fr").startswith("event_item : des lignes archivées appartiennent")
     with storage.db.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(owned)).scalar_one() == 0
+    with pytest.raises(ArchiveError) as nothing:
+        restore(storage.db, storage.model, storage.tables, "event.items", clock=lambda: NOW)
+    assert nothing.value.message() == "event.items: nothing archived to restore"
     storage.insert("event", [{"id": e2, "title": "e2 again"}])
     assert restore(storage.db, storage.model, storage.tables, "event_item", clock=lambda: NOW).restored == 2
     with storage.db.connect() as conn:
