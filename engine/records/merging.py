@@ -29,9 +29,8 @@ from metamodel.model import FieldDef, Model, Text
 from engine.core.errors import ConflictError, EngineError, NotFoundError
 from engine.access.permissions import Access
 from engine.storage.sqljson import json_changes, json_literal
-from engine.storage.trail import Change, write_audit, write_history
-from .collections import read_collections
-from .collections.store import LOOKUP_CHUNK
+from engine.storage.trail import write_audit
+from .collections import replace_member
 
 if TYPE_CHECKING:
     from engine.core.context import Actor
@@ -185,7 +184,7 @@ def merge_records(
         if count:
             moved[link.name] = count
     for link in incoming_members(tx.model, entity):
-        count = _move_members(tx, link, other_id, keep_id)
+        count = replace_member(tx, link.source, link.field, other_id, keep_id)
         if count:
             moved[link.name] = count
     _write_merge_audit(tx, entity, keep_id, other_id, moved)
@@ -264,41 +263,6 @@ def _move_links(tx: Transaction, link: IncomingLink, other_id: int, keep_id: int
              table.c.updated_by: tx.actor.user_id}
         )
     ).rowcount
-
-
-def _move_members(tx: Transaction, link: IncomingLink, other_id: int, keep_id: int) -> int:
-    """Make the records holding `other_id` as a member of `link` hold `keep_id` instead, set-based:
-    per LOOKUP_CHUNK of them, one read of their members and versions, one DELETE, one INSERT of the
-    pairs they did not have (a record never becomes its own member), one UPDATE of their versions,
-    their audit (and history) rows. Returns how many records changed."""
-    conn = tx.conn
-    join = tx.tables.join_table(link.source, link.field.name)
-    table = tx.service.table(link.source)
-    name = link.field.name
-    sources = sorted(conn.execute(sa.select(join.c.source_id).where(join.c.target_id == other_id)).scalars())
-    collections = tx.service.collections(link.source)
-    for start in range(0, len(sources), LOOKUP_CHUNK):
-        chunk = sources[start : start + LOOKUP_CHUNK]
-        old = {i: values[name] for i, values in read_collections(tx, collections, chunk, [name]).items()}
-        versions = dict(conn.execute(sa.select(table.c.id, table.c.version).where(table.c.id.in_(chunk))).all())
-        new = {
-            i: sorted((set(old[i]) - {other_id}) | ({keep_id} if i != keep_id else set())) for i in chunk
-        }
-        conn.execute(join.delete().where(join.c.target_id == other_id, join.c.source_id.in_(chunk)))
-        added = [{"source_id": i, "target_id": keep_id} for i in chunk if i != keep_id and keep_id not in old[i]]
-        if added:
-            conn.execute(join.insert(), added)
-        conn.execute(
-            table.update().where(table.c.id.in_(chunk)).values(
-                {table.c.version: table.c.version + 1, table.c.updated_at: tx.now, table.c.updated_by: tx.actor.user_id}
-            )
-        )
-        write_audit(conn, tx.tables, link.source, "update",
-                    [(i, versions[i] + 1, {name: [old[i], new[i]]}) for i in chunk], tx.now, tx.actor.user_id)
-        if link.field.historized:
-            write_history(conn, tx.tables, link.source, [Change(i, name, old[i], new[i]) for i in chunk],
-                          tx.now, tx.actor.user_id)
-    return len(sources)
 
 
 def _write_merge_audit(tx: Transaction, entity: str, keep_id: int, other_id: int, moved: Mapping[str, int]) -> None:

@@ -29,7 +29,7 @@ from .paths import PathReader, path_reader, path_source
 from .row_inserts import insert_rows
 from .collections import (
     EntityCollections, changed_collections, delete_collections, insert_collections, read_collections,
-    write_collection_changes,
+    replace_member, write_collection_changes,
 )
 from .validation import ErrorMap, PathSource
 
@@ -765,12 +765,12 @@ class Transaction:
                         )
 
     def _leave_collections(self, entity: str, record_id: int) -> None:
-        """A purged record stops being a member of any `links` naming it: one DELETE per join table."""
+        """A purged record stops being a member of any `links` naming it; the records that held it
+        change (version, audit, history), set-based (`collections.replace_member`)."""
         for other in self.model.entities.values():
             for f in other.fields:
                 if f.type == "links" and f.entity == entity:
-                    join = self.tables.join_table(other.name, f.name)
-                    self.conn.execute(join.delete().where(join.c.target_id == record_id))
+                    replace_member(self, other.name, f, record_id, None)
 
 
 def _take(values: dict[str, Any], names: frozenset[str]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from metamodel.model import PARENT_FIELD, POSITION_FIELD, FieldDef
 
-from engine.storage.trail import to_json
+from engine.storage.trail import Change, to_json, write_audit, write_history
 from ..row_inserts import insert_rows
 
 if TYPE_CHECKING:
@@ -129,6 +129,40 @@ def delete_collections(tx: Transaction, collections: EntityCollections, record_i
         else:
             table = tx.service.table(f.entity)
             tx.conn.execute(table.delete().where(table.c[PARENT_FIELD] == record_id))
+
+
+def replace_member(tx: Transaction, entity: str, f: FieldDef, old_id: int, new_id: int | None) -> int:
+    """Make the records of `entity` holding `old_id` as a member of `links` characteristic `f` hold
+    `new_id` instead (a merge), or no longer hold it (None: a purge), set-based: per LOOKUP_CHUNK of
+    them, one read of their members and versions, one DELETE, one INSERT of the pairs they did not
+    have (a record never becomes its own member), one UPDATE of their versions, their audit (and
+    history) rows. Returns how many records changed."""
+    conn = tx.conn
+    join = tx.tables.join_table(entity, f.name)
+    table = tx.service.table(entity)
+    sources = sorted(conn.execute(sa.select(join.c.source_id).where(join.c.target_id == old_id)).scalars())
+    collections = tx.service.collections(entity)
+    for start in range(0, len(sources), LOOKUP_CHUNK):
+        chunk = sources[start : start + LOOKUP_CHUNK]
+        old = {i: values[f.name] for i, values in read_collections(tx, collections, chunk, [f.name]).items()}
+        versions = dict(conn.execute(sa.select(table.c.id, table.c.version).where(table.c.id.in_(chunk))).all())
+        taking = {i for i in chunk if new_id is not None and not (i == new_id and f.entity == entity)}
+        new = {i: sorted((set(old[i]) - {old_id}) | ({new_id} if i in taking else set())) for i in chunk}
+        conn.execute(join.delete().where(join.c.target_id == old_id, join.c.source_id.in_(chunk)))
+        added = [{"source_id": i, "target_id": new_id} for i in sorted(taking) if new_id not in old[i]]
+        if added:
+            conn.execute(join.insert(), added)
+        conn.execute(
+            table.update().where(table.c.id.in_(chunk)).values(
+                {table.c.version: table.c.version + 1, table.c.updated_at: tx.now, table.c.updated_by: tx.actor.user_id}
+            )
+        )
+        write_audit(conn, tx.tables, entity, "update",
+                    [(i, versions[i] + 1, {f.name: [old[i], new[i]]}) for i in chunk], tx.now, tx.actor.user_id)
+        if f.historized:
+            write_history(conn, tx.tables, entity, [Change(i, f.name, old[i], new[i]) for i in chunk],
+                          tx.now, tx.actor.user_id)
+    return len(sources)
 
 
 class LinesPlan:

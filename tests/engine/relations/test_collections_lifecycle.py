@@ -11,7 +11,7 @@ from engine.core.errors import RecordValidationError
 from engine.records.merging import merge
 
 from collections_world import (  # noqa: F401 (fixtures)
-    collections_model, contacts, eng, members, rooms, rules, stored_lines, user,
+    collections_model, contacts, eng, members, rooms, rules, statements, stored_lines, user,
 )
 
 
@@ -51,6 +51,13 @@ def test_purging_a_member_removes_it_from_every_set(eng, contacts):
     assert members(eng, "event", "attendees") == [(first["id"], contacts[0]), (second["id"], contacts[2])]
     assert members(eng, "event", "speakers") == []
     assert eng.records.get("committee", board["id"])["members"] == [contacts[2], contacts[3]]
+    # the records that held it changed: version, audit, history of historized members
+    assert [(e["version"], e["changes"]) for e in eng.records.audit_log("event", first["id"])[1:]] == [
+        (2, {"attendees": [contacts[:2], [contacts[0]]]}), (3, {"speakers": [[contacts[1]], []]}),
+    ]
+    assert [p["value"] for p in eng.records.history("event", second["id"], "attendees")] == [
+        [contacts[1], contacts[2]], [contacts[2]]
+    ]
 
 
 def test_merge_moves_memberships_without_a_pair_twice(eng, contacts, clock):
@@ -124,3 +131,21 @@ def test_a_read_only_collection_cannot_be_written(eng, contacts):
     assert event["meals"] == [] and event["attendees"] == [contacts[0]]
 
 
+
+
+def test_merge_and_purge_of_members_send_as_many_statements_for_1_or_50_holders(eng, contacts, statements):
+    def sent(n: int) -> tuple[int, int]:
+        keep, other = (eng.records.create("contact", {"name": name}, SYSTEM_ACTOR)["id"] for name in ("k", "o"))
+        ids = eng.records.create_many("event", [{"subject": "s", "attendees": [other]} for _ in range(n)], SYSTEM_ACTOR)
+        statements.clear()
+        merge(eng.records, "contact", keep, other, [], SYSTEM_ACTOR)
+        merged = len(statements)
+        assert [eng.records.get("event", i)["attendees"] for i in ids] == [[keep]] * n
+        eng.records.delete("contact", keep, SYSTEM_ACTOR)
+        statements.clear()
+        eng.records.purge("contact", keep, SYSTEM_ACTOR)
+        purged = len(statements)
+        assert all(eng.records.get("event", i)["attendees"] == [] for i in ids)
+        return merged, purged
+
+    assert sent(1) == sent(50)
