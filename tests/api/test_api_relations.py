@@ -509,3 +509,32 @@ def test_groups_on_a_path(boss: Caller, places: dict[str, Any]) -> None:
     created(boss, "booking", {"subject": "guarded", "room": controlled["id"], "badge": True})
     again = boss.get("/booking?group=room.access_mode").get_json()
     assert {group["value"]: group["count"] for group in again["groups"]} == {"free": groups["free"], "controlled": 1}
+
+
+LINKS_PROBES = (None, [], [1], [1, 2], [1, 2, 3], [1, 2, 3, 4], [1, 1], [1, 1.0], [0], [2**31], ["1"], [True],
+                [1.0, 2.0], "1", 1, {"a": 1}, [[1]], [None])
+
+
+def test_the_fast_value_checks_of_links_agree_with_the_document(boss: Caller, model: Model) -> None:
+    from jsonschema import Draft202012Validator
+
+    from ui_renderer.api.value_checks import compile_schema
+
+    schemas = boss.get("/openapi.json").get_json()["components"]["schemas"]
+    checked = 0
+    for component, entity in (("QuoteInput", "quote"), ("QuoteBatchChange", "quote"), ("BookingInput", "booking")):
+        for f in model.entity(entity).fields:
+            if f.type != "links":
+                continue
+            part = schemas[component]["properties"][f.name]
+            predicate = compile_schema(part)
+            assert predicate is not None, (component, f.name)
+            validator = Draft202012Validator(part)
+            for value in LINKS_PROBES:
+                if predicate(value):  # sure: the document accepts it
+                    assert validator.is_valid(value), (f.name, value)
+                elif isinstance(value, list) and all(type(item) is int for item in value):
+                    assert not validator.is_valid(value), (f.name, value)  # ids: never left to jsonschema
+                checked += 1
+    assert checked == 5 * len(LINKS_PROBES)
+    assert compile_schema(schemas["QuoteInput"]["properties"]["items"]) is None  # lines: the document judges

@@ -3,7 +3,7 @@
 A batch carries up to a thousand records. Checking each with jsonschema, as `conformance.py`
 checks one record's body, costs about 0.2 ms a record: more than the engine spends on it. The
 characteristics' input schemas (`field_schemas.py`) use a small part of JSON Schema (`type`,
-`enum`, bounds, lengths, `pattern`, `format`, `anyOf`, `items`, `uniqueItems`), which compiles
+`enum`, bounds, lengths, `pattern`, `format`, `anyOf`, `items`, `uniqueItems`, item counts), which compiles
 here to plain Python predicates with jsonschema's own meaning: its types (3.0 is an integer, true
 is no number) and its format checker.
 
@@ -145,13 +145,28 @@ def _items(argument: Any) -> Predicate | None:
 
 
 def _unique_items(argument: Any) -> Predicate | None:
-    """Lists of text only (other items: not sure); `uniqueItems: false` accepts everything."""
+    """Lists of text or of whole numbers only (other items: not sure); `uniqueItems: false` accepts
+    everything."""
     if argument is False:
         return lambda value: type(value) in JSON_TYPES
     if argument is not True:
         return None
-    return lambda value: (all(type(item) is str for item in value) and len(set(value)) == len(value)
-                          if type(value) is list else type(value) in JSON_TYPES)
+
+    def unique(value: Any) -> bool:
+        if type(value) is not list:
+            return type(value) in JSON_TYPES
+        kinds = {type(item) for item in value}
+        return (kinds <= {str} or kinds <= {int}) and len(set(value)) == len(value)
+    return unique
+
+
+def _count(compare: Callable[[int, int], bool]) -> Callable[[Any], Predicate | None]:
+    """`minItems`, `maxItems`: they judge lists only."""
+    def make(argument: Any) -> Predicate | None:
+        if type(argument) is not int:
+            return None
+        return lambda value: compare(len(value), argument) if type(value) is list else type(value) in JSON_TYPES
+    return make
 
 
 KEYWORDS: dict[str, Callable[[Any], Predicate | None]] = {
@@ -166,6 +181,8 @@ KEYWORDS: dict[str, Callable[[Any], Predicate | None]] = {
     "anyOf": _any_of,
     "items": _items,
     "uniqueItems": _unique_items,
+    "minItems": _count(lambda count, low: count >= low),
+    "maxItems": _count(lambda count, high: count <= high),
 }
 
 
