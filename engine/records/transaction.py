@@ -31,7 +31,7 @@ from .collections import (
     EntityCollections, changed_collections, delete_collections, insert_collections, read_collections,
     replace_member, write_collection_changes,
 )
-from .validation import ErrorMap, PathSource
+from .validation import ErrorMap, PathSource, expression_paths, with_paths
 
 if TYPE_CHECKING:
     from .service import RecordService
@@ -169,6 +169,20 @@ class Transaction:
             loaded.update(collections.load(given, self._collections_protected(collections, access), errors))
         return loaded, errors
 
+    def _check_conditions_on_members(
+        self, entity: str, records: Sequence[Mapping[str, Any]], errors: Sequence[ErrorMap]
+    ) -> None:
+        """The `mandatory_when` rules reading `links` members, once the members are in the records:
+        `load_many` checked the rows without them (a record's rules see them on every other path)."""
+        validator = self.service.validator(entity)
+        names = self.service.collections(entity).names
+        conditions = [(name, e) for name, e in validator.mandatory_when if e.names & names]
+        if not conditions:
+            return
+        read = self.path_values(entity, expression_paths(e for _, e in conditions), records)
+        for record, found, paths in zip(records, errors, read):
+            validator.check_conditions(with_paths(record, paths), found, conditions)
+
     def _collections_protected(self, collections: EntityCollections, access: Access) -> frozenset[str]:
         """The collections this actor may not set: hidden or read-only for their roles, read-only
         in the definitions (except for the system)."""
@@ -256,11 +270,11 @@ class Transaction:
             found = [failed.get(index, {}) for index in range(len(records))]
             loaded = [collections.load(given, protected, errors) for (_, given), errors in zip(split, found)]
             completed = collections.complete_many(self, loaded, [None] * len(records), records, found)
-            for index, (record, values, errors) in enumerate(zip(records, completed, found)):
+            for record, values, errors in zip(records, completed, found):
                 record.update(values)
                 collections.check_counts(record, list(collections.names), errors)
-                if errors:
-                    failed[index] = errors
+            self._check_conditions_on_members(entity, records, found)
+            failed = {index: errors for index, errors in enumerate(found) if errors}
         self._enter_first_status(entity, records, rows)
         if not self.actor.system:
             for index, record in enumerate(records):
@@ -460,7 +474,10 @@ class Transaction:
             changes = validator.changed_many(currents, loaded, errors, paths=source)
         else:
             split = [collections.split(values) for values in loaded]
-            changes = validator.changed_many(currents, [columns for columns, _ in split], errors, paths=source)
+            # the rules of the other characteristics read the members as they will be
+            seen = [{**current, **{k: v for k, v in given.items() if k not in collections.line_names}}
+                    for current, (_, given) in zip(currents, split)]
+            changes = validator.changed_many(seen, [columns for columns, _ in split], errors, paths=source)
             owners = [{**current, **change} for current, change in zip(currents, changes)]
             completed = collections.complete_many(self, [given for _, given in split], currents, owners, errors)
             for current, change, (_, given), values, found in zip(currents, changes, split, completed, errors):

@@ -196,3 +196,23 @@ def test_statements_do_not_grow_with_the_number_of_records(eng, contacts, statem
     one = batch_statements(eng, contacts, statements, 1)
     fifty = batch_statements(eng, contacts, statements, 50)
     assert one == fifty
+
+
+def test_rules_of_other_characteristics_read_the_members_as_they_will_be(eng, contacts):
+    """stage_note is mandatory when the event has four speakers or more."""
+    assert refused(eng.records.create, "event", {"subject": "x", "speakers": contacts[:4]}, SYSTEM_ACTOR) == {
+        "stage_note": "mandatory"
+    }
+    event = create_event(eng, speakers=contacts[:3])
+    assert refused(eng.records.update, "event", event["id"], {"speakers": contacts[:4]}, SYSTEM_ACTOR) == {
+        "stage_note": "mandatory"
+    }
+    assert eng.records.update("event", event["id"], {"speakers": contacts[:4], "stage_note": "mics"}, SYSTEM_ACTOR)[
+        "speakers"] == contacts[:4]
+    with pytest.raises(BatchValidationError) as raised:
+        eng.records.create_many("event", [{"subject": "a", "speakers": contacts[:3]},
+                                          {"subject": "b", "speakers": contacts[:4]}], SYSTEM_ACTOR)
+    assert {i: rules(e) for i, e in raised.value.rows.items()} == {1: {"stage_note": "mandatory"}}
+    result = eng.records.update_many("event", [{"id": event["id"], "speakers": contacts[:5], "stage_note": ""}],
+                                     SYSTEM_ACTOR, partial=True)
+    assert rules(result.failed[0]) == {"stage_note": "mandatory"}
