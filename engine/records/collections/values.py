@@ -4,10 +4,12 @@ A write goes through three steps, each set-based where the database is involved:
 1. `load` (no database): the shape of each given value — a list of ids for `links` (duplicates
    collapse, sorted), a list of objects for `lines` — its size against `max` before any item is
    read, then each line's values typed by the owned entity's rules (`load_values`);
-2. `complete` (the record's current collections at hand): line ids must name lines of this
-   record, new lines get the owned entity's defaults, changed lines keep their other values,
-   each line's record rules (mandatory, retired values) are checked; then the count rules of the
-   whole value (`min`, `max`, `mandatory`, `mandatory_when`);
+2. `complete_many` (the records' current collections and their owners as they will be at
+   hand): line ids must name lines of this record, new lines get the owned entity's defaults
+   (paths through links they read, `parent_id.room` included, read once for the batch), changed
+   lines keep their other values, each line's record rules (mandatory, retired values) are
+   checked; then `check_counts`, the count rules of the whole value (`min`, `max`, `mandatory`,
+   `mandatory_when`);
 3. `check_targets`: members, and the links of lines, name live records the actor may read, one
    query per characteristic per LOOKUP_CHUNK ids for all records of a batch.
 Errors are keyed by where they are: `attendees`, `meals.2.dish`, `meals.2.id` (line index 0-based).
@@ -47,6 +49,9 @@ class LineInput:
     id: int | None
     values: dict[str, Any]
     errors: ErrorMap = field(default_factory=dict)
+    broken: bool = False
+    """Refused whole (not an object, an id of the wrong type): it keeps its place in the list, so
+    that the errors of the lines after it name their index as given."""
 
 
 class EntityCollections:
@@ -112,6 +117,7 @@ class EntityCollections:
         for index, raw in enumerate(value):
             if not isinstance(raw, Mapping):
                 errors.setdefault(f"{f.name}.{index}", []).append(CollectionError(f"{f.name}.{index}", "line_shape"))
+                lines.append(LineInput(index, None, {}, broken=True))
                 continue
             line_id = None
             if raw.get("id") is not None:
@@ -119,6 +125,7 @@ class EntityCollections:
                 if line_id is None:
                     key = f"{f.name}.{index}.id"
                     errors.setdefault(key, []).append(RuleError(key, "type", {"type": "integer"}))
+                    lines.append(LineInput(index, None, {}, broken=True))
                     continue
             values, line_errors = load_values(validator.rules, protected, raw, skip=LINE_KEYS)
             lines.append(LineInput(index, line_id, values, line_errors))
@@ -202,12 +209,16 @@ class EntityCollections:
             found = line.errors
             refused_parent = PARENT_FIELD in found  # given by the input: refused as read-only
             place = {PARENT_FIELD: owner, POSITION_FIELD: len(lines)}
+            if line.broken:
+                lines.append({POSITION_FIELD: place[POSITION_FIELD]})  # the record is refused anyway
+                continue
             if line.id is None:
                 values = validator.complete_new({**line.values, **place}, found, paths=read)
             elif line.id not in by_id or line.id in seen:
                 rule = "line_repeated" if line.id in seen else "line_id"
                 key = f"{name}.{line.index}.id"
                 errors.setdefault(key, []).append(CollectionError(key, rule, {"id": line.id}))
+                lines.append({POSITION_FIELD: place[POSITION_FIELD]})  # the record is refused anyway
                 continue
             else:
                 seen.add(line.id)
@@ -280,8 +291,8 @@ class EntityCollections:
             for link in (g for g in owned.column_fields if g.type == "link" and g.name != PARENT_FIELD):
                 named = [
                     [(i, line[link.name]) for i, line in enumerate(value.get(f.name) or ())
-                     if line.get(link.name) is not None and _changed(line, link.name, current, f.name)]
-                    for value, current in zip(values, currents)
+                     if line.get(link.name) is not None and _changed(line, link.name, old)]
+                    for value, old in zip(values, (_lines_by_id(current, f.name) for current in currents))
                 ]
                 wanted = {target for pairs in named for _, target in pairs}
                 if not wanted:
@@ -300,12 +311,16 @@ def changed_collections(current: Mapping[str, Any], values: Mapping[str, Any]) -
     return {name: value for name, value in values.items() if (current.get(name) or []) != value}
 
 
-def _changed(line: Mapping[str, Any], name: str, current: Mapping[str, Any] | None, lines: str) -> bool:
+def _lines_by_id(current: Mapping[str, Any] | None, name: str) -> dict[int, Mapping[str, Any]]:
+    return {line["id"]: line for line in (current or {}).get(name) or ()}
+
+
+def _changed(line: Mapping[str, Any], name: str, old: Mapping[int, Mapping[str, Any]]) -> bool:
     """Whether a line's `name` is new: a new line, or a kept line whose value differs."""
-    if "id" not in line or current is None:
+    if "id" not in line:
         return True
-    old = next((old for old in current.get(lines) or () if old["id"] == line["id"]), None)
-    return old is None or old.get(name) != line.get(name)
+    was = old.get(line["id"])
+    return was is None or was.get(name) != line.get(name)
 
 
 def count_error(f: FieldDef, count: int, *, required: bool = False) -> RuleError | None:

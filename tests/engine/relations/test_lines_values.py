@@ -184,3 +184,12 @@ def batch_statements(eng, statements, n: int) -> tuple[int, int]:
 
 def test_statements_do_not_grow_with_the_number_of_records(eng, statements):
     assert batch_statements(eng, statements, 1) == batch_statements(eng, statements, 50)
+
+
+def test_errors_after_a_refused_line_name_the_index_given(eng, rooms):
+    """A line refused whole (not an object, a foreign id) keeps its place: the next line's error
+    is at its own index."""
+    eng.records.delete("room", rooms[1], SYSTEM_ACTOR)
+    assert errors_of(create_event, eng, meals=["Soup", {"id": 99, "dish": "Pie"}, {"dish": "Tea", "served_in": rooms[1]}]) == {
+        "meals.0": "line_shape", "meals.1.id": "line_id", "meals.2.served_in": "link",
+    }
