@@ -1,7 +1,7 @@
 """Records to clean up: they break a rule made stricter after they were written.
 
 A tightened rule (mandatory, min, max, lengths, pattern, format, a retired list value,
-a removed status) applies to new edits only; the records that already break it stay
+a removed status; the count rules of a `links` or `lines`) applies to new edits only; the records that already break it stay
 as they are and are listed in `sys_cleanup` when the migration applies the rule, so a
 list view can show them to whoever will correct them.
 
@@ -24,8 +24,10 @@ from metamodel.model import FieldDef
 from engine.core.errors import RuleError
 from engine.records.field_rules import FieldRules
 from .messages import rule_name
+from .collection_rules import breaking, breaks, counts_of
 from .scan import SQL_RULES, record_table, scan_rule_ids, violation
 from .state import CLEANUP
+from engine.storage.tables import Tables
 
 if TYPE_CHECKING:
     from engine.installation.runtime import Engine
@@ -60,6 +62,18 @@ def record_breakers(conn: sa.Connection, entity: str, table: str, field: FieldDe
         sa.literal(entity, sa.String), t.c.id, sa.literal(field.name, sa.String), sa.literal(rule, sa.String),
         sa.literal(now, sa.DateTime),
     ).where(t.c.deleted_at.is_(None), violation(rule, field, t.c[field.name], codes))
+    conn.execute(CLEANUP.insert().from_select(["entity", "record_id", "field", "rule", "detected_at"], breakers))
+
+
+def record_count_breakers(conn: sa.Connection, tables: Tables, entity: str, field: FieldDef, rule: str,
+                          now: dt.datetime) -> None:
+    """List the live records breaking count rule `rule` of a `links` or `lines` (one INSERT ... SELECT)."""
+    clear_breakers(conn, entity, field.name, rule)
+    ids = breaking(tables, entity, field, rule).subquery()
+    breakers = sa.select(
+        sa.literal(entity, sa.String), ids.c.id, sa.literal(field.name, sa.String), sa.literal(rule, sa.String),
+        sa.literal(now, sa.DateTime),
+    )
     conn.execute(CLEANUP.insert().from_select(["entity", "record_id", "field", "rule", "detected_at"], breakers))
 
 
@@ -126,6 +140,11 @@ def records_to_clean(engine: "Engine", entity: str, *, limit: int | None = None)
             last = rows[-1].id
             ids = sorted({row.record_id for row in rows})
             records = {r["id"]: r for r in conn.execute(sa.select(table).where(table.c.id.in_(ids))).mappings()}
+            held = {
+                name: counts_of(conn, engine.tables, entity, definition.field(name), ids)
+                for name in {row.field for row in rows}
+                if name in definition.fields_by_name and definition.field(name).is_collection
+            }
             for row in rows:
                 record = records.get(row.record_id)
                 f = definition.fields_by_name.get(row.field)
@@ -133,6 +152,11 @@ def records_to_clean(engine: "Engine", entity: str, *, limit: int | None = None)
                     resolved.append(row.id)
                 elif record["deleted_at"] is not None:
                     continue  # in the trash: listed again if it comes back
+                elif f.is_collection:
+                    if breaks(row.rule, f, held[f.name].get(row.record_id, 0)):
+                        items.append(CleanupItem(row.record_id, row.field, row.rule, row.detected_at))
+                    else:
+                        resolved.append(row.id)
                 elif still_breaks(row.rule, f, record.get(f.name), validator.rules[f.name]):
                     items.append(CleanupItem(row.record_id, row.field, row.rule, row.detected_at))
                 else:

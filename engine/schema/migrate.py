@@ -37,10 +37,10 @@ from .archive import archive_entity, archive_members, archive_values
 from engine.storage.column_types import column_type
 from engine.records.field_rules import FieldRules
 from engine.records.statistics import refresh_statistics
-from .cleanup import clear_breakers, record_breakers, record_rule_breakers
+from .cleanup import clear_breakers, record_breakers, record_count_breakers, record_rule_breakers
 from .fit import fitting_type
 from .plan import OWN_INDEX_PREFIXES, Reflected, build_plan
-from .relation_steps import ArchiveJoinTable, LinkToLinks, RenameJoinTable
+from .relation_steps import ArchiveJoinTable, LinkToLinks, RenameJoinTable, TightenCount
 from .scan import ConversionReport, convert_chunk, live_ids, record_table, value_chunks
 from .search_steps import SearchIndexChange, after_changes, before_changes
 from .state import CLEANUP, STATE_METADATA, SnapshotLists, write_snapshot
@@ -113,6 +113,8 @@ def apply_plan(conn: sa.Connection, plan: Plan, model: Model, tables: Tables, fo
     for action in by_type[Tighten]:
         record_breakers(conn, action.entity, action.table, action.field, action.rule, action.codes,
                         FieldRules(action.field, model, formats), now)
+    for action in by_type[TightenCount]:
+        record_count_breakers(conn, tables, action.entity, action.field, action.rule, now)
     write_snapshot(conn, model, now)
 
 

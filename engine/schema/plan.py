@@ -98,7 +98,8 @@ class _Planner:
         snapshot = read_snapshot(self.conn, present=SCHEMA_TABLE in existing)
         self.snapshot = snapshot or {}
         self.legacy = snapshot is None and bool(present)
-        self.relations = RelationSteps(self.conn, self.model, self.tables, self.db, self.snapshot, self.steps)
+        self.relations = RelationSteps(self.conn, self.model, self.tables, self.db, self.snapshot, self.steps,
+                                       self.limit)
         for table in _by_name(STATE_METADATA):
             if table.name not in existing:
                 self.add(Step("create", "create_table", {"table": table.name, "columns": len(table.columns)},

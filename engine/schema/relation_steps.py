@@ -10,8 +10,9 @@ entities of `lines` (engine/storage/tables.py says how they are stored).
   entity that becomes owned while it has records, are refused: nothing could say which record
   owns a line, or which one of several members a link should keep. An empty entity may become
   owned: it gets its `parent_id` and `position` columns;
-- the count rules of a `links` or `lines` characteristic (min, max, mandatory) only change the
-  definition: they apply to new edits.
+- the count rules of a `links` or `lines` characteristic (min, max, mandatory) made stricter apply
+  to new edits; the records breaking them are counted and listed for clean-up
+  (engine/schema/collection_rules.py).
 
 Part of the migration planner (engine/schema/plan.py); applied by engine/schema/migrate.py.
 """
@@ -27,9 +28,10 @@ from metamodel.field_paths import COLLECTION_TYPES
 from metamodel.model import PARENT_FIELD, FieldDef, Model
 
 from engine.storage.tables import JOIN_TABLE_PREFIX, SOURCE_COLUMN, Tables, join_table_name
+from .collection_rules import count_breakers
 from .scan import count_records, count_values
 from .state import field_snapshot
-from .steps import CreateTable, Step
+from .steps import CreateTable, Offender, Step
 
 # -- what applying a step does ----------------------------------------------------------------------
 
@@ -66,18 +68,28 @@ class ArchiveJoinTable:
     """Its definition in snapshot form, kept with the archived members."""
 
 
+@dataclass(frozen=True)
+class TightenCount:
+    """Records breaking a count rule made stricter go to `sys_cleanup`."""
+
+    entity: str
+    field: FieldDef
+    rule: str
+
+
 class RelationSteps:
     """Appends to `steps` what the relations of the model need, given the database (`db`: the
     planner's `Reflected`) and the definitions last applied (`snapshot`)."""
 
     def __init__(self, conn: sa.Connection, model: Model, tables: Tables, db: Any,
-                 snapshot: Mapping[str, Mapping[str, Mapping[str, Any]]], steps: list[Step]):
+                 snapshot: Mapping[str, Mapping[str, Mapping[str, Any]]], steps: list[Step], limit: int):
         self.conn = conn
         self.model = model
         self.tables = tables
         self.db = db
         self.snapshot = snapshot
         self.steps = steps
+        self.limit = limit
         self.taken: set[str] = set()
         """Join tables of the database a declared characteristic keeps or takes (renamed)."""
         self.planned: set[str] = set()
@@ -96,13 +108,13 @@ class RelationSteps:
             return self._changed_shape(entity, table, f, old, columns)
         if f.type == "lines":
             if old is not None and old != field_snapshot(f, self.model):
-                self._updated(entity, f)
+                self._rules(entity, f, old)
             return set()
         join = self.tables.join_table(entity, f.name)
         if join.name in self.db.names:
             self.taken.add(join.name)
             if old is not None and old != field_snapshot(f, self.model):
-                self._updated(entity, f)
+                self._rules(entity, f, old)
             return set()
         former = self._former_join_table(entity, f)
         if former is not None:
@@ -226,9 +238,25 @@ class RelationSteps:
             "entity": entity, "field": f.name, "old": describe(old), "new": describe(field_snapshot(f, self.model)),
         }, entity=entity, field=f.name))
 
-    def _updated(self, entity: str, f: FieldDef) -> None:
-        self.add(Step("loosen", "definition_updated", {"entity": entity, "field": f.name},
-                      entity=entity, field=f.name))
+    def _rules(self, entity: str, f: FieldDef, old: Mapping[str, Any]) -> None:
+        """Count rules made stricter: their breakers counted (and listed when applied); any other
+        change of the definition changes no data."""
+        stricter = []
+        if f.mandatory and not old.get("mandatory"):
+            stricter.append(("mandatory", "true"))
+        if f.min is not None and (old.get("min") is None or f.min > old["min"]):
+            stricter.append(("min", str(f.min)))
+        if f.max is not None and (old.get("max") is None or f.max < old["max"]):
+            stricter.append(("max", str(f.max)))
+        for rule, rule_text in stricter:
+            count, ids = count_breakers(self.conn, self.tables, entity, f, rule, self.limit)
+            params = {"entity": entity, "field": f.name, "rule": rule, "rule_text": rule_text, "count": count}
+            self.add(Step("tighten", "tighten" if count else "tighten_clean", params, entity=entity, field=f.name,
+                          count=count, offenders=tuple(Offender(i) for i in ids),
+                          action=TightenCount(entity, f, rule)))
+        if not stricter:
+            self.add(Step("loosen", "definition_updated", {"entity": entity, "field": f.name},
+                          entity=entity, field=f.name))
 
 
 def describe(data: Mapping[str, Any]) -> str:

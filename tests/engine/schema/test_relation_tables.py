@@ -575,17 +575,43 @@ def test_converting_and_archiving_members_takes_as_many_statements_for_3_records
     assert counts[0] == counts[1]
 
 
-def test_count_rules_of_links_and_lines_only_change_the_definition(storage: Storage) -> None:
+def test_count_rules_made_stricter_list_the_records_breaking_them_for_clean_up(storage: Storage) -> None:
+    from engine.schema.cleanup import records_to_clean
+
     item = entity("event_item", {"label": {"type": "string"}}, owned_by="event")
-    storage.migrate(PERSON, event(guests={"type": "links", "entity": "person"},
-                                  items={"type": "lines", "entity": "event_item"}), item)
-    stricter = event(guests={"type": "links", "entity": "person", "max": 2, "mandatory": True},
+    fields = {"guests": {"type": "links", "entity": "person"}, "items": {"type": "lines", "entity": "event_item"}}
+    storage.migrate(PERSON, event(**fields), item)
+    persons = storage.insert("person", [{"name": f"p{i}"} for i in range(4)])
+    e0, e1, e2, e3 = storage.insert("event", [{"title": f"e{i}"} for i in range(4)])
+    storage.link("rel_event__guests", [(e1, persons[0]), (e1, persons[1]), (e2, persons[0]), (e2, persons[1]),
+                                       (e2, persons[2]), (e3, persons[3])])
+    storage.insert("event_item", [{"label": str(n), "parent_id": parent, "position": n}
+                                  for parent, lines in ((e1, 1), (e2, 6)) for n in range(lines)])
+    trash = sa.table("ent_event", sa.column("id"), sa.column("deleted_at"))
+    with storage.db.begin() as conn:  # in the trash: not listed
+        conn.execute(trash.update().where(trash.c.id == e3).values(deleted_at=NOW))
+    stricter = event(guests={"type": "links", "entity": "person", "mandatory": True, "max": 2},
                      items={"type": "lines", "entity": "event_item", "min": 1, "max": 5})
-    plan = storage.migrate(PERSON, stricter, item)
-    assert plan.words() == ["event.guests: definition updated (no data change)",
-                            "event.items: definition updated (no data change)"]
+    # at the boundaries: e1 has 2 guests (max 2) and 1 line (min 1); e2 has 3 and 6; e0 none
+    plan = storage.plan(PERSON, stricter, item)
+    assert [(s.field, s.params["rule"], s.count, [o.record_id for o in s.offenders]) for s in plan.steps] == [
+        ("guests", "mandatory", 1, [e0]), ("guests", "max", 1, [e2]),
+        ("items", "min", 1, [e0]), ("items", "max", 1, [e2])]
+    assert plan.words()[1] == ("event.guests: maximum now 2: 1 existing record(s) break it (kept as they are, listed "
+                               "for clean-up; the rule applies to new edits)")
     assert not plan.tables_behind
+    storage.migrate(PERSON, stricter, item)
+    engine = storage.engine()
+    listed = {(i.record_id, i.field, i.rule) for i in records_to_clean(engine, "event")}
+    assert listed == {(e0, "guests", "mandatory"), (e2, "guests", "max"), (e0, "items", "min"), (e2, "items", "max")}
+    storage.link("rel_event__guests", [(e0, persons[3])])  # corrected since: forgotten
+    listed = {(i.record_id, i.field, i.rule) for i in records_to_clean(engine, "event")}
+    assert (e0, "guests", "mandatory") not in listed and len(listed) == 3
     assert storage.migrate(PERSON, stricter, item).steps == ()
+    looser = event(**fields)
+    assert storage.migrate(PERSON, looser, item).words() == [
+        "event.guests: definition updated (no data change)", "event.items: definition updated (no data change)"]
+    assert records_to_clean(storage.engine(), "event") == []
 
 
 def test_an_owned_entity_made_standalone_archives_its_parent_and_position(storage: Storage) -> None:
