@@ -538,3 +538,12 @@ def test_the_fast_value_checks_of_links_agree_with_the_document(boss: Caller, mo
                 checked += 1
     assert checked == 5 * len(LINKS_PROBES)
     assert compile_schema(schemas["QuoteInput"]["properties"]["items"]) is None  # lines: the document judges
+
+
+def test_null_for_a_collection_that_must_hold_one_is_the_engines_count_rule(boss: Caller, contacts: list[int]) -> None:
+    assert refused(boss.post("/quote", {"name": "null", "reviewers": None})) == {"reviewers": ["min_count"]}
+    quote = created(boss, "quote", {"name": "nulls", "reviewers": [contacts[0]], "watchers": [contacts[1]],
+                                    "items": [{"product": "x"}]})
+    emptied = boss.patch(f"/quote/{quote['id']}", {"version": quote["version"], "watchers": None, "items": None})
+    assert emptied.status_code == 200, emptied.get_json()
+    assert emptied.get_json()["watchers"] == [] and emptied.get_json()["items"] == []

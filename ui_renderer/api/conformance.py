@@ -206,8 +206,8 @@ def _listed_entity() -> str | None:
     entity, relation = args.get("entity"), args.get("relation")
     if entity is None or relation is None:
         return entity
-    model = _engine().model
-    found = next((r for r in model.entities[entity].relations if r.name == relation), None) if entity in model.entities else None
+    definition = _engine().model.entities.get(entity)
+    found = next((r for r in definition.relations if r.name == relation), None) if definition else None
     return found.source_entity if found is not None else None
 
 
@@ -304,6 +304,8 @@ def _collection_problems(entity: str, field: str, value: Any, lang: str) -> dict
     """A `links` or `lines` value the document refuses: when the engine refuses it too (its shape,
     its count, a line's values or keys), the engine answers; else each place the document refuses
     (a repeated member, `"3"` for a line's whole number...), by where it is."""
+    if value is None:
+        return {}  # no members, no lines: the engine says whether that may be
     definition = _engine().model.entity(entity).field(field)
     refused: dict[str, Any] = {}
     loaded = _engine().records.collections(entity).load({field: value}, frozenset(), refused)
