@@ -193,3 +193,24 @@ def test_errors_after_a_refused_line_name_the_index_given(eng, rooms):
     assert errors_of(create_event, eng, meals=["Soup", {"id": 99, "dish": "Pie"}, {"dish": "Tea", "served_in": rooms[1]}]) == {
         "meals.0": "line_shape", "meals.1.id": "line_id", "meals.2.served_in": "link",
     }
+
+
+@pytest.mark.parametrize("count, rule", [(0, "min_count"), (1, "min_count"), (2, None), (4, None), (5, "max_count")])
+def test_min_and_max_lines(eng, count, rule):
+    values = {"name": "Board", "items": [{"topic": f"t{i}"} for i in range(count)]}
+    if rule is None:
+        assert [i["topic"] for i in eng.records.create("agenda", values, SYSTEM_ACTOR)["items"]] == [
+            f"t{i}" for i in range(count)
+        ]
+    else:
+        assert errors_of(eng.records.create, "agenda", values, SYSTEM_ACTOR) == {"items": rule}
+
+
+def test_deleting_lines_below_min_is_refused(eng):
+    agenda = eng.records.create("agenda", {"name": "Board", "items": [{"topic": "a"}, {"topic": "b"}]}, SYSTEM_ACTOR)
+    kept = agenda["items"][0]["id"]
+    with pytest.raises(RecordValidationError) as raised:
+        eng.records.update("agenda", agenda["id"], {"items": [{"id": kept}]}, SYSTEM_ACTOR)
+    assert rules(raised.value.errors) == {"items": "min_count"}
+    assert raised.value.errors["items"][0].message("en") == "At least 2 expected, 1 given."
+    assert len(eng.records.get("agenda", agenda["id"])["items"]) == 2
