@@ -13,6 +13,7 @@ import sqlalchemy as sa
 import metamodel
 from engine import SYSTEM_ACTOR, Engine
 from engine.core.context import Actor
+from engine.core.errors import RecordValidationError
 
 COLLECTIONS_PACK = Path(__file__).resolve().parent / "collections_pack"
 
@@ -54,6 +55,17 @@ def statements(eng) -> Iterator[list[str]]:
 def user(eng: Engine, name: str, role: str) -> Actor:
     user_id = eng.records.create("user", {"username": name}, SYSTEM_ACTOR)["id"]
     return Actor(user_id=user_id, username=name, roles=frozenset({role}))
+
+
+def create_event(eng: Engine, **values: Any) -> dict[str, Any]:
+    return eng.records.create("event", {"subject": "Launch", **values}, SYSTEM_ACTOR)
+
+
+def refused(call: Any, *args: Any, **kwargs: Any) -> dict[str, str]:
+    """Where -> rule of the errors of a write refused as invalid."""
+    with pytest.raises(RecordValidationError) as raised:
+        call(*args, **kwargs)
+    return rules(raised.value.errors)
 
 
 def rules(errors: dict[str, list[Any]]) -> dict[str, str]:

@@ -11,12 +11,8 @@ from engine.core.errors import RecordValidationError
 from engine.records.merging import merge
 
 from collections_world import (  # noqa: F401 (fixtures)
-    collections_model, contacts, eng, members, rooms, rules, statements, stored_lines, user,
+    create_event, refused, collections_model, contacts, eng, members, rooms, rules, statements, stored_lines, user,
 )
-
-
-def create_event(eng, **values):
-    return eng.records.create("event", {"subject": "Launch", **values}, SYSTEM_ACTOR)
 
 
 def test_the_trash_keeps_lines_and_members_and_restore_brings_them_back(eng, contacts):

@@ -11,18 +11,8 @@ from engine.core.errors import BatchValidationError, RecordValidationError
 from metamodel.model import MAX_LINKS
 
 from collections_world import (  # noqa: F401 (fixtures)
-    collections_model, contacts, eng, members, rooms, rules, statements, user,
+    create_event, refused, collections_model, contacts, eng, members, rooms, rules, statements, user,
 )
-
-
-def create_event(eng, **values):
-    return eng.records.create("event", {"subject": "Launch", **values}, SYSTEM_ACTOR)
-
-
-def refused(call, *args, **kwargs) -> dict[str, str]:
-    with pytest.raises(RecordValidationError) as raised:
-        call(*args, **kwargs)
-    return rules(raised.value.errors)
 
 
 def test_members_are_read_sorted_and_duplicates_collapse(eng, contacts):
