@@ -103,7 +103,8 @@ def plan_members(
     """Read the members of the chunk `where` selects and apply `changes` to them in memory."""
     table = tx.service.table(entity)
     plan = MembersPlan()
-    plan.versions = dict(tx.conn.execute(sa.select(table.c.id, table.c.version).where(where)).all())
+    # locked first (FOR UPDATE on PostgreSQL), so that their members stay as read until written
+    plan.versions = dict(tx.conn.execute(sa.select(table.c.id, table.c.version).where(where).with_for_update()).all())
     names = [change.field.name for change in changes]
     collections = tx.service.collections(entity)
     plan.before = read_collections(tx, collections, sorted(plan.versions), names)

@@ -144,8 +144,11 @@ def replace_member(tx: Transaction, entity: str, f: FieldDef, old_id: int, new_i
     collections = tx.service.collections(entity)
     for start in range(0, len(sources), LOOKUP_CHUNK):
         chunk = sources[start : start + LOOKUP_CHUNK]
+        # locked first (FOR UPDATE on PostgreSQL), so that their members stay as read until written
+        versions = dict(conn.execute(
+            sa.select(table.c.id, table.c.version).where(table.c.id.in_(chunk)).with_for_update()
+        ).all())
         old = {i: values[f.name] for i, values in read_collections(tx, collections, chunk, [f.name]).items()}
-        versions = dict(conn.execute(sa.select(table.c.id, table.c.version).where(table.c.id.in_(chunk))).all())
         taking = {i for i in chunk if new_id is not None and not (i == new_id and f.entity == entity)}
         new = {i: sorted((set(old[i]) - {old_id}) | ({new_id} if i in taking else set())) for i in chunk}
         conn.execute(join.delete().where(join.c.target_id == old_id, join.c.source_id.in_(chunk)))
