@@ -19,11 +19,12 @@ from engine.storage.tables import SOURCE_COLUMN, Tables
 COUNT_RULES = ("mandatory", "min", "max")
 
 
-def counts(tables: Tables, entity: str, f: FieldDef) -> sa.Subquery:
-    """(owner, n): how many members or lines each record of `entity` that has any holds."""
+def counts(tables: Tables, entity: str, f: FieldDef, join: str | None = None) -> sa.Subquery:
+    """(owner, n): how many members or lines each record of `entity` that has any holds (the members
+    in join table `join` when given: a renamed links' former one)."""
     if f.type == "links":
-        join = tables.join_table(entity, f.name)
-        owner = join.c[SOURCE_COLUMN]
+        owner = (sa.table(join, sa.column(SOURCE_COLUMN, sa.Integer)) if join
+                 else tables.join_table(entity, f.name)).c[SOURCE_COLUMN]
     else:
         owner = tables.of(f.entity).c[PARENT_FIELD]  # type: ignore[arg-type]
     return sa.select(owner.label("owner"), sa.func.count().label("n")).group_by(owner).subquery()
@@ -38,10 +39,10 @@ def breaks(rule: str, f: FieldDef, n: int) -> bool:
     return rule == "max" and f.max is not None and n > f.max
 
 
-def breaking(tables: Tables, entity: str, f: FieldDef, rule: str) -> sa.Select:
+def breaking(tables: Tables, entity: str, f: FieldDef, rule: str, join: str | None = None) -> sa.Select:
     """The ids of the live records of `entity` breaking count rule `rule` of `f`."""
     table = tables.of(entity)
-    found = counts(tables, entity, f)
+    found = counts(tables, entity, f, join)
     n = sa.func.coalesce(found.c.n, 0)
     if rule == "mandatory":
         condition = n == 0
@@ -54,9 +55,9 @@ def breaking(tables: Tables, entity: str, f: FieldDef, rule: str) -> sa.Select:
 
 
 def count_breakers(conn: sa.Connection, tables: Tables, entity: str, f: FieldDef, rule: str,
-                   limit: int) -> tuple[int, list[int]]:
+                   limit: int, join: str | None = None) -> tuple[int, list[int]]:
     """How many live records break count rule `rule` of `f`, and the first ids."""
-    ids = breaking(tables, entity, f, rule).subquery()
+    ids = breaking(tables, entity, f, rule, join).subquery()
     count = conn.execute(sa.select(sa.func.count()).select_from(ids)).scalar_one()
     first = conn.scalars(sa.select(ids.c.id).order_by(ids.c.id).limit(limit)).all() if count else []
     return count, list(first)

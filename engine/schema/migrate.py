@@ -193,7 +193,8 @@ def _follow_rename(conn: sa.Connection, action: RenameColumn) -> None:
 
 def _fill_join_table(conn: sa.Connection, action: LinkToLinks) -> None:
     """A link made links: its join table, holding each record's value as its one member (set-based).
-    Its clean-up entries go: the rules of a links are counts of members."""
+    Its clean-up entries go: the rules of a links are counts of members (a mandatory one lists the
+    records without members again, TightenCount)."""
     action.join.create(conn)
     t = sa.table(action.table, sa.column("id", sa.Integer), sa.column(action.column, sa.Integer))
     conn.execute(action.join.insert().from_select(

@@ -29,7 +29,7 @@ from metamodel.model import PARENT_FIELD, FieldDef, Model
 
 from engine.storage.tables import JOIN_TABLE_PREFIX, SOURCE_COLUMN, Tables, join_table_name
 from .collection_rules import count_breakers
-from .scan import count_records, count_values
+from .scan import count_records, count_values, sql_breakers
 from .state import field_snapshot
 from .steps import CreateTable, Offender, Step
 
@@ -208,6 +208,8 @@ class RelationSteps:
                                                      "table": join.name, "count": count},
                       entity=entity, field=f.name, count=count,
                       action=RenameJoinTable(entity, old_name, f.name, old_table, join)))
+        if old is not None and old != field_snapshot(f, self.model):
+            self._rules(entity, f, old, join=old_table, quiet=True)
 
     def _changed_shape(self, entity: str, table: str, f: FieldDef, old: Mapping[str, Any] | None,
                        columns: Collection[str]) -> set[str]:
@@ -223,6 +225,8 @@ class RelationSteps:
                                                       "table": join.name},
                           entity=entity, field=f.name, count=count,
                           action=LinkToLinks(entity, table, f.name, join)))
+            if f.mandatory:
+                self._empty_links(entity, table, f)
             return {f.name}
         self._refuse_shape(entity, f, old or {"type": "a column"})
         return {f.name} if f.name in columns else set()
@@ -238,9 +242,24 @@ class RelationSteps:
             "entity": entity, "field": f.name, "old": describe(old), "new": describe(field_snapshot(f, self.model)),
         }, entity=entity, field=f.name))
 
-    def _rules(self, entity: str, f: FieldDef, old: Mapping[str, Any]) -> None:
+    def _empty_links(self, entity: str, table: str, f: FieldDef) -> None:
+        """A mandatory links made of a link: the live records whose link is empty will have no member;
+        listed for clean-up once the members are in (as those of a mandatory link were)."""
+        count, ids = sql_breakers(self.conn, table, f.name, FieldDef(f.name, "link", f.label, f.source),
+                                  "mandatory", limit=self.limit)
+        self._tighten(entity, f, "mandatory", "true", count, ids)
+
+    def _tighten(self, entity: str, f: FieldDef, rule: str, rule_text: str, count: int, ids: list[int]) -> None:
+        params = {"entity": entity, "field": f.name, "rule": rule, "rule_text": rule_text, "count": count}
+        self.add(Step("tighten", "tighten" if count else "tighten_clean", params, entity=entity, field=f.name,
+                      count=count, offenders=tuple(Offender(i) for i in ids), action=TightenCount(entity, f, rule)))
+
+    def _rules(self, entity: str, f: FieldDef, old: Mapping[str, Any], *, join: str | None = None,
+               quiet: bool = False) -> None:
         """Count rules made stricter: their breakers counted (and listed when applied); any other
-        change of the definition changes no data."""
+        change of the definition changes no data (a step says so, unless `quiet`: another step of
+        the characteristic records the new definition). `join`: where the members are now (a
+        renamed links' former join table)."""
         stricter = []
         if f.mandatory and not old.get("mandatory"):
             stricter.append(("mandatory", "true"))
@@ -249,12 +268,9 @@ class RelationSteps:
         if f.max is not None and (old.get("max") is None or f.max < old["max"]):
             stricter.append(("max", str(f.max)))
         for rule, rule_text in stricter:
-            count, ids = count_breakers(self.conn, self.tables, entity, f, rule, self.limit)
-            params = {"entity": entity, "field": f.name, "rule": rule, "rule_text": rule_text, "count": count}
-            self.add(Step("tighten", "tighten" if count else "tighten_clean", params, entity=entity, field=f.name,
-                          count=count, offenders=tuple(Offender(i) for i in ids),
-                          action=TightenCount(entity, f, rule)))
-        if not stricter:
+            count, ids = count_breakers(self.conn, self.tables, entity, f, rule, self.limit, join)
+            self._tighten(entity, f, rule, rule_text, count, ids)
+        if not stricter and not quiet:
             self.add(Step("loosen", "definition_updated", {"entity": entity, "field": f.name},
                           entity=entity, field=f.name))
 

@@ -768,3 +768,24 @@ def test_archived_lines_come_back_with_their_owned_entity_while_their_owners_exi
     with storage.db.connect() as conn:
         assert sorted(tuple(r) for r in conn.execute(sa.select(owned))) == [
             (lines[0], "a", e1, 1), (lines[1], "b", e2, 1)]
+
+
+def test_a_links_renamed_or_made_of_a_link_lists_the_breakers_of_its_stricter_rules(storage: Storage) -> None:
+    from engine.schema.cleanup import records_to_clean
+
+    persons, events = populated(storage, host={"type": "link", "entity": "person"},
+                                guests={"type": "links", "entity": "person"})
+    table = sa.table("ent_event", sa.column("id"), sa.column("host"))
+    with storage.db.begin() as conn:
+        conn.execute(table.update().where(table.c.id != events[1]).values(host=persons[0]))
+    storage.link("rel_event__guests", [(events[0], persons[0]), (events[0], persons[1]), (events[2], persons[2])])
+    stricter = event(host={"type": "links", "entity": "person", "mandatory": True},
+                     attendees={"type": "links", "entity": "person", "renamed_from": "guests", "max": 1})
+    plan = storage.migrate(PERSON, stricter)
+    assert [(s.key, s.field, s.params.get("rule"), s.count) for s in plan.steps] == [
+        ("link_to_links", "host", None, 2), ("tighten", "host", "mandatory", 1),
+        ("rename_join_table", "attendees", None, 3), ("tighten", "attendees", "max", 1),
+        ("drop_index", None, None, 0)]
+    listed = {(i.record_id, i.field, i.rule) for i in records_to_clean(storage.engine(), "event")}
+    assert listed == {(events[1], "host", "mandatory"), (events[0], "attendees", "max")}
+    assert storage.migrate(PERSON, stricter).steps == ()
