@@ -111,7 +111,8 @@ def write_collection_changes(
             plans.append((current["id"], plan))
         for start in range(0, len(removed_ids), LOOKUP_CHUNK):
             tx.conn.execute(table.delete().where(table.c.id.in_(removed_ids[start : start + LOOKUP_CHUNK])))
-        _update_lines(tx, table, updates)
+        owned = tx.model.entity(f.entity)
+        _update_lines(tx, table, updates, frozenset(g.name for g in owned.column_fields if g.unique))
         new_ids = _insert_lines(tx, f, new_lines, with_ids=True)
         ids = iter(new_ids)
         for record_id, plan in plans:
@@ -268,10 +269,22 @@ def _insert_lines(
     return ids
 
 
-def _update_lines(tx: Transaction, table: sa.Table, updates: list[tuple[int, dict[str, Any]]]) -> None:
-    """One executemany UPDATE per set of changed line columns."""
+def _update_lines(
+    tx: Transaction, table: sa.Table, updates: list[tuple[int, dict[str, Any]]], unique: frozenset[str]
+) -> None:
+    """One executemany UPDATE per set of changed line columns. Unique values that change are first
+    emptied (one more UPDATE per set of them), so that two lines may swap theirs."""
     if not updates:
         return
+    freed: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for line_id, changes in updates:
+        names = tuple(sorted(unique.intersection(changes)))
+        if names:
+            freed.setdefault(names, []).append({LINE_ID: line_id})
+    for names, params in freed.items():
+        clear = table.update().where(table.c.id == sa.bindparam(LINE_ID)).values(dict.fromkeys(names))
+        for start in range(0, len(params), WRITE_CHUNK):
+            tx.conn.execute(clear, params[start : start + WRITE_CHUNK])
     values: dict[str, Any] = {}
     if "version" in table.c:
         values = {"version": table.c.version + 1, "updated_at": tx.now, "updated_by": tx.actor.user_id}

@@ -269,8 +269,9 @@ class EntityCollections:
         errors: Sequence[ErrorMap],
     ) -> None:
         """Members added, and links of lines new or changed, must name live records the actor may
-        read (a record outside their scope gets the very error of a missing one): one query per
-        characteristic per LOOKUP_CHUNK ids, whatever the number of records."""
+        read (a record outside their scope gets the very error of a missing one); unique values of
+        lines must be free (in other records' lines, in the batch): one query per characteristic
+        per LOOKUP_CHUNK ids or values, whatever the number of records."""
         for f in self.links:
             added = [
                 set(value[f.name]) - set((current or {}).get(f.name) or ()) if f.name in value else set()
@@ -286,6 +287,7 @@ class EntityCollections:
                     found_errors.setdefault(f.name, []).extend(
                         RuleError(f.name, "link", {"entity": f.entity, "value": i}) for i in missing
                     )
+        self._check_unique_lines(tx, values, currents, errors)
         for f in self.lines:
             owned = self.owned[f.name].entity
             for link in (g for g in owned.column_fields if g.type == "link" and g.name != PARENT_FIELD):
@@ -303,6 +305,39 @@ class EntityCollections:
                         if target not in found:
                             key = f"{f.name}.{i}.{link.name}"
                             found_errors.setdefault(key, [RuleError(key, "link", {"entity": link.entity, "value": target})])
+
+
+    def _check_unique_lines(
+        self, tx: Transaction, values: Sequence[Mapping[str, Any]], currents: Sequence[Mapping[str, Any] | None],
+        errors: Sequence[ErrorMap],
+    ) -> None:
+        """A unique characteristic of lines: a value the lines of another record hold, or that two
+        lines of the batch would hold, is refused (at the later line). The lines of the records
+        written do not count as holders: they all are in `values` as they will be."""
+        for f in self.lines:
+            owned = self.owned[f.name].entity
+            unique = [g for g in owned.column_fields if g.unique]
+            given = [(r, value[f.name]) for r, value in enumerate(values) if f.name in value]
+            if not unique or not given:
+                continue
+            table = tx.service.table(owned.name)
+            owners = sorted({(currents[r] or {}).get("id") for r, _ in given} - {None})
+            for u in unique:
+                wanted = {line[u.name] for _, lines in given for line in lines if line.get(u.name) is not None}
+                if not wanted:
+                    continue
+                others = table.c[PARENT_FIELD].not_in(owners) if owners else None
+                taken = tx._existing(table.c[u.name], wanted, table, where=others)
+                seen: set[Any] = set()
+                for r, lines in given:
+                    for i, line in enumerate(lines):
+                        value = line.get(u.name)
+                        if value is None:
+                            continue
+                        if value in taken or value in seen:
+                            key = f"{f.name}.{i}.{u.name}"
+                            errors[r].setdefault(key, [RuleError(key, "unique", {"value": value})])
+                        seen.add(value)
 
 
 def changed_collections(current: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:

@@ -204,3 +204,27 @@ def test_deleting_lines_below_min_is_refused(eng):
     assert rules(raised.value.errors) == {"items": "min_count"}
     assert raised.value.errors["items"][0].message("en") == "At least 2 expected, 1 given."
     assert len(eng.records.get("agenda", agenda["id"])["items"]) == 2
+
+
+def test_unique_values_of_lines(eng):
+    """A code held by another record's line, or by two lines of a write, is refused at the later
+    line; the lines of a record may keep, swap or hand over their codes."""
+    items = lambda *codes: [{"topic": f"t{i}", "code": code} for i, code in enumerate(codes)]  # noqa: E731
+    first = eng.records.create("agenda", {"name": "A", "items": items("a", "b")}, SYSTEM_ACTOR)
+    assert refused(eng.records.create, "agenda", {"name": "B", "items": items("c", "a")}, SYSTEM_ACTOR) == {
+        "items.1.code": "unique"
+    }
+    assert refused(eng.records.create, "agenda", {"name": "B", "items": items("c", "c")}, SYSTEM_ACTOR) == {
+        "items.1.code": "unique"
+    }
+    a, b = (line["id"] for line in first["items"])
+    swapped = eng.records.update("agenda", first["id"], {"items": [{"id": a, "code": "b"}, {"id": b, "code": "a"}]},
+                                 SYSTEM_ACTOR)
+    assert [(line["id"], line["code"]) for line in swapped["items"]] == [(a, "b"), (b, "a")]
+    handed = eng.records.update("agenda", first["id"], {"items": [{"id": a, "code": "z"}, {"topic": "new", "code": "b"}]},
+                                SYSTEM_ACTOR)
+    assert [line["code"] for line in handed["items"]] == ["z", "b"]
+    with pytest.raises(BatchValidationError) as raised:
+        eng.records.create_many("agenda", [{"name": "C", "items": items("c", "d")}, {"name": "D", "items": items("e", "c")}],
+                                SYSTEM_ACTOR)
+    assert {i: rules(e) for i, e in raised.value.rows.items()} == {1: {"items.1.code": "unique"}}
