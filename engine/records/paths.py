@@ -117,8 +117,21 @@ class PathJoins:
         self._joins[prefix] = _Join(alias, sa.and_(*on))
         return alias
 
+    def reads_joins(self, element: Any) -> bool:
+        """Whether `element` reads a column of a joined table (a path's)."""
+        return bool(self._prefixes_read([element]))
+
     def select_from(self, *elements: Any) -> sa.FromClause:
         """The table LEFT OUTER JOINed with the aliases `elements` read (and their parents)."""
+        needed = self._prefixes_read(elements)
+        joined: sa.FromClause = self.table
+        for prefix, join in self._joins.items():  # creation order: parents first
+            if prefix in needed:
+                joined = joined.outerjoin(join.alias, join.on)
+        return joined
+
+    def _prefixes_read(self, elements: Iterable[Any]) -> set[tuple[str, ...]]:
+        """The prefixes whose aliases `elements` read, with their parents."""
         aliases = {id(j.alias): prefix for prefix, j in self._joins.items()}
         needed: set[tuple[str, ...]] = set()
         for element in elements:
@@ -127,11 +140,7 @@ class PathJoins:
                 while prefix and prefix not in needed:
                     needed.add(prefix)
                     prefix = prefix[:-1]
-        joined: sa.FromClause = self.table
-        for prefix, join in self._joins.items():  # creation order: parents first
-            if prefix in needed:
-                joined = joined.outerjoin(join.alias, join.on)
-        return joined
+        return needed
 
 
 def path_values(

@@ -139,7 +139,7 @@ def read_list(
     """
     dialect = conn.dialect.name
     if request.search:
-        conditions = use_search_index(conn, table, conditions)
+        conditions = _with_search_index(conn, table, conditions, joins)
     if request.search or request.contains:
         conditions = [_native(condition, dialect) for condition in conditions]
     keys = list_sort_keys(table, request.sort, joins)
@@ -310,6 +310,16 @@ def list_sort_keys(table: sa.Table, sort: Sequence[str], joins: PathJoins | None
 def _labelled(key: SortKey, name: str, joins: PathJoins | None) -> Any:
     """A sort key's column as a row names it (a path by its text)."""
     return joins.labelled(name) if joins is not None and is_path(name) else key.column
+
+
+def _with_search_index(conn: sa.Connection, table: sa.Table, conditions: Sequence[sa.ColumnElement[bool]],
+                       joins: PathJoins | None) -> list[sa.ColumnElement[bool]]:
+    """`search.use_search_index` on the conditions of the table itself (it weighs them against the
+    index reading the table alone); those reading paths follow unchanged."""
+    if joins is None:
+        return use_search_index(conn, table, conditions)
+    own = [c for c in conditions if not joins.reads_joins(c)]
+    return use_search_index(conn, table, own) + [c for c in conditions if joins.reads_joins(c)]
 
 
 def _source(table: sa.Table, joins: PathJoins | None, *elements: Any) -> sa.FromClause:
