@@ -110,6 +110,12 @@ def test_the_document_names_no_owned_entity_but_describes_its_lines(boss: Caller
 # -- the document --------------------------------------------------------------------------------
 
 
+def test_the_document_of_relations_is_valid_openapi_3_1(boss: Caller) -> None:
+    from openapi_spec_validator import OpenAPIV31SpecValidator
+
+    assert list(OpenAPIV31SpecValidator(boss.get("/openapi.json").get_json()).iter_errors()) == []
+
+
 def test_links_are_arrays_of_ids_bounded_by_the_definitions(boss: Caller, model: Model) -> None:
     schemas = boss.get("/openapi.json").get_json()["components"]["schemas"]
     for entity, name in (("quote", "reviewers"), ("quote", "watchers"), ("booking", "attendees")):
