@@ -392,7 +392,7 @@ class Transaction:
         collections = self.service.collections(entity)
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for current, changes in items:
-            columns = {k: v for k, v in changes.items() if k not in collections.names}
+            columns = {k: v for k, v in changes.items() if k not in collections.names} if collections.names else changes
             groups.setdefault(tuple(sorted(columns)), []).append(
                 {**columns, ROW_ID: current["id"], ROW_VERSION: current["version"]}
             )
@@ -659,9 +659,11 @@ class Transaction:
         given: set[str] = set()
         for record in records:
             given.update(record)
-        given -= collections.names
-        empty = dict.fromkeys(given)
-        rows = [{**empty, **{k: v for k, v in record.items() if k in given}, **system} for record in records]
+        empty = dict.fromkeys(given - collections.names)
+        if collections.fields:  # members and lines are no column: written once the records have ids
+            rows = [{**empty, **{k: v for k, v in record.items() if k in empty}, **system} for record in records]
+        else:
+            rows = [{**empty, **record, **system} for record in records]
         ids = insert_rows(self.conn, table, rows)
         if collections.fields:
             insert_collections(self, collections, list(zip(ids, records)))
