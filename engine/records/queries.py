@@ -51,6 +51,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "sort": {"en": "cannot sort by {name} ({type})", "fr": "impossible de trier par {name} ({type})"},
     "lines": {"en": "{name} holds lines: a list cannot be filtered by them",
               "fr": "{name} contient des lignes : une liste ne peut pas être filtrée par elles"},
+    "no_joins": {"en": "{name} reads other records (a path or links), which this list cannot read yet",
+                 "fr": "{name} lit d'autres enregistrements (un chemin ou des liens), ce que cette liste ne sait pas encore lire"},
     "path": {"en": "{detail}", "fr": "chemin illisible : {detail}"},
     "cursor": {"en": "not a position in this list (made for another sort, or damaged): start again from page 1",
                "fr": "pas une position dans cette liste (faite pour un autre tri, ou abîmée) : repartez de la page 1"},
@@ -266,17 +268,21 @@ def build_conditions(
         if not is_path(name):
             return table.c[name]
         if joins is None:
-            raise QueryError(name, "unknown_field", entity=entity.name, name=name)
+            raise QueryError(name, "no_joins", name=name)
         return joins.column(name)
 
     def field_type(name: str) -> str:
-        return joins.path(name).field.type if is_path(name) and joins is not None else entity.field(name).type
+        if not is_path(name):
+            return entity.field(name).type
+        if joins is None:
+            raise QueryError(name, "no_joins", name=name)
+        return joins.path(name).field.type
 
     conditions: list[sa.ColumnElement[bool]] = [table.c.deleted_at.is_(None)]
     def members(name: str, values: Sequence[Any]) -> sa.ColumnElement[bool]:
         """A `links` characteristic holds any of `values` (ids): a row of its join table."""
         if joins is None:
-            raise QueryError(name, "unknown_field", entity=entity.name, name=name)
+            raise QueryError(name, "no_joins", name=name)
         join = joins.reader.tables.join_table(entity.name, name)
         return sa.exists().where(join.c.source_id == table.c.id, join.c.target_id.in_(list(values)))
 

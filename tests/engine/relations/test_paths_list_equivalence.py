@@ -24,7 +24,7 @@ from engine import SYSTEM_ACTOR
 from engine.access.permissions import PermissionDenied
 from engine.core.context import Actor
 from engine.records.listing import list_records, list_request
-from engine.records.queries import ListRequest, QueryError
+from engine.records.queries import ListRequest, QueryError, build_conditions
 from engine.storage.keyset import key_items, nulls_high
 
 from paths_world import paths_model, statements_of
@@ -396,3 +396,13 @@ def test_the_count_joins_only_what_its_conditions_read(world):
     page = next(s for s in statements if "LIMIT" in s and "count(" not in s.lower())
     assert count.count("JOIN") == 1
     assert page.count("JOIN") == 3
+
+
+@pytest.mark.parametrize("request_", [ListRequest(equals={"room.access_mode": ("open",)}), ListRequest(view="controlled"),
+                                      ListRequest(equals={"attendees": (1,)})])
+def test_conditions_built_without_joins_refuse_paths_and_links_by_name(world, request_):
+    engine, _ = world
+    entity = engine.model.entity("booking")
+    with pytest.raises(QueryError) as raised:
+        build_conditions(engine.tables.of("booking"), entity, entity.view(request_.view), request_, None)
+    assert raised.value.reason == "no_joins" and raised.value.parameter in raised.value.describe("fr")
