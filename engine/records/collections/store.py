@@ -63,9 +63,16 @@ def read_collections(
                     .where(table.c[PARENT_FIELD].in_(chunk))
                     .order_by(table.c[PARENT_FIELD], table.c[POSITION_FIELD], table.c.id)
                 )
+                lines = []
                 for row in rows.mappings():
                     line = dict(row)
                     found[line.pop(PARENT_FIELD)][f.name].append(line)
+                    lines.append(line)
+                members = collections.line_links[f.name]
+                if members.fields and lines:  # the lines' own links: one query per characteristic
+                    held = read_collections(tx, members, [line["id"] for line in lines])
+                    for line in lines:
+                        line.update(held[line["id"]])
     return found
 
 
@@ -78,7 +85,7 @@ def insert_collections(tx: Transaction, collections: EntityCollections, records:
         if f.type == "links":
             _insert_members(tx, collections.entity.name, f, [(s, t) for s, members in given for t in members])
         else:
-            _insert_lines(tx, f, [(s, line) for s, lines in given for line in lines])
+            _insert_lines(tx, collections, f, [(s, line) for s, lines in given for line in lines])
 
 
 def write_collection_changes(
@@ -109,11 +116,26 @@ def write_collection_changes(
             updates.extend(plan.updated)
             new_lines.extend((current["id"], line) for line in plan.added)
             plans.append((current["id"], plan))
+        members = collections.line_links[f.name]
         for start in range(0, len(removed_ids), LOOKUP_CHUNK):
-            tx.conn.execute(table.delete().where(table.c.id.in_(removed_ids[start : start + LOOKUP_CHUNK])))
+            chunk = removed_ids[start : start + LOOKUP_CHUNK]
+            for link in members.links:
+                join = tx.tables.join_table(f.entity, link.name)
+                tx.conn.execute(join.delete().where(join.c.source_id.in_(chunk)))
+            tx.conn.execute(table.delete().where(table.c.id.in_(chunk)))
+        if members.links:
+            old_lines = {line["id"]: line for current, _ in changed for line in current.get(f.name) or ()}
+            for link in members.links:
+                kept = [(i, c[link.name]) for i, c in updates if link.name in c]
+                _delete_members(tx, f.entity, link, [(i, t) for i, new in kept
+                                                     for t in sorted(set(old_lines[i].get(link.name) or ()) - set(new))])
+                _insert_members(tx, f.entity, link, [(i, t) for i, new in kept
+                                                     for t in sorted(set(new) - set(old_lines[i].get(link.name) or ()))])
+            updates = [(i, {k: v for k, v in c.items() if k not in members.names}) for i, c in updates]
+            updates = [(i, c) for i, c in updates if c]
         owned = tx.model.entity(f.entity)
         _update_lines(tx, table, updates, frozenset(g.name for g in owned.column_fields if g.unique))
-        new_ids = _insert_lines(tx, f, new_lines, with_ids=True)
+        new_ids = _insert_lines(tx, collections, f, new_lines, with_ids=True)
         ids = iter(new_ids)
         for record_id, plan in plans:
             added = [{"id": next(ids), **_shown(line)} for line in plan.added]
@@ -129,6 +151,10 @@ def delete_collections(tx: Transaction, collections: EntityCollections, record_i
             tx.conn.execute(join.delete().where(join.c.source_id == record_id))
         else:
             table = tx.service.table(f.entity)
+            lines = sa.select(table.c.id).where(table.c[PARENT_FIELD] == record_id).scalar_subquery()
+            for link in collections.line_links[f.name].links:
+                join = tx.tables.join_table(f.entity, link.name)
+                tx.conn.execute(join.delete().where(join.c.source_id.in_(lines)))
             tx.conn.execute(table.delete().where(table.c[PARENT_FIELD] == record_id))
 
 
@@ -245,25 +271,29 @@ def _line_system(tx: Transaction, table: sa.Table) -> dict[str, Any]:
 
 
 def _insert_lines(
-    tx: Transaction, f: FieldDef, lines: list[tuple[int, Mapping[str, Any]]], *, with_ids: bool = False
+    tx: Transaction, collections: EntityCollections, f: FieldDef, lines: list[tuple[int, Mapping[str, Any]]], *,
+    with_ids: bool = False,
 ) -> list[int]:
-    """Insert new lines `(owner id, values)`, WRITE_CHUNK per executemany; their ids in order when asked."""
+    """Insert new lines `(owner id, values)`, WRITE_CHUNK per executemany, then their members (the
+    owned entity's `links`); their ids in order when asked."""
     if not lines:
         return []
     table = tx.service.table(f.entity)
+    members = collections.line_links[f.name]
     system = _line_system(tx, table)
     keys: set[str] = set()
     for _, line in lines:
-        keys.update(k for k in line if k != "id")
+        keys.update(k for k in line if k != "id" and k not in members.names)
     empty = dict.fromkeys(keys)
     ids: list[int] = []
     for start in range(0, len(lines), WRITE_CHUNK):
-        rows = [
-            {**empty, **{k: v for k, v in line.items() if k != "id"}, PARENT_FIELD: owner, **system}
-            for owner, line in lines[start : start + WRITE_CHUNK]
-        ]
-        if with_ids:
-            ids.extend(insert_rows(tx.conn, table, rows))
+        part = lines[start : start + WRITE_CHUNK]
+        rows = [{**empty, **{k: v for k, v in line.items() if k in empty}, PARENT_FIELD: owner, **system}
+                for owner, line in part]
+        if with_ids or members.fields:
+            written = insert_rows(tx.conn, table, rows)
+            ids.extend(written)
+            insert_collections(tx, members, [(i, line) for i, (_, line) in zip(written, part)])
         else:
             tx.conn.execute(table.insert(), rows)
     return ids

@@ -67,6 +67,10 @@ class EntityCollections:
         self.lines = tuple(f for f in self.fields if f.type == "lines")
         self.line_names = frozenset(f.name for f in self.lines)
         self.owned: dict[str, EntityValidator] = {f.name: validators[f.entity] for f in self.lines}
+        self.line_links: dict[str, EntityCollections] = {
+            f.name: EntityCollections(model, model.entity(f.entity), validators) for f in self.lines
+        }
+        """Per `lines` characteristic, the `links` of its owned entity (a line's members)."""
         names = [f.name for f in entity.fields] + list(SYSTEM_COLUMNS)
         self.conditions = {
             f.name: compile_expression(f.mandatory_when, names, paths=lambda text: model.path(entity.name, text))
@@ -127,7 +131,11 @@ class EntityCollections:
                     errors.setdefault(key, []).append(RuleError(key, "type", {"type": "integer"}))
                     lines.append(LineInput(index, None, {}, broken=True))
                     continue
-            values, line_errors = load_values(validator.rules, protected, raw, skip=LINE_KEYS)
+            members = self.line_links[f.name]
+            columns, given = members.split(raw)
+            values, line_errors = load_values(validator.rules, protected, columns, skip=LINE_KEYS)
+            if given:
+                values.update(members.load(given, members.readonly, line_errors))
             lines.append(LineInput(index, line_id, values, line_errors))
         return lines
 
@@ -212,8 +220,10 @@ class EntityCollections:
             if line.broken:
                 lines.append({POSITION_FIELD: place[POSITION_FIELD]})  # the record is refused anyway
                 continue
+            members = self.line_links[name]
             if line.id is None:
                 values = validator.complete_new({**line.values, **place}, found, paths=read)
+                members.check_counts(values, [g.name for g in members.links], found)
             elif line.id not in by_id or line.id in seen:
                 rule = "line_repeated" if line.id in seen else "line_id"
                 key = f"{name}.{line.index}.id"
@@ -223,7 +233,9 @@ class EntityCollections:
             else:
                 seen.add(line.id)
                 old = {**by_id[line.id], PARENT_FIELD: owner}
-                values = {**old, **validator.changed_values(old, {**line.values, **place}, found, paths=read)}
+                columns, given = members.split(line.values)
+                values = {**old, **validator.changed_values(old, {**columns, **place}, found, paths=read), **given}
+                members.check_counts(values, list(given), found)
             if not refused_parent:
                 found.pop(PARENT_FIELD, None)  # still unknown for a new owner
             values.pop(PARENT_FIELD, None)
@@ -288,6 +300,7 @@ class EntityCollections:
                         RuleError(f.name, "link", {"entity": f.entity, "value": i}) for i in missing
                     )
         self._check_unique_lines(tx, values, currents, errors)
+        self._check_line_members(tx, values, currents, errors)
         for f in self.lines:
             owned = self.owned[f.name].entity
             for link in (g for g in owned.column_fields if g.type == "link" and g.name != PARENT_FIELD):
@@ -306,6 +319,32 @@ class EntityCollections:
                             key = f"{f.name}.{i}.{link.name}"
                             found_errors.setdefault(key, [RuleError(key, "link", {"entity": link.entity, "value": target})])
 
+
+    def _check_line_members(
+        self, tx: Transaction, values: Sequence[Mapping[str, Any]], currents: Sequence[Mapping[str, Any] | None],
+        errors: Sequence[ErrorMap],
+    ) -> None:
+        """The members added to lines (their owned entity's `links`) must be live records the actor
+        may read: one query per characteristic per LOOKUP_CHUNK ids, for all the lines of a batch."""
+        for f in self.lines:
+            for link in self.line_links[f.name].links:
+                added = [
+                    [(i, set(line.get(link.name) or ()) - set(old.get(line.get("id"), {}).get(link.name) or ()))
+                     for i, line in enumerate(value.get(f.name) or ())]
+                    for value, old in zip(values, (_lines_by_id(current, f.name) for current in currents))
+                ]
+                wanted = {t for lines in added for _, ids in lines for t in ids}
+                if not wanted:
+                    continue
+                found = tx.in_scope(link.entity, wanted, "read")
+                for lines, found_errors in zip(added, errors):
+                    for i, ids in lines:
+                        missing = sorted(ids - found)
+                        if missing:
+                            key = f"{f.name}.{i}.{link.name}"
+                            found_errors.setdefault(key, [
+                                RuleError(key, "link", {"entity": link.entity, "value": t}) for t in missing
+                            ])
 
     def _check_unique_lines(
         self, tx: Transaction, values: Sequence[Mapping[str, Any]], currents: Sequence[Mapping[str, Any] | None],

@@ -40,13 +40,14 @@ def test_purging_an_owner_deletes_its_lines_and_members(eng, contacts):
 
 def test_purging_a_member_removes_it_from_every_set(eng, contacts):
     first = create_event(eng, attendees=contacts[:2], speakers=[contacts[1]])
-    second = create_event(eng, attendees=[contacts[1], contacts[2]])
+    second = create_event(eng, attendees=[contacts[1], contacts[2]], meals=[{"dish": "Soup", "guests": contacts[1:3]}])
     board = eng.records.create("committee", {"name": "Board", "members": contacts[1:4]}, SYSTEM_ACTOR)
     eng.records.delete("contact", contacts[1], SYSTEM_ACTOR)
     eng.records.purge("contact", contacts[1], SYSTEM_ACTOR)
     assert members(eng, "event", "attendees") == [(first["id"], contacts[0]), (second["id"], contacts[2])]
     assert members(eng, "event", "speakers") == []
     assert eng.records.get("committee", board["id"])["members"] == [contacts[2], contacts[3]]
+    assert eng.records.get("event", second["id"])["meals"][0]["guests"] == [contacts[2]]  # a line's members too
     # the records that held it changed: version, audit, history of historized members
     assert [(e["version"], e["changes"]) for e in eng.records.audit_log("event", first["id"])[1:]] == [
         (2, {"attendees": [contacts[:2], [contacts[0]]]}), (3, {"speakers": [[contacts[1]], []]}),

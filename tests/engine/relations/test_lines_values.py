@@ -12,7 +12,7 @@ from engine.core.errors import BatchValidationError, RecordValidationError
 from metamodel.model import MAX_LINES
 
 from collections_world import (  # noqa: F401 (fixtures)
-    create_event, refused, collections_model, contacts, eng, rooms, rules, statements, stored_lines,
+    create_event, refused, collections_model, contacts, eng, members, rooms, rules, statements, stored_lines,
 )
 
 
@@ -24,7 +24,7 @@ def test_lines_are_created_with_defaults_and_read_in_order(eng, rooms):
     event = create_event(eng, meals=[{"dish": "Soup", "served_in": rooms[0]}, {"dish": "Cake", "quantity": 4}])
     assert shown(event["meals"]) == [(0, "Soup", 1), (1, "Cake", 4)]  # quantity's default is 1
     first = event["meals"][0]
-    assert set(first) == {"id", "position", "dish", "quantity", "served_in"}  # no parent_id, no system column
+    assert set(first) == {"id", "position", "dish", "quantity", "served_in", "guests"}  # no parent_id, no system column
     assert first["served_in"] == rooms[0]
     assert eng.records.get("event", event["id"])["meals"] == event["meals"]
     rows = stored_lines(eng)
@@ -228,3 +228,35 @@ def test_unique_values_of_lines(eng):
         eng.records.create_many("agenda", [{"name": "C", "items": items("c", "d")}, {"name": "D", "items": items("e", "c")}],
                                 SYSTEM_ACTOR)
     assert {i: rules(e) for i, e in raised.value.rows.items()} == {1: {"items.1.code": "unique"}}
+
+
+def test_lines_hold_members_of_their_own(eng, contacts, statements):
+    """A meal's guests (a `links` of the owned entity): written, read, changed and checked with
+    the line, errors at `meals.N.guests`; the lines of many records read their members at once."""
+    event = create_event(eng, meals=[{"dish": "Soup", "guests": [contacts[1], contacts[0]]}, {"dish": "Cake"}])
+    soup, cake = event["meals"]
+    assert (soup["guests"], cake["guests"]) == ([contacts[0], contacts[1]], [])
+    updated = eng.records.update("event", event["id"], {"meals": [
+        {"id": cake["id"], "guests": [contacts[2]]}, {"id": soup["id"], "guests": [contacts[1]]}, {"dish": "Tea", "guests": [contacts[3]]},
+    ]}, SYSTEM_ACTOR)
+    assert [(m["dish"], m["guests"]) for m in updated["meals"]] == [
+        ("Cake", [contacts[2]]), ("Soup", [contacts[1]]), ("Tea", [contacts[3]]),
+    ]
+    assert members(eng, "meal", "guests") == sorted(
+        [(cake["id"], contacts[2]), (soup["id"], contacts[1]), (updated["meals"][2]["id"], contacts[3])]
+    )
+    eng.records.delete("contact", contacts[4], SYSTEM_ACTOR)
+    assert refused(eng.records.update, "event", event["id"], {"meals": [
+        {"dish": "Pie", "guests": contacts[:3]}, {"dish": "Jam", "guests": "x"}, {"dish": "Ham", "guests": [contacts[4]]},
+    ]}, SYSTEM_ACTOR) == {"meals.0.guests": "max_count", "meals.1.guests": "links_shape", "meals.2.guests": "link"}
+    eng.records.update("event", event["id"], {"meals": [{"id": cake["id"]}]}, SYSTEM_ACTOR)  # two lines deleted
+    assert members(eng, "meal", "guests") == [(cake["id"], contacts[2])]
+    ids = [create_event(eng, meals=[{"dish": "Soup", "guests": [contacts[0]]}])["id"] for _ in range(3)]
+    statements.clear()
+    with eng.records.reading(SYSTEM_ACTOR) as tx:
+        rows = tx._rows("event", ids)
+    assert all(rows[i]["meals"][0]["guests"] == [contacts[0]] for i in ids)
+    assert len(statements) == 5  # the events, their attendees, speakers, meals, and the meals' guests
+    eng.records.delete("event", event["id"], SYSTEM_ACTOR)
+    eng.records.purge("event", event["id"], SYSTEM_ACTOR)
+    assert members(eng, "meal", "guests") == [(line, contacts[0]) for i in ids for line in [rows[i]["meals"][0]["id"]]]
