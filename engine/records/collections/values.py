@@ -77,10 +77,11 @@ class EntityCollections:
             for f in self.fields if f.mandatory_when
         }
 
-    def split(self, raw: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        """`raw` as (the other characteristics' values, the collections' values)."""
+    def split(self, raw: Mapping[str, Any]) -> tuple[Mapping[str, Any], dict[str, Any]]:
+        """`raw` as (the other characteristics' values, the collections' values); `raw` itself
+        when it gives no collection (no copy per row on the bulk paths)."""
         if not self.names or not any(name in self.names for name in raw):
-            return dict(raw), {}
+            return raw, {}
         columns = {k: v for k, v in raw.items() if k not in self.names}
         return columns, {k: v for k, v in raw.items() if k in self.names}
 
