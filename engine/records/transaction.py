@@ -98,8 +98,14 @@ class Transaction:
             self.conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     def access(self, entity: str, operation: str) -> Access:
-        """This actor's access to `entity` for `operation`, after checking it allows `operation`."""
+        """This actor's access to `entity` for `operation`, after checking it allows `operation`.
+
+        The records of an owned entity are lines, written with their owner only: any other
+        operation than reading them is refused, even to the system."""
         self.service.table(entity)
+        owner = self.model.entity(entity).owned_by
+        if owner is not None and operation != "read":
+            raise PermissionDenied(entity, operation, f"its records are the lines of {owner}: change them with it")
         access = self.service.permissions.access(self.actor, entity, operation)
         access.require(operation)
         return access

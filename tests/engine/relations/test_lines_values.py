@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from engine import SYSTEM_ACTOR
+from engine.access.permissions import PermissionDenied
 from engine.core.errors import BatchValidationError, RecordValidationError
 from metamodel.model import MAX_LINES
 
@@ -260,3 +261,18 @@ def test_lines_hold_members_of_their_own(eng, contacts, statements):
     eng.records.delete("event", event["id"], SYSTEM_ACTOR)
     eng.records.purge("event", event["id"], SYSTEM_ACTOR)
     assert members(eng, "meal", "guests") == [(line, contacts[0]) for i in ids for line in [rows[i]["meals"][0]["id"]]]
+
+
+@pytest.mark.parametrize("write", [
+    lambda eng, line: eng.records.create("meal", {"dish": "Soup", "parent_id": 1, "position": 0}, SYSTEM_ACTOR),
+    lambda eng, line: eng.records.update("meal", line, {"dish": "Tea"}, SYSTEM_ACTOR),
+    lambda eng, line: eng.records.delete("meal", line, SYSTEM_ACTOR),
+    lambda eng, line: eng.records.create_many("meal", [{"dish": "Soup"}], SYSTEM_ACTOR),
+    lambda eng, line: eng.records.mass_update("meal", [line], {"dish": "Tea"}, SYSTEM_ACTOR),
+])
+def test_lines_are_written_with_their_owner_only(eng, write):
+    line = create_event(eng, meals=[{"dish": "Soup"}])["meals"][0]["id"]
+    with pytest.raises(PermissionDenied) as raised:
+        write(eng, line)
+    assert "lines of event" in str(raised.value)
+    assert eng.records.get("meal", line)["dish"] == "Soup"  # reading one is allowed
