@@ -146,7 +146,9 @@ def test_merge_refusals_in_the_chosen_language(runner: CliRunner, database_url: 
     unknown = invoke(runner, database_url, "merge", "contact", keep, other, "--take", "nickname")
     assert unknown.stderr == "error: 'nickname' is not a characteristic of Contact.\n"
     missing = invoke(runner, database_url, "merge", "contact", keep, "999")
-    assert (missing.exit_code, missing.stderr) == (1, "error: contact 999 does not exist\n")
+    assert (missing.exit_code, missing.stderr) == (1, "error: There is no Contact 999 to merge into this one.\n")
+    absent_keep = invoke(runner, database_url, "merge", "contact", "999", keep)
+    assert (absent_keep.exit_code, absent_keep.stderr) == (1, "error: contact 999 does not exist\n")
     assert invoke(runner, database_url, "merge", "contact", keep, "0").exit_code == 2
     assert engine.records.get("contact", twins["other"])["deleted_at"] is None
 
