@@ -24,8 +24,10 @@ run: $(INSTALLED)
 worker: $(INSTALLED)
 	$(BIN)/ossature worker
 
+# Every test on TEST_WORKERS processes (pytest-xdist), a file's tests together on one of them.
+TEST_WORKERS ?= 2
 test: $(INSTALLED_TEST)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # The layer contracts of .importlinter (docs/architecture.md); .ci/run runs it before the tests.
 lint: $(INSTALLED_TEST)

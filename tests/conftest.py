@@ -31,6 +31,7 @@ def scratch_database(folder: Path) -> Iterator[str]:
         return
     schema = f"test_{uuid.uuid4().hex[:16]}"
     admin = sa.create_engine(POSTGRES_URL)
+    _shared_extensions(admin)
     with admin.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     separator = "&" if "?" in POSTGRES_URL else "?"
@@ -40,6 +41,25 @@ def scratch_database(folder: Path) -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+_extensions_ready = False
+
+
+def _shared_extensions(admin: sa.Engine) -> None:
+    """pg_trgm (the quick search's indexes) in `public`, once per run. Left to a test's
+    migration it would be created in that test's schema and dropped with it, under the feet of
+    the tests running beside it (pytest-xdist). A server refusing it: the tests say so themselves."""
+    global _extensions_ready
+    if _extensions_ready:
+        return
+    try:
+        with admin.begin() as conn:
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(727001)"))  # one creator at a time
+            conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public"))
+    except sa.exc.DBAPIError:
+        pass
+    _extensions_ready = True
 
 
 @pytest.fixture
