@@ -32,7 +32,7 @@ from .listing import list_records, list_request
 from .queries import ListRequest, ListResult
 from .statistics import refresh_statistics
 from engine.storage.tables import Tables
-from .titles import TitleTemplate
+from .titles import TitleTemplate, render_titles
 from engine.storage.trail import from_json, status_changes, value_periods
 from .transaction import Transaction
 from .validation import EntityValidator
@@ -246,8 +246,8 @@ class RecordService:
         with self.reading(actor) as tx:
             template, query = self._title_query(tx, entity, "by_ids")
             for start in range(0, len(wanted), 500):
-                rows = tx.conn.execute(query, {"ids": wanted[start : start + 500]})
-                found.update((row["id"], template.render(row)) for row in rows.mappings())
+                rows = tx.conn.execute(query, {"ids": wanted[start : start + 500]}).mappings().all()
+                found.update(zip((row["id"] for row in rows), render_titles(tx.conn, tx.path_reader(), template, rows)))
         return found
 
     def choices(self, entity: str, *, limit: int, actor: Actor | None = None) -> list[tuple[int, str]] | None:
@@ -255,9 +255,9 @@ class RecordService:
         with self.reading(actor) as tx:
             template, query = self._title_query(tx, entity, "live")
             rows = tx.conn.execute(query, {"limit": limit + 1}).mappings().all()
-        if len(rows) > limit:
-            return None
-        return [(row["id"], template.render(row)) for row in rows]
+            if len(rows) > limit:
+                return None
+            return list(zip((row["id"] for row in rows), render_titles(tx.conn, tx.path_reader(), template, rows)))
 
     def search_titles(
         self, entity: str, text: str, *, limit: int = 20, actor: Actor | None = None
@@ -277,7 +277,7 @@ class RecordService:
                     matches = [c.ilike(pattern, escape="\\") for c in text_columns]
                     conditions.append(sa.or_(*matches) if matches else sa.false())
             rows = tx.conn.execute(query.where(*conditions).order_by(table.c.id).limit(limit)).mappings().all()
-        return [(row["id"], template.render(row)) for row in rows]
+            return list(zip((row["id"] for row in rows), render_titles(tx.conn, tx.path_reader(), template, rows)))
 
     def titles_where(
         self, entity: str, field: str, value: Any, *, limit: int = 200, actor: Actor | None = None
@@ -292,7 +292,7 @@ class RecordService:
             rows = tx.conn.execute(
                 query.where(table.c.deleted_at.is_(None), table.c[field] == value).order_by(table.c.id).limit(limit)
             ).mappings().all()
-        return [(row["id"], template.render(row)) for row in rows]
+            return list(zip((row["id"] for row in rows), render_titles(tx.conn, tx.path_reader(), template, rows)))
 
     def trashed(self, entity: str, *, limit: int = 200, actor: Actor | None = None) -> list[dict[str, Any]]:
         """The records in the trash, most recently deleted first: `id`, `title`, `deleted_at`."""
@@ -303,7 +303,8 @@ class RecordService:
                 query.add_columns(table.c.deleted_at).where(table.c.deleted_at.is_not(None))
                 .order_by(table.c.deleted_at.desc(), table.c.id.desc()).limit(limit)
             ).mappings().all()
-        return [{"id": row["id"], "title": template.render(row), "deleted_at": row["deleted_at"]} for row in rows]
+            titles = render_titles(tx.conn, tx.path_reader(), template, rows)
+        return [{"id": row["id"], "title": title, "deleted_at": row["deleted_at"]} for row, title in zip(rows, titles)]
 
     def row_statement(self, entity: str) -> sa.Select:
         """SELECT one whole record by `:record_id`, built once per entity (every page reads one)."""
@@ -326,7 +327,7 @@ class RecordService:
         key = (entity, access.hidden, shape)
         built = self._title_statements.get(key)
         if built is None:
-            template = TitleTemplate(self.model.entity(entity), access.hidden)
+            template = TitleTemplate(self.model.entity(entity), access.hidden, self.model)
             query = sa.select(table.c.id, *(table.c[name] for name in template.columns if name != "id"))
             if shape == "by_ids":
                 query = query.where(table.c.id.in_(sa.bindparam("ids", expanding=True)))
