@@ -30,7 +30,8 @@ import sqlalchemy as sa
 
 from engine.core.errors import ConflictError, RecordValidationError, RuleError, TransitionError
 from .collections.mass_members import MembersChange, load_members_changes, plan_members, write_members
-from .queries import ListRequest, build_conditions
+from .listing import list_conditions
+from .queries import ListRequest
 from .search import use_search_index
 from .statistics import refresh_statistics
 from engine.storage.sqljson import json_changes, json_literal, json_of
@@ -283,13 +284,14 @@ class MassUpdate:
         """The selection as WHERE conditions: the list filter or the ids, live records, in scope."""
         table = self.table
         if isinstance(selection, ListRequest):
-            flow = self.tx.service.workflow_of(self.entity, required=False)
-            view = self.definition.view(selection.view)
-            conditions = build_conditions(
-                table, self.definition, view, selection, flow.definition if flow else None, hidden=self.access.hidden
-            )
-        else:
-            conditions = [table.c.id.in_(sorted({int(i) for i in selection})), table.c.deleted_at.is_(None)]
+            # the list's checks, conditions (paths through links, links filters) and the scope
+            conditions, joins = list_conditions(self.tx.service, self.tx, self.entity, selection, self.access)
+            conditions = use_search_index(self.tx.conn, table, conditions)
+            joined = joins.select_from(*conditions)
+            if joined is not table:  # the records the joins select, by id: UPDATEs read one table
+                conditions = [table.c.id.in_(sa.select(table.c.id).select_from(joined).where(*conditions))]
+            return conditions
+        conditions = [table.c.id.in_(sorted({int(i) for i in selection})), table.c.deleted_at.is_(None)]
         if self.scope is not None:
             conditions.append(self.scope)
         return use_search_index(self.tx.conn, table, conditions)
