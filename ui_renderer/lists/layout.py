@@ -18,6 +18,7 @@ from typing import Any, Callable, Mapping, NamedTuple
 from markupsafe import Markup
 
 from engine import Engine
+from metamodel.field_paths import is_path
 from metamodel.model import EntityDef, FieldDef, Model, Text, ViewDef
 
 from ui_renderer.core.language import sort_key
@@ -27,7 +28,9 @@ CellRenderer = Callable[[Any, Mapping[int, str]], str]
 """(value, titles of the linked records) -> the cell's HTML, escaped."""
 
 GROUPABLE_TYPES = frozenset({"choice", "status", "link", "boolean"})
-UNSORTABLE_TYPES = frozenset({"multi_choice", "text", "rich_text"})
+UNSORTABLE_TYPES = frozenset({"multi_choice", "text", "rich_text", "links", "lines"})
+PATH_SEPARATOR = " › "
+"""Between the labels of a path's steps and field in a header, a filter or a chip ("Room › Site › Name")."""
 SORTABLE_SYSTEM = frozenset({"id", "created_at", "updated_at"})
 NUMBER_TYPES = frozenset({"integer", "decimal"})
 RANGE_INPUTS = {"integer": "number", "decimal": "number", "date": "date", "datetime": "datetime-local"}
@@ -40,12 +43,14 @@ NEUTRAL_COLOR = "#64748b"
 @dataclass(frozen=True)
 class Column:
     name: str
+    """A characteristic, a system column or a path through links (`room.site.name`)."""
     label: str
     type: str
+    """The type of the characteristic shown (a path's: that of the field it ends on)."""
     css: str
     sortable: bool
     target: str | None
-    """The linked entity, for link columns (its titles are read for the whole page at once)."""
+    """The linked entity, for link and links columns (its titles are read for the whole page at once)."""
     render: CellRenderer
     weight: float = 1.4
     """Relative width, for tables whose columns must line up (grouped lists)."""
@@ -96,6 +101,10 @@ class ViewLayout:
     """(field, value, its label) -> where the value comes in its list (status sequence, list order)."""
     column_widths: tuple[str, ...]
     """Each column's share of the width (grouped lists: every group's table lines up)."""
+    field: Callable[[str], FieldDef]
+    """The characteristic a name (or a path's text) shows: a path's end field."""
+    field_label: Callable[[str], str]
+    """The words naming a characteristic or a path ("Room › Site › Name")."""
 
 
 class LayoutCache:
@@ -125,14 +134,14 @@ def build_layout(
     columns = tuple(_column(model, entity, name, lang, labels, record_base, suffix) for name in view.columns)
     record_column = _record_column(entity, columns)
     filters = tuple(
-        _input_spec(model, entity.field(name), lang, for_filter=True)
+        _input_spec(model, labels.field(name), lang, for_filter=True, name=name, label=labels.field_label(name))
         for name in view.filters
-        if name in entity.fields_by_name
+        if labels.knows(name) and labels.field(name).type != "lines"
     )
     group_fields = tuple(
-        Option(name, entity.field(name).label.get(lang))
+        Option(name, labels.field_label(name))
         for name in view.group_by
-        if name in entity.fields_by_name and entity.field(name).type in GROUPABLE_TYPES
+        if labels.knows(name) and labels.field(name).type in GROUPABLE_TYPES
     )
     mass_update = tuple(
         _input_spec(model, entity.field(name), lang, for_filter=False)
@@ -153,6 +162,8 @@ def build_layout(
         value_label=labels.label,
         value_rank=labels.rank,
         column_widths=_widths(columns),
+        field=labels.field,
+        field_label=labels.field_label,
     )
 
 
@@ -176,27 +187,69 @@ def column_label(entity: EntityDef, name: str, lang: str) -> str:
 
 
 class _ValueLabels:
-    """Words for the values of choice, status, boolean and link fields."""
+    """Words for the values of choice, status, boolean and link fields, the entity's own or at
+    the end of a path (`room.access_mode`: known by the path's text, resolved when first asked)."""
 
     def __init__(self, model: Model, entity: EntityDef, lang: str):
+        self.model = model
         self.entity = entity
         self.lang = lang
         self.ui = words(lang)
-        self.codes: dict[str, dict[str, tuple[str, str | None]]] = {}
-        for f in entity.fields:
-            if f.list:
-                self.codes[f.name] = {v.code: (v.label.get(lang), v.color) for v in model.value_list(f.list).values}
-            elif f.type == "status" and f.workflow:
-                self.codes[f.name] = {
-                    s.code: (s.label.get(lang), s.color) for s in model.workflow(f.workflow).statuses
-                }
-        self.orders = {name: {code: i for i, code in enumerate(codes)} for name, codes in self.codes.items()}
+        self._fields: dict[str, FieldDef] = dict(entity.fields_by_name)
+        self._labels: dict[str, str] = {}
+        self._codes: dict[str, dict[str, tuple[str, str | None]]] = {}
+        self._orders: dict[str, dict[str, int]] = {}
+
+    def knows(self, name: str) -> bool:
+        """Whether `name` is a characteristic of the entity or a path the model reads from it."""
+        if name in self._fields:
+            return True
+        if not is_path(name):
+            return False
+        try:
+            self.field(name)
+        except ValueError:  # metamodel.field_paths.PathError
+            return False
+        return True
+
+    def field(self, name: str) -> FieldDef:
+        found = self._fields.get(name)
+        if found is None:
+            found = self._fields[name] = self.model.path(self.entity.name, name).field
+        return found
+
+    def field_label(self, name: str) -> str:
+        """A characteristic's label; a path's, the labels of its steps and field ("Room › Site › Name")."""
+        found = self._labels.get(name)
+        if found is None:
+            if is_path(name):
+                path = self.model.path(self.entity.name, name)
+                found = PATH_SEPARATOR.join(f.label.get(self.lang) for f in (*path.steps, path.field))
+            else:
+                found = column_label(self.entity, name, self.lang)
+            self._labels[name] = found
+        return found
+
+    def codes(self, name: str) -> dict[str, tuple[str, str | None]]:
+        """(label, color) per code of a choice, multi_choice or status `name` (empty for other types)."""
+        found = self._codes.get(name)
+        if found is None:
+            f = self.field(name) if self.knows(name) else None
+            found = {}
+            if f is not None and f.list:
+                found = {v.code: (v.label.get(self.lang), v.color) for v in self.model.value_list(f.list).values}
+            elif f is not None and f.type == "status" and f.workflow:
+                found = {s.code: (s.label.get(self.lang), s.color) for s in self.model.workflow(f.workflow).statuses}
+            self._codes[name] = found
+            self._orders[name] = {code: i for i, code in enumerate(found)}
+        return found
 
     def rank(self, name: str, value: Any, label: str) -> tuple[int, Any]:
         """Sort key of a value: list and workflow order for codes, yes before no, titles A to Z, empty last."""
         if value is None:
             return (2, "")
-        order = self.orders.get(name, {})
+        self.codes(name)
+        order = self._orders.get(name, {})
         if value in order:
             return (0, order[value])
         if isinstance(value, bool):
@@ -206,17 +259,18 @@ class _ValueLabels:
     def label(self, name: str, value: Any, titles: Mapping[int, str]) -> str:
         if value is None:
             return self.ui["none"]
-        definition = self.entity.fields_by_name.get(name)
+        definition = self.field(name) if self.knows(name) else None
         kind = definition.type if definition else None
         if kind == "boolean":
             return self.ui["yes"] if value else self.ui["no"]
-        if kind == "link":
+        if kind in ("link", "links"):
             return titles.get(value, f"#{value}")
+        codes = self.codes(name)
         if kind == "multi_choice":
-            codes = [value] if isinstance(value, str) else value  # one code (a filter chip) or a list of them
-            return ", ".join(self.codes[name].get(code, (code, None))[0] for code in codes)
-        if name in self.codes:
-            return self.codes[name].get(value, (str(value), None))[0]
+            listed = [value] if isinstance(value, str) else value  # one code (a filter chip) or a list of them
+            return ", ".join(codes.get(code, (code, None))[0] for code in listed)
+        if codes:
+            return codes.get(value, (str(value), None))[0]
         if isinstance(value, dt.datetime):
             return format_datetime(value, self.lang)
         if isinstance(value, dt.date):
@@ -233,8 +287,10 @@ def _column(
     model: Model, entity: EntityDef, name: str, lang: str, labels: _ValueLabels,
     record_base: Callable[[str], str], suffix: str,
 ) -> Column:
-    label = column_label(entity, name, lang)
-    definition = entity.fields_by_name.get(name)
+    """A column of the view: a characteristic, a path through links (rendered as the field it
+    ends on, headed by the labels of its steps), or a system column."""
+    label = labels.field_label(name)
+    definition = labels.field(name) if labels.knows(name) else None
     if definition is None:
         kind = {"created_at": "datetime", "updated_at": "datetime", "deleted_at": "datetime",
                 "created_by": "link", "updated_by": "link"}.get(name, "integer")
@@ -242,10 +298,10 @@ def _column(
         if kind == "link" and target is None:
             kind = "integer"
         sortable = name in SORTABLE_SYSTEM
-        render = _renderer(kind, None, lang, labels, record_base(target) if target else "", suffix)
+        render = _renderer(kind, None, name, lang, labels, record_base(target) if target else "", suffix)
         return Column(name, label, kind, _css(kind), sortable, target, render, COLUMN_WEIGHTS.get(kind, 1.4))
-    target = definition.entity if definition.type == "link" else None
-    render = _renderer(definition.type, definition, lang, labels, record_base(target) if target else "", suffix)
+    target = definition.entity if definition.type in ("link", "links") else None
+    render = _renderer(definition.type, definition, name, lang, labels, record_base(target) if target else "", suffix)
     sortable = definition.type not in UNSORTABLE_TYPES
     weight = 1.0 if definition.widget == "stars" else COLUMN_WEIGHTS.get(definition.type, 1.4)
     return Column(name, label, definition.type, _css(definition.type), sortable, target, render, weight)
@@ -253,7 +309,7 @@ def _column(
 
 COLUMN_WEIGHTS = {
     "boolean": 0.7, "integer": 0.7, "decimal": 1.0, "date": 1.0, "datetime": 1.6, "choice": 1.1, "status": 1.4,
-    "link": 1.4, "phone": 1.2, "email": 1.8, "url": 1.6, "text": 2.0, "rich_text": 2.0, "multi_choice": 1.6,
+    "link": 1.4, "links": 2.0, "phone": 1.2, "email": 1.8, "url": 1.6, "text": 2.0, "rich_text": 2.0, "multi_choice": 1.6,
 }
 
 
@@ -277,25 +333,31 @@ def _badge(label: str, color: str | None) -> str:
 
 
 def _renderer(
-    kind: str, definition: FieldDef | None, lang: str, labels: _ValueLabels, link_base: str, suffix: str
+    kind: str, definition: FieldDef | None, name: str, lang: str, labels: _ValueLabels, link_base: str, suffix: str
 ) -> CellRenderer:
     """A function writing one cell's HTML as a plain string: cells are joined into a row
-    and marked safe once per row, which keeps a page of 50 rows cheap."""
+    and marked safe once per row, which keeps a page of 50 rows cheap. `name`: the column's
+    (a path's text for a path: its codes are those of the field it ends on)."""
     ui = labels.ui
     if kind in ("choice", "status") and definition is not None:
         cells = {
             code: (_badge(text, color) if kind == "status" or color else esc(text))
-            for code, (text, color) in labels.codes[definition.name].items()
+            for code, (text, color) in labels.codes(name).items()
         }
         return lambda value, _titles: "" if value is None else cells.get(value) or esc(str(value))
     if kind == "multi_choice" and definition is not None:
-        names = {code: text for code, (text, _) in labels.codes[definition.name].items()}
+        names = {code: text for code, (text, _) in labels.codes(name).items()}
         return lambda value, _titles: esc(", ".join(names.get(code, code) for code in value or ()))
-    if kind == "link":
+    if kind in ("link", "links"):
         base, end = esc(link_base), esc(suffix)
-        return lambda value, titles: "" if value is None else (
-            f'<a href="{base}{value}{end}">{esc(titles.get(value) or f"#{value}")}</a>'
-        )
+
+        def link(value: int, titles: Mapping[int, str]) -> str:
+            return f'<a href="{base}{value}{end}">{esc(titles.get(value) or f"#{value}")}</a>'
+
+        if kind == "links":  # the members' titles, A to Z
+            return lambda value, titles: ", ".join(
+                link(v, titles) for v in sorted(value or (), key=lambda v: sort_key(titles.get(v) or f"#{v}")))
+        return lambda value, titles: "" if value is None else link(value, titles)
     if kind == "boolean":
         yes, no = esc(ui["yes"]), esc(ui["no"])
         return lambda value, _titles: "" if value is None else (yes if value else no)
@@ -342,9 +404,12 @@ def _stars(out_of: int) -> CellRenderer:
 # -- inputs (filters and mass update) -----------------------------------------------------------
 
 
-def _input_spec(model: Model, f: FieldDef, lang: str, *, for_filter: bool) -> InputSpec:
-    label = f.label.get(lang)
-    common = {"name": f.name, "label": label, "type": f.type, "mandatory": f.mandatory}
+def _input_spec(
+    model: Model, f: FieldDef, lang: str, *, for_filter: bool, name: str | None = None, label: str | None = None,
+) -> InputSpec:
+    """How `f` is entered; `name` and `label`: a path's (`room.site`, "Room › Site") when `f` ends one.
+    A `links` filter picks records as a link filter does (the rows holding any of them)."""
+    common = {"name": name or f.name, "label": label or f.label.get(lang), "type": f.type, "mandatory": f.mandatory}
     if f.type in ("choice", "multi_choice"):
         values = model.value_list(f.list).values
         shown = values if for_filter else tuple(v for v in values if not v.retired)
@@ -354,7 +419,7 @@ def _input_spec(model: Model, f: FieldDef, lang: str, *, for_filter: bool) -> In
     if f.type == "status":
         options = tuple(Option(s.code, s.label.get(lang)) for s in model.workflow(f.workflow).statuses)
         return InputSpec(kind="choices" if for_filter else "select", options=options, **common)
-    if f.type == "link":
+    if f.type == "link" or (f.type == "links" and for_filter):
         return InputSpec(kind="link", target=f.entity, input_type="number", step="1", min="1", **common)
     if f.type == "boolean":
         return InputSpec(kind="boolean", **common)

@@ -239,11 +239,16 @@ def _filter_keys(request: ListRequest) -> list[str]:
 
 
 def _column_titles(columns: Sequence[Column], rows: list[dict[str, Any]], titles: RecordTitles) -> dict[str, Mapping[int, str]]:
-    """Titles of every linked record on the page: one query per linked entity, not per row."""
+    """Titles of every linked record on the page (links' members too): one query per linked
+    entity, not per row."""
     wanted: dict[str, set[int]] = {}
     for column in columns:
         if column.target:
-            wanted.setdefault(column.target, set()).update(row[column.name] for row in rows if row.get(column.name) is not None)
+            ids = wanted.setdefault(column.target, set())
+            if column.type == "links":
+                ids.update(member for row in rows for member in row.get(column.name) or ())
+            else:
+                ids.update(row[column.name] for row in rows if row.get(column.name) is not None)
     read = {target: titles.titles(target, ids) for target, ids in wanted.items()}
     return {column.name: read[column.target] for column in columns if column.target}
 
@@ -283,7 +288,7 @@ def _rows(
 def _group_titles(layout: ViewLayout, request: ListRequest, result: ListResult, titles: RecordTitles) -> Mapping[int, str]:
     if not request.group or result.groups is None:
         return _NO_TITLES
-    definition = layout.entity.field(request.group)
+    definition = layout.field(request.group)
     if definition.type != "link":
         return _NO_TITLES
     return titles.titles(definition.entity, (g.value for g in result.groups))
@@ -398,19 +403,19 @@ def _filter_states(layout: ViewLayout, request: ListRequest, titles: RecordTitle
 
 def _chips(layout: ViewLayout, request: ListRequest, urls: ListUrls, titles: RecordTitles) -> list[Chip]:
     """The active filters in words, each with a link that removes it."""
-    entity = layout.entity
     ui = words(layout.lang)
     chips = []
     base = request.replace(page=1)
     for name, values in request.equals.items():
-        definition = entity.field(name)
-        known = titles.titles(definition.entity, values) if definition.type == "link" else _NO_TITLES
+        definition = layout.field(name)
+        linked = definition.type in ("link", "links") and definition.entity
+        known = titles.titles(definition.entity, values) if linked else _NO_TITLES
         shown = ", ".join(layout.value_label(name, v, known) for v in values)
         rest = {k: v for k, v in request.equals.items() if k != name}
-        chips.append(Chip(f"{definition.label.get(layout.lang)}: {shown}", urls.url(base.replace(equals=rest))))
+        chips.append(Chip(f"{layout.field_label(name)}: {shown}", urls.url(base.replace(equals=rest))))
     for name, text in request.contains.items():
         rest = {k: v for k, v in request.contains.items() if k != name}
-        label = f"{entity.field(name).label.get(layout.lang)} {ui['contains']} “{text}”"
+        label = f"{layout.field_label(name)} {ui['contains']} “{text}”"
         chips.append(Chip(label, urls.url(base.replace(contains=rest))))
     for name, (low, high) in request.ranges.items():
         parts = []
@@ -419,7 +424,7 @@ def _chips(layout: ViewLayout, request: ListRequest, urls: ListUrls, titles: Rec
         if high is not None:
             parts.append(f"≤ {layout.value_label(name, high, _NO_TITLES)}")
         rest = {k: v for k, v in request.ranges.items() if k != name}
-        chips.append(Chip(f"{entity.field(name).label.get(layout.lang)} {' '.join(parts)}",
+        chips.append(Chip(f"{layout.field_label(name)} {' '.join(parts)}",
                           urls.url(base.replace(ranges=rest))))
     if request.search:
         chips.append(Chip(f"{ui['search']}: “{request.search}”", urls.url(base.replace(search=""))))

@@ -1,0 +1,223 @@
+"""List pages of views reading paths through links (`room.site.name`) and `links` characteristics
+(`attendees`), on the relations test pack (tests/metamodel/packs/relations): cells, headers,
+sorting, filters and their chips, groups, in English and French."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+import metamodel
+from engine import SYSTEM_ACTOR
+from ui_renderer import create_app
+from ui_renderer.testing import PAGES_WITHOUT_LOGIN, FormClient
+
+RELATIONS = Path(__file__).resolve().parents[1] / "metamodel" / "packs" / "relations"
+
+
+@pytest.fixture
+def app(database_url: str) -> Iterator[Flask]:
+    app = create_app({"DATABASE_URL": database_url, "PACKS": [metamodel.BASE_PACK, RELATIONS], **PAGES_WITHOUT_LOGIN})
+    app.test_client_class = FormClient
+    engine = app.extensions["ossature"]
+    engine.migrate()
+    yield app
+    engine.dispose()
+
+
+@pytest.fixture
+def ids(app: Flask) -> dict[str, int]:
+    records = app.extensions["ossature"].records
+    create = lambda entity, values: records.create(entity, values, SYSTEM_ACTOR)["id"]  # noqa: E731
+    france = create("country", {"name": "France", "code": "FR"})
+    italy = create("country", {"name": "Italy", "code": "IT"})
+    auvergne = create("region", {"name": "Auvergne", "country": france})
+    lazio = create("region", {"name": "Lazio", "country": italy})
+    vichy = create("site", {"name": "Vichy", "city": "Vichy", "region": auvergne})
+    rome = create("site", {"name": "Roma", "city": "Rome", "region": lazio})
+    rooms = {
+        "volcano": create("room", {"name": "Volcano", "site": vichy, "access_mode": "controlled", "capacity": 12}),
+        "spring": create("room", {"name": "Spring", "site": vichy, "access_mode": "free", "capacity": 6}),
+        "forum": create("room", {"name": "Forum", "site": rome, "access_mode": "controlled", "capacity": 40}),
+    }
+    bank = create("account", {"name": "Bank", "sector": "banking"})
+    school = create("account", {"name": "School", "sector": "education"})
+    ada = create("contact", {"last_name": "Lovelace", "first_name": "Ada"})
+    alan = create("contact", {"last_name": "Turing", "first_name": "Alan"})
+    bookings = {
+        "audit": create("booking", {"subject": "Audit", "room": rooms["volcano"], "badge": True, "account": bank,
+                                    "attendees": [ada, alan]}),
+        "class": create("booking", {"subject": "Class", "room": rooms["spring"], "account": school,
+                                    "attendees": [alan]}),
+        "board": create("booking", {"subject": "Board", "room": rooms["forum"], "badge": True}),
+        "break": create("booking", {"subject": "Break", "room": rooms["spring"]}),
+    }
+    return {"france": france, "italy": italy, "vichy": vichy, "rome": rome, "ada": ada, "alan": alan,
+            "bank": bank, **rooms, **bookings}
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def get(client: FlaskClient, url: str, status: int = 200) -> str:
+    response = client.get(url)
+    assert response.status_code == status, response.get_data(as_text=True)[:2000]
+    return response.get_data(as_text=True)
+
+
+def subjects(page: str) -> list[str]:
+    """The record-link texts of the page's rows (bookings: their subjects), in order."""
+    return [html.unescape(text) for text in re.findall(r'class="record-link"[^>]*>([^<]*)</a>', page)]
+
+
+def rows(page: str) -> list[list[str]]:
+    """Each row's cells as text (tags dropped)."""
+    found = []
+    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", page, re.S):
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+        if cells:
+            found.append([html.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in cells])
+    return found
+
+
+def labels(app: Flask, lang: str) -> dict[str, str]:
+    """Expected words, from the definitions: the paths' labels and the value labels the rows show."""
+    model = app.extensions["ossature"].model
+
+    def path(text: str) -> str:
+        found = model.path("booking", text)
+        return " › ".join(f.label.get(lang) for f in (*found.steps, found.field))
+
+    sectors = {v.code: v.label.get(lang) for v in model.value_list(model.path("booking", "account.sector").field.list).values}
+    modes = {v.code: v.label.get(lang) for v in model.value_list("room_access").values}
+    return {"site": path("room.site.name"), "sector": path("account.sector"), "country": path("room.site.region.country"),
+            "capacity": path("room.capacity"), "room_site": path("room.site"), "access": path("room.access_mode"),
+            "attendees": model.entity("booking").field("attendees").label.get(lang),
+            "banking": sectors["banking"], "education": sectors["education"],
+            "controlled": modes["controlled"], "free": modes["free"]}
+
+
+def headers(page: str) -> list[tuple[str, bool]]:
+    """(text, sortable) of each column header of the first table."""
+    found = []
+    for cell in re.findall(r'<th scope="col" class="(?!select)[^"]*"[^>]*>(.*?)</th>', page, re.S):
+        text = html.unescape(re.sub(r"<[^>]+>|[▲▼]", "", cell)).strip()
+        if (text, "<a " in cell) not in found:
+            found.append((text, "<a " in cell))
+    return found
+
+
+def chips(page: str) -> list[str]:
+    return [html.unescape(re.sub(r"<[^>]+>", "", chip)).replace("×", "").strip()
+            for chip in re.findall(r"<li>(.*?)</li>", page.split('class="chips"', 1)[1].split("</ul>", 1)[0], re.S)]
+
+
+def test_the_declared_list_shows_each_path_as_the_field_it_ends_on_and_links_as_titles(app, client, ids):
+    words = labels(app, "en")
+    page = get(client, "/booking/?tab=all")
+    assert rows(page) == [
+        ["", "Audit", "Volcano (Vichy)", "Vichy", words["banking"], "Ada Lovelace, Alan Turing"],
+        ["", "Break", "Spring (Vichy)", "Vichy", "", ""],
+        ["", "Class", "Spring (Vichy)", "Vichy", words["education"], "Alan Turing"],
+        ["", "Board", "Forum (Roma)", "Roma", "", ""],
+    ]
+    assert f'<a href="/contact/{ids["ada"]}">Ada Lovelace</a>, <a href="/contact/{ids["alan"]}">Alan Turing</a>' in page
+    assert headers(page) == [("Subject", True), ("Room", True), (words["site"], True), (words["sector"], True),
+                             (words["attendees"], False)]
+    assert words["site"] == "Room › Site › Name"
+    assert 'aria-sort="descending"' in page.split(words["site"])[0].rsplit("<th", 1)[1]
+
+
+def test_french_labels_of_paths_values_and_groups(app, client, ids):
+    words = labels(app, "fr")
+    page = get(client, "/booking/?tab=all&lang=fr&group=room.access_mode")
+    assert ("Salle › Site › Nom", True) in headers(page)
+    assert (words["sector"], True) in headers(page)
+    # groups in the list's order (free, then controlled), labelled in French
+    assert [html.unescape(g) for g in re.findall(r'<span class="group-label">([^<]*)</span>', page)] == [
+        "Libre", "Contrôlé"] == [words["free"], words["controlled"]]
+    assert f'<option value="room.access_mode" selected>{words["access"]}</option>' in page
+    assert words["access"] == "Salle › Accès"
+    assert ["", "Audit", "Volcano (Vichy)", "Vichy", words["banking"], "Ada Lovelace, Alan Turing"] in rows(page)
+
+
+@pytest.mark.parametrize(("sort", "expected"), [
+    ("room.capacity", ["Class", "Break", "Audit", "Board"]),
+    ("-room.capacity", ["Board", "Audit", "Break", "Class"]),
+    ("room.site.name,subject", ["Board", "Audit", "Break", "Class"]),
+    ("-room.site.name,-subject", ["Class", "Break", "Audit", "Board"]),
+])
+def test_sorting_by_a_path(client, ids, sort, expected):
+    page = get(client, f"/booking/?tab=all&sort={sort}")
+    assert subjects(page) == expected
+
+
+def test_a_path_header_sorts_by_its_path(client, ids):
+    page = get(client, "/booking/?tab=all&sort=subject")
+    link = re.search(r'<a href="([^"]*)" title="Sort by Room › Site › Name"', page)
+    assert link is not None
+    assert subjects(get(client, html.unescape(link.group(1)))) == ["Board", "Audit", "Class", "Break"]  # ties by id
+
+
+def test_filters_on_paths_narrow_the_rows_and_show_as_chips(app, client, ids):
+    words = labels(app, "en")
+    page = get(client, f"/booking/?tab=all&f_room.site.region.country={ids['france']}")
+    assert subjects(page) == ["Audit", "Break", "Class"]
+    assert chips(page) == [f"{words['country']}: France"]
+    assert f'<select name="f_room.site" id="filter-room.site" aria-label="{words["room_site"]}"' in page
+    assert subjects(get(client, f"/booking/?tab=all&f_room.site.region.country={ids['italy']}")) == ["Board"]
+    page = get(client, "/booking/?tab=all&f_room.access_mode=free")
+    assert subjects(page) == ["Break", "Class"]
+    assert chips(page) == [f"{words['access']}: {words['free']}"]
+
+
+@pytest.mark.parametrize(("bounds", "expected"), [
+    ("f_room.capacity_min=12", ["Audit", "Board"]),       # at the bound
+    ("f_room.capacity_min=13", ["Board"]),                # one past
+    ("f_room.capacity_max=12", ["Audit", "Break", "Class"]),
+    ("f_room.capacity_max=5", []),                        # below the smallest
+    ("f_room.capacity_min=6&f_room.capacity_max=6", ["Break", "Class"]),
+])
+def test_a_range_on_a_path(client, ids, bounds, expected):
+    page = get(client, f"/booking/?tab=all&{bounds}")
+    assert subjects(page) == expected
+    assert chips(page)[0].startswith("Room › Capacity ≥") or chips(page)[0].startswith("Room › Capacity ≤")
+
+
+def test_a_links_filter_keeps_the_records_holding_a_member(app, client, ids):
+    words = labels(app, "en")
+    page = get(client, f"/booking/?tab=all&f_attendees={ids['alan']}")
+    assert subjects(page) == ["Audit", "Class"]
+    assert chips(page) == [f"{words['attendees']}: Alan Turing"]
+    assert subjects(get(client, f"/booking/?tab=all&f_attendees={ids['ada']}")) == ["Audit"]
+    both = get(client, f"/booking/?tab=all&f_attendees={ids['ada']}&f_attendees={ids['alan']}")
+    assert subjects(both) == ["Audit", "Class"]
+    assert chips(both) == [f"{words['attendees']}: Ada Lovelace, Alan Turing"]
+    # the filter offers the contacts by title, the chosen one selected
+    offered = page.split('name="f_attendees"', 1)[1].split("</select>", 1)[0]
+    assert f'<option value="{ids["alan"]}" selected>Alan Turing</option>' in offered
+    assert f'<option value="{ids["ada"]}">Ada Lovelace</option>' in offered
+
+
+def test_grouping_by_a_path_labels_and_counts_its_groups(app, client, ids):
+    words = labels(app, "en")
+    page = get(client, "/booking/?tab=all&group=room.access_mode")
+    groups = re.findall(r'<summary><span class="group-label">([^<]*)</span> <span class="count">(\d+)</span>', page)
+    assert groups == [(words["free"], "2"), (words["controlled"], "2")]
+    assert subjects(page) == ["Break", "Class", "Audit", "Board"]  # free (Vichy), then controlled (Vichy, Roma)
+    assert f'<option value="room.access_mode" selected>{words["access"]}</option>' in page
+
+
+def test_the_named_view_with_a_path_where(client, ids):
+    page = get(client, "/booking/?tab=all&view=controlled_bookings")
+    assert subjects(page) == ["Audit"]
+    assert [row[-2:] for row in rows(page)] == [["Volcano", "Vichy"]]
+    assert ("Room › Name", True) in headers(page) and ("Room › Site › City", True) in headers(page)
