@@ -139,15 +139,21 @@ def test_lines_are_arrays_of_the_owned_entitys_lines(boss: Caller, model: Model)
     items = model.entity("quote").field("items")
     read = schemas["Quote"]["properties"]["items"]
     assert read["items"] == {"$ref": "#/components/schemas/QuoteItemLine"}
-    given = schemas["QuoteInput"]["properties"]["items"]
-    assert given["items"] == {"$ref": "#/components/schemas/QuoteItemLineInput"} and given["maxItems"] == items.max
-    line, line_input = schemas["QuoteItemLine"], schemas["QuoteItemLineInput"]
+    given = schemas["QuoteInput"]["properties"]["items"]  # a new record: its lines are new
+    assert given["items"] == {"$ref": "#/components/schemas/QuoteItemLineNew"} and given["maxItems"] == items.max
+    changed = schemas["QuoteValues"]["properties"]["items"]
+    assert changed["items"] == {"$ref": "#/components/schemas/QuoteItemLineInput"} and changed["maxItems"] == items.max
+    line, line_input, line_new = (schemas[f"QuoteItem{kind}"] for kind in ("Line", "LineInput", "LineNew"))
     declared = {f.name for f in model.entity("quote_item").fields if not f.system}
+    mandatory = [f.name for f in model.entity("quote_item").fields if f.mandatory and not f.system]
+    assert mandatory == ["product"]
     assert set(line["properties"]) == declared | {"id", "position"}
     assert set(line_input["properties"]) == declared | {"id", "position"}
-    assert "parent_id" not in line["properties"] and "parent_id" not in line_input["properties"]
+    assert set(line_new["properties"]) == declared | {"position"}
+    assert all("parent_id" not in schema["properties"] for schema in (line, line_input, line_new))
     assert line_input["properties"]["position"]["readOnly"] is True
-    assert "required" not in line_input  # `id` optional: a line without it is new
+    assert line_new["required"] == mandatory
+    assert line_input["anyOf"] == [{"required": ["id"]}, {"required": mandatory}]  # a kept line, or a new one
     assert line["properties"]["price"]["format"] == "decimal"
     assert line["properties"]["delivery"]["format"] == "date"
 
@@ -227,7 +233,8 @@ def test_errors_name_the_line_and_its_characteristic(boss: Caller, contacts: lis
                                   "items": [{"product": "ok"}, {"product": "x", "quantity": 0}, {"price": "1"}]})
     assert refused(answer) == {"items.1.quantity": ["min"], "items.2.product": ["mandatory"]}
     french = Caller(boss.client, boss.token, boss.user_id, "fr")
-    message = french.post("/quote", {"name": "bad", "reviewers": [contacts[0]], "items": [{"quantity": 0, "product": "x"}]})
+    message = french.post("/quote", {"name": "bad", "reviewers": [contacts[0]],
+                                     "items": [{"quantity": 0, "product": "x"}]})
     assert message.get_json()["errors"]["items.0.quantity"][0]["message"] != answer.get_json()["errors"][
         "items.1.quantity"][0]["message"]
 
@@ -254,6 +261,17 @@ def test_a_line_of_another_record_is_refused(boss: Caller, contacts: list[int]) 
                                                 "items": [{"id": other["items"][0]["id"], "product": "stolen"}]})
     assert refused(answer) == {"items.0.id": ["line_id"]}
     assert boss.get(f"/quote/{other['id']}").get_json()["items"] == other["items"]
+
+
+def test_a_new_record_has_no_line_to_name_and_a_new_line_its_mandatory_values(
+    boss: Caller, contacts: list[int],
+) -> None:
+    other = created(boss, "quote", {"name": "lines of", "reviewers": [contacts[0]], "items": [{"product": "x"}]})
+    named = boss.post("/quote", {"name": "n", "reviewers": [contacts[0]], "items": [{"id": other["items"][0]["id"]}]})
+    assert refused(named) == {"items.0.id": ["line_id"]}
+    answer = boss.patch(f"/quote/{other['id']}", {"version": other["version"],
+                                                  "items": [{"id": other["items"][0]["id"]}, {"price": "2"}]})
+    assert refused(answer) == {"items.1.product": ["mandatory"]}
 
 
 def test_a_parent_id_in_a_line_is_refused(boss: Caller, contacts: list[int]) -> None:
@@ -299,7 +317,8 @@ def test_a_batch_writes_members_and_lines_and_names_refused_lines_by_index(boss:
     bad = boss.post("/quote/batch", {"records": [
         {"name": "ok", "reviewers": [contacts[0]]},
         {"name": "too many", "reviewers": contacts[:4]},
-        {"name": "bad line", "reviewers": [contacts[0]], "items": [{"product": "x"}, {"quantity": "3", "product": "y"}]},
+        {"name": "bad line", "reviewers": [contacts[0]],
+         "items": [{"product": "x"}, {"quantity": "3", "product": "y"}]},
         {"name": "bad quantity", "reviewers": [contacts[0]], "items": [{"product": "x", "quantity": 0}]},
     ]})
     assert bad.status_code == 422, bad.get_json()
@@ -476,7 +495,8 @@ def test_related_records_of_a_record_the_caller_may_not_read_are_not_found(
 ) -> None:
     assert booker.get(f"/room/{places['rooms'][0]}/related/booking_room").status_code == 404
     assert boss.get("/room/999999/related/booking_room").status_code == 404
-    own = created(booker, "room", {"name": "Mine", "site": lone_site(boss, "Own"), "access_mode": "free", "capacity": 4})
+    own = created(booker, "room", {"name": "Mine", "site": lone_site(boss, "Own"), "access_mode": "free",
+                                   "capacity": 4})
     created(booker, "booking", {"subject": "my booking", "room": own["id"]})
     created(boss, "booking", {"subject": "boss booking", "room": own["id"]})
     assert subjects(booker.get(f"/room/{own['id']}/related/booking_room")) == ["my booking"]

@@ -316,12 +316,14 @@ def _collection_problems(entity: str, field: str, value: Any, lang: str) -> dict
     found: dict[str, list[dict[str, str]]] = {}
     for error in _validator(schema, document["components"]).iter_errors(value):
         path = list(error.absolute_path)
+        if _missing(error):
+            continue  # a new line without a mandatory value: the engine names it (`meals.2.dish`)
         if definition.type == "lines" and len(path) >= 2:
             key = f"{field}.{path[0]}.{path[1]}"
             owned = definition.entity
             given = value[path[0]][path[1]]
             if path[1] in _engine().model.entity(owned).fields_by_name:
-                message = _value_problem(owned, path[1], given, lang, line_schema_name(owned, given=True))
+                message = _value_problem(owned, path[1], given, lang, line_schema_name(owned, "change"))
             else:
                 message = expected(error.schema, lang)
         else:
@@ -331,6 +333,13 @@ def _collection_problems(entity: str, field: str, value: Any, lang: str) -> dict
         if message is not None:
             found.setdefault(key, [{"rule": "type", "message": message}])
     return found
+
+
+def _missing(error: ValidationError) -> bool:
+    """A required property missing (or none of the sets of properties a line may be given with)."""
+    if error.validator == "required":
+        return True
+    return error.validator == "anyOf" and all(set(part) == {"required"} for part in error.validator_value)
 
 
 def _value_problem(entity: str, field: str, value: Any, lang: str, component: str | None = None) -> str | None:

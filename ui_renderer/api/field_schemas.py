@@ -88,15 +88,16 @@ def output_schema(field: FieldDef, model: Model) -> dict[str, Any]:
         return _described(field, {"type": "array", "uniqueItems": True, "items": {"type": "integer", "minimum": 1},
                                   "description": f"Ids of the {field.entity} records linked, ascending."})
     elif t == "lines":
-        return _described(field, {"type": "array", "items": schema_ref(line_schema_name(field.entity, given=False)),
+        return _described(field, {"type": "array", "items": schema_ref(line_schema_name(field.entity)),
                                   "description": "The lines, in position order."})
     else:
         schema = {}
     return nullable(_described(field, schema)) if schema else _described(field, schema)
 
 
-def input_schema(field: FieldDef, model: Model, *, allow_null: bool) -> dict[str, Any]:
-    """What a caller may send for the characteristic; `allow_null` clears it (not for mandatory ones)."""
+def input_schema(field: FieldDef, model: Model, *, allow_null: bool, creating: bool = False) -> dict[str, Any]:
+    """What a caller may send for the characteristic; `allow_null` clears it (not for mandatory ones);
+    `creating`: for a new record (its lines are all new: none has an `id`)."""
     t = field.type
     if t in ("string", "email", "phone", "url", "text", "rich_text"):
         schema = _text_input(field)
@@ -121,7 +122,7 @@ def input_schema(field: FieldDef, model: Model, *, allow_null: bool) -> dict[str
         schema = {"type": "array", "uniqueItems": True,
                   "items": {"type": "string", "enum": codes(field, model, active_only=True)}}
     elif t in COLLECTION_TYPES:
-        schema = _collection_input(field)
+        schema = _collection_input(field, creating)
         allow_null = allow_null and "minItems" not in schema  # null is the empty list
     else:
         schema = {}
@@ -129,7 +130,7 @@ def input_schema(field: FieldDef, model: Model, *, allow_null: bool) -> dict[str
     return nullable(schema) if allow_null and ("type" in schema or "anyOf" in schema) else schema
 
 
-def _collection_input(field: FieldDef) -> dict[str, Any]:
+def _collection_input(field: FieldDef, creating: bool) -> dict[str, Any]:
     """A `links` value: the member ids (the whole set: those left out are removed); a `lines` value:
     the lines (those of the record left out are deleted; the list order is their position)."""
     if field.type == "links":
@@ -137,8 +138,11 @@ def _collection_input(field: FieldDef) -> dict[str, Any]:
             "type": "array", "uniqueItems": True, "items": {"type": "integer", "minimum": 1, "maximum": ID_MAX},
             "description": f"Ids of the {field.entity} records linked: the whole set (a member left out is removed).",
         }
+    elif creating:
+        schema = {"type": "array", "items": schema_ref(line_schema_name(field.entity, "create")),
+                  "description": "The lines of the new record, in order."}
     else:
-        schema = {"type": "array", "items": schema_ref(line_schema_name(field.entity, given=True)),
+        schema = {"type": "array", "items": schema_ref(line_schema_name(field.entity, "change")),
                   "description": "Every line of the record, in order: a line with the `id` of one of the record's "
                                  "lines changes it, one without is new, a line left out is deleted."}
     schema["maxItems"] = field.max
@@ -190,7 +194,9 @@ def _decimal_input(field: FieldDef) -> dict[str, Any]:
             "description": f"A number with at most {scale} decimals (or a string such as \"12.50\")."}
 
 
-def filter_parameters(entity: EntityDef, field: FieldDef, model: Model, *, name: str | None = None) -> list[dict[str, Any]]:
+def filter_parameters(
+    entity: EntityDef, field: FieldDef, model: Model, *, name: str | None = None,
+) -> list[dict[str, Any]]:
     """The list query parameters that filter on the characteristic: f_<name>, and f_<name>_min/_max.
     `name`: a path through links ending on `field` (`room.site.name`), filtered on as a characteristic."""
     t = field.type

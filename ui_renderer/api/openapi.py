@@ -214,7 +214,7 @@ def _entity_schemas(spec: APISpec, entity: EntityDef, model: Model) -> None:
         "description": "Characteristics hidden from the caller's roles are left out.",
     })
     writable = [f for f in entity.fields if not f.readonly and f.type != "status"]
-    create_properties = {f.name: input_schema(f, model, allow_null=not f.mandatory or _has_default(f))
+    create_properties = {f.name: input_schema(f, model, allow_null=not f.mandatory or _has_default(f), creating=True)
                          for f in writable}
     if entity.workflow:
         create_properties["status"] = input_schema(entity.field("status"), model, allow_null=True)
@@ -272,30 +272,36 @@ def _row_paths(entity: EntityDef, model: Model) -> dict[str, PathDef]:
 
 
 def _line_schemas(spec: APISpec, entity: EntityDef, model: Model) -> None:
-    """A line of an owned entity as its owner's record carries it (`MealLine`) and as a write gives
-    it (`MealLineInput`): its characteristics, its `id`, its `position` (the list order); never its
+    """A line of an owned entity as its owner's record carries it (`MealLine`), as a change of the
+    owner gives it (`MealLineInput`: a kept line's `id`, or a new line's mandatory values) and as a new
+    owner's does (`MealLineNew`): its characteristics and `position` (the list order); never its
     `parent_id`, which is the record carrying it."""
     fields = [f for f in entity.column_fields if not f.system]
     position = {"type": "integer", "minimum": 0, "readOnly": True,
                 "description": "The line's place among the record's lines, from 0: the order of the list."}
-    spec.components.schema(line_schema_name(entity.name, given=False), {
+    spec.components.schema(line_schema_name(entity.name), {
         "type": "object", "title": entity.label.en, "required": ["id", "position"], "additionalProperties": False,
         "properties": {"id": {"type": "integer", "minimum": 1}, "position": position,
                        **{f.name: output_schema(f, model) for f in fields}},
     })
     writable = {f.name: input_schema(f, model, allow_null=not f.mandatory or _has_default(f))
                 for f in fields if not f.readonly}
-    spec.components.schema(line_schema_name(entity.name, given=True), {
-        "type": "object", "title": entity.label.en, "additionalProperties": False,
-        "properties": {
-            "id": {"type": "integer", "minimum": 1, "maximum": ID_MAX,
-                   "description": "One of the record's lines, changed (its values not given are kept); "
-                                  "without it, a new line."},
-            "position": {**position, "description": "Ignored (the order of the list is the position): a line "
-                                                     "read may be sent back as it is."},
-            **writable,
-        },
+    given = {"position": {**position, "description": "Ignored (the order of the list is the position): a line "
+                                                     "read may be sent back as it is."}, **writable}
+    required = _required_on_create(entity, model)
+    spec.components.schema(line_schema_name(entity.name, "create"), {
+        "type": "object", "title": entity.label.en, "additionalProperties": False, "properties": given,
+        **({"required": required} if required else {}),
     })
+    change: dict[str, Any] = {
+        "type": "object", "title": entity.label.en, "additionalProperties": False,
+        "properties": {"id": {"type": "integer", "minimum": 1, "maximum": ID_MAX,
+                              "description": "One of the record's lines, changed (its values not given are kept); "
+                                             "without it, a new line."}, **given},
+    }
+    if required:
+        change["anyOf"] = [{"required": ["id"]}, {"required": required}]
+    spec.components.schema(line_schema_name(entity.name, "change"), change)
 
 
 def page_schema(name: str) -> dict[str, Any]:

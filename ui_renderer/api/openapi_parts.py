@@ -55,9 +55,13 @@ def schema_name(entity: str) -> str:
     return "".join(part.capitalize() for part in entity.split("_"))
 
 
-def line_schema_name(entity: str, *, given: bool) -> str:
-    """The component name of a line of the owned `entity`: as read (`MealLine`), as sent (`MealLineInput`)."""
-    return f"{schema_name(entity)}Line{'Input' if given else ''}"
+LINE_SCHEMAS = {"read": "Line", "change": "LineInput", "create": "LineNew"}
+
+
+def line_schema_name(entity: str, use: str = "read") -> str:
+    """The component name of a line of the owned `entity`: as read (`MealLine`), as a change of its
+    owner gives it (`MealLineInput`: a kept line names its `id`), as a new owner's (`MealLineNew`: no `id`)."""
+    return f"{schema_name(entity)}{LINE_SCHEMAS[use]}"
 
 
 def api_entities(model: Model) -> list[EntityDef]:
