@@ -187,12 +187,43 @@ def replace_member(tx: Transaction, entity: str, f: FieldDef, old_id: int, new_i
                 {table.c.version: table.c.version + 1, table.c.updated_at: tx.now, table.c.updated_by: tx.actor.user_id}
             )
         )
+        if tx.model.entity(entity).owned_by is not None:
+            _audit_owners(tx, entity, f, {i: (old[i], new[i]) for i in chunk})
+            continue
         write_audit(conn, tx.tables, entity, "update",
                     [(i, versions[i] + 1, {f.name: [old[i], new[i]]}) for i in chunk], tx.now, tx.actor.user_id)
         if f.historized:
             write_history(conn, tx.tables, entity, [Change(i, f.name, old[i], new[i]) for i in chunk],
                           tx.now, tx.actor.user_id)
     return len(sources)
+
+
+def _audit_owners(tx: Transaction, entity: str, f: FieldDef, changes: Mapping[int, tuple[list[int], list[int]]]) -> None:
+    """Members of lines changed by a merge or a purge change their owners: the owners' versions
+    move and their audit entries say which lines' members changed, as a `lines` change does."""
+    conn = tx.conn
+    lines = tx.service.table(entity)
+    owner_entity = tx.model.entity(entity).owned_by
+    lines_field = tx.model.owner_field(entity)
+    assert owner_entity is not None and lines_field is not None
+    owners = tx.service.table(owner_entity)
+    parents = dict(conn.execute(sa.select(lines.c.id, lines.c[PARENT_FIELD]).where(lines.c.id.in_(list(changes)))).all())
+    by_owner: dict[int, list[int]] = {}
+    for line_id, parent in parents.items():
+        by_owner.setdefault(parent, []).append(line_id)
+    ids = sorted(by_owner)
+    versions = dict(conn.execute(
+        sa.select(owners.c.id, owners.c.version).where(owners.c.id.in_(ids)).with_for_update()
+    ).all())
+    conn.execute(owners.update().where(owners.c.id.in_(ids)).values(
+        {owners.c.version: owners.c.version + 1, owners.c.updated_at: tx.now, owners.c.updated_by: tx.actor.user_id}
+    ))
+    write_audit(conn, tx.tables, owner_entity, "update", [
+        (owner, versions[owner] + 1, {lines_field.name: [
+            {"removed": [], "changed": [{"id": i, f.name: changes[i][0]} for i in sorted(by_owner[owner])]},
+            {"added": [], "changed": [{"id": i, f.name: changes[i][1]} for i in sorted(by_owner[owner])]},
+        ]}) for owner in ids
+    ], tx.now, tx.actor.user_id)
 
 
 class LinesPlan:

@@ -47,7 +47,13 @@ def test_purging_a_member_removes_it_from_every_set(eng, contacts):
     assert members(eng, "event", "attendees") == [(first["id"], contacts[0]), (second["id"], contacts[2])]
     assert members(eng, "event", "speakers") == []
     assert eng.records.get("committee", board["id"])["members"] == [contacts[2], contacts[3]]
-    assert eng.records.get("event", second["id"])["meals"][0]["guests"] == [contacts[2]]  # a line's members too
+    held = eng.records.get("event", second["id"])
+    assert held["meals"][0]["guests"] == [contacts[2]]  # a line's members too, its owner changed
+    line = held["meals"][0]["id"]
+    assert (held["version"], eng.records.audit_log("event", second["id"])[-1]["changes"]) == (3, {"meals": [
+        {"removed": [], "changed": [{"id": line, "guests": contacts[1:3]}]},
+        {"added": [], "changed": [{"id": line, "guests": [contacts[2]]}]},
+    ]})
     # the records that held it changed: version, audit, history of historized members
     assert [(e["version"], e["changes"]) for e in eng.records.audit_log("event", first["id"])[1:]] == [
         (2, {"attendees": [contacts[:2], [contacts[0]]]}), (3, {"speakers": [[contacts[1]], []]}),
