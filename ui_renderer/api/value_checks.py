@@ -104,12 +104,12 @@ def _bound(compare: Callable[[Any, Any], bool]) -> Callable[[Any], Predicate | N
     return make
 
 
-def _length(compare: Callable[[int, int], bool]) -> Callable[[Any], Predicate | None]:
-    """`minLength`, `maxLength`: they judge text only."""
+def _size(kind: type, compare: Callable[[int, int], bool]) -> Callable[[Any], Predicate | None]:
+    """`minLength`, `maxLength` (kind str: they judge text only), `minItems`, `maxItems` (kind list)."""
     def make(argument: Any) -> Predicate | None:
         if type(argument) is not int:
             return None
-        return lambda value: compare(len(value), argument) if type(value) is str else type(value) in JSON_TYPES
+        return lambda value: compare(len(value), argument) if type(value) is kind else type(value) in JSON_TYPES
     return make
 
 
@@ -160,29 +160,20 @@ def _unique_items(argument: Any) -> Predicate | None:
     return unique
 
 
-def _count(compare: Callable[[int, int], bool]) -> Callable[[Any], Predicate | None]:
-    """`minItems`, `maxItems`: they judge lists only."""
-    def make(argument: Any) -> Predicate | None:
-        if type(argument) is not int:
-            return None
-        return lambda value: compare(len(value), argument) if type(value) is list else type(value) in JSON_TYPES
-    return make
-
-
 KEYWORDS: dict[str, Callable[[Any], Predicate | None]] = {
     "type": _type,
     "enum": _enum,
     "minimum": _bound(lambda value, low: value >= low),
     "maximum": _bound(lambda value, high: value <= high),
-    "minLength": _length(lambda length, low: length >= low),
-    "maxLength": _length(lambda length, high: length <= high),
+    "minLength": _size(str, lambda length, low: length >= low),
+    "maxLength": _size(str, lambda length, high: length <= high),
     "pattern": _pattern,
     "format": _format,
     "anyOf": _any_of,
     "items": _items,
     "uniqueItems": _unique_items,
-    "minItems": _count(lambda count, low: count >= low),
-    "maxItems": _count(lambda count, high: count <= high),
+    "minItems": _size(list, lambda count, low: count >= low),
+    "maxItems": _size(list, lambda count, high: count <= high),
 }
 
 
