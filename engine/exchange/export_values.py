@@ -4,6 +4,9 @@ An export's rows carry, per column, what a reader expects in a file: the label o
 or a status in the actor's language, the labels of a multi_choice (a tuple), and for a link
 the target's natural key value (when it has a one-field `natural_key`, so that an import
 resolves it back) or else its title, or `#<id>` when the actor may not see the target.
+A `links` characteristic's members are named the same way, as a tuple sorted A to Z. A path
+through links (`room.site.name`) is made readable as the characteristic it ends on, and
+headed by the labels of its steps and field ("Room › Site › Name").
 Numbers, dates and booleans stay typed: each file format writes them its own way.
 """
 
@@ -17,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 import sqlalchemy as sa
 
+from metamodel.field_paths import is_path
 from metamodel.model import EntityDef, FieldDef, Model, Text
 
 from engine.core.context import Actor
@@ -27,6 +31,8 @@ if TYPE_CHECKING:
     from engine.records.service import RecordService
 
 LOOKUP_CHUNK = 500
+PATH_SEPARATOR = " › "
+"""Between the labels of a path's steps and field in a header (as the list pages write it)."""
 CODED_TYPES = frozenset({"choice", "status", "multi_choice"})
 
 SYSTEM_LABELS: dict[str, Text] = {
@@ -48,9 +54,10 @@ class ExportColumn:
     name: str
     header: str
     kind: str
-    """The characteristic's type (`integer` for `id` and `version`, `link` for `created_by`...)."""
+    """The characteristic's type (`integer` for `id` and `version`, `link` for `created_by`...);
+    a path's: the type of the characteristic it ends on."""
     target: str | None = None
-    """The linked entity, for a link."""
+    """The linked entity, for a link or a links."""
 
 
 class ExportRow(dict):
@@ -65,17 +72,18 @@ class ExportRow(dict):
 
 
 def export_columns(model: Model, entity: EntityDef, names: Sequence[str], lang: str) -> tuple[ExportColumn, ...]:
-    """The columns named `names` (characteristics or system columns), headed by their labels.
+    """The columns named `names` (characteristics, paths through links or system columns),
+    headed by their labels.
 
     Two characteristics sharing a label are both headed by their names, so that every header
     maps back to one characteristic when the file is imported.
     """
     columns = []
     for name in names:
-        definition = entity.fields_by_name.get(name)
+        definition = column_field(model, entity, name)
         if definition is not None:
-            target = definition.entity if definition.type == "link" else None
-            columns.append(ExportColumn(name, definition.label.get(lang), definition.type, target))
+            target = definition.entity if definition.type in ("link", "links") else None
+            columns.append(ExportColumn(name, _header(model, entity, name, definition, lang), definition.type, target))
         elif name in SYSTEM_LABELS:
             kind, target = SYSTEM_KINDS.get(name, "integer"), None
             if kind == "link":
@@ -92,10 +100,30 @@ def export_columns(model: Model, entity: EntityDef, names: Sequence[str], lang: 
     )
 
 
+def column_field(model: Model, entity: EntityDef, name: str) -> FieldDef | None:
+    """The characteristic a column shows: the entity's own, or the one a path ends on (None for a
+    system column or an unknown name)."""
+    found = entity.fields_by_name.get(name)
+    if found is None and is_path(name):
+        try:
+            return model.path(entity.name, name).field
+        except ValueError:  # metamodel.field_paths.PathError: an unknown path
+            return None
+    return found
+
+
+def _header(model: Model, entity: EntityDef, name: str, definition: FieldDef, lang: str) -> str:
+    if not is_path(name):
+        return definition.label.get(lang)
+    path = model.path(entity.name, name)
+    return PATH_SEPARATOR.join(f.label.get(lang) for f in (*path.steps, path.field))
+
+
 class ReadableValues:
     """Turns chunks of stored records into `ExportRow`s, for one export (one actor, one language).
 
-    Link names are read once per chunk and target entity (a query per 500 ids), never per row.
+    Link names (links' members too) are read once per chunk and target entity (a query per 500
+    ids), never per row.
     """
 
     def __init__(self, service: RecordService, entity: EntityDef, columns: Sequence[ExportColumn], actor: Actor,
@@ -107,10 +135,10 @@ class ReadableValues:
         model = service.model
         self.labels: dict[str, dict[str, str]] = {}
         for column in self.columns:
-            definition = entity.fields_by_name.get(column.name)
+            definition = column_field(model, entity, column.name)
             if definition is not None and column.kind in CODED_TYPES:
                 self.labels[column.name] = _value_labels(model, definition, lang)
-        self.links = [c for c in self.columns if c.kind == "link" and c.target]
+        self.links = [c for c in self.columns if c.kind in ("link", "links") and c.target]
 
     def rows(self, records: Sequence[Mapping[str, Any]]) -> list[ExportRow]:
         names = self._link_names(records)
@@ -127,6 +155,9 @@ class ReadableValues:
             return None
         if column.kind == "link":
             return names.get(column.target or "", {}).get(value, f"#{value}") if column.target else value
+        if column.kind == "links":
+            known = names.get(column.target or "", {})
+            return tuple(sorted((known.get(member, f"#{member}") for member in value), key=str.casefold))
         labels = self.labels.get(column.name)
         if labels is None:
             return value
@@ -138,7 +169,10 @@ class ReadableValues:
         wanted: dict[str, set[int]] = {}
         for column in self.links:
             ids = wanted.setdefault(column.target or "", set())
-            ids.update(r[column.name] for r in records if r.get(column.name) is not None)
+            if column.kind == "links":
+                ids.update(member for r in records for member in r.get(column.name) or ())
+            else:
+                ids.update(r[column.name] for r in records if r.get(column.name) is not None)
         return {target: link_names(self.service, target, ids, self.actor) for target, ids in wanted.items() if ids}
 
 

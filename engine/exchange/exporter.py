@@ -7,6 +7,14 @@ short keyset query each (engine/storage/keyset.py), are made readable chunk by c
 (engine/exchange/export_values.py: labels, link names) and written out, so memory stays flat
 however many records match and nothing is held open while a slow client downloads.
 
+Paths through links (`room.site.name`) and `links` characteristics export as they list
+(engine/records/listing.py): the list's conditions come with the joins of the paths they,
+the columns and the sort read (`listing.list_conditions`, `query_plan.list_sort_keys`), and a
+chunk's query reads from those joins; a `links` column's members are read for the whole chunk
+at once. A path's cell is the value at its end (made readable as that characteristic's); a
+`links` cell names its members as a link cell names its record (natural key, else title, else
+`#<id>`), sorted, joined by ", " in CSV.
+
 Formats: CSV is built in (UTF-8 with a BOM so spreadsheets read the accents, `,` or `;`
 between cells, headers are the characteristics' labels in the actor's language so the file
 imports back); plugins add others (`ossature_export_formats`: vCard, iCalendar...).
@@ -26,20 +34,27 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterable, Iterator, M
 
 import sqlalchemy as sa
 
+from metamodel.field_paths import is_path
 from metamodel.model import EntityDef
 from plugins.host.registry import export_formats as plugin_export_formats
 from plugins.host.types import ExportFormat
 
+from engine.access.permissions import PermissionDenied
 from engine.core.context import Actor
 from .export_stream import pull_bytes
 from .export_values import SYSTEM_LABELS, ExportColumn, ExportRow, ReadableValues, export_columns
 from engine.jobs.service import JobContext, job_kind
-from engine.storage.keyset import after, nulls_high, order_clauses, sort_keys
-from engine.records.queries import ListRequest, QueryError, build_conditions, request_fields
+from engine.storage.keyset import after, key_items, nulls_high, order_clauses
+from engine.records.collections import read_collections
+from engine.records.listing import list_conditions
+from engine.records.paths import PathJoins
+from engine.records.queries import ListRequest, QueryError, request_fields
+from engine.records.query_plan import list_sort_keys
 from engine.records.search import use_search_index
 
 if TYPE_CHECKING:
     from engine.installation.runtime import Engine
+    from engine.records.transaction import Transaction
 
 CHUNK_SIZE = 500
 """Rows fetched, made readable and written at a time."""
@@ -47,7 +62,9 @@ DELIMITERS = (",", ";")
 BOOLEAN_WORDS = {"en": ("yes", "no"), "fr": ("oui", "non")}
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """A text cell starting so is written with a leading `'`, so a spreadsheet never runs it as a formula."""
-PLAIN_TEXT_KINDS = frozenset({"string", "text", "rich_text", "email", "url", "link"})
+PLAIN_TEXT_KINDS = frozenset({"string", "text", "rich_text", "email", "url", "link", "links"})
+LINKS_SEPARATOR = ", "
+"""Between the members of a `links` cell in CSV (a multi_choice's labels are joined by " | ")."""
 
 MESSAGES = {
     "unknown_format": {"en": "There is no export format '{format}'; available: {available}.",
@@ -126,7 +143,9 @@ class Export:
         self.delimiter = delimiter
         with self.service.reading(actor) as tx:
             self.access = tx.access(entity, "export")
-        self.service.permissions.check_fields(self.access, request_fields(self.request), "export")
+            self.service.permissions.check_fields(self.access, request_fields(self.request), "export")
+            # checks the paths the request names (PermissionDenied for a hidden one) and the view's `where`
+            self._joins = list_conditions(self.service, tx, entity, self.request, self.access)[1]
         self.columns: tuple[ExportColumn, ...] = export_columns(
             engine.model, self.entity, self._column_names(columns), self.lang
         )
@@ -144,35 +163,50 @@ class Export:
 
     def count(self) -> int:
         with self.service.reading(self.actor) as tx:
+            conditions, joins = self._conditions(tx)
             return tx.conn.execute(
-                sa.select(sa.func.count()).select_from(self.table).where(*self._conditions(tx.conn))
+                sa.select(sa.func.count()).select_from(joins.select_from(*conditions)).where(*conditions)
             ).scalar_one()
 
     def records(self) -> Iterator[list[dict[str, Any]]]:
-        """The matching records as stored (without hidden characteristics), in chunks, in the list's order.
+        """The matching records as stored (without hidden characteristics), in chunks, in the list's order;
+        a path column's value under its text, a `links` column's sorted member ids.
 
         One short query per chunk (engine/storage/keyset.py): nothing stays open between chunks, so a
-        slow reader holds no connection and, on SQLite, blocks no writer.
+        slow reader holds no connection and, on SQLite, blocks no writer. The members of the chunk's
+        `links` columns: one more query per column and chunk, never one per record.
         """
-        shown = [c for c in self.table.c if c.name not in self.access.hidden]
-        keys = sort_keys(self.table, self._ordered_request().sort)
+        sort = self._ordered_request().sort
         high = nulls_high(self.service.db.dialect.name)
         with self.service.reading(self.actor) as tx:  # the quick search's candidates, found once
-            conditions = self._conditions(tx.conn)
-        query = sa.select(*shown).where(*conditions).order_by(*order_clauses(keys, high)).limit(self.chunk_size)
-        names = [c.name for c in shown]
+            conditions, joins = self._conditions(tx)
+        keys = list_sort_keys(self.table, sort, joins)
+        key_names = [name for name, _ in key_items(sort)]
+        shown: list[Any] = [c for c in self.table.c if c.name not in self.access.hidden]
+        shown += [joins.labelled(name) for name in dict.fromkeys((*self.names, *key_names)) if is_path(name)]
+        order = order_clauses(keys, high)
+        links = [c.name for c in self.columns if c.kind == "links"]
         last: list[Any] | None = None
         while True:
+            where = conditions if last is None else [*conditions, after(keys, last, high)]
+            query = (sa.select(*shown).select_from(joins.select_from(*where, *shown, *order))
+                     .where(*where).order_by(*order).limit(self.chunk_size))
             with self.service.reading(self.actor) as tx:
                 tx.access(self.entity.name, "export")
-                rows = tx.conn.execute(query if last is None else query.where(after(keys, last, high))).all()
-            if not rows:
+                found = tx.conn.execute(query)
+                names = list(found.keys())
+                chunk = [dict(zip(names, row)) for row in found.all()]
+                if links and chunk:
+                    members = read_collections(tx, self.service.collections(self.entity.name),
+                                               [row["id"] for row in chunk], links)
+                    for row in chunk:
+                        row.update(members[row["id"]])
+            if not chunk:
                 return
-            chunk = [dict(zip(names, row)) for row in rows]
             yield chunk
-            if len(rows) < self.chunk_size:
+            if len(chunk) < self.chunk_size:
                 return
-            last = [chunk[-1][key.column.name] for key in keys]
+            last = [chunk[-1][name] for name in key_names]
 
     def readable_chunks(self, progress: Callable[[int], None] | None = None) -> Iterator[list[ExportRow]]:
         """The records made readable (export_values.ExportRow), chunk by chunk; `progress(done)` is
@@ -234,28 +268,47 @@ class Export:
             columns = "all" if self.format.entities else "view"
         if columns == "view":
             wanted = list(self.entity.view(self.request.view).columns) or [f.name for f in self.entity.fields]
-            return [n for n in wanted if n not in self.access.hidden and n != "deleted_at"]
+            return [n for n in wanted if n != "deleted_at" and not self._hidden(n)]
         if columns == "all":
-            return [f.name for f in self.entity.fields if f.name not in self.access.hidden]
+            return [f.name for f in self.entity.fields if f.name not in self.access.hidden and f.type != "lines"]
         if isinstance(columns, str) or not columns:
             raise ExportError("columns", "columns")
         names = list(dict.fromkeys(columns))
-        self.service.permissions.check_fields(self.access, names, "export")
-        unknown = [n for n in names if n not in self.entity.fields_by_name and n not in SYSTEM_LABELS]
+        self.service.permissions.check_fields(self.access, [n for n in names if not is_path(n)], "export")
+        unknown = [n for n in names if not self._known(n)]
         if unknown:
             raise ExportError("columns", "unknown_column", entity=self.entity.name, name=unknown[0])
+        hidden = [n for n in names if is_path(n) and self._hidden(n)]
+        if hidden:
+            raise PermissionDenied(self.entity.name, "export", f"no access to {', '.join(hidden)}")
         return names
 
-    def _conditions(self, conn: sa.Connection) -> list[sa.ColumnElement[bool]]:
-        flow = self.service.workflows.get(self.entity.name)
-        conditions = build_conditions(
-            self.table, self.entity, self.entity.view(self.request.view), self.request,
-            flow.definition if flow else None, hidden=self.access.hidden,
-        )
-        scope = self.service.permissions.scope_condition(self.access, self.actor, self.table)
-        if scope is not None:
-            conditions.append(scope)
-        return use_search_index(conn, self.table, conditions)
+    def _known(self, name: str) -> bool:
+        """A characteristic (not `lines`), a system column, or a path the model reads from the entity."""
+        if name in self.entity.fields_by_name:
+            return self.entity.field(name).type != "lines"
+        if name in SYSTEM_LABELS:
+            return True
+        if not is_path(name):
+            return False
+        try:
+            self._joins.path(name)
+        except ValueError:  # metamodel.field_paths.PathError
+            return False
+        return True
+
+    def _hidden(self, name: str) -> bool:
+        """Whether the actor may not see `name` (a path: on its way or at its end)."""
+        if is_path(name):
+            return self._joins.reader.is_hidden(self._joins.path(name))
+        return name in self.access.hidden
+
+    def _conditions(self, tx: Transaction) -> tuple[list[sa.ColumnElement[bool]], PathJoins]:
+        """The list's conditions (scope included) and the joins of the paths they read; the quick
+        search's index weighs the table's own conditions only (a path's is read through its join)."""
+        conditions, joins = list_conditions(self.service, tx, self.entity.name, self.request, self.access)
+        own = [c for c in conditions if not joins.reads_joins(c)]
+        return use_search_index(tx.conn, self.table, own) + [c for c in conditions if joins.reads_joins(c)], joins
 
     def _ordered_request(self) -> ListRequest:
         """A grouped list shows each group's rows together: the export keeps that order."""
@@ -313,7 +366,9 @@ def cell_text(value: Any, kind: str | None, lang: str) -> str:
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, (tuple, list)):
-        return " | ".join(str(v) for v in value)
+        if kind != "links":
+            return " | ".join(str(v) for v in value)
+        value = LINKS_SEPARATOR.join(str(v) for v in value)
     text = str(value)
     if kind in PLAIN_TEXT_KINDS and text.startswith(FORMULA_STARTS):
         return "'" + text
