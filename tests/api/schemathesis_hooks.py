@@ -17,6 +17,8 @@ import schemathesis
 
 UNSTATABLE_RULES = frozenset({
     "link",        # the record linked to does not exist, or is out of the caller's scope
+    "line_id",     # a line id that is not one of this record's lines (the document cannot know them)
+    "line_repeated",  # the same line id twice in one lines value
     "unique",      # another record already holds the value
     "mandatory",   # mandatory_when: a condition on other values (plain mandatory ones are `required`)
     "scale",       # a JSON number with more decimals than the column keeps (multipleOf cannot say it exactly)
