@@ -1,11 +1,16 @@
 """List pages of views reading paths through links (`room.site.name`) and `links` characteristics
-(`attendees`), on the relations test pack (tests/metamodel/packs/relations): cells, headers,
-sorting, filters and their chips, groups, in English and French."""
+(`attendees`), on the relations test pack (tests/metamodel/packs/relations) plus one list view
+of bookings by site (`SITES_VIEW`: paths ending on links, a number, a boolean; a text filter
+and a range on paths; groups by a linked record): cells, headers, sorting, filters and their
+chips, groups, exports, in English and French."""
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import re
+import shutil
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -19,11 +24,24 @@ from ui_renderer import create_app
 from ui_renderer.testing import PAGES_WITHOUT_LOGIN, FormClient
 
 RELATIONS = Path(__file__).resolve().parents[1] / "metamodel" / "packs" / "relations"
+SITES_VIEW = """\
+view: booking_sites
+entity: booking
+kind: list
+label: {en: Bookings by site, fr: Réservations par site}
+columns: [subject, room.site, room.site.region.country, room.capacity, badge]
+filters: [room.site.city, room.capacity, room.access_mode, room.site]
+sort: [subject]
+group_by: [room.site, room.access_mode]
+"""
 
 
 @pytest.fixture
-def app(database_url: str) -> Iterator[Flask]:
-    app = create_app({"DATABASE_URL": database_url, "PACKS": [metamodel.BASE_PACK, RELATIONS], **PAGES_WITHOUT_LOGIN})
+def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    pack = tmp_path / "relations"
+    shutil.copytree(RELATIONS, pack)
+    (pack / "views" / "booking_sites.yaml").write_text(SITES_VIEW, encoding="utf-8")
+    app = create_app({"DATABASE_URL": database_url, "PACKS": [metamodel.BASE_PACK, pack], **PAGES_WITHOUT_LOGIN})
     app.test_client_class = FormClient
     engine = app.extensions["ossature"]
     engine.migrate()
@@ -221,3 +239,53 @@ def test_the_named_view_with_a_path_where(client, ids):
     assert subjects(page) == ["Audit"]
     assert [row[-2:] for row in rows(page)] == [["Volcano", "Vichy"]]
     assert ("Room › Name", True) in headers(page) and ("Room › Site › City", True) in headers(page)
+
+
+
+def test_paths_ending_on_links_render_the_record_reached_by_its_title(client, ids):
+    page = get(client, "/booking/?tab=all&view=booking_sites")
+    assert rows(page) == [["Audit", "Vichy", "France", "12", "Yes"], ["Board", "Roma", "Italy", "40", "Yes"],
+                          ["Break", "Vichy", "France", "6", "No"], ["Class", "Vichy", "France", "6", "No"]]
+    assert f'<a href="/site/{ids["vichy"]}">Vichy</a>' in page
+    assert f'<a href="/country/{ids["italy"]}">Italy</a>' in page
+    assert headers(page) == [("Subject", True), ("Room › Site", True), ("Room › Site › Region › Country", True),
+                             ("Room › Capacity", True), ("Badge", True)]
+    assert subjects(get(client, "/booking/?tab=all&view=booking_sites&sort=-room.capacity")) == [
+        "Board", "Audit", "Break", "Class"]  # ties by id, descending as the first key
+
+
+def test_a_text_filter_and_a_range_on_paths_with_their_chips(client, ids):
+    page = get(client, "/booking/?tab=all&view=booking_sites&f_room.site.city=ICH&f_room.capacity_min=7")
+    assert subjects(page) == ["Audit"]
+    assert chips(page) == ["Room › Site › City contains “ICH”", "Room › Capacity ≥ 7"]
+    assert 'aria-label="Room › Site › City contains"' in page
+    assert subjects(get(client, "/booking/?tab=all&view=booking_sites&f_room.site.city=rom")) == ["Board"]
+    assert subjects(get(client, "/booking/?tab=all&view=booking_sites&f_room.site.city=paris")) == []
+
+
+def test_grouping_by_a_path_ending_on_a_link_labels_groups_by_title(client, ids):
+    page = get(client, "/booking/?tab=all&view=booking_sites&group=room.site")
+    groups = re.findall(r'<summary><span class="group-label">([^<]*)</span> <span class="count">(\d+)</span>', page)
+    assert groups == [("Roma", "1"), ("Vichy", "3")]  # titles A to Z
+    # a group's count links to the list filtered on its value
+    assert f'<a href="/booking/?view=booking_sites&amp;tab=all&amp;f_room.site={ids["vichy"]}">Vichy</a>' in page
+    french = get(client, "/booking/?tab=all&view=booking_sites&group=room.site&lang=fr")
+    assert '<option value="room.site" selected>Salle › Site</option>' in french
+
+
+def test_unreadable_paths_are_refused_not_crashed(client, ids):
+    assert "room.nothing" in html.unescape(get(client, "/booking/?tab=all&sort=room.nothing", 400))
+    assert get(client, "/booking/?tab=all&group=room.capacity", 400)
+    assert get(client, "/booking/?tab=all&f_meals=1", 400)
+
+
+def test_the_export_link_of_a_filtered_list_downloads_its_paths_and_links(client, ids):
+    response = client.get(f"/booking/export.csv?tab=all&f_attendees={ids['alan']}&f_room.site.region.country={ids['france']}")
+    assert response.status_code == 200
+    rows_ = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"), newline="")))
+    assert rows_ == [["Subject", "Room", "Room › Site › Name", "Account › Sector", "Attendees"],
+                     ["Audit", "Volcano (Vichy)", "Vichy", "Banking and insurance", "Ada Lovelace, Alan Turing"],
+                     ["Class", "Spring (Vichy)", "Vichy", "Education", "Alan Turing"]]
+    named = client.get("/booking/export.csv?tab=all&view=controlled_bookings&lang=fr")
+    assert named.status_code == 200
+    assert named.get_data().decode("utf-8-sig").splitlines() == ["Objet,Salle › Nom,Salle › Site › Ville", "Audit,Volcano,Vichy"]
