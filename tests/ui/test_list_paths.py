@@ -289,3 +289,4 @@ def test_the_export_link_of_a_filtered_list_downloads_its_paths_and_links(client
     named = client.get("/booking/export.csv?tab=all&view=controlled_bookings&lang=fr")
     assert named.status_code == 200
     assert named.get_data().decode("utf-8-sig").splitlines() == ["Objet,Salle › Nom,Salle › Site › Ville", "Audit,Volcano,Vichy"]
+
