@@ -290,3 +290,30 @@ def test_the_export_link_of_a_filtered_list_downloads_its_paths_and_links(client
     assert named.status_code == 200
     assert named.get_data().decode("utf-8-sig").splitlines() == ["Objet,Salle › Nom,Salle › Site › Ville", "Audit,Volcano,Vichy"]
 
+
+
+def test_titles_of_links_and_paths_are_read_once_per_page_not_per_row(app, client, ids):
+    """Twice the bookings (each with two attendees), as many statements for the page."""
+    import sqlalchemy as sa
+
+    engine = app.extensions["ossature"]
+
+    def statements() -> int:
+        seen: list[str] = []
+
+        def count(conn, cursor, statement, parameters, context, executemany):
+            seen.append(statement)
+
+        sa.event.listen(engine.db, "before_cursor_execute", count)
+        try:
+            get(client, "/booking/?tab=all&size=100")
+            get(client, "/booking/?tab=all&view=booking_sites&group=room.site&size=100")
+        finally:
+            sa.event.remove(engine.db, "before_cursor_execute", count)
+        return len(seen)
+
+    before = statements()
+    for i in range(4):
+        engine.records.create("booking", {"subject": f"Extra {i}", "room": ids["forum"],
+                                          "attendees": [ids["ada"], ids["alan"]]}, SYSTEM_ACTOR)
+    assert statements() == before
