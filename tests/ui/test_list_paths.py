@@ -317,3 +317,33 @@ def test_titles_of_links_and_paths_are_read_once_per_page_not_per_row(app, clien
         engine.records.create("booking", {"subject": f"Extra {i}", "room": ids["forum"],
                                           "attendees": [ids["ada"], ids["alan"]]}, SYSTEM_ACTOR)
     assert statements() == before
+
+
+def test_a_mass_update_sets_the_members_of_a_links(app, client, ids):
+    records = app.extensions["ossature"].records
+    page = get(client, "/booking/?tab=all")
+    chooser = page.split('name="value_attendees"', 1)[1].split("</select>", 1)[0]
+    assert " multiple" in chooser.split(">", 1)[0]
+    assert f'<option value="{ids["ada"]}">Ada Lovelace</option>' in chooser
+    form = {"tab": "all", "id": [str(ids["break"]), str(ids["class"])], "set": ["attendees"],
+            "value_attendees": [str(ids["ada"]), str(ids["alan"])]}
+    preview = client.post("/booking/mass-update", data=form)
+    assert preview.status_code == 200, preview.text
+    assert f'<option value="{ids["ada"]}" selected>Ada Lovelace</option>' in preview.text  # carried to the apply step
+    applied = client.post("/booking/mass-update/apply", data=form)
+    assert 'data-changed="2"' in applied.text
+    assert [records.get("booking", ids[name])["attendees"] for name in ("break", "class", "board")] == [
+        sorted([ids["ada"], ids["alan"]]), sorted([ids["ada"], ids["alan"]]), []]
+    emptied = client.post("/booking/mass-update/apply", data={**form, "value_attendees": []})
+    assert 'data-changed="2"' in emptied.text
+    assert records.get("booking", ids["break"])["attendees"] == []
+    refused = client.post("/booking/mass-update", data={**form, "value_attendees": ["12abc"]})
+    assert refused.status_code == 400 and 'class="field-error"' in refused.text
+
+
+def test_typed_record_numbers_for_a_links():
+    from ui_renderer.lists.mass_update_form import _record_ids
+
+    assert _record_ids(["3, #5 7", ""]) == [3, 5, 7]
+    assert _record_ids([]) == []
+    assert _record_ids(["3,x"]) == [3, "x"]

@@ -147,7 +147,8 @@ def _mass_update_context(
 ) -> dict[str, Any]:
     lang = layout.lang
     urls = _list_urls(entity, layout)
-    link_choices = {spec.name: titles.choices(spec.target) for spec in layout.mass_update if spec.kind == "link"}
+    link_choices = {spec.name: titles.choices(spec.target) for spec in layout.mass_update
+                    if spec.kind in ("link", "links")}
     matched = _matched(entity, selection)
     if selection.all_matching:
         selection_text = words(lang)["selection_all"].format(count=matched)

@@ -71,7 +71,8 @@ class InputSpec:
     label: str
     type: str
     kind: str
-    """`choices` (check boxes), `select`, `link`, `boolean`, `range`, `contains`, `input` or `textarea`."""
+    """`choices` (check boxes), `select`, `link`, `links` (records picked, a mass update's new members),
+    `boolean`, `range`, `contains`, `input` or `textarea`."""
     options: tuple[Option, ...] = ()
     input_type: str = "text"
     step: str | None = None
@@ -421,6 +422,8 @@ def _input_spec(
         return InputSpec(kind="choices" if for_filter else "select", options=options, **common)
     if f.type == "link" or (f.type == "links" and for_filter):
         return InputSpec(kind="link", target=f.entity, input_type="number", step="1", min="1", **common)
+    if f.type == "links":  # the new set of members: picked among the records, or typed as numbers
+        return InputSpec(kind="links", target=f.entity, **common)
     if f.type == "boolean":
         return InputSpec(kind="boolean", **common)
     if f.type in RANGE_INPUTS:

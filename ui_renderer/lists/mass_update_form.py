@@ -89,16 +89,30 @@ class EnteredValues:
     """What was typed or picked, per field (to fill the form again)."""
 
     def values(self, specs: Sequence[InputSpec]) -> dict[str, Any]:
-        """The values for the engine ("" clears a field; multi_choice gets its list of codes)."""
+        """The values for the engine ("" clears a field; multi_choice gets its list of codes, links
+        its list of record ids: none empties it)."""
         by_name = {spec.name: spec for spec in specs}
         values: dict[str, Any] = {}
         for name in self.chosen:
             entered = self.raw.get(name, [])
             if by_name[name].type == "multi_choice":
                 values[name] = [code for code in entered if code]
+            elif by_name[name].type == "links":
+                values[name] = _record_ids(entered)
             else:
                 values[name] = entered[0] if entered else ""
         return values
+
+
+def _record_ids(entered: Sequence[str]) -> list[int | str]:
+    """A links' new members: the picked ids, or numbers typed apart by commas or spaces (`#12`
+    too). Anything else is handed on as typed, for the engine to refuse by the field's name."""
+    ids: list[int | str] = []
+    for piece in entered:
+        for token in piece.replace(",", " ").split():
+            number = token.lstrip("#")
+            ids.append(int(number) if number.isdigit() else token)
+    return ids
 
 
 def read_values(form: MultiDict, layout: ViewLayout) -> EnteredValues:

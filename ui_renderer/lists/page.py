@@ -196,7 +196,8 @@ def build_list_page(
     if request.after is not None:  # every link but "next" reads its page by number
         request = request.replace(after=None)
     filters = _filter_states(layout, request, titles)
-    link_choices = {spec.name: titles.choices(spec.target) for spec in layout.mass_update if spec.kind == "link"}
+    link_choices = {spec.name: titles.choices(spec.target) for spec in layout.mass_update
+                    if spec.kind in ("link", "links")}
     column_titles = _column_titles(layout.columns, result.rows, titles)
     group_titles = _group_titles(layout, request, result, titles)
     rows = _rows(layout, result.rows, column_titles, record_url, record_suffix)
