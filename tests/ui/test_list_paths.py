@@ -347,3 +347,16 @@ def test_typed_record_numbers_for_a_links():
     assert _record_ids(["3, #5 7", ""]) == [3, 5, 7]
     assert _record_ids([]) == []
     assert _record_ids(["3,x"]) == [3, "x"]
+
+
+
+def test_a_mass_update_of_all_records_matching_a_path_filter(app, client, ids):
+    records = app.extensions["ossature"].records
+    form = {"tab": "all", "all_matching": "1", "f_room.site.region.country": str(ids["france"]), "set": ["backup_room"],
+            "value_backup_room": str(ids["forum"])}
+    preview = client.post("/booking/mass-update", data=form)
+    assert preview.status_code == 200, preview.text
+    applied = client.post("/booking/mass-update/apply", data=form)
+    assert 'data-changed="3"' in applied.text
+    assert {name: records.get("booking", ids[name])["backup_room"] for name in ("audit", "class", "break", "board")} == {
+        "audit": ids["forum"], "class": ids["forum"], "break": ids["forum"], "board": None}

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 import metamodel
 from engine import SYSTEM_ACTOR, Actor
-from engine.exchange.exporter import Export, ExportError
+from engine.exchange.exporter import Export, ExportError, submit_export
 
 RELATIONS = Path(__file__).resolve().parents[2] / "metamodel" / "packs" / "relations"
 
@@ -168,3 +168,16 @@ def test_statements_do_not_grow_with_the_rows(world):
         engine.records.create("booking", {"subject": f"Extra {i}", "room": room, "attendees": [ids["ada"], ids["alan"]]},
                               SYSTEM_ACTOR)
     assert statements() == before
+
+
+def test_the_export_job_of_a_list_filtered_through_paths(world):
+    engine, ids = world
+    request = engine.records.list_request("booking", {"tab": ["all"], "f_room.site.region.country": [str(ids["france"])],
+                                                      "f_attendees": [str(ids["alan"])], "sort": ["-room.capacity"]})
+    job_id = submit_export(engine, "booking", request, SYSTEM_ACTOR)
+    job = engine.jobs.wait(job_id, timeout=30)
+    assert job["state"] == "done", job["message"]
+    assert (job["total"], job["done"]) == (2, 2)
+    path, _, _ = engine.jobs.output_path(job_id, SYSTEM_ACTOR)
+    assert path.read_bytes() == b"".join(Export(engine, "booking", request, SYSTEM_ACTOR).iter_bytes())
+    assert [line.split(",")[0] for line in path.read_text(encoding="utf-8-sig").splitlines()[1:]] == ["Audit", "Class"]
