@@ -360,3 +360,14 @@ def test_a_mass_update_of_all_records_matching_a_path_filter(app, client, ids):
     assert 'data-changed="3"' in applied.text
     assert {name: records.get("booking", ids[name])["backup_room"] for name in ("audit", "class", "break", "board")} == {
         "audit": ids["forum"], "class": ids["forum"], "break": ids["forum"], "board": None}
+
+
+
+def test_a_plugin_format_gets_a_links_members_as_a_list(client, ids):
+    import json
+
+    response = client.get(f"/booking/export.jsonl?tab=all&f_room.site={ids['vichy']}")
+    assert response.status_code == 200
+    lines = [json.loads(line) for line in response.get_data(as_text=True).splitlines()]
+    assert [(line["subject"], line["room.site.name"], line["attendees"]) for line in lines] == [
+        ("Audit", "Vichy", ["Ada Lovelace", "Alan Turing"]), ("Break", "Vichy", []), ("Class", "Vichy", ["Alan Turing"])]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 from pathlib import Path
 
 import pytest
@@ -14,14 +15,28 @@ import sqlalchemy as sa
 
 import metamodel
 from engine import SYSTEM_ACTOR, Actor
+from engine.access.permissions import PermissionDenied
 from engine.exchange.exporter import Export, ExportError, submit_export
 
 RELATIONS = Path(__file__).resolve().parents[2] / "metamodel" / "packs" / "relations"
+PLANNER = """\
+role: planner
+label: {en: Planner, fr: Planificateur}
+entities:
+  booking: {can: [read, export]}
+  site: {can: [read], hidden: [city]}
+  "*": {can: [read]}
+"""
+"""A role exporting bookings that may not see a site's city (`room.site.city` is hidden from it)."""
 
 
 @pytest.fixture(scope="module")
-def model():
-    return metamodel.load_model([metamodel.BASE_PACK, RELATIONS])
+def model(tmp_path_factory):
+    pack = tmp_path_factory.mktemp("packs") / "relations"
+    shutil.copytree(RELATIONS, pack)
+    (pack / "roles").mkdir(exist_ok=True)
+    (pack / "roles" / "planner.yaml").write_text(PLANNER, encoding="utf-8")
+    return metamodel.load_model([metamodel.BASE_PACK, pack])
 
 
 @pytest.fixture
@@ -181,3 +196,19 @@ def test_the_export_job_of_a_list_filtered_through_paths(world):
     path, _, _ = engine.jobs.output_path(job_id, SYSTEM_ACTOR)
     assert path.read_bytes() == b"".join(Export(engine, "booking", request, SYSTEM_ACTOR).iter_bytes())
     assert [line.split(",")[0] for line in path.read_text(encoding="utf-8-sig").splitlines()[1:]] == ["Audit", "Class"]
+
+
+def test_a_path_the_actor_may_not_read_is_left_out_of_the_view_and_refused_when_named(world):
+    engine, ids = world
+    user = engine.records.create("user", {"username": "pat", "display_name": "Pat"}, SYSTEM_ACTOR)["id"]
+    planner = Actor(user_id=user, username="pat", roles=frozenset({"planner"}))
+    rows = export_csv(engine, planner, {"tab": ["all"], "view": ["controlled_bookings"]})
+    assert rows == [["Subject", "Room › Name"], ["Audit", "Volcano"]]
+    request = engine.records.list_request("booking", {"tab": ["all"]})
+    with pytest.raises(PermissionDenied):
+        Export(engine, "booking", request, planner, columns=["subject", "room.site.city"])
+    for args in ({"f_room.site.city": ["Vichy"]}, {"sort": ["room.site.city"]}):
+        with pytest.raises(PermissionDenied):
+            Export(engine, "booking", engine.records.list_request("booking", {"tab": ["all"], **args}), planner)
+    assert export_csv(engine, planner, {"tab": ["all"], "sort": ["subject"]}, columns=["subject", "room.site.name"])[1:] == [
+        ["Audit", "Vichy"], ["Board", "Roma"], ["Break", "Vichy"], ["Class", "Vichy"]]
