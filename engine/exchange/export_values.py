@@ -82,8 +82,13 @@ def export_columns(model: Model, entity: EntityDef, names: Sequence[str], lang: 
     for name in names:
         definition = column_field(model, entity, name)
         if definition is not None:
-            target = definition.entity if definition.type in ("link", "links") else None
-            columns.append(ExportColumn(name, _header(model, entity, name, definition, lang), definition.type, target))
+            kind, target = definition.type, None
+            if kind in ("link", "links"):
+                target = definition.entity  # a path may end on a `created_by`, which names a user:
+                if target is None and SYSTEM_KINDS.get(definition.name) == "link" and "user" in model.entities:
+                    target = "user"
+                kind = kind if target else "integer"
+            columns.append(ExportColumn(name, _header(model, entity, name, definition, lang), kind, target))
         elif name in SYSTEM_LABELS:
             kind, target = SYSTEM_KINDS.get(name, "integer"), None
             if kind == "link":

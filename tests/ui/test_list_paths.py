@@ -19,7 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 import metamodel
-from engine import SYSTEM_ACTOR
+from engine import SYSTEM_ACTOR, Actor
 from ui_renderer import create_app
 from ui_renderer.testing import PAGES_WITHOUT_LOGIN, FormClient
 
@@ -30,9 +30,9 @@ entity: booking
 kind: list
 label: {en: Bookings by site, fr: Réservations par site}
 columns: [subject, room.site, room.site.region.country, room.capacity, badge]
-filters: [room.site.city, room.capacity, room.access_mode, room.site]
+filters: [room.site.city, room.capacity, room.access_mode, room.site, room.created_by]
 sort: [subject]
-group_by: [room.site, room.access_mode]
+group_by: [room.site, room.access_mode, room.created_by]
 """
 
 
@@ -59,8 +59,12 @@ def ids(app: Flask) -> dict[str, int]:
     lazio = create("region", {"name": "Lazio", "country": italy})
     vichy = create("site", {"name": "Vichy", "city": "Vichy", "region": auvergne})
     rome = create("site", {"name": "Roma", "city": "Rome", "region": lazio})
+    planner = create("user", {"username": "uma", "display_name": "Uma Planner"})
+    as_planner = Actor(user_id=planner, username="uma", roles=frozenset({"admin"}))
+    volcano = records.create("room", {"name": "Volcano", "site": vichy, "access_mode": "controlled", "capacity": 12},
+                             as_planner)["id"]
     rooms = {
-        "volcano": create("room", {"name": "Volcano", "site": vichy, "access_mode": "controlled", "capacity": 12}),
+        "volcano": volcano,
         "spring": create("room", {"name": "Spring", "site": vichy, "access_mode": "free", "capacity": 6}),
         "forum": create("room", {"name": "Forum", "site": rome, "access_mode": "controlled", "capacity": 40}),
     }
@@ -76,7 +80,7 @@ def ids(app: Flask) -> dict[str, int]:
         "board": create("booking", {"subject": "Board", "room": rooms["forum"], "badge": True}),
         "break": create("booking", {"subject": "Break", "room": rooms["spring"]}),
     }
-    return {"france": france, "italy": italy, "vichy": vichy, "rome": rome, "ada": ada, "alan": alan,
+    return {"france": france, "italy": italy, "vichy": vichy, "rome": rome, "ada": ada, "alan": alan, "uma": planner,
             "bank": bank, **rooms, **bookings}
 
 
@@ -371,3 +375,14 @@ def test_a_plugin_format_gets_a_links_members_as_a_list(client, ids):
     lines = [json.loads(line) for line in response.get_data(as_text=True).splitlines()]
     assert [(line["subject"], line["room.site.name"], line["attendees"]) for line in lines] == [
         ("Audit", "Vichy", ["Ada Lovelace", "Alan Turing"]), ("Break", "Vichy", []), ("Class", "Vichy", ["Alan Turing"])]
+
+
+def test_a_path_ending_on_a_system_link_names_the_user(client, ids):
+    page = get(client, f"/booking/?tab=all&view=booking_sites&group=room.created_by&f_room.created_by={ids['uma']}")
+    assert subjects(page) == ["Audit"]
+    assert chips(page) == ["Room › Created by: Uma Planner"]
+    offered = page.split('name="f_room.created_by"', 1)[1].split("</select>", 1)[0]
+    assert f'<option value="{ids["uma"]}" selected>Uma Planner</option>' in offered
+    assert re.findall(r'<summary><span class="group-label">([^<]*)</span>', page) == ["Uma Planner"]
+    everyone = get(client, "/booking/?tab=all&view=booking_sites&group=room.created_by")
+    assert "#" + str(ids["uma"]) not in re.findall(r'<span class="group-label">([^<]*)</span>', everyone)

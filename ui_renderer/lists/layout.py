@@ -106,6 +106,8 @@ class ViewLayout:
     """The characteristic a name (or a path's text) shows: a path's end field."""
     field_label: Callable[[str], str]
     """The words naming a characteristic or a path ("Room › Site › Name")."""
+    target: Callable[[str], str | None]
+    """The entity a link or links characteristic (or a path ending on one) names records of."""
 
 
 class LayoutCache:
@@ -135,7 +137,8 @@ def build_layout(
     columns = tuple(_column(model, entity, name, lang, labels, record_base, suffix) for name in view.columns)
     record_column = _record_column(entity, columns)
     filters = tuple(
-        _input_spec(model, labels.field(name), lang, for_filter=True, name=name, label=labels.field_label(name))
+        _input_spec(model, labels.field(name), lang, for_filter=True, name=name, label=labels.field_label(name),
+                    target=labels.target(name))
         for name in view.filters
         if labels.knows(name) and labels.field(name).type != "lines"
     )
@@ -165,6 +168,7 @@ def build_layout(
         column_widths=_widths(columns),
         field=labels.field,
         field_label=labels.field_label,
+        target=labels.target,
     )
 
 
@@ -218,6 +222,16 @@ class _ValueLabels:
         if found is None:
             found = self._fields[name] = self.model.path(self.entity.name, name).field
         return found
+
+    def target(self, name: str) -> str | None:
+        """The entity whose records a link or links `name` names: a path may end on a record's
+        `created_by` or `updated_by`, which name users."""
+        f = self.field(name) if self.knows(name) else None
+        if f is None or f.type not in ("link", "links"):
+            return None
+        if f.entity is None and f.name in ("created_by", "updated_by") and "user" in self.model.entities:
+            return "user"
+        return f.entity
 
     def field_label(self, name: str) -> str:
         """A characteristic's label; a path's, the labels of its steps and field ("Room › Site › Name")."""
@@ -301,11 +315,12 @@ def _column(
         sortable = name in SORTABLE_SYSTEM
         render = _renderer(kind, None, name, lang, labels, record_base(target) if target else "", suffix)
         return Column(name, label, kind, _css(kind), sortable, target, render, COLUMN_WEIGHTS.get(kind, 1.4))
-    target = definition.entity if definition.type in ("link", "links") else None
-    render = _renderer(definition.type, definition, name, lang, labels, record_base(target) if target else "", suffix)
-    sortable = definition.type not in UNSORTABLE_TYPES
-    weight = 1.0 if definition.widget == "stars" else COLUMN_WEIGHTS.get(definition.type, 1.4)
-    return Column(name, label, definition.type, _css(definition.type), sortable, target, render, weight)
+    target = labels.target(name)
+    kind = "integer" if definition.type in ("link", "links") and target is None else definition.type
+    render = _renderer(kind, definition, name, lang, labels, record_base(target) if target else "", suffix)
+    sortable = kind not in UNSORTABLE_TYPES
+    weight = 1.0 if definition.widget == "stars" else COLUMN_WEIGHTS.get(kind, 1.4)
+    return Column(name, label, kind, _css(kind), sortable, target, render, weight)
 
 
 COLUMN_WEIGHTS = {
@@ -407,10 +422,12 @@ def _stars(out_of: int) -> CellRenderer:
 
 def _input_spec(
     model: Model, f: FieldDef, lang: str, *, for_filter: bool, name: str | None = None, label: str | None = None,
+    target: str | None = None,
 ) -> InputSpec:
-    """How `f` is entered; `name` and `label`: a path's (`room.site`, "Room › Site") when `f` ends one.
-    A `links` filter picks records as a link filter does (the rows holding any of them)."""
+    """How `f` is entered; `name`, `label` and `target`: a path's (`room.site`, "Room › Site", `site`)
+    when `f` ends one. A `links` filter picks records as a link filter does (the rows holding any of them)."""
     common = {"name": name or f.name, "label": label or f.label.get(lang), "type": f.type, "mandatory": f.mandatory}
+    target = target or f.entity
     if f.type in ("choice", "multi_choice"):
         values = model.value_list(f.list).values
         shown = values if for_filter else tuple(v for v in values if not v.retired)
@@ -421,9 +438,9 @@ def _input_spec(
         options = tuple(Option(s.code, s.label.get(lang)) for s in model.workflow(f.workflow).statuses)
         return InputSpec(kind="choices" if for_filter else "select", options=options, **common)
     if f.type == "link" or (f.type == "links" and for_filter):
-        return InputSpec(kind="link", target=f.entity, input_type="number", step="1", min="1", **common)
+        return InputSpec(kind="link", target=target, input_type="number", step="1", min="1", **common)
     if f.type == "links":  # the new set of members: picked among the records, or typed as numbers
-        return InputSpec(kind="links", target=f.entity, **common)
+        return InputSpec(kind="links", target=target, **common)
     if f.type == "boolean":
         return InputSpec(kind="boolean", **common)
     if f.type in RANGE_INPUTS:

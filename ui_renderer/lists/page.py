@@ -289,10 +289,10 @@ def _rows(
 def _group_titles(layout: ViewLayout, request: ListRequest, result: ListResult, titles: RecordTitles) -> Mapping[int, str]:
     if not request.group or result.groups is None:
         return _NO_TITLES
-    definition = layout.field(request.group)
-    if definition.type != "link":
+    target = layout.target(request.group)
+    if target is None:
         return _NO_TITLES
-    return titles.titles(definition.entity, (g.value for g in result.groups))
+    return titles.titles(target, (g.value for g in result.groups))
 
 
 def _sections(
@@ -382,7 +382,7 @@ def _filter_states(layout: ViewLayout, request: ListRequest, titles: RecordTitle
         if spec.kind in ("choices", "boolean", "link"):
             selected = frozenset(_arg(v) for v in request.equals.get(name, ()))
             options, chosen_titles = None, ""
-            if spec.kind == "link":
+            if spec.kind == "link" and spec.target:  # (a path may end on the link of a system column)
                 choices = titles.choices(spec.target)
                 if choices is not None:
                     options = tuple(Option(str(i), t) for i, t in choices)
@@ -408,9 +408,8 @@ def _chips(layout: ViewLayout, request: ListRequest, urls: ListUrls, titles: Rec
     chips = []
     base = request.replace(page=1)
     for name, values in request.equals.items():
-        definition = layout.field(name)
-        linked = definition.type in ("link", "links") and definition.entity
-        known = titles.titles(definition.entity, values) if linked else _NO_TITLES
+        target = layout.target(name)
+        known = titles.titles(target, values) if target else _NO_TITLES
         shown = ", ".join(layout.value_label(name, v, known) for v in values)
         rest = {k: v for k, v in request.equals.items() if k != name}
         chips.append(Chip(f"{layout.field_label(name)}: {shown}", urls.url(base.replace(equals=rest))))

@@ -212,3 +212,14 @@ def test_a_path_the_actor_may_not_read_is_left_out_of_the_view_and_refused_when_
             Export(engine, "booking", engine.records.list_request("booking", {"tab": ["all"], **args}), planner)
     assert export_csv(engine, planner, {"tab": ["all"], "sort": ["subject"]}, columns=["subject", "room.site.name"])[1:] == [
         ["Audit", "Vichy"], ["Board", "Roma"], ["Break", "Vichy"], ["Class", "Vichy"]]
+
+
+def test_a_path_ending_on_a_system_link_names_the_user(world):
+    engine, ids = world
+    user = engine.records.create("user", {"username": "uma", "display_name": "Uma Planner"}, SYSTEM_ACTOR)["id"]
+    uma = Actor(user_id=user, username="uma", roles=frozenset({"admin"}))
+    room = engine.records.create("room", {"name": "Attic", "site": ids["vichy"], "access_mode": "free"}, uma)["id"]
+    engine.records.create("booking", {"subject": "Nap", "room": room}, SYSTEM_ACTOR)
+    rows = export_csv(engine, SYSTEM_ACTOR, {"tab": ["all"], "sort": ["subject"], "f_room.site": [str(ids["vichy"])]},
+                      columns=["subject", "room.created_by"])
+    assert rows == [["Subject", "Room › Created by"], ["Audit", ""], ["Break", ""], ["Class", ""], ["Nap", "uma"]]  # a user by its natural key
