@@ -7,6 +7,7 @@ chips, groups, exports, in English and French."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import html
 import io
 import re
@@ -21,6 +22,7 @@ from flask.testing import FlaskClient
 import metamodel
 from engine import SYSTEM_ACTOR, Actor
 from ui_renderer import create_app
+from ui_renderer.core.i18n import format_datetime
 from ui_renderer.testing import PAGES_WITHOUT_LOGIN, FormClient
 
 RELATIONS = Path(__file__).resolve().parents[1] / "metamodel" / "packs" / "relations"
@@ -386,3 +388,11 @@ def test_a_path_ending_on_a_system_link_names_the_user(client, ids):
     assert re.findall(r'<summary><span class="group-label">([^<]*)</span>', page) == ["Uma Planner"]
     everyone = get(client, "/booking/?tab=all&view=booking_sites&group=room.created_by")
     assert "#" + str(ids["uma"]) not in re.findall(r'<span class="group-label">([^<]*)</span>', everyone)
+
+
+def test_a_date_range_on_a_path(client, ids):
+    page = get(client, "/booking/?tab=all&f_room.created_at_min=2000-01-01T00:00")
+    assert sorted(subjects(page)) == ["Audit", "Board", "Break", "Class"]
+    assert chips(page) == [f"Room › Created ≥ {format_datetime(dt.datetime(2000, 1, 1), 'en')}"]
+    assert subjects(get(client, "/booking/?tab=all&f_room.created_at_max=2000-01-01T00:00")) == []
+    assert get(client, "/booking/?tab=all&f_room.created_at_min=yesterday", 400)
