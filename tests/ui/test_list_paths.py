@@ -396,3 +396,17 @@ def test_a_date_range_on_a_path(client, ids):
     assert chips(page) == [f"Room › Created ≥ {format_datetime(dt.datetime(2000, 1, 1), 'en')}"]
     assert subjects(get(client, "/booking/?tab=all&f_room.created_at_max=2000-01-01T00:00")) == []
     assert get(client, "/booking/?tab=all&f_room.created_at_min=yesterday", 400)
+
+
+def test_the_record_link_is_never_put_on_a_cell_of_links(app):
+    import dataclasses
+
+    from ui_renderer.lists.layout import build_layout
+
+    model = app.extensions["ossature"].model
+    booking = model.entity("booking")
+    view = dataclasses.replace(booking.view("list"), columns=("attendees", "room.site", "room.site.name"))
+    layout = build_layout(model, booking, view, "en", lambda entity: f"/{entity}/")
+    assert [(c.type, c.target, c.sortable) for c in layout.columns] == [
+        ("links", "contact", False), ("link", "site", True), ("string", None, True)]
+    assert layout.record_column == 2

@@ -179,7 +179,7 @@ def _record_column(entity: EntityDef, columns: tuple[Column, ...]) -> int:
     for i, column in enumerate(columns):
         if column.name in in_title and column.type != "link":
             return i
-    return next((i for i, c in enumerate(columns) if c.type not in ("link", "email", "url", "phone")), 0)
+    return next((i for i, c in enumerate(columns) if c.type not in ("link", "links", "email", "url", "phone")), 0)
 
 
 def column_label(entity: EntityDef, name: str, lang: str) -> str:
