@@ -48,7 +48,7 @@ from engine.storage.keyset import after, key_items, nulls_high, order_clauses
 from engine.records.collections import read_collections
 from engine.records.listing import list_conditions
 from engine.records.paths import PathJoins
-from engine.records.queries import ListRequest, QueryError, request_fields
+from engine.records.queries import ListRequest, QueryError
 from engine.records.query_plan import list_sort_keys
 from engine.records.search import use_search_index
 
@@ -143,8 +143,7 @@ class Export:
         self.delimiter = delimiter
         with self.service.reading(actor) as tx:
             self.access = tx.access(entity, "export")
-            self.service.permissions.check_fields(self.access, request_fields(self.request), "export")
-            # checks the paths the request names (PermissionDenied for a hidden one) and the view's `where`
+            # refuses naming a hidden characteristic (on the way of a path too); checks the view's `where`
             self._joins = list_conditions(self.service, tx, entity, self.request, self.access)[1]
         self.columns: tuple[ExportColumn, ...] = export_columns(
             engine.model, self.entity, self._column_names(columns), self.lang
