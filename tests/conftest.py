@@ -109,3 +109,12 @@ def make_engine(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Eng
     for engine in engines:
         engine.dispose()
 
+
+
+LONGEST_FILES = frozenset({"tests/api/test_api_schemathesis.py"})
+"""Files whose tests take minutes: they start first, so that on several workers (pytest-xdist)
+the others run beside them rather than after them."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.nodeid.split("::", 1)[0] not in LONGEST_FILES)  # stable: the rest keep their order

@@ -9,12 +9,11 @@ stays a test of the suite; a run by hand can raise `--max-examples` (see schemat
 
 from __future__ import annotations
 
-import json
 import os
+import re
 import subprocess
 import sys
 import threading
-import urllib.request
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -77,15 +76,9 @@ def test_generated_requests_get_documented_answers(served: tuple[str, str], tmp_
     ]
     run = subprocess.run(command, env=environment, cwd=tmp_path, capture_output=True, text=True)
     report = run.stdout[-30000:] + run.stderr[-3000:]
-    operations = documented_operations(f"{base}/api/v1/openapi.json")
-    assert operations > 150, "the base pack's document has well over 150 operations"
-    assert "Operations:" in run.stdout and f"{operations} selected / {operations} total" in run.stdout, report
+    counted = re.search(r"Operations:\s+(\d+) selected / (\d+) total", run.stdout)
+    assert counted is not None, report
+    selected, total = int(counted[1]), int(counted[2])
+    assert selected == total > 150, f"every operation of the document is run ({selected} of {total})"
     assert run.returncode == 0, report
 
-
-def documented_operations(url: str) -> int:
-    """How many operations the API's document lists: the run must have selected every one."""
-    with urllib.request.urlopen(url, timeout=30) as response:
-        document = json.load(response)
-    methods = {"get", "put", "post", "delete", "patch", "options", "head", "trace"}
-    return sum(1 for item in document["paths"].values() for method in item if method in methods)
