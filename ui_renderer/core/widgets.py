@@ -137,6 +137,9 @@ def build_widget(f: FieldDef, model: Model, lang: str) -> Widget:
         return Widget(kind=t, attrs=_attributes(attrs), options=options, labels=labels, options_html=options_html, **common)
     if t == "link":
         return Widget(kind="link", attrs=_attributes(attrs), target=f.entity, **common)
+    if t in ("links", "lines"):
+        # Shown, not yet edited on the form (the API, imports and mass updates change them).
+        return Widget(kind=t, target=f.entity, **{**common, "readonly": True})
     if t == "boolean":
         return Widget(kind="boolean", **common)
     if t in ("integer", "decimal"):
@@ -584,6 +587,12 @@ def display(w: Widget, value: Any, lang: str, titles: Mapping[int, str] | None =
         if kind == "link":
             title = (titles or {}).get(int(value))
             return title if title else f"#{value}"
+        if kind == "links":
+            return ", ".join((titles or {}).get(int(member)) or f"#{member}" for member in value)
+        if kind == "lines":  # the lines themselves, or the audit log's summary of their changes
+            if isinstance(value, list):
+                return words(lang)["f_lines"].format(count=len(value))
+            return words(lang)["f_lines_changed"]
         if kind == "date":
             return format_date(value if isinstance(value, dt.date) else dt.date.fromisoformat(value), lang)
         if kind == "datetime":

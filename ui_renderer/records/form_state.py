@@ -149,6 +149,8 @@ def readonly_values(layout: FormLayout, record: Mapping[str, Any] | None, lang: 
             continue
         if w.kind == "link":
             linking.setdefault(w.target or "", []).append(name)
+        elif w.kind == "links":
+            shown[name] = (display(w, value, lang, links().titles(w.target or "", value)), None)
         else:
             shown[name] = (display(w, value, lang), None)
     for target, names in linking.items():
