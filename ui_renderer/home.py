@@ -1,5 +1,8 @@
 """The home page (the entities the user may read, each with the number of records they may
-read) and the `/health` probe for load balancers."""
+read) and the `/health` probe for load balancers.
+
+Registering it also hands record pages the list pages' column layouts, for their related
+panels: list pages sit above record pages, which may not import them."""
 
 from __future__ import annotations
 
@@ -11,8 +14,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ui_renderer.core.actor import current_actor
 from ui_renderer.core.language import request_language, sort_key
+from ui_renderer.lists.layout import build_layout
+from ui_renderer.records.related_panels import COLUMN_LAYOUTS
 
 home = Blueprint("home", __name__)
+home.record_once(lambda state: state.app.extensions.setdefault(COLUMN_LAYOUTS, build_layout))
 
 
 def engine() -> Any:
@@ -25,7 +31,8 @@ def index() -> ResponseReturnValue:
     eng = engine()
     actor = current_actor()
     permissions = eng.records.permissions
-    readable = [e for e in eng.model.entities.values() if permissions.access(actor, e.name).allows("read")]
+    readable = [e for e in eng.model.entities.values()
+                if e.owned_by is None and permissions.access(actor, e.name).allows("read")]
     entities = sorted(readable, key=lambda e: sort_key(e.plural.get(lang)))
     try:
         counts: dict[str, int | None] = {e.name: eng.records.count(e.name, actor=actor) for e in entities}

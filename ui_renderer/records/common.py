@@ -116,8 +116,10 @@ def actor_layout(entity: str, lang: str, operation: str = "update", record_id: i
 
 
 def entity_or_404(name: str) -> EntityDef:
+    """The entity of a record page; 404 for an unknown one or an owned one (`lines` of another
+    entity have no pages of their own: they are edited in their owner's form)."""
     entity = engine().model.entities.get(name)
-    if entity is None:
+    if entity is None or entity.owned_by is not None:
         abort(404)
     return entity
 

@@ -25,6 +25,7 @@ from .common import (
 from .form_state import (
     FormState, as_form, comparable, field_renderer, is_blank, prepare_links, read_values, readonly_values,
 )
+from .related_panels import prefilled, related_panels
 from .status import workflow_panel
 from ui_renderer.core.i18n import format_datetime, words
 from ui_renderer.core.widgets import FormLayout, default_values, display, form_values
@@ -37,7 +38,9 @@ def new(entity: str) -> ResponseReturnValue:
     if not allows(entity, "create"):
         abort(403)
     if request.method == "GET":
-        return render_form(definition, None, FormState(values=default_values(layout), shown=shown_on_demand(layout)))
+        state = FormState(values=default_values(layout), shown=shown_on_demand(layout))
+        prefill(layout, state, lang)
+        return render_form(definition, None, state)
     state, inputs = read_posted(layout, default_values(layout))
     if still_filling(state):
         return render_form(definition, None, state, status=422 if state.errors else 200)
@@ -79,6 +82,18 @@ def lookup(entity: str) -> ResponseReturnValue:
     entity_or_404(entity)
     found = links().search(entity, request.args.get("q", "").strip())
     return jsonify([{"id": int(o.value), "title": o.label} for o in found])
+
+
+def prefill(layout: FormLayout, state: FormState, lang: str) -> None:
+    """The values `?prefill.<field>=<value>` starts a new record's form with (a related panel's
+    "New" sets its link): read as posted values of the characteristics the actor may set, so a
+    link naming no record is the same error under the field; other names are ignored."""
+    asked = prefilled(request.args)
+    widgets = [w for w in layout.editable(state.shown) if w.name in asked and w.kind != "multi_choice"]
+    for w in widgets:
+        if w.kind == "boolean" and asked[w.name] not in ("true", "1", "on"):
+            asked[w.name] = ""
+    read_values(widgets, MultiDict(asked), lang, state)
 
 
 def read_posted(layout: FormLayout, values: Mapping[str, Any]) -> tuple[FormState, dict[str, Any]]:
@@ -150,6 +165,7 @@ def render_form(
         can_delete=record_id is not None and record_allows(entity.name, record_id, "delete"),
         version=version if version is not None else (record or {}).get("version"),
         workflow=workflow_panel(entity, record, lang, record_urls) if record_urls is not None else None,
+        related=related_panels(entity, record["id"], lang) if record is not None and status == 200 else [],
         notice=done_notice(entity, record, lang) if record is not None and status == 200 else None,
         conflict=conflict,
         problem=problem,
