@@ -176,6 +176,35 @@ def test_french_labels(app, room):
     assert shown["booking_room"]["new"] == f"/booking/new?prefill.room={room}&lang=fr"
 
 
+def test_cells_render_as_list_cells_paths_links_and_members(app, room):
+    engine: Engine = app.extensions["ossature"]
+    model = engine.model
+    sector = model.value_list("sectors").values[0]
+    account = create(engine, "account", {"name": "Acme", "sector": sector.code})
+    ann = create(engine, "contact", {"last_name": "Durand", "first_name": "Ann"})
+    bob = create(engine, "contact", {"last_name": "Martin", "first_name": "Bob"})
+    elsewhere = room_elsewhere(app)
+    booking = create(engine, "booking", {"subject": "Kick-off", "room": elsewhere, "backup_room": room,
+                                         "account": account, "attendees": [bob, ann]})
+    client = app.test_client()
+
+    page = client.get(f"/room/{room}").text
+    body = page[page.index('id="related-booking_backup_room"'):]
+    row = re.search(r"<tbody><tr>(.*?)</tr>", body, re.S)[1]
+
+    columns = next(p.columns for p in panel_defs(app, "room") if p.relation == "booking_backup_room")
+    assert {"room", "room.site.name", "account.sector", "attendees"} <= set(columns)
+    assert f'href="/booking/{booking}">Kick-off</a>' in row
+    assert f'href="/room/{elsewhere}">Annex (Vichy)</a>' in row  # a link: its record's title
+    assert "<td class=\"string\">Vichy</td>" in row  # a path: the value it ends on
+    assert f">{sector.label.en}<" in row  # a choice through a path: its label
+    assert row.index(f'/contact/{ann}"') < row.index(f'/contact/{bob}"')  # members by title, A to Z
+
+    members = panels(client.get(f"/contact/{ann}").text)["booking_attendees"]
+    assert members["rows"] == [booking] and members["count"] == 1
+    assert members["new"] is None  # a links relation: its members are not set on a form yet
+
+
 # -- the New button ----------------------------------------------------------------------------
 
 
