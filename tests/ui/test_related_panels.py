@@ -321,6 +321,46 @@ def test_panels_show_only_what_the_actor_may_read(base_app):
     assert seen["contact_account"]["new"] is None  # support may not create contacts
 
 
+AUDITOR = """\
+role: auditor
+label: {en: Auditor, fr: Auditeur}
+entities:
+  room: {can: [read]}
+  site: {can: [read]}
+  booking: {can: [read], hidden: [room]}
+"""
+
+
+def test_a_relation_through_a_hidden_link_shows_no_panel_and_hidden_columns_are_left_out(database_url, tmp_path):
+    """Bookings' room is hidden from auditors: the panel of the bookings in that room would tell
+    it; the backup room's panel shows, without the room column nor the paths through it."""
+    pack = write_pack(tmp_path / "audit", {"roles/auditor.yaml": AUDITOR})
+    app = make_app(database_url, [metamodel.BASE_PACK, RELATIONS, pack], SECRET_KEY="t", TESTING=True)
+    engine: Engine = app.extensions["ossature"]
+    try:
+        accounts = Accounts(engine)
+        accounts.migrate()
+        accounts.create_user("ada", "Ada Auditor", PASSWORD, ["auditor"])
+        country = create(engine, "country", {"name": "France", "code": "FR"})
+        region = create(engine, "region", {"name": "Auvergne", "country": country})
+        site = create(engine, "site", {"name": "Vichy", "city": "Vichy", "region": region})
+        mode = engine.model.value_list("room_access").values[0].code
+        room, other = (create(engine, "room", {"name": n, "site": site, "access_mode": mode}) for n in ("A", "B"))
+        booking = create(engine, "booking", {"subject": "Audit", "room": other, "backup_room": room})
+        client = app.test_client()
+        log_in(client, "ada")
+
+        response = client.get(f"/room/{room}")
+        shown = panels(response.text)
+
+        assert response.status_code == 200 and list(shown) == ["booking_backup_room"] and shown["booking_backup_room"]["rows"] == [booking]
+        labels = shown["booking_backup_room"]["headers"]
+        assert "Room" not in labels and not any(label.startswith("Room ›") for label in labels)
+        assert shown["booking_backup_room"]["new"] is None  # they may not create bookings
+    finally:
+        engine.dispose()
+
+
 # -- cost --------------------------------------------------------------------------------------
 
 

@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 from flask import current_app, request
 from markupsafe import Markup
 
+from engine.access.permissions import PermissionDenied
 from engine.records.queries import ListRequest
 from engine.records.related import related_list
 from metamodel.model import EntityDef, RelatedPanelDef, RelationDef
@@ -80,15 +81,19 @@ def related_panels(entity: EntityDef, record_id: int, lang: str) -> list[Panel]:
         source = relation.source_entity
         if not allows(source, "read") or relation.source_field in hidden_of(source):
             continue
-        panels.append(_panel(entity, record_id, relation, panel, lang))
+        try:
+            panels.append(_panel(entity, record_id, relation, panel, lang))
+        except PermissionDenied:  # a sort or column through what the actor may not read further on
+            continue
     return panels
 
 
 def _panel(entity: EntityDef, record_id: int, relation: RelationDef, panel: RelatedPanelDef, lang: str) -> Panel:
     hidden = hidden_of(relation.source_entity)
-    columns = tuple(name for name in panel.columns if name.split(".", 1)[0] not in hidden)
+    columns = tuple(name for name in panel.columns if _first_step(name) not in hidden)
+    sort = tuple(key for key in panel.sort if _first_step(key.lstrip("-")) not in hidden)
     page = _page_asked(relation.name)
-    asked = ListRequest(sort=panel.sort, page_size=panel.size, page=page, tab="all")
+    asked = ListRequest(sort=sort, page_size=panel.size, page=page, tab="all")
     result = related_list(engine().records, entity.name, record_id, relation.name, asked, acting(), fields=columns)
     layout = _layout(relation, columns, lang)
     total = result.total or 0
@@ -105,6 +110,12 @@ def _panel(entity: EntityDef, record_id: int, relation: RelationDef, panel: Rela
         next_url=_page_url(relation.name, page + 1) if page < pages else None,
         new_url=_new_url(relation, record_id, lang),
     )
+
+
+def _first_step(name: str) -> str:
+    """The characteristic of the source entity a column or sort key reads (a path's first link):
+    one hidden from the actor is left out, as the panel would tell its values."""
+    return name.split(".", 1)[0]
 
 
 def _page_asked(relation: str) -> int:
