@@ -156,6 +156,16 @@ def test_a_panels_paging_keeps_the_other_panels_page(app, room):
         f"/room/{room}?p_booking_backup_room=2&lang=en&p_booking_room=2#related-booking_room")
 
 
+def test_a_page_past_the_last_shows_the_last_and_paging_drops_notices(app, room):
+    size = size_of(app, "booking_room")
+    ids = bookings(app, room, [f"S{i:03d}" for i in range(size + 1)])
+
+    shown = panels(app.test_client().get(f"/room/{room}?p_booking_room=7&saved=1").text)["booking_room"]
+
+    assert shown["rows"] == ids[size:] and shown["next"] is None
+    assert shown["previous"] == f"/room/{room}#related-booking_room"
+
+
 def test_a_page_argument_that_is_no_page_shows_the_first(app, room):
     ids = bookings(app, room, ["One"])
     for asked in ("0", "-1", "x", "99999999999"):

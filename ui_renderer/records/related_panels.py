@@ -38,6 +38,8 @@ COLUMN_LAYOUTS = "ossature_column_layouts"
 sit above record pages: ui_renderer/home.py registers it, as the app's pages are set up)."""
 PAGE_ARGUMENT = "p_"
 """`?p_<relation>=N`: the page a panel shows."""
+KEPT_ARGUMENTS = frozenset({"lang", "add"})
+"""The record page's arguments a panel's paging links keep, besides the other panels' pages."""
 PREFILL_ARGUMENT = "prefill."
 """`/<entity>/new?prefill.<field>=<value>`: a value the new record's form starts with."""
 
@@ -95,9 +97,13 @@ def _panel(entity: EntityDef, record_id: int, relation: RelationDef, panel: Rela
     page = _page_asked(relation.name)
     asked = ListRequest(sort=sort, page_size=panel.size, page=page, tab="all")
     result = related_list(engine().records, entity.name, record_id, relation.name, asked, acting(), fields=columns)
-    layout = _layout(relation, columns, lang)
     total = result.total or 0
     pages = max(1, -(-total // panel.size))
+    if page > pages:  # past the last page (records went since the link was made): the last one
+        page = pages
+        result = related_list(engine().records, entity.name, record_id, relation.name, asked.replace(page=page),
+                              acting(), fields=columns)
+    layout = _layout(relation, columns, lang)
     return Panel(
         relation=relation.name,
         label=relation.label.get(lang),
@@ -124,8 +130,10 @@ def _page_asked(relation: str) -> int:
 
 
 def _page_url(relation: str, page: int) -> str:
-    """This page's URL with the panel on `page`, every other argument kept."""
-    args = [(key, value) for key, value in request.args.items(multi=True) if key != PAGE_ARGUMENT + relation]
+    """This page's URL with the panel on `page`, the other panels' pages, the language and the
+    characteristics shown on demand kept (not the notices of a change just made)."""
+    args = [(key, value) for key, value in request.args.items(multi=True)
+            if key in KEPT_ARGUMENTS or (key.startswith(PAGE_ARGUMENT) and key != PAGE_ARGUMENT + relation)]
     if page > 1:
         args.append((PAGE_ARGUMENT + relation, str(page)))
     return request.path + ("?" + urlencode(args) if args else "") + f"#related-{relation}"
