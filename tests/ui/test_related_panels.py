@@ -413,7 +413,8 @@ def test_owned_entities_have_no_pages(app, room):
     assert owned == ["meal"]
     client = app.test_client()
     line = booking["meals"][0]["id"]
-    for url in ("/meal/new", f"/meal/{line}", f"/meal/{line}/history", "/meal/trash"):
+    for url in ("/meal/", "/meal/new", f"/meal/{line}", f"/meal/{line}/history", "/meal/trash", "/meal/import",
+                "/meal/export.csv"):
         assert client.get(url).status_code == 404, url
     home = client.get("/").text
     assert 'href="/meal/' not in home and engine.model.entity("meal").plural.en not in home

@@ -44,8 +44,10 @@ def engine() -> Engine:
 
 
 def require_import(entity: str) -> None:
-    """404 for an unknown entity; PermissionDenied (the app's 403 page) without the import permission."""
-    if entity not in engine().model.entities:
+    """404 for an unknown or owned entity (lines come with their owner); PermissionDenied (the
+    app's 403 page) without the import permission."""
+    definition = engine().model.entities.get(entity)
+    if definition is None or definition.owned_by is not None:
         abort(404)
     engine().records.permissions.access(current_actor(), entity).require("import")
 

@@ -59,7 +59,9 @@ def _suffix() -> str:
 
 
 def _entity_or_404(entity: str) -> None:
-    if entity not in _engine().model.entities:
+    """404 for an unknown entity, and for an owned one: its records are lines of their owner's."""
+    definition = _engine().model.entities.get(entity)
+    if definition is None or definition.owned_by is not None:
         abort(404)
 
 

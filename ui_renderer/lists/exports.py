@@ -47,7 +47,8 @@ def _engine() -> Engine:
 @exports.get("/<entity>/export.<format_name>")
 def download(entity: str, format_name: str) -> ResponseReturnValue:
     engine = _engine()
-    if entity not in engine.model.entities:
+    definition = engine.model.entities.get(entity)
+    if definition is None or definition.owned_by is not None:  # lines are exported with their owner
         abort(404)
     args = {k: v for k, v in request.args.to_dict(flat=False).items() if k not in OPTION_ARGS}
     columns = "all" if request.args.get("columns") == "all" else None
