@@ -419,3 +419,6 @@ def test_owned_entities_have_no_pages(app, room):
     home = client.get("/").text
     assert 'href="/meal/' not in home and engine.model.entity("meal").plural.en not in home
     assert 'href="/booking/' in home
+    admin_page = client.get("/admin/entities/meal")
+    assert admin_page.status_code == 200
+    assert 'id="records-link"' not in admin_page.text and 'href="/admin/entities/booking' in admin_page.text
