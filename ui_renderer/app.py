@@ -26,8 +26,10 @@ from ui_renderer.exchange.jobs_pages import jobs_pages
 from ui_renderer.lists.blueprint import lists
 from ui_renderer.lists.cleanup import cleanup
 from ui_renderer.lists.exports import exports
+from ui_renderer.lists.layout import build_layout
 from ui_renderer.records.blueprint import forms
 from ui_renderer.records.duplicates import duplicates
+from ui_renderer.records.related_panels import COLUMN_LAYOUTS
 
 from .admin import register_admin
 from .api import API_PREFIX, register_api
@@ -83,6 +85,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_error_pages(app, api_prefix=API_PREFIX + "/")
     init_security(app)
     register_admin(app)
+    app.extensions[COLUMN_LAYOUTS] = build_layout  # the record pages' related panels render list columns
     app.register_blueprint(home)
     app.register_blueprint(jobs_pages)
     app.register_blueprint(imports)

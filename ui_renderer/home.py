@@ -14,11 +14,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ui_renderer.core.actor import current_actor
 from ui_renderer.core.language import request_language, sort_key
-from ui_renderer.lists.layout import build_layout
-from ui_renderer.records.related_panels import COLUMN_LAYOUTS
 
 home = Blueprint("home", __name__)
-home.record_once(lambda state: state.app.extensions.setdefault(COLUMN_LAYOUTS, build_layout))
 
 
 def engine() -> Any:

@@ -32,10 +32,11 @@ from metamodel.model import EntityDef, RelatedPanelDef, RelationDef
 from ui_renderer.core.i18n import register_words
 from .common import acting, actor_layout, allows, engine, entity_url, hidden_of, links, per_app, record_path, with_lang
 
-COLUMN_LAYOUTS = "ossature_column_layouts"
+COLUMN_LAYOUTS = "column_layouts"
 """`app.extensions` key of the function compiling list columns (labels, cell renderers):
 `ui_renderer.lists.layout.build_layout`, which record pages call without importing it (list pages
-sit above record pages: ui_renderer/home.py registers it, as the app's pages are set up)."""
+sit above record pages: `create_app` puts it there). Not an "ossature..." key: those are derived
+from the engine and dropped when the definitions change (ui_renderer/core/live_app.py)."""
 PAGE_ARGUMENT = "p_"
 """`?p_<relation>=N`: the page a panel shows."""
 KEPT_ARGUMENTS = frozenset({"lang", "add"})
@@ -169,7 +170,7 @@ def _build_layout() -> Callable[..., Any]:
     build = current_app.extensions.get(COLUMN_LAYOUTS)
     if build is None:
         raise RuntimeError(f"related panels: no column layouts (app.extensions[{COLUMN_LAYOUTS!r}]); "
-                           "register the home blueprint, which sets them")
+                           "create_app sets them")
     return build
 
 
