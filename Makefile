@@ -27,7 +27,7 @@ worker: $(INSTALLED)
 # Every test on TEST_WORKERS processes (pytest-xdist), a file's tests together on one of them.
 TEST_WORKERS ?= 2
 test: $(INSTALLED_TEST)
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # The layer contracts of .importlinter (docs/architecture.md); .ci/run runs it before the tests.
 lint: $(INSTALLED_TEST)

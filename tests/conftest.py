@@ -112,8 +112,9 @@ def make_engine(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Eng
 
 
 LONGEST_FILES = frozenset({"tests/api/test_api_schemathesis.py"})
-"""Files whose tests take minutes: they start first, so that on several workers (pytest-xdist)
-the others run beside them rather than after them."""
+"""Files whose tests take minutes: they start first, so that on several workers (pytest-xdist, with
+`--no-loadscope-reorder`: else it sends the files with the most tests first) the others run beside
+them rather than after them."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
