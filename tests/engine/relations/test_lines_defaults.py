@@ -3,26 +3,13 @@ the relations test pack): the owner's values as they will be, saved or not, read
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-import metamodel
 from engine import SYSTEM_ACTOR
 
+from relations_world import eng, relations_model  # noqa: F401 (fixtures)
 from collections_world import statements  # noqa: F401 (fixture)
 
-RELATIONS = Path(__file__).resolve().parents[2] / "metamodel" / "packs" / "relations"
-
-
-@pytest.fixture(scope="module")
-def relations_model() -> metamodel.model.Model:
-    return metamodel.load_model([metamodel.BASE_PACK, RELATIONS])
-
-
-@pytest.fixture
-def eng(make_engine, relations_model, clock):
-    return make_engine(relations_model, clock=clock)
 
 
 @pytest.fixture

@@ -3,24 +3,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
-import metamodel
 from engine import SYSTEM_ACTOR
 
-RELATIONS = Path(__file__).resolve().parents[2] / "metamodel" / "packs" / "relations"
-
-
-@pytest.fixture(scope="module")
-def relations_model() -> metamodel.model.Model:
-    return metamodel.load_model([metamodel.BASE_PACK, RELATIONS])
-
-
-@pytest.fixture
-def eng(make_engine, relations_model, clock):
-    return make_engine(relations_model, clock=clock)
+from relations_world import eng, relations_model  # noqa: F401 (fixtures)
 
 
 def test_a_list_filtered_through_links_selects_the_records_updated(eng):
