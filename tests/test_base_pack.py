@@ -11,7 +11,7 @@ from metamodel.model import ENTITY_OPERATIONS, LIST_TYPES, SYSTEM_COLUMNS, Entit
 
 PACK_DIR = Path(metamodel.BASE_PACK)
 ENTITIES = {
-    "user", "lead", "account", "contact", "opportunity", "event", "task", "ticket", "activity_report",
+    "user", "lead", "account", "contact", "opportunity", "event", "task", "ticket", "activity_report", "contact_list",
 }
 NAMED_VIEWS = {
     "my_open_leads": "lead",
@@ -395,13 +395,15 @@ def test_manager_does_everything_on_every_crm_entity_and_reads_users(model: Mode
 
 def test_sales_work_their_own_leads_and_opportunities_and_their_teams_accounts(model: Model) -> None:
     sales = model.role("sales").entities
-    assert set(sales) == {"lead", "opportunity", "account", "contact", "event", "task", "activity_report", "user"}
+    assert set(sales) == {"lead", "opportunity", "account", "contact", "event", "task", "activity_report",
+                          "contact_list", "user"}
     scopes = {name: permission.scope for name, permission in sales.items()}
     assert (scopes["lead"], scopes["opportunity"], scopes["account"], scopes["contact"]) == ("own", "own", "team", "team")
     for name in ("lead", "opportunity", "account", "contact", "activity_report"):
         assert sales[name].operations == SALES_WORK, name
-    for name in ("event", "task"):
+    for name in ("event", "task", "contact_list"):
         assert sales[name].operations == SALES_WORK | {"delete"}, name
+    assert sales["contact_list"].scope == "own"
     assert sales["user"].operations == frozenset({"read"})
     assert not any(p.hidden for p in sales.values())
     assert "budget" in sales["lead"].readonly
@@ -473,3 +475,71 @@ def test_a_task_moves_freely_and_is_complete_when_done(make_engine, model: Model
     assert (done["status"], done["percent_done"]) == ("done", 100)
     back = engine.records.move_to("task", task["id"], "to_do", anybody)
     assert back["status"] == "to_do"
+
+
+# -- relations: attendees, participants, contact lists, related panels -----------------------------
+
+PANELS = {
+    "account": ["contact_account", "opportunity_account", "event_account", "task_account", "ticket_account",
+                "activity_report_account", "subsidiaries"],
+    "lead": ["event_lead", "task_lead", "opportunity_lead"],
+    "opportunity": ["event_opportunity", "task_opportunity", "activity_report_opportunity"],
+    "ticket": ["event_ticket", "task_ticket", "activity_report_ticket"],
+    "contact": ["event_contact", "attended_events", "opportunity_contact", "task_contact", "ticket_contact",
+                "contact_lists"],
+}
+
+
+def test_events_name_their_attendees_and_participants_as_records(model: Model) -> None:
+    event = model.entity("event")
+    attendees, participants = event.field("attendees"), event.field("participants")
+    assert (attendees.type, attendees.entity, attendees.max, attendees.historized) == ("links", "contact", 200, True)
+    assert (participants.type, participants.entity, participants.max, participants.historized) == (
+        "links", "user", 50, True)
+    assert not {"related_entity", "related_id"} & set(event.fields_by_name)
+    for name in ("event", "task", "activity_report"):
+        ticket = model.entity(name).field("ticket")
+        assert (ticket.type, ticket.entity) == ("link", "ticket"), name
+    listed = event.view("list")
+    assert {"attendees", "participants"} <= set(listed.filters) and "participants" in listed.mass_update
+
+
+def test_contact_lists_hold_up_to_ten_thousand_members_shown_on_the_contact(model: Model) -> None:
+    members = model.entity("contact_list").field("members")
+    assert (members.type, members.entity, members.max, members.historized) == ("links", "contact", 10_000, True)
+    assert model.entity("contact_list").natural_key == ("name",)
+    lists = model.relation("contact", "contact_lists")
+    assert (lists.label.en, lists.label.fr, lists.entity) == ("Contact lists", "Listes de contacts", "contact")
+    attended = model.relation("contact", "attended_events")
+    assert (attended.label.en, attended.label.fr) == ("Events attended", "Événements auxquels il participe")
+    assert model.relation("contact", "event_contact").label.en == "Events"  # not "Events (Contact)"
+    assert model.relation("account", "subsidiaries").label.fr == "Filiales"
+    assert model.role("support").entities["contact_list"].operations == frozenset({"read"})
+
+
+@pytest.mark.parametrize("entity", sorted(PANELS))
+def test_forms_show_the_related_records_a_crm_user_expects(model: Model, entity: str) -> None:
+    form = model.entity(entity).view("form")
+    assert [panel.relation for panel in form.related] == PANELS[entity]
+    for panel in form.related:
+        relation = model.relation(entity, panel.relation)
+        assert_bilingual(relation.label, f"{entity}.{panel.relation}")
+        assert panel.columns and panel.sort, f"{entity}.{panel.relation}"
+        source = model.entity(relation.source_entity)
+        assert relation.source_field not in panel.columns  # the link back is the record itself
+        assert set(panel.columns) <= set(source.fields_by_name) | set(SYSTEM_COLUMNS), panel.relation
+
+
+def test_participants_take_fifty_users_and_refuse_one_more(make_engine, model: Model) -> None:
+    from engine import SYSTEM_ACTOR, RecordValidationError
+
+    engine = make_engine(model)
+    users = engine.records.create_many(
+        "user", [{"username": f"user{n}", "display_name": f"User {n}"} for n in range(51)], SYSTEM_ACTOR)
+    event = engine.records.create("event", {"subject": "Seminar", "starts_at": "2026-03-02T09:00:00",
+                                            "participants": users[:50]}, SYSTEM_ACTOR)
+    assert event["participants"] == sorted(users[:50])
+    with pytest.raises(RecordValidationError) as refused:
+        engine.records.update("event", event["id"], {"participants": users}, SYSTEM_ACTOR)
+    assert [error.rule for error in refused.value.errors["participants"]] == ["max_count"]
+    assert engine.records.get("event", event["id"])["participants"] == sorted(users[:50])
