@@ -1,14 +1,20 @@
 """Demo data for the base CRM pack: a believable French and English sales organisation.
 
 `seed_demo` fills an empty database with a few hundred linked records (users, accounts,
-contacts, leads, opportunities, events, tasks, tickets, activity reports) through the
-record service, one set-based `create_many` batch per entity, so every row goes through
-the same validation as user input. The same seed and day always give the same data.
+contacts, leads, opportunities, events, tasks, tickets, activity reports, contact lists)
+through the record service, one set-based `create_many` batch per entity, so every row goes
+through the same validation as user input. The same seed and day always give the same data.
 
 Records are consistent with their workflow: statuses are set directly on create (the
 system actor may), a converted lead links the account, contact and opportunity it became
 (the opportunity links back), a lost lead has a reason, and fields a status sets on entry
 (`on_enter`, such as an opportunity's probability) hold that value.
+
+Relations are filled as a CRM user would: a meeting's attendees are contacts of its account
+(its main contact among them) and its internal participants colleagues of the person in
+charge; support calls, tasks and reports name the ticket they follow up, on the ticket's
+account; contact lists (a newsletter, an invitation, campaign targets) hold contacts chosen
+by what they are (language, function, account type, consent to emails).
 
 Choice values and statuses are taken from the loaded `Model` (active codes only), so a
 customer pack that retires a base value or re-models a pipeline does not break seeding.
@@ -38,6 +44,7 @@ DEMO_SIZES = {
     "task": 80,
     "ticket": 40,
     "activity_report": 40,
+    "contact_list": 4,
 }
 SUBSIDIARIES = 8
 TIMED_EVENT_TYPES = ("phone_call", "meeting", "task", "demo")
@@ -244,10 +251,11 @@ class _Seeder:
         self.seed_leads()
         self.seed_opportunities()
         self.link_converted_leads()
+        self.seed_tickets()  # before the events, tasks and reports that follow them up
         self.seed_events()
         self.seed_tasks()
-        self.seed_tickets()
         self.seed_activity_reports()
+        self.seed_contact_lists()
         return dict(self.counts)
 
     def create(self, entity: str, rows: Sequence[Row]) -> list[int]:
@@ -627,10 +635,15 @@ class _Seeder:
 
     def seed_events(self) -> None:
         directions = self.codes("call_directions")
+        companies = {c.id: c for c in self.companies}
         rows = []
         for n in range(DEMO_SIZES["event"]):
-            opportunity_id, company = self.rng.choice(self.opportunities) if self.rng.random() < 0.4 \
-                else (None, self.rng.choice(self.companies))
+            ticket = self.rng.choice(self.tickets) if self.tickets and self.rng.random() < 0.15 else None
+            if ticket is not None:  # a support call or visit about a ticket, on the ticket's account
+                opportunity_id, company = None, companies[ticket["account"]]
+            else:
+                opportunity_id, company = self.rng.choice(self.opportunities) if self.rng.random() < 0.4 \
+                    else (None, self.rng.choice(self.companies))
             event_type = self.code("event_types", self.weighted(
                 {"phone_call": 35, "meeting": 30, "task": 10, "note": 10, "email_sent": 10, "demo": 5}))
             # a fifth of the events fall in the coming week, so "this week" views are never empty
@@ -650,9 +663,7 @@ class _Seeder:
                 "starts_at": starts_at,
                 "private": self.rng.random() < 0.05,
                 "account": company.id,
-                "assigned_to": company.owner,
-                "related_entity": "account",
-                "related_id": company.id,
+                "assigned_to": ticket.get("assigned_to", company.owner) if ticket else company.owner,
             }
             if event_type in TIMED_EVENT_TYPES:
                 row["ends_at"] = starts_at + dt.timedelta(minutes=minutes)
@@ -660,14 +671,18 @@ class _Seeder:
                 row["direction"] = self.rng.choice(directions)
             if event_type in ("meeting", "demo"):
                 row["location"] = self.rng.choice((f"{company.street}, {company.city}", "Visio", "Teams"))
-                row["attendees"] = ", ".join(sorted({self.rng.choice(company.locale.last_names) for _ in range(3)}))
             if contact_id is not None:
                 row["contact"] = contact_id
-            if opportunity_id is not None:
-                row.update(opportunity=opportunity_id, related_entity="opportunity", related_id=opportunity_id)
+                row["attendees"] = self.attendees(event_type, company, contact_id)
+            if event_type in ("meeting", "demo") and self.rng.random() < 0.6:
+                colleagues = [u for u in self.user_ids if u != row["assigned_to"]]
+                row["participants"] = sorted(self.rng.sample(colleagues, min(len(colleagues), self.rng.randint(1, 2))))
+            if ticket is not None:
+                row["ticket"] = ticket["id"]
+            elif opportunity_id is not None:
+                row["opportunity"] = opportunity_id
             elif self.rng.random() < 0.15:
-                lead_id = self.rng.choice(self.lead_ids)
-                row.update(lead=lead_id, related_entity="lead", related_id=lead_id)
+                row["lead"] = self.rng.choice(self.lead_ids)
             rows.append(row)
         ids = self.create("event", rows)
         past = [(i, r) for i, r in zip(ids, rows) if r["starts_at"] < self.now]
@@ -675,13 +690,26 @@ class _Seeder:
         self.reportable_events = [e for e in past if e[1]["event_type"] in ("meeting", "demo")]
         self.reportable_events += [e for e in past if e[1]["event_type"] == "phone_call"]
 
+    def attendees(self, event_type: str, company: _Company, contact_id: int) -> list[int]:
+        """Who from the customer attends: the event's contact, and for a meeting or a
+        demonstration up to two more contacts of the same account."""
+        if event_type not in ("meeting", "demo"):
+            return [contact_id] if event_type == "phone_call" else []
+        others = [c for c in company.contacts if c != contact_id]
+        return sorted([contact_id, *self.rng.sample(others, min(len(others), self.rng.randint(0, 2)))])
+
     # -- tasks -----------------------------------------------------------------------
 
     def seed_tasks(self) -> None:
+        companies = {c.id: c for c in self.companies}
         rows = []
         for _ in range(DEMO_SIZES["task"]):
-            opportunity_id, company = self.rng.choice(self.opportunities) if self.rng.random() < 0.5 \
-                else (None, self.rng.choice(self.companies))
+            ticket = self.rng.choice(self.tickets) if self.tickets and self.rng.random() < 0.15 else None
+            if ticket is not None:
+                opportunity_id, company = None, companies[ticket["account"]]
+            else:
+                opportunity_id, company = self.rng.choice(self.opportunities) if self.rng.random() < 0.5 \
+                    else (None, self.rng.choice(self.companies))
             status = self.status("task", {"to_do": 45, "in_progress": 25, "done": 22, "cancelled": 8})
             percent = {"to_do": 0, "in_progress": self.rng.randrange(10, 100, 10)}.get(
                 status, self.rng.randrange(0, 60, 10))
@@ -693,12 +721,14 @@ class _Seeder:
                 "duration_minutes": self.rng.choice((15, 30, 60, 90, 120, 240, 480)),
                 "percent_done": percent,
                 "account": company.id,
-                "assigned_to": company.owner,
+                "assigned_to": ticket.get("assigned_to", company.owner) if ticket else company.owner,
                 "status": status,
             }
             if company.contacts:
                 row["contact"] = self.rng.choice(company.contacts)
-            if opportunity_id is not None:
+            if ticket is not None:
+                row["ticket"] = ticket["id"]
+            elif opportunity_id is not None:
                 row["opportunity"] = opportunity_id
             elif self.rng.random() < 0.2:
                 row["lead"] = self.rng.choice(self.lead_ids)
@@ -739,7 +769,8 @@ class _Seeder:
                     "Fixed and confirmed with the customer.", "Corrigé et validé avec le client."))
                 row["resolved_on"] = self.day(-30, -1)
             rows.append(row)
-        self.create("ticket", rows)
+        ids = self.create("ticket", rows)
+        self.tickets = [{"id": i, **row} for i, row in zip(ids, rows)]
 
     # -- activity reports ------------------------------------------------------------
 
@@ -762,12 +793,40 @@ class _Seeder:
                                                           "Envoyer le devis sous huit jours.")),
                 "author": event["assigned_to"],
             }
-            for name in ("contact", "opportunity"):
+            for name in ("contact", "opportunity", "ticket"):
                 if name in event:
                     row[name] = event[name]
             rows.append(row)
         if rows:
             self.create("activity_report", rows)
+
+    # -- contact lists ---------------------------------------------------------------
+
+    def seed_contact_lists(self) -> None:
+        """Static lists of contacts, chosen by what the contacts are, as a marketer builds them."""
+        companies = {c.id: c for c in self.companies}
+        emailable = {i: r for i, r in self.contact_rows.items() if not r.get("do_not_email")}
+
+        def kind(contact: Row) -> str:
+            return companies[contact["account"]].account_type
+
+        chosen = [
+            ("Lettre d'information - France", "newsletter", "Clients et prospects français qui acceptent les e-mails.",
+             [i for i, r in emailable.items() if r["country"] == FRANCE.country and kind(r) in ("customer", "prospect")]),
+            ("Customer day invitation", "event_invitation", "Customers invited to the annual customer day.",
+             [i for i, r in emailable.items() if kind(r) == "customer"]),
+            ("IT decision makers", "campaign_target", "Technical decision makers for the integration offer.",
+             [i for i, r in self.contact_rows.items() if r.get("function") in ("cto", "it_manager")]),
+            ("Contacts clés grands comptes", "key_contacts", "Dirigeants des comptes clients les plus importants.",
+             [i for i, r in self.contact_rows.items()
+              if r.get("function") in ("ceo", "cfo", "sales_director") and kind(r) in ("customer", "partner")]),
+        ][: DEMO_SIZES["contact_list"]]
+        rows = [
+            {"name": name, "purpose": self.code("contact_list_purposes", purpose), "description": description,
+             "members": sorted(members), "assigned_to": self.rng.choice(self.sales_users)}
+            for name, purpose, description, members in chosen
+        ]
+        self.create("contact_list", rows)
 
 
 def _companies(ids: list[int], metas: list[dict[str, Any]]) -> list[_Company]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import metamodel
-from engine import SYSTEM_ACTOR
+from engine import SYSTEM_ACTOR, Engine
+from engine.records.related import related_list
 from ossature.demo import seed_demo
 
 
@@ -71,3 +74,69 @@ def test_demo_values_match_what_statuses_set_on_entry(make_engine):
     for task in _all(engine, "task"):
         if task["status"] == "done":
             assert task["percent_done"] == 100
+
+
+def test_demo_events_name_their_people_and_what_they_follow_up(make_engine):
+    model = metamodel.load_model([metamodel.BASE_PACK])
+    engine = make_engine(model)
+    seed_demo(engine)
+    contacts_of: dict[int, set[int]] = {}
+    for contact in _all(engine, "contact"):
+        contacts_of.setdefault(contact["account"], set()).add(contact["id"])
+    active = {user["id"] for user in _all(engine, "user") if user["active"]}
+    tickets = {ticket["id"]: ticket for ticket in _all(engine, "ticket")}
+    events = _all(engine, "event")
+
+    with_attendees = [e for e in events if e["attendees"]]
+    assert len(with_attendees) >= 40 and any(len(e["attendees"]) >= 3 for e in events)
+    for event in with_attendees:
+        assert set(event["attendees"]) <= contacts_of[event["account"]], event["id"]
+        assert event["contact"] in event["attendees"], event["id"]
+        assert len(event["attendees"]) <= model.entity("event").field("attendees").max
+    with_participants = [e for e in events if e["participants"]]
+    assert len(with_participants) >= 10
+    for event in with_participants:
+        assert set(event["participants"]) <= active and event["assigned_to"] not in event["participants"]
+        assert event["event_type"] in ("meeting", "demo")
+    followed = [e for e in events if e["ticket"]]
+    assert followed and all(e["account"] == tickets[e["ticket"]]["account"] for e in followed)
+    tasks = [t for t in _all(engine, "task") if t["ticket"]]
+    assert tasks and all(t["account"] == tickets[t["ticket"]]["account"] for t in tasks)
+    by_id = {e["id"]: e for e in events}
+    for report in _all(engine, "activity_report"):
+        assert report["ticket"] == by_id[report["event"]]["ticket"]
+
+
+def test_demo_contact_lists_hold_the_contacts_they_are_for(make_engine):
+    model = metamodel.load_model([metamodel.BASE_PACK])
+    engine = make_engine(model)
+    counts = seed_demo(engine)
+    assert counts["contact_list"] == 4
+    contacts = {c["id"]: c for c in _all(engine, "contact")}
+    lists = {cl["purpose"]: cl for cl in _all(engine, "contact_list")}
+    assert set(lists) == {"newsletter", "event_invitation", "campaign_target", "key_contacts"}
+    for contact_list in lists.values():
+        assert 5 <= len(contact_list["members"]) <= 150, contact_list["name"]
+        assert set(contact_list["members"]) <= set(contacts)
+    for purpose in ("newsletter", "event_invitation"):
+        assert not any(contacts[m]["do_not_email"] for m in lists[purpose]["members"]), purpose
+    assert {contacts[m]["function"] for m in lists["campaign_target"]["members"]} <= {"cto", "it_manager"}
+    assert all(contacts[m]["country"] == "France" for m in lists["newsletter"]["members"])
+    member = lists["campaign_target"]["members"][0]
+    shown = related_list(engine.records, "contact", member, "contact_lists", None, SYSTEM_ACTOR)
+    assert lists["campaign_target"]["id"] in [row["id"] for row in shown.rows]  # the contact's panel
+
+
+def test_the_same_seed_gives_the_same_relations(make_engine, tmp_path):
+    model = metamodel.load_model([metamodel.BASE_PACK])
+    first = make_engine(model)
+    seed_demo(first, today=dt.date(2026, 3, 2))
+    second = Engine(model, f"sqlite:///{tmp_path / 'again.db'}", files_dir=tmp_path / "again")
+    try:
+        second.migrate()
+        seed_demo(second, today=dt.date(2026, 3, 2))
+        for entity, names in (("event", ("attendees", "participants", "ticket")), ("contact_list", ("members",))):
+            assert [[r[n] for n in names] for r in _all(first, entity)] == \
+                [[r[n] for n in names] for r in _all(second, entity)], entity
+    finally:
+        second.dispose()
