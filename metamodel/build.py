@@ -178,6 +178,12 @@ def _action(action: Mapping[str, Any]) -> ActionDef:
     if "create" in action:
         create = action["create"]
         return ActionDef("create", MappingProxyType({"entity": create["entity"], "values": _expressions(create.get("values"))}))
+    if "copy" in action:
+        copy = action["copy"] or {}
+        return ActionDef("copy", MappingProxyType({
+            "entity": copy.get("entity"), "values": _expressions(copy.get("values")),
+            "except": tuple(copy.get("except", ())), "link": copy.get("link"),
+        }))
     return ActionDef(action["call"], freeze(action.get("params", {})))
 
 

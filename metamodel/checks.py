@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any, Callable, Collection, Iterable, Iterator
 
 from metamodel.errors import Problem
+from metamodel.copying import Slot, copy_plan, left_empty, spec_slots
 from metamodel.empty_operands import unguarded_operands
 from metamodel.expression_types import kind_refusal
 from metamodel.expressions import Expression, ExpressionError, compile_expression
@@ -327,9 +328,9 @@ class _Checker:
 
     def check_action(self, action: dict[str, Any], origin: Origin, users: list[_EntityNames],
                      settled: Collection[str] = ()) -> None:
-        kinds = [k for k in ("set", "create", "call") if k in action]
+        kinds = [k for k in ("set", "create", "copy", "call") if k in action]
         if len(kinds) != 1:
-            self.report(origin, "an action has exactly one of set, create or call"
+            self.report(origin, "an action has exactly one of set, create, copy or call"
                         + (f" (found {', '.join(kinds)})" if kinds else ""))
             return
         if "params" in action and kinds != ["call"]:
@@ -361,6 +362,95 @@ class _Checker:
                     if compiled is not None and not _is_constant(compiled):
                         field_type = target.spec.characteristics[field_name]["type"]
                         self.check_kind(compiled, here, users, lambda names: field_type)
+        elif "copy" in action:
+            self.check_copy(action["copy"] or {}, origin.child("copy"), users, settled)
+        elif action["call"] == "copy":
+            self.report(origin.child("call"), "'copy' is the built-in copy action: write `copy: {...}`, not a call")
+
+    def check_copy(self, copy: dict[str, Any], origin: Origin, users: list[_EntityNames],
+                   settled: Collection[str] = ()) -> None:
+        """A `copy` action: its target entity, `values`, `except` and `link` name what exists, and
+        the copy leaves no mandatory characteristic of the new record (or of its lines) empty.
+        Without `entity`, each entity using the workflow copies into itself."""
+        name = copy.get("entity")
+        if name is not None:
+            target = self.names.get(name)
+            if target is None:
+                self.report(origin.child("entity"), f"unknown entity '{name}'{did_you_mean(name, self.names)}")
+                return
+            refusal = owned_refusal(self.merged, name, "a copy action")
+            if refusal:
+                self.report(origin.child("entity"), refusal)
+                return
+        pairs = [(u, target if name is not None else u) for u in users]
+        targets = list({t.spec.name: t for _, t in pairs}.values())
+        values = copy.get("values") or {}
+        skipped = copy.get("except") or []
+        for field_name, value in values.items():
+            here = origin.child("values", field_name)
+            refusal = self.copy_field_refusal(field_name, targets, "set")
+            if refusal:
+                self.report(here, refusal, at_key=True)
+                continue
+            compiled = self.check_workflow_expression(value if isinstance(value, str) else repr(value), here, users, settled)
+            if compiled is not None:
+                for source, into in pairs:
+                    if self.check_kind(compiled, here, [source], lambda _: into.spec.characteristics[field_name]["type"]):
+                        break
+        for index, field_name in enumerate(skipped):
+            here = origin.child("except", index)
+            refusal = self.copy_field_refusal(field_name, targets, "leave out", lines=True)
+            if refusal is None and field_name in skipped[:index]:
+                refusal = f"'{field_name}' is listed twice"
+            if refusal:
+                self.report(here, refusal)
+        link = copy.get("link")
+        if link is not None:
+            self.check_copy_link(link, origin.child("link"), pairs)
+
+        def owned(entity: str) -> dict[str, Slot]:
+            spec = self.merged.entities.get(entity)
+            return spec_slots(spec.characteristics) if spec is not None else {}
+
+        reported: set[str] = set()
+        for source, into in pairs:
+            target_slots = spec_slots(into.spec.characteristics, into.spec.props.get("natural_key", ()))
+            plan = copy_plan(spec_slots(source.spec.characteristics), target_slots, skipped, owned)
+            for missing in left_empty(plan, target_slots, values, owned):
+                if missing in reported:
+                    continue
+                reported.add(missing)
+                self.report(origin, f"copying {an(source.spec.name)} record into entity '{into.spec.name}' leaves "
+                                    f"'{missing}' empty, and it is mandatory: give it in `values`, a default, or "
+                                    f"a characteristic of the same name and type to '{source.spec.name}'")
+
+    def copy_field_refusal(self, field_name: str, targets: list[_EntityNames], verb: str, *,
+                           lines: bool = False) -> str | None:
+        """Why a copy action cannot `verb` (set, leave out) `field_name` of its target entities."""
+        if field_name == "status":
+            return "'status' cannot be set by a copy action: the new record starts in its initial status"
+        if field_name in SYSTEM_COLUMNS:
+            return f"'{field_name}' cannot be set by a copy action: it is a system column"
+        for into in targets:
+            if field_name not in into.spec.characteristics:
+                hint = unknown_hint(into.spec, field_name, into.spec.characteristics)
+                return f"'{field_name}' is not a characteristic of entity '{into.spec.name}'{hint}"
+            if field_name in into.collections and not (lines and field_name in into.lines):
+                return f"'{field_name}' {SEVERAL}: a copy action cannot {verb} it"
+        return None
+
+    def check_copy_link(self, link: str, here: Origin, pairs: list[tuple[_EntityNames, _EntityNames]]) -> None:
+        """`link`: a link of every moving entity to the entity the copy creates."""
+        for source, into in pairs:
+            char = source.spec.characteristics.get(link)
+            if char is None:
+                hint = unknown_hint(source.spec, link, source.spec.characteristics)
+                self.report(here, f"'{link}' is not a characteristic of entity '{source.spec.name}'{hint}")
+                return
+            if char.get("type") != "link" or char.get("entity") != into.spec.name:
+                self.report(here, f"'{link}' of entity '{source.spec.name}' must be a link to entity "
+                                  f"'{into.spec.name}' to receive the record the copy creates")
+                return
 
     def check_assignment(self, field_name: str, value: Any, here: Origin, users: list[_EntityNames],
                          *, setter: str = "an action", settled: Collection[str] = ()) -> None:

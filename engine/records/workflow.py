@@ -1,6 +1,6 @@
 """Workflow rules of one entity: which transition may run, and what it does.
 
-`WorkflowRuntime` compiles a `WorkflowDef`'s expressions (guards, `set` and `create`
+`WorkflowRuntime` compiles a `WorkflowDef`'s expressions (guards, `set`, `create` and `copy`
 actions, `on_enter` values) once, against the entity that uses the workflow, and
 answers the questions a `Transaction` asks while moving a record. The evaluator stays
 separate from the definitions, as in state-machine libraries: the YAML is data, this
@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
+from metamodel.copying import CopyPlan, copy_plan, entity_slots
 from metamodel.expressions import Expression, ExpressionError, compile_expression
 from metamodel.model import SYSTEM_COLUMNS, ActionDef, EntityDef, Model, TransitionDef, WorkflowDef
 
@@ -64,6 +65,8 @@ class WorkflowRuntime:
         def compiled(source: str) -> Expression:  # paths through links were checked when the pack loaded
             return compile_expression(source, names, paths=lambda text: model.path(entity.name, text))
 
+        self._copy_plans: dict[str, CopyPlan] = {}
+        """What a `copy` action copies into each target entity (whatever its `except`), made once."""
         self._transitions = {t.name: t for t in workflow.transitions}
         self._guards = {t.name: compiled(t.guard) for t in workflow.transitions if t.guard}
         self._expressions: dict[str, Expression] = {}
@@ -173,11 +176,49 @@ class WorkflowRuntime:
             target_entity = self.model.entities.get(target)
             tx.create(target, self._evaluated(action.params["values"], record, target_entity, paths=paths))
             return {}
+        if action.kind == "copy":
+            return self._copy(tx, action, record, paths=paths)
         plugin_action = self.actions.get(action.kind)
         if plugin_action is None:
             raise TransitionError("unknown_action", {"action": action.kind})
         context = ActionContext(tx, self.entity.name, dict(record), transition, action.params, inputs, tx.actor, tx.model)
         return self._typed(dict(plugin_action(context) or {}))
+
+    def _copy(
+        self, tx: Transaction, action: ActionDef, record: Mapping[str, Any], *, paths: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
+        """A `copy` action: create a record of the target entity (this one by default) from
+        `record`, through `Transaction.create` (the actor's create permission, the target's rules,
+        initial status and defaults, its lines in one insert). What is copied is `copy_plan`'s
+        answer, less what the actor may not read on `record` or set on the new record; empty
+        values are left out so that the target's defaults apply; `values` then override. Returns
+        `{link: new id}` for the moving record when the action names a `link`."""
+        target = self.model.entity(action.params["entity"] or self.entity.name)
+        plan = self._copy_plans.get(target.name)
+        if plan is None:
+            plan = self._copy_plans[target.name] = copy_plan(
+                entity_slots(self.entity), entity_slots(target), (), lambda name: entity_slots(self.model.entity(name)))
+        skipped = set(action.params.get("except", ())) | tx.access(target.name, "create").protected
+        skipped |= tx.access(self.entity.name, "read").hidden
+        values: dict[str, Any] = {
+            name: record[name] for name in plan.fields
+            if name not in skipped and not is_empty(record.get(name))
+        }
+        stored: Mapping[str, Any] | None = None
+        for pair in plan.lines:
+            if pair.target in skipped or pair.source in skipped:
+                continue
+            lines = record.get(pair.source) or []
+            if any(not isinstance(line, Mapping) for line in lines):  # this transition edits them: copy the stored ones
+                stored = stored or tx.get(self.entity.name, record["id"])
+                lines = stored.get(pair.source) or []
+            values[pair.target] = [
+                {name: line[name] for name in pair.fields if not is_empty(line.get(name))} for line in lines
+            ]
+        values.update(self._evaluated(action.params["values"], record, target, paths=paths))
+        created = tx.create(target.name, values)
+        link = action.params.get("link")
+        return self._typed({link: created["id"]}) if link else {}
 
     def on_enter(self, status: str, record: Mapping[str, Any], *, paths: Mapping[str, Any] | None = None) -> dict[str, Any]:
         definition = self.definition.status(status)
@@ -229,7 +270,7 @@ class WorkflowRuntime:
 def _action_expressions(action: ActionDef) -> list[str]:
     if action.kind == "set":
         return list(action.params.values())
-    if action.kind == "create":
+    if action.kind in ("create", "copy"):
         return list(action.params.get("values", {}).values())
     return []
 
