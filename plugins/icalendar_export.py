@@ -5,11 +5,22 @@ holds the whole calendar: the calendar's own lines first, then each event as its
 comes, then the closing line. Date-times are stored in UTC, so they are written in UTC
 (`...Z`). Each event keeps the same UID across exports (`event-<id>@ossature`), so a
 calendar that imports the file again updates its events instead of duplicating them.
+
+People: each attendee (`attendees`, contacts) and internal participant (`participants`,
+users) with an email address becomes an ATTENDEE (`mailto:`, its name as CN), and the person
+in charge (`assigned_to`) the ORGANIZER. The members come with the rows: the export reads
+them for a whole chunk of events at once (one query per chunk and target, never one per
+event). When a row carries the members' records (`row.members`: characteristic -> list of
+mappings with `email` and name fields) the names are written; otherwise a cell names its
+members as an export does (a contact by its natural key, the email address; a user by its
+user name), and only the members named by an email address are written, without a CN.
+Members without an email address cannot be calendar addresses and are left out.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any, BinaryIO, Iterable, Mapping, Sequence
 
 import icalendar
@@ -23,6 +34,12 @@ PRODID = "-//Ossature//Ossature export//EN"
 END_OF_CALENDAR = b"END:VCALENDAR\r\n"
 STATUSES = {"tentative": "TENTATIVE", "confirmed": "CONFIRMED", "cancelled": "CANCELLED", "canceled": "CANCELLED"}
 """Workflow status codes an iCalendar STATUS stands for (an events workflow a pack may add)."""
+PEOPLE = ("attendees", "participants")
+"""The characteristics whose members attend: the customer's contacts, then the colleagues."""
+ORGANIZER = "assigned_to"
+NAME_FIELDS = (("display_name",), ("first_name", "last_name"), ("name",))
+"""How a member's record is named as CN, first match wins: a user, a contact, anything named."""
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 def write_calendar(stream: BinaryIO, columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> None:
@@ -67,7 +84,44 @@ def event_component(row: Mapping[str, Any]) -> icalendar.Event:
     status = STATUSES.get(str(stored.get("status") or "").lower())
     if status:
         event.add("status", status)
+    organizer = people(row, ORGANIZER)
+    if organizer:
+        event.add("organizer", _address(*organizer[0]))
+    written: set[str] = set()
+    for name in PEOPLE:
+        for email, common_name in people(row, name):
+            if email.casefold() not in written:  # a colleague also named as a contact is written once
+                written.add(email.casefold())
+                event.add("attendee", _address(email, common_name, role="REQ-PARTICIPANT"))
     return event
+
+
+def people(row: Mapping[str, Any], name: str) -> list[tuple[str, str | None]]:
+    """(email, name or None) of the members of `name` (a `links`, or a `link`) that have an email."""
+    members = getattr(row, "members", None)
+    if isinstance(members, Mapping) and name in members:
+        found = [(str(m.get("email") or "").strip(), _common_name(m)) for m in members[name] or ()]
+        return [(email, common_name) for email, common_name in found if EMAIL.fullmatch(email)]
+    value = row.get(name)
+    cells = value if isinstance(value, (list, tuple)) else () if value is None else (value,)
+    return [(str(cell), None) for cell in cells if EMAIL.fullmatch(str(cell))]
+
+
+def _common_name(member: Mapping[str, Any]) -> str | None:
+    for fields in NAME_FIELDS:
+        words = [str(member[f]).strip() for f in fields if member.get(f)]
+        if words:
+            return " ".join(words)
+    return None
+
+
+def _address(email: str, common_name: str | None, role: str | None = None) -> icalendar.vCalAddress:
+    address = icalendar.vCalAddress(f"mailto:{email}")
+    if common_name:
+        address.params["CN"] = icalendar.vText(common_name)
+    if role:
+        address.params["ROLE"] = icalendar.vText(role)
+    return address
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:

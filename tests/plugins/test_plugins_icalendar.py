@@ -140,3 +140,96 @@ def test_the_calendar_is_written_event_by_event():
     write_calendar(stream, ["subject", "starts_at"], rows())
     assert written_before == [0, 1, 2, 3, 3]
     assert [str(e["summary"]) for e in vevents(stream.getvalue())] == ["E0", "E1", "E2"]
+
+
+# -- people: ATTENDEE and ORGANIZER ------------------------------------------------------------------
+
+
+@pytest.fixture
+def people(engine, events) -> dict[str, int]:
+    contacts = engine.records.create_many("contact", [
+        {"first_name": "Ann", "last_name": "Durand", "email": "ann.durand@acme.fr"},
+        {"first_name": "Bob", "last_name": "Martin", "email": "BOB@acme.fr"},
+        {"first_name": "Carl", "last_name": "Nomail"},
+    ], SYSTEM_ACTOR)
+    users = engine.records.create_many("user", [
+        {"username": "claire", "display_name": "Claire Martin", "email": "claire@ossature-demo.com"},
+    ], SYSTEM_ACTOR)
+    engine.records.update("event", events["kickoff"], {"attendees": contacts, "participants": users,
+                                                       "assigned_to": users[0]}, SYSTEM_ACTOR)
+    return {"ann": contacts[0], "bob": contacts[1], "carl": contacts[2], "claire": users[0]}
+
+
+def addresses(event: Any, name: str = "attendee") -> list[tuple[str, dict[str, str]]]:
+    found = event.get(name)
+    found = found if isinstance(found, list) else [] if found is None else [found]
+    return [(str(address), dict(address.params)) for address in found]
+
+
+def test_attendee_contacts_are_written_with_their_email(engine, events, people):
+    by_summary = {str(e["summary"]): e for e in vevents(export_ics(engine))}
+    kickoff = by_summary["Kick-off, phase 1; Acme"]
+    # the export names contacts by their natural key, the email; a contact without one has no address
+    assert addresses(kickoff) == [("mailto:ann.durand@acme.fr", {"ROLE": "REQ-PARTICIPANT"}),
+                                  ("mailto:BOB@acme.fr", {"ROLE": "REQ-PARTICIPANT"})]
+    assert "attendee" not in by_summary["Call back"] and "organizer" not in by_summary["Call back"]
+
+
+class RowWithMembers(ExportRow):
+    """An export row carrying its members' records (what a format reading names receives)."""
+
+    __slots__ = ("members",)
+
+    def __init__(self, values, stored, members):
+        super().__init__(values, stored)
+        self.members = members
+
+
+def test_members_records_give_names_an_organizer_and_no_address_twice():
+    stamp = dt.datetime(2026, 1, 1, 9, 0)
+    members = {
+        "attendees": [{"id": 1, "email": "ann@acme.fr", "first_name": "Ann", "last_name": "Durand, Jr"},
+                      {"id": 2, "email": None, "first_name": "Carl", "last_name": "Nomail"},
+                      {"id": 3, "email": "not an email", "last_name": "Odd"}],
+        "participants": [{"id": 7, "email": "claire@ossature.com", "display_name": "Claire Martin"},
+                         {"id": 8, "email": "ANN@acme.fr", "display_name": "Ann (also a user)"}],
+        "assigned_to": [{"id": 7, "email": "claire@ossature.com", "display_name": "Claire Martin"}],
+    }
+    row = RowWithMembers({"id": 9, "subject": "Review", "starts_at": stamp}, {"id": 9, "updated_at": stamp}, members)
+    event = icalendar.Event.from_ical(event_component(row).to_ical())
+    assert addresses(event) == [
+        ("mailto:ann@acme.fr", {"CN": "Ann Durand, Jr", "ROLE": "REQ-PARTICIPANT"}),
+        ("mailto:claire@ossature.com", {"CN": "Claire Martin", "ROLE": "REQ-PARTICIPANT"}),
+    ]
+    assert addresses(event, "organizer") == [("mailto:claire@ossature.com", {"CN": "Claire Martin"})]
+
+
+def test_members_are_read_per_chunk_not_per_event(engine, people):
+    """Ten or forty events with attendees: the export runs as many statements."""
+    import sqlalchemy as sa
+
+    def statements() -> int:
+        seen: list[str] = []
+
+        def record(*args: Any) -> None:
+            seen.append(args[2])
+
+        sa.event.listen(engine.db, "before_cursor_execute", record)
+        try:
+            export_ics(engine)
+        finally:
+            sa.event.remove(engine.db, "before_cursor_execute", record)
+        return len(seen)
+
+    contacts = [people["ann"], people["bob"]]
+
+    def add(count: int) -> None:
+        engine.records.create_many("event", [
+            {"subject": f"Visit {n}", "starts_at": "2026-04-01T09:00:00", "attendees": contacts,
+             "participants": [people["claire"]]} for n in range(count)], SYSTEM_ACTOR)
+
+    add(10)
+    few = statements()
+    add(30)
+    assert statements() == few
+    assert sum(len(addresses(e)) == 2 for e in vevents(export_ics(engine))) == 41  # and the kick-off
