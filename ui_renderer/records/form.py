@@ -9,6 +9,7 @@ field with the same value reformatted.
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any, Mapping
 
 from flask import abort, jsonify, redirect, request
@@ -25,10 +26,14 @@ from .common import (
 from .form_state import (
     FormState, as_form, comparable, field_renderer, is_blank, prepare_links, read_values, readonly_values,
 )
+from .form_collections import (
+    CollectionRenderer, Editor, apply_row_action, cell_widgets, changed as collection_changes, editors, member_titles,
+    place_errors, prefill_members, read_collections, record_values, titled_link_cells,
+)
 from .related_panels import prefilled, related_panels
 from .status import workflow_panel
 from ui_renderer.core.i18n import format_datetime, words
-from ui_renderer.core.widgets import FormLayout, default_values, display, form_values
+from ui_renderer.core.widgets import FieldRenderer, FormLayout, LinkWidgets, default_values, display, form_values
 
 
 def new(entity: str) -> ResponseReturnValue:
@@ -37,17 +42,20 @@ def new(entity: str) -> ResponseReturnValue:
     layout = actor_layout(entity, lang, "create")
     if not allows(entity, "create"):
         abort(403)
+    found = editors(layout, "create")
     if request.method == "GET":
         state = FormState(values=default_values(layout), shown=shown_on_demand(layout))
-        prefill(layout, state, lang)
+        for editor in found.values():
+            state.values[editor.name] = []
+        prefill(layout, state, lang, found)
         return render_form(definition, None, state)
-    state, inputs = read_posted(layout, default_values(layout))
+    state, inputs = read_posted(layout, default_values(layout), found)
     if still_filling(state):
         return render_form(definition, None, state, status=422 if state.errors else 200)
     try:
         created = engine().records.create(entity, inputs, acting())
     except RecordValidationError as error:
-        state.add_errors(layout, rule_messages(error.errors, lang), inputs)
+        refused(layout, state, found, error, inputs, lang)
         return render_form(definition, None, state, status=422)
     return redirect(page_url("forms.edit", entity=entity, record_id=created["id"], created=1), 303)
 
@@ -57,24 +65,39 @@ def edit(entity: str, record_id: int) -> ResponseReturnValue:
     lang = page_language()
     layout = actor_layout(entity, lang)
     current = live_record(entity, record_id)
+    found = editors(layout, "update", record_id)
     original = form_values(layout, current)
+    record_values(found, current, original)
     if request.method == "GET":
         return render_form(definition, current, FormState(values=dict(original), shown=shown_on_demand(layout)))
-    state, inputs = read_posted(layout, original)
+    state, inputs = read_posted(layout, original, found)
     version = posted_version()
     if still_filling(state):
         return render_form(definition, current, state, status=422 if state.errors else 200, version=version)
-    changes = {name: value for name, value in inputs.items() if comparable(value) != comparable(original.get(name))}
+    changes = {
+        name: value for name, value in inputs.items()
+        if name not in found and comparable(value) != comparable(original.get(name))
+    }
+    changes.update(collection_changes(found, {n: v for n, v in inputs.items() if n in found}, current))
     if not changes and version == current["version"]:
         return redirect(page_url("forms.edit", entity=entity, record_id=record_id, unchanged=1), 303)
     try:
         engine().records.update(entity, record_id, changes, acting(), version=version)
     except RecordValidationError as error:
-        state.add_errors(layout, rule_messages(error.errors, lang), inputs)
+        refused(layout, state, found, error, inputs, lang)
         return render_form(definition, current, state, status=422, version=version)
     except ConflictError as error:
         return conflict_page(definition, layout, error.current, version, inputs, state)
     return redirect(page_url("forms.edit", entity=entity, record_id=record_id, saved=1), 303)
+
+
+def refused(
+    layout: FormLayout, state: FormState, found: Mapping[str, Editor], error: RecordValidationError,
+    inputs: Mapping[str, Any], lang: str,
+) -> None:
+    """The engine's errors next to their fields, those of lines at their cell or row."""
+    messages, placed = place_errors(found, rule_messages(error.errors, lang), state, lang)
+    state.add_errors(layout, messages, [*inputs, *placed])
 
 
 def lookup(entity: str) -> ResponseReturnValue:
@@ -84,27 +107,38 @@ def lookup(entity: str) -> ResponseReturnValue:
     return jsonify([{"id": int(o.value), "title": o.label} for o in found])
 
 
-def prefill(layout: FormLayout, state: FormState, lang: str) -> None:
+def prefill(layout: FormLayout, state: FormState, lang: str, found: Mapping[str, Editor]) -> None:
     """The values `?prefill.<field>=<value>` starts a new record's form with (a related panel's
-    "New" sets its link): read as posted values of the characteristics the actor may set, so a
-    link naming no record is the same error under the field; other names are ignored."""
+    "New" sets its link, or a member of its `links`: `?prefill.attendees=12`): read as posted
+    values of the characteristics the actor may set, so a link naming no record is the same
+    error under the field; other names are ignored."""
     asked = prefilled(request.args)
     widgets = [w for w in layout.editable(state.shown) if w.name in asked and w.kind != "multi_choice"]
     for w in widgets:
         if w.kind == "boolean" and asked[w.name] not in ("true", "1", "on"):
             asked[w.name] = ""
     read_values(widgets, MultiDict(asked), lang, state)
+    prefill_members(found, asked, lang, state)
 
 
-def read_posted(layout: FormLayout, values: Mapping[str, Any]) -> tuple[FormState, dict[str, Any]]:
-    """The posted form over `values`: what the page shows again, and the inputs for the engine."""
+def read_posted(
+    layout: FormLayout, values: Mapping[str, Any], found: Mapping[str, Editor]
+) -> tuple[FormState, dict[str, Any]]:
+    """The posted form over `values`: what the page shows again, and the inputs for the engine
+    (a lines editor's button posted without JavaScript is applied to the rows shown again)."""
     state = FormState(values=dict(values), shown=shown_on_demand(layout, request.form))
-    return state, read_values(layout.editable(state.shown), request.form, page_language(), state)
+    lang = page_language()
+    inputs = read_values(layout.editable(state.shown), request.form, lang, state)
+    inputs.update(read_collections(found, request.form, lang, state))
+    apply_row_action(request.form.get("_action", ""), found, state)
+    return state, inputs
 
 
 def still_filling(state: FormState) -> bool:
-    """The user asked for another characteristic, or a link names no single record: no save yet."""
-    return request.form.get("_action") == "add" or bool(state.errors)
+    """The user asked for another characteristic, a row or a member, or a link names no single
+    record: no save yet."""
+    action = request.form.get("_action", "")
+    return action == "add" or action.startswith(("line:", "pick:")) or bool(state.errors)
 
 
 def shown_on_demand(layout: FormLayout, form: MultiDict | None = None) -> set[str]:
@@ -133,6 +167,11 @@ def render_form(
     if record is not None:
         state.shown.update(n for n in layout.on_demand if not is_blank(state.values.get(n)))
     found = prepare_links(layout.editable(layout.on_demand), state)
+    collections = editors(layout, "update" if record is not None else "create", record_id)
+    cells = cell_widgets(collections, state.values)
+    titled_link_cells(cells, state.values)
+    for prefix, column in cells:
+        prepare_links([column], state, prefix, found)
     tab_errors = {
         tab.key for tab in layout.tabs
         if any(w.name in state.errors for section in tab.sections for w in section.widgets)
@@ -155,7 +194,7 @@ def render_form(
         layout=layout,
         record=record,
         state=state,
-        field=field_renderer(state, found, readonly_values(layout, record, lang), record),
+        field=form_renderer(state, found, layout, record, collections, lang),
         addable=[layout.widgets[n] for n in layout.on_demand if n not in state.shown],
         tab_errors=tab_errors,
         heading=heading,
@@ -171,6 +210,20 @@ def render_form(
         problem=problem,
         list_url=list_url(entity.name),
         last_change=format_datetime(record["updated_at"], lang) if record and record.get("updated_at") else None,
+    )
+
+
+def form_renderer(
+    state: FormState, found: LinkWidgets, layout: FormLayout, record: dict[str, Any] | None,
+    collections: Mapping[str, Editor], lang: str,
+) -> FieldRenderer:
+    """The rows of the form, the editors of its `links` and `lines` in place of their read-only rows."""
+    plain = field_renderer(state, found, readonly_values(layout, record, lang), record)
+    if not collections:
+        return plain
+    return CollectionRenderer(
+        **{f.name: getattr(plain, f.name) for f in fields(FieldRenderer)},
+        editors=collections, titles=member_titles(collections, state.values), lang=lang,
     )
 
 
@@ -242,10 +295,17 @@ def conflict_page(
     """
     read = values_at_version(entity.name, current, version)
     opened = form_values(layout, read)
-    mine = {name for name, value in inputs.items() if comparable(value) != comparable(opened.get(name))}
+    found = editors(layout, "update", current["id"])
+    mine = {
+        name for name, value in inputs.items() if name not in found and comparable(value) != comparable(opened.get(name))
+    }
+    mine.update(collection_changes(found, {n: v for n, v in inputs.items() if n in found}, read))
     rows = conflict_rows(layout, read, current, {name: inputs[name] for name in mine}, page_language())
     merged = FormState(values=form_values(layout, current), shown=state.shown, labels=state.labels)
+    record_values(found, current, merged.values)
     merged.values.update({name: state.values[name] for name in mine})
+    for name in mine & set(found):  # the user's rows and members, their cells with them
+        merged.values.update({key: value for key, value in state.values.items() if key.startswith(name + "-")})
     return render_form(entity, current, merged, status=409, conflict=rows, version=current["version"])
 
 
@@ -270,11 +330,12 @@ def conflict_rows(
     """Per characteristic changed by someone else or by the user: the value read, now, and the user's edit."""
     link_ids: dict[str, set[int]] = {}
     for name, w in layout.widgets.items():
-        if w.kind == "link":
+        if w.kind in ("link", "links"):
             for source in (read, current, edits):
                 value = source.get(name)
-                if value not in (None, "") and str(value).isdigit():
-                    link_ids.setdefault(w.target or "", set()).add(int(value))
+                for one in value if isinstance(value, list) else [value]:
+                    if one not in (None, "") and str(one).isdigit():
+                        link_ids.setdefault(w.target or "", set()).add(int(one))
     link_titles = {target: links().titles(target, ids) for target, ids in link_ids.items()}
     rows = []
     for name, w in layout.widgets.items():

@@ -91,7 +91,11 @@ def read_values(widgets: Iterable[Widget], form: MultiDict, lang: str, state: Fo
 
 
 def comparable(value: Any) -> Any:
-    return sorted(value) if isinstance(value, list) else value
+    """A form value compared regardless of order (a multi_choice's codes, a set of members);
+    a list of lines keeps its order, which is theirs."""
+    if isinstance(value, list) and not any(isinstance(item, dict) for item in value):
+        return sorted(value, key=str)
+    return value
 
 
 def as_form(w: Widget, value: Any) -> Any:

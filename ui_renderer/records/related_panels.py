@@ -31,6 +31,7 @@ from metamodel.model import EntityDef, RelatedPanelDef, RelationDef
 
 from ui_renderer.core.i18n import register_words
 from .common import acting, actor_layout, allows, engine, entity_url, hidden_of, links, per_app, record_path, with_lang
+from .form_collections import editors
 
 COLUMN_LAYOUTS = "column_layouts"
 """`app.extensions` key of the function compiling list columns (labels, cell renderers):
@@ -76,7 +77,8 @@ class Panel:
 
 
 def related_panels(entity: EntityDef, record_id: int, lang: str) -> list[Panel]:
-    """The panels of the record's form the actor may read, in the form's order."""
+    """The panels of the record's form the actor may read, in the form's order (the page has
+    just read the record as the actor: the panels do not read it again)."""
     model = engine().model
     panels = []
     for panel in entity.view("form").related:
@@ -97,13 +99,14 @@ def _panel(entity: EntityDef, record_id: int, relation: RelationDef, panel: Rela
     sort = tuple(key for key in panel.sort if _first_step(key.lstrip("-")) not in hidden)
     page = _page_asked(relation.name)
     asked = ListRequest(sort=sort, page_size=panel.size, page=page, tab="all")
-    result = related_list(engine().records, entity.name, record_id, relation.name, asked, acting(), fields=columns)
+    result = related_list(engine().records, entity.name, record_id, relation.name, asked, acting(), fields=columns,
+                          record_read=True)
     total = result.total or 0
     pages = max(1, -(-total // panel.size))
     if page > pages:  # past the last page (records went since the link was made): the last one
         page = pages
         result = related_list(engine().records, entity.name, record_id, relation.name, asked.replace(page=page),
-                              acting(), fields=columns)
+                              acting(), fields=columns, record_read=True)
     layout = _layout(relation, columns, lang)
     return Panel(
         relation=relation.name,
@@ -142,12 +145,17 @@ def _page_url(relation: str, page: int) -> str:
 
 def _new_url(relation: RelationDef, record_id: int, lang: str) -> str | None:
     """The source entity's new form with the link set to this record, when the actor may create
-    such records and set that link (a `links` relation's members are not set on a form yet)."""
-    if relation.kind != "link" or not allows(relation.source_entity, "create"):
+    such records and set that link, or add a member to that `links` (`?prefill.attendees=12`)."""
+    if relation.kind not in ("link", "links") or not allows(relation.source_entity, "create"):
         return None
-    widget = actor_layout(relation.source_entity, lang, "create").widgets.get(relation.source_field)
-    if widget is None or widget.readonly:
-        return None
+    layout = actor_layout(relation.source_entity, lang, "create")
+    if relation.kind == "links":
+        if relation.source_field not in editors(layout, "create"):
+            return None
+    else:
+        widget = layout.widgets.get(relation.source_field)
+        if widget is None or widget.readonly:
+            return None
     base = entity_url("forms.new", relation.source_entity).split("?", 1)[0]
     return with_lang(base, **{PREFILL_ARGUMENT + relation.source_field: record_id})
 
