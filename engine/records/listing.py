@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 def list_records(
     service: RecordService, entity: str, request: ListRequest | None = None, *, actor: Actor | None = None,
     fields: Iterable[str] | None = None, where: Iterable[sa.ColumnElement[bool]] = (), walk: bool | None = None,
+    count_after: bool = False,
 ) -> ListResult:
     """One page of `entity`'s list view `request.view`: rows, the total, counts per group.
 
@@ -37,7 +38,8 @@ def list_records(
     default every column characteristic and the view's path and `links` columns (a `links`
     value is its sorted member ids, read for the whole page by one query). A path the actor
     may not read in full is left out of the rows. `where`: more conditions on the entity's table (a
-    related panel's link to its record); `walk`: impose a plan (tests compare them)."""
+    related panel's link to its record); `walk`: impose a plan (tests compare them);
+    `count_after`: count a first page only when it is full (see `query_plan.read_list`)."""
     request = request or ListRequest()
     table = service.table(entity)
     definition = service.model.entity(entity)
@@ -52,7 +54,7 @@ def list_records(
                 if is_path(name) or getattr(definition.fields_by_name.get(name), "type", None) == "links"]
         shown = [name for name in fields if not is_path(name) or not joins.reader.is_hidden(joins.path(name))]
         result = read_list(tx.conn, table, request, conditions, fields=shown, hidden=access.hidden, joins=joins,
-                           walk=walk)
+                           walk=walk, count_after=count_after)
         links = [name for name in dict.fromkeys(shown) if not is_path(name) and name not in access.hidden
                  and name in definition.fields_by_name and definition.field(name).type == "links"]
         if links and result.rows:

@@ -126,7 +126,7 @@ class Counted:
 def read_list(
     conn: sa.Connection, table: sa.Table, request: ListRequest, conditions: Sequence[sa.ColumnElement[bool]], *,
     fields: Iterable[str] | None = None, hidden: frozenset[str] = frozenset(), walk: bool | None = None,
-    joins: PathJoins | None = None,
+    joins: PathJoins | None = None, count_after: bool = False,
 ) -> ListResult:
     """One page of a list: the total, the page's rows (plain dicts), the counts per group.
 
@@ -135,9 +135,12 @@ def read_list(
     `walk`: impose a plan rather than choose it from the total (tests compare the two);
     `joins`: the paths the conditions read, and those `fields` and the sort name (a row holds
     a path's value under its text). The matches are counted once, as `request.total` asks
-    (see `count_matches`).
+    (see `count_matches`). `count_after`: a first page is read before its count, in the
+    database's own plan, and counted only when it is full: a related panel's few records are
+    all on its page, and their count is the page's length.
     """
     dialect = conn.dialect.name
+    fields = None if fields is None else list(fields)
     if request.search:
         conditions = _with_search_index(conn, table, conditions, joins)
     if request.search or request.contains:
@@ -149,8 +152,18 @@ def read_list(
     # Without a total, the page after a cursor takes the plan of the page before (its window is
     # the same: one page): a walk through a whole list counts once, on its first page.
     hinted = planned and request.total == "none" and request.after is not None and request.after_walk is not None
-    counted = count_matches(conn, table, request, conditions, window, planned=planned and not hinted,
-                            sort_indexed=sort_is_indexed(table, keys[0]), joins=joins)
+    early: tuple[list[str], list[sa.Row[Any]]] | None = None
+    if (count_after and walk is None and request.total == "exact" and offset == 0 and request.after is None
+            and not request.group):
+        found = conn.execute(page_statement(dialect, table, request, conditions, walk=False,
+                                            read=_page_columns(table, request, fields, joins), peek=1, keys=keys,
+                                            joins=joins))
+        early = (list(found.keys()), found.all())
+    if early is not None and len(early[1]) <= request.page_size:
+        counted = Counted(len(early[1]), True, None)
+    else:
+        counted = count_matches(conn, table, request, conditions, window, planned=planned and not hinted,
+                                sort_indexed=sort_is_indexed(table, keys[0]), joins=joins)
     records: list[dict[str, Any]] = []
     last: sa.Row[Any] | None = None
     more = False
@@ -166,20 +179,19 @@ def read_list(
             plan = PagePlan(False, "the sort has no index: the matches are sorted")
         else:
             plan = PagePlan(False, "the database chooses with the parameters' values")
-        wanted: list[Any] = list(table.c) if fields is None else [
-            table.c[name] for name in dict.fromkeys(("id", "version", *fields)) if name in table.c]
-        if fields is not None and joins is not None:
-            wanted += [joins.labelled(name) for name in dict.fromkeys(fields) if is_path(name)]
-        extra = [_labelled(key, name, joins) for key, (name, _) in zip(keys, key_items(request.sort))
-                 if name not in {c.name for c in wanted}]  # for the cursor
+        wanted = _wanted(table, fields, joins)
         # One row more than the page says whether another follows, where the total cannot say it:
         # it is not counted whole, or the page starts after a cursor rather than at an offset.
         by_offset = counted.exact and request.after is None
-        peek = 0 if by_offset else 1
-        found = conn.execute(page_statement(dialect, table, request, conditions, walk=plan.walk,
-                                            read=[*wanted, *extra], peek=peek, keys=keys, joins=joins))
-        columns = list(found.keys())
-        rows = found.all()  # a page and one at most: fetched at once rather than row by row
+        if early is not None:  # read before the count (`count_after`), in the database's plan
+            plan = PagePlan(False, "read through the filter before its count")
+            columns, rows = early
+        else:
+            found = conn.execute(page_statement(dialect, table, request, conditions, walk=plan.walk,
+                                                read=_page_columns(table, request, fields, joins),
+                                                peek=0 if by_offset else 1, keys=keys, joins=joins))
+            columns = list(found.keys())
+            rows = found.all()  # a page and one at most: fetched at once rather than row by row
         more = offset + len(rows) < counted.matching if by_offset else len(rows) > request.page_size
         del rows[request.page_size:]
         shown = [i for i, name in enumerate(columns[:len(wanted)]) if name not in hidden]
@@ -202,6 +214,25 @@ def read_list(
                   conn.execute(group_statement(dialect, table, request.group, conditions, few=few, joins=joins))]
     total, capped = _answered_total(request, counted)
     return ListResult(request, records, total, groups, next_after, capped)
+
+
+def _wanted(table: sa.Table, fields: Iterable[str] | None, joins: PathJoins | None) -> list[Any]:
+    """The columns a page's rows hold: `fields` (and `id`, `version`), paths as their joins read them."""
+    wanted: list[Any] = list(table.c) if fields is None else [
+        table.c[name] for name in dict.fromkeys(("id", "version", *fields)) if name in table.c]
+    if fields is not None and joins is not None:
+        wanted += [joins.labelled(name) for name in dict.fromkeys(fields) if is_path(name)]
+    return wanted
+
+
+def _page_columns(table: sa.Table, request: ListRequest, fields: Iterable[str] | None,
+                  joins: PathJoins | None) -> list[Any]:
+    """What a page's statement reads: the rows' columns, then the sort's keys the cursor needs."""
+    wanted = _wanted(table, fields, joins)
+    names = {c.name for c in wanted}
+    keys = list_sort_keys(table, request.sort, joins)
+    return [*wanted, *(_labelled(key, name, joins) for key, (name, _) in zip(keys, key_items(request.sort))
+                       if name not in names)]
 
 
 def count_matches(

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 def related_list(
     service: RecordService, entity: str, record_id: int, relation: str, request: ListRequest | None,
     actor: Actor | None, *, form: str = "form", fields: Iterable[str] | Literal["panel"] | None = "panel",
+    record_read: bool = False,
 ) -> ListResult:
     """A page of the records of `relation` of record `record_id` of `entity`, as `actor` may read
     them (the record itself must be theirs to read: NotFoundError or PermissionDenied otherwise).
@@ -38,12 +39,15 @@ def related_list(
     view whose panel gives the columns and defaults (the entity's form unless told). `fields`:
     what the rows hold: the panel's columns ("panel"), the whole records as a list of the source
     entity gives them (None, see `listing.list_records`), or these characteristics and paths. A
-    relation through a characteristic the actor may not see is refused: it would tell its values."""
+    relation through a characteristic the actor may not see is refused: it would tell its values.
+    `record_read`: the caller has just read the record as `actor` (its page), so it is not read
+    again. A first page is counted only when full: a panel's records mostly fit on it."""
     try:
         definition = service.model.relation(entity, relation)
     except UnknownRelation:
         raise NotFoundError(f"{entity} relation", relation) from None
-    service.get(entity, record_id, actor=actor)  # the record is the actor's to read
+    if not record_read:
+        service.get(entity, record_id, actor=actor)  # the record is the actor's to read
     hidden = service.permissions.access(actor, definition.source_entity, "read").hidden
     if definition.source_field in hidden:
         raise PermissionDenied(definition.source_entity, "read", f"no access to {definition.source_field}")
@@ -52,7 +56,7 @@ def related_list(
     table = service.table(definition.source_entity)
     return list_records(service, definition.source_entity, request, actor=actor,
                         fields=panel.columns if fields == "panel" else fields,
-                        where=[relation_condition(service, definition, table, record_id)])
+                        where=[relation_condition(service, definition, table, record_id)], count_after=True)
 
 
 def related_panel(service: RecordService, entity: str, relation: RelationDef, form: str = "form") -> RelatedPanelDef:
