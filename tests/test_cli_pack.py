@@ -67,7 +67,7 @@ def copy_pack(source: Path, target: Path, version: str | None = None) -> Path:
 def test_validate_accepts_a_pack_that_fits_the_base_pack(runner):
     result = run(runner, pack, "validate", ROOMS)
     assert result.exit_code == 0, result.output
-    assert result.stdout == "ok: pack rooms 1.0.0 (requires base >=1.0, <2): 10 entities, 20 lists, 4 workflows\n"
+    assert result.stdout == "ok: pack rooms 1.0.0 (requires base >=1.0, <2): 11 entities, 21 lists, 4 workflows\n"
 
 
 def test_validate_refuses_a_pack_that_requires_another_base_version(runner):
@@ -248,7 +248,7 @@ def test_export_then_install_on_a_fresh_database_gives_the_same_model(runner, in
 
     validated = run(runner, pack, "validate", tmp_path / "exported")
     assert validated.exit_code == 0, validated.output
-    assert validated.stdout.startswith("ok: pack admin_overlay 1.0.2 (requires base >=1.0.0, <2): 10 entities")
+    assert validated.stdout.startswith("ok: pack admin_overlay 1.0.2 (requires base >=1.0.0, <2): 11 entities")
 
     source_model = installation.load().model
     with scratch_databases(tmp_path / "next_customer") as fresh_url:

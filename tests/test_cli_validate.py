@@ -125,7 +125,7 @@ def test_validate_accepts_what_the_plugins_provide(runner: CliRunner, tmp_path: 
     result = invoke(runner, "validate", str(pack))
 
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("ok: 10 entities,")
+    assert result.stdout.startswith("ok: 11 entities,")
 
 
 def test_validate_prints_warnings_and_succeeds(runner: CliRunner, tmp_path: Path) -> None:
@@ -141,7 +141,7 @@ def test_validate_prints_warnings_and_succeeds(runner: CliRunner, tmp_path: Path
     assert warning == ("warning: p/entities/gadget.yaml:7: characteristics.total.default_expr: 'quantity' "
                        "may be empty (it is not mandatory), and the expression fails on a record without it: "
                        "guard it, e.g. (quantity or 0), or '... if quantity != None else ...'")
-    assert ok.startswith("ok: 10 entities,") and ok.endswith(", 1 warning(s)")
+    assert ok.startswith("ok: 11 entities,") and ok.endswith(", 1 warning(s)")
 
 
 @pytest.mark.parametrize("count", [MAX_PROBLEMS, MAX_PROBLEMS + 1])
