@@ -44,7 +44,7 @@ DEMO_SIZES = {
     "task": 80,
     "ticket": 40,
     "activity_report": 40,
-    "contact_list": 4,
+    "contact_list": 6,
 }
 SUBSIDIARIES = 8
 TIMED_EVENT_TYPES = ("phone_call", "meeting", "task", "demo")
@@ -820,6 +820,11 @@ class _Seeder:
             ("Contacts clés grands comptes", "key_contacts", "Dirigeants des comptes clients les plus importants.",
              [i for i, r in self.contact_rows.items()
               if r.get("function") in ("ceo", "cfo", "sales_director") and kind(r) in ("customer", "partner")]),
+            ("UK prospects - spring follow-up", "prospecting", "British prospects to call back this spring.",
+             [i for i, r in self.contact_rows.items()
+              if r["country"] == BRITAIN.country and kind(r) == "prospect" and not r.get("do_not_call")]),
+            ("Partenaires - salon annuel", "event_invitation", "Partenaires et fournisseurs invités au salon.",
+             [i for i, r in emailable.items() if kind(r) in ("partner", "supplier")]),
         ][: DEMO_SIZES["contact_list"]]
         rows = [
             {"name": name, "purpose": self.code("contact_list_purposes", purpose), "description": description,

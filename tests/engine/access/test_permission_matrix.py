@@ -227,14 +227,14 @@ def rolled_back(engine: Engine, actor: Actor, work: Callable[[Transaction], str]
 
 
 def new_values(engine: Engine, entity: str, record_id: int, serial: int) -> dict[str, Any]:
-    """A new record's values: a stored one's, less what any role protects, links and empties,
-    unique values made new."""
+    """A new record's values: a stored one's, less what any role protects, links (`link` and
+    `links`: records the actor may not read) and empties, unique values made new."""
     stored = engine.records.get(entity, record_id)
     protected = protected_anywhere(entity)
     values: dict[str, Any] = {}
     for f in MODEL.entity(entity).fields:
         value = stored.get(f.name)
-        if value is None or f.name in protected or f.type == "link":
+        if value is None or f.name in protected or f.type in ("link", "links"):
             continue
         if f.unique:
             value = f"m{serial}.{value}" if f.type == "email" else f"{value}-m{serial}"
