@@ -437,6 +437,9 @@ class _Checker:
                 return f"'{field_name}' is not a characteristic of entity '{into.spec.name}'{hint}"
             if field_name in into.collections and not (lines and field_name in into.lines):
                 return f"'{field_name}' {SEVERAL}: a copy action cannot {verb} it"
+            if verb == "set" and into.spec.characteristics[field_name].get("readonly"):
+                return (f"'{field_name}' of entity '{into.spec.name}' is read-only: the copy creates the record "
+                        f"with the rights of the user running the transition, who cannot set it")
         return None
 
     def check_copy_link(self, link: str, here: Origin, pairs: list[tuple[_EntityNames, _EntityNames]]) -> None:

@@ -16,11 +16,14 @@ from ossature.commands.common import configured_model, database_failure, fail, o
 def seed_demo_command() -> None:
     """Fill an empty database with demo records and demo logins (does nothing if data exists).
 
-    Every demo login's password is OSSATURE_DEMO_PASSWORD (default: ossature-demo).
+    Then each pack's own demo records (`demo/*.yaml` in its folder, ossature/pack_demo.py), into
+    the entities that have none yet. Every demo login's password is OSSATURE_DEMO_PASSWORD
+    (default: ossature-demo).
     """
     import os
 
     from ossature.demo import DEMO_PASSWORD, seed_demo, seed_demo_logins
+    from ossature.pack_demo import DemoError, seed_pack_demo
 
     model = configured_model()
     url = settings.database_url()
@@ -28,8 +31,12 @@ def seed_demo_command() -> None:
     try:
         require_migrated(engine)
         counts = seed_demo(engine)
+        for entity, count in seed_pack_demo(engine).items():
+            counts[entity] = counts.get(entity, 0) + count
         password = os.environ.get("OSSATURE_DEMO_PASSWORD") or DEMO_PASSWORD
         logins = seed_demo_logins(engine, password) if "user" in model.entities else []
+    except DemoError as error:
+        fail([f"error: {problem}" for problem in error.problems])
     except SQLAlchemyError as error:
         database_failure(url, error)
     finally:

@@ -135,6 +135,8 @@ ERRORS = [
     ('{entity: purchase, values: {items: "1"}}', "copy.values.items: 'items' holds several records: a copy action cannot set it"),
     ('{entity: purchase, values: {quote: "titel"}}', "copy.values.quote: unknown name 'titel'"),
     ('{entity: purchase, values: {revision: "title"}}', "copy.values.revision:"),
+    ('{values: {sent_on: "today()"}}',
+     "copy.values.sent_on: 'sent_on' of entity 'quote' is read-only: the copy creates the record with the rights"),
     ('{entity: purchase, except: [titel]}', "copy.except.0: 'titel' is not a characteristic of entity 'purchase'"),
     ('{entity: purchase, except: [quote, quote]}', "copy.except.1: 'quote' is listed twice"),
     ('{entity: purchase, link: purchse}', "copy.link: 'purchse' is not a characteristic of entity 'quote' (did you mean 'purchase'?)"),
