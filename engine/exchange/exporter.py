@@ -13,7 +13,8 @@ the columns and the sort read (`listing.list_conditions`, `query_plan.list_sort_
 chunk's query reads from those joins; a `links` column's members are read for the whole chunk
 at once. A path's cell is the value at its end (made readable as that characteristic's); a
 `links` cell names its members as a link cell names its record (natural key, else title, else
-`#<id>`), sorted, joined by ", " in CSV.
+`#<id>`), sorted, joined by ", " in CSV; a name holding a comma or a double quote is written in
+double quotes (engine/exchange/import_links.py `quote_member`), so that an import reads it back whole.
 
 Formats: CSV is built in (UTF-8 with a BOM so spreadsheets read the accents, `,` or `;`
 between cells, headers are the characteristics' labels in the actor's language so the file
@@ -42,6 +43,7 @@ from plugins.host.types import ExportFormat
 from engine.access.permissions import PermissionDenied
 from engine.core.context import Actor
 from .export_stream import pull_bytes
+from .import_links import quote_member
 from .export_values import SYSTEM_LABELS, ExportColumn, ExportRow, ReadableValues, export_columns
 from engine.jobs.service import JobContext, job_kind
 from engine.storage.keyset import after, key_items, nulls_high, order_clauses
@@ -367,7 +369,7 @@ def cell_text(value: Any, kind: str | None, lang: str) -> str:
     if isinstance(value, (tuple, list)):
         if kind != "links":
             return " | ".join(str(v) for v in value)
-        value = LINKS_SEPARATOR.join(str(v) for v in value)
+        value = LINKS_SEPARATOR.join(quote_member(str(v)) for v in value)
     text = str(value)
     if kind in PLAIN_TEXT_KINDS and text.startswith(FORMULA_STARTS):
         return "'" + text

@@ -133,6 +133,9 @@ class ColumnMapper:
                 )
         if found.name in self.protected:
             raise ImportFileError("protected_column", {"header": header, "field": found.name}, row=1, column=header)
+        if found.type == "lines":
+            raise ImportFileError("lines_column", {"header": header, "field": found.name, "entity": self.entity.name},
+                                  row=1, column=header)
         return Column(header, found, self.converter(found), keep_spaces=found.type in ("text", "rich_text"))
 
     def _find(self, text: str, *, header: str | None = None) -> FieldDef | None:

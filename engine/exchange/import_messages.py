@@ -7,7 +7,7 @@ to characteristics, how a cell is matched to a value list entry or a linked reco
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 from engine.core.errors import EngineError, RuleError
 from engine.records.queries import QueryError
@@ -155,6 +155,40 @@ IMPORT_MESSAGES: dict[str, dict[str, str]] = {
                              "fr": "La clé {value} figure déjà sur une ligne précédente."},
     "key_ambiguous": {"en": "{count} {entity} records have the key {value}.",
                       "fr": "{count} enregistrements {entity} ont la clé {value}."},
+    "lines_column": {
+        "en": "Column '{header}' is the lines characteristic '{field}': lines are imported from a file of their own "
+              "(ossature import {entity} FILE --lines {field}).",
+        "fr": "La colonne « {header} » est la caractéristique de lignes « {field} » : les lignes s'importent depuis "
+              "un fichier à part (ossature import {entity} FICHIER --lines {field}).",
+    },
+    "not_lines": {
+        "en": "{entity} has no lines characteristic '{field}' (lines characteristics: {fields}).",
+        "fr": "{entity} n'a pas de caractéristique de lignes « {field} » (caractéristiques de lignes : {fields}).",
+    },
+    "lines_options": {
+        "en": "A lines file imports with the options encoding, delimiter, dry_run and chunk_size only, not {option}.",
+        "fr": "Un fichier de lignes s'importe avec les options encoding, delimiter, dry_run et chunk_size seulement, "
+              "pas {option}.",
+    },
+    "parent_empty": {"en": "The {entity} this line belongs to is not given (first column, '{header}').",
+                     "fr": "L'enregistrement {entity} de cette ligne n'est pas indiqué (première colonne, « {header} »)."},
+    "parent_apart": {
+        "en": "The lines of {entity} '{value}' must follow each other: it already had lines on rows before row {row}.",
+        "fr": "Les lignes de {entity} « {value} » doivent se suivre : il en avait déjà avant la ligne {row}.",
+    },
+    "parent_locked": {
+        "en": "{entity} '{value}' cannot be changed by this user (out of their scope or in the trash).",
+        "fr": "{entity} « {value} » ne peut pas être modifié par cet utilisateur (hors de son périmètre ou à la "
+              "corbeille).",
+    },
+    "parent_refused": {
+        "en": "{entity} '{value}' keeps its lines: {message}",
+        "fr": "{entity} « {value} » garde ses lignes : {message}",
+    },
+    "parent_other_line": {
+        "en": "{entity} '{value}' keeps its lines: row {row} is refused.",
+        "fr": "{entity} « {value} » garde ses lignes : la ligne {row} est refusée.",
+    },
 }
 
 
@@ -217,3 +251,14 @@ class ImportOptionError(QueryError):
     def as_file_error(self) -> ImportFileError:
         """The same problem as the import reports it on the file (an import started without the checks)."""
         return ImportFileError(self.reason, self.params)
+
+
+class ImportRefused(EngineError):
+    """The file could not be imported (further); the job's errors say where and why."""
+
+    def __init__(self, messages: Sequence[str]):
+        self.messages = list(messages)
+        super().__init__(" ".join(self.messages))
+
+    def message(self, lang: str | None = "en") -> str:
+        return str(self)  # already in the language of the actor the import ran for

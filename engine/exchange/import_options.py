@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Protocol, Sequence
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping, Protocol, Sequence
 
 import sqlalchemy as sa
 
 from engine.core.errors import RuleError
 from engine.jobs.service import JobError
 from engine.jobs.stored_text import printable
-from .import_messages import ImportOptionError
+from .import_messages import ImportFileError, ImportFileProblems, ImportOptionError
 from engine.records.validation import ErrorMap
 
 CHUNK_ROWS = 2000
@@ -134,6 +136,33 @@ def chunk_counts(dry_run: bool, created: int, updated: int, unchanged: int, refu
     if dry_run:
         return {"would_create": created, "would_update": updated, "unchanged": unchanged, "refused": refused}
     return {"created": created, "updated": updated, "unchanged": unchanged, "refused": refused}
+
+
+@contextmanager
+def file_problems(report: ImportReport, ctx: ImportContext | None, done: Callable[[], int], lang: str) -> Iterator[None]:
+    """Around an import's run: a problem with the file as a whole (its options, its columns, a row
+    its format cannot read) stops it and goes to `report.file_errors` (and the job), in `lang`."""
+    try:
+        yield
+    except ImportOptionError as problem:
+        problems = [problem.as_file_error()]
+    except ImportFileProblems as found:
+        problems = list(found.problems)
+    except ImportFileError as problem:
+        problems = [problem]
+    else:
+        return
+    errors = [JobError(p.row, None, p.column, p.message(lang)) for p in problems]
+    report.file_errors = errors
+    report.error_count += len(errors)
+    if ctx is not None:
+        ctx.report(done=done(), errors=errors)
+
+
+def job_file(params: Mapping[str, Any], files_dir: Path) -> Path:
+    """The file an import job reads: its `path` parameter, relative to the job's files folder unless absolute."""
+    path = Path(params["path"])
+    return path if path.is_absolute() else files_dir / path
 
 
 class ImportContext(Protocol):

@@ -3,7 +3,8 @@
 Per chunk of rows (`ImportOptions.chunk_size`, 2,000 by default):
 1. each row's cells are mapped to characteristics and converted (engine/exchange/import_rows.py,
    engine/exchange/import_mapping.py);
-2. link cells are resolved to ids, one SELECT per link column (engine/exchange/import_links.py);
+2. link cells are resolved to ids, one SELECT per link column (engine/exchange/import_links.py),
+   and `links` cells to lists of member ids the same way (the record's new set of members);
 3. with an upsert key, one SELECT finds the records the rows name; a key repeated in the
    file is refused on the later row (engine/exchange/import_keys.py);
 4. new rows are validated in batch (`Transaction.validate_new`: the record rules, then
@@ -32,15 +33,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
 
 from engine.core.context import SYSTEM_ACTOR, Actor
-from engine.core.errors import ConflictError, EngineError, RuleError
+from engine.core.errors import ConflictError, RuleError
 from .import_checks import check_options
 from .import_keys import UpsertKeys, key_fields
 from .import_links import LinkResolver
 from .import_mapping import ColumnMapper
-from .import_messages import ImportFileError, ImportFileProblems, ImportOptionError
-from .import_options import ImportContext, ImportOptions, ImportReport, PreparedRow, chunk_counts
+from .import_messages import ImportFileError, ImportOptionError, ImportRefused
+from .import_options import (ImportContext, ImportOptions, ImportReport, PreparedRow, chunk_counts, file_problems,
+                             job_file)
 from .import_rows import ImportRows, SourceRows
 from engine.jobs.service import JobContext, JobError, job_kind
+from engine.records.collections import read_collections
 from engine.records.statistics import refresh_statistics
 from engine.records.validation import ErrorMap
 
@@ -91,25 +94,11 @@ def submit_import(engine: Engine, entity: str, path: str | Path, options: Import
 def run_import(ctx: JobContext) -> dict[str, Any]:
     """The job: params {"entity", "path", "options"}; a relative path is in the job's files folder."""
     params = ctx.params
-    path = Path(params["path"])
-    if not path.is_absolute():
-        path = ctx.files_dir / path
     options = ImportOptions.from_dict(params.get("options"))
-    report = import_file(ctx.engine, params["entity"], path, options, ctx.actor, ctx)
+    report = import_file(ctx.engine, params["entity"], job_file(params, ctx.files_dir), options, ctx.actor, ctx)
     if report.file_errors:
         raise ImportRefused([e.message for e in report.file_errors])
     return report.summary()
-
-
-class ImportRefused(EngineError):
-    """The file could not be imported (further); the job's errors say where and why."""
-
-    def __init__(self, messages: Sequence[str]):
-        self.messages = list(messages)
-        super().__init__(" ".join(self.messages))
-
-    def message(self, lang: str | None = "en") -> str:
-        return str(self)  # already in the language of the actor the import ran for
 
 
 # -- the work ----------------------------------------------------------------------------------
@@ -147,7 +136,7 @@ class Importer:
         """Dry run: a hash per (characteristic, value) the rows created so far would have written."""
 
     def run(self, path: Path) -> ImportReport:
-        try:
+        with file_problems(self.report, self.ctx, lambda: self.done, self.lang):
             if self.option_problem is not None:
                 raise self.option_problem
             with ExitStack() as stack:
@@ -161,12 +150,6 @@ class Importer:
                     self.ctx.set_total(estimated)
                 self._import(source)
             self._refresh_statistics()
-        except ImportOptionError as problem:
-            self._file_errors([problem.as_file_error()])
-        except ImportFileProblems as problems:
-            self._file_errors(problems.problems)
-        except ImportFileError as problem:
-            self._file_errors([problem])
         if self.ctx is not None and not self.report.file_errors:
             self.ctx.set_total(self.done)
         return self.report
@@ -191,6 +174,7 @@ class Importer:
             checked = self._resolver().resolve(tx.conn, prepared)
             if self.keys is not None:
                 self.keys.match(tx.conn, prepared, lock=not dry_run)
+                self._read_collections(tx, prepared)
             created = self._create(tx, [row for row in prepared if row.current is None and not row.unkeyed], checked)
             updated, unchanged = self._update(tx, [row for row in prepared if row.current is not None and not row.unkeyed])
             refused = [row for row in prepared if row.errors]
@@ -221,10 +205,25 @@ class Importer:
     def _resolver(self) -> LinkResolver:
         """The link resolver of the columns mapped so far (a plugin format may add some midway)."""
         fields = self.rows.fields
-        names = tuple(f.name for f in fields if f.type == "link")
+        names = tuple(f.name for f in fields if f.type in ("link", "links"))
         if self._links is None or self._links[0] != names:
             self._links = (names, LinkResolver(self.service, self.actor, fields))
         return self._links[1]
+
+    def _read_collections(self, tx: Transaction, rows: Sequence[PreparedRow]) -> None:
+        """The current members of the records the rows change (one query per characteristic for
+        the chunk): an update compares, and its audit records, the old set against the new one.
+        Those the file gives are read, and those whose `mandatory_when` an update checks."""
+        collections = self.service.collections(self.entity)
+        if not collections.links:
+            return
+        given = {f.name for f in self.rows.fields}
+        names = [f.name for f in collections.links if f.name in given or f.name in collections.conditions]
+        currents = [row.current for row in rows if row.current is not None]
+        if names and currents:
+            found = read_collections(tx, collections, [current["id"] for current in currents], names)
+            for current in currents:
+                current.update(found[current["id"]])
 
     def _remember_keys(self, chunk: Sequence[tuple[int, Mapping[Any, Any]]]) -> None:
         """Rows before a resumed job's checkpoint: only their upsert keys matter (to refuse repeats)."""
@@ -274,20 +273,32 @@ class Importer:
         at once and written at once, each record with its own audit and history rows."""
         unchanged = 0
         rules = self.validator.rules
+        collections = self.service.collections(self.entity)
+        sets = collections.names
         pending: list[tuple[PreparedRow, dict[str, Any]]] = []
         for row in rows:
             current = row.current
             loaded: dict[str, Any] = {}
+            given: dict[str, Any] = {}
             for name, value in row.values.items():
+                if name in sets:  # a `links` value (a list of ids), loaded below as a write loads it
+                    given[name] = value
+                    continue
                 try:
                     loaded[name] = rules[name].load(value)
                 except RuleError as error:
                     row.fail(name, error)
+            if given:
+                found_errors: ErrorMap = {}
+                loaded.update(collections.load(given, frozenset(), found_errors))  # protected ones: refused by the mapping
+                for name, problems in found_errors.items():
+                    for error in problems:
+                        row.fail(name, error)
             if "status" in loaded and loaded["status"] != current.get("status"):
                 row.fail("status", RuleError("status", "transition"))
             if row.errors:
                 continue
-            if _differs(current, loaded):
+            if _differs(current, loaded, sets):
                 pending.append((row, loaded))
             else:
                 unchanged += 1
@@ -324,13 +335,17 @@ class Importer:
                 errors.extend(JobError(row.number, record_id, column, error.message(self.lang)) for error in found)
         return errors
 
-    def _file_errors(self, problems: Sequence[ImportFileError]) -> None:
-        errors = [JobError(p.row, None, p.column, p.message(self.lang)) for p in problems]
-        self.report.file_errors = errors
-        self.report.error_count += len(errors)
-        if self.ctx is not None:
-            self.ctx.report(done=self.done, errors=errors)
+
+def _differs(current: Mapping[str, Any], loaded: Mapping[str, Any], sets: frozenset[str]) -> bool:
+    """Whether a row changes its record; a `links` value (in `sets`) as a set: the file's order is no change."""
+    for name, value in loaded.items():
+        stored = current.get(name)
+        if name in sets:
+            if set(value or ()) != set(stored or ()):
+                return True
+        elif stored != value:
+            return True
+    return False
 
 
-def _differs(current: Mapping[str, Any], loaded: Mapping[str, Any]) -> bool:
-    return any(current.get(name) != value for name, value in loaded.items())
+from . import lines_import  # noqa: E402,F401  (registers the "import_lines" job kind with the import's)
