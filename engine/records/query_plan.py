@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Iterable, Sequence
 
 import sqlalchemy as sa
@@ -400,7 +401,10 @@ def _native(condition: sa.ColumnElement[bool], dialect: str) -> sa.ColumnElement
     return visitors.replacement_traverse(condition, {}, replace)
 
 
+@lru_cache(maxsize=4096)
 def _plus(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """`+column` (kept per column: expressions are immutable, and a page's ORDER BY and WHERE
+    ask for the same ones at every request)."""
     return UnaryExpression(column, operator=operators.custom_op("+"), type_=column.type)
 
 
