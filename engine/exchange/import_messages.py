@@ -177,17 +177,10 @@ IMPORT_MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Les lignes de {entity} « {value} » doivent se suivre : il en avait déjà avant la ligne {row}.",
     },
     "parent_locked": {
-        "en": "{entity} '{value}' cannot be changed by this user (out of their scope or in the trash).",
-        "fr": "{entity} « {value} » ne peut pas être modifié par cet utilisateur (hors de son périmètre ou à la "
-              "corbeille).",
-    },
-    "parent_refused": {
-        "en": "{entity} '{value}' keeps its lines: {message}",
-        "fr": "{entity} « {value} » garde ses lignes : {message}",
-    },
-    "parent_other_line": {
-        "en": "{entity} '{value}' keeps its lines: row {row} is refused.",
-        "fr": "{entity} « {value} » garde ses lignes : la ligne {row} est refusée.",
+        "en": "There is no {entity} '{value}' this user may change (none has it, or it is in the trash or out of "
+              "their scope).",
+        "fr": "Il n'y a pas d'enregistrement {entity} « {value} » que cet utilisateur puisse modifier (aucun, ou à la "
+              "corbeille, ou hors de son périmètre).",
     },
 }
 

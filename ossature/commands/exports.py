@@ -2,6 +2,10 @@
 
 The export runs as a job (recorded like those started from the pages), with a progress bar
 on stderr when writing to a file; the file goes to `-o FILE`, or to stdout.
+
+`--lines NAME` writes the lines of the list's records instead (a `lines` characteristic NAME:
+one row per line, first column the record's natural key or #id; engine/exchange/lines_export.py),
+the file `ossature import ENTITY FILE --lines NAME` reads back. Written by this process, streamed.
 """
 
 from __future__ import annotations
@@ -38,12 +42,14 @@ POLL_SECONDS = 0.1
 @click.option("--delimiter", type=click.Choice([",", ";"]), default=",", show_default=True, help="The CSV separator.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True, path_type=Path), default=None,
               help="The file to write (default: stdout).")
+@click.option("--lines", "lines", default=None, metavar="NAME",
+              help="Write the lines of the lines characteristic NAME of the records (one row per line) instead.")
 @click.option("--user", "username", default=None, help="Export as this user (their roles, scope and hidden fields).")
 @click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True,
               help="The language of headers and labels.")
 def export_command(
     entity: str, format_name: str, view: str | None, filters: tuple[str, ...], all_columns: bool,
-    delimiter: str, output: Path | None, username: str | None, lang: str,
+    delimiter: str, output: Path | None, lines: str | None, username: str | None, lang: str,
 ) -> None:
     """Export the records of ENTITY's list (all pages, with its filters) to a file.
 
@@ -64,6 +70,9 @@ def export_command(
         require_migrated(engine)
         actor = _actor(engine, username, lang)
         request = engine.records.list_request(entity, args)
+        if lines is not None:
+            _export_lines(engine, entity, lines, request, actor, delimiter, output)
+            return
         job_id = submit_export(engine, entity, request, actor, format=format_name,
                                columns="all" if all_columns else None, delimiter=delimiter)
         job = _follow(engine, job_id, actor, show_progress=output is not None)
@@ -88,6 +97,25 @@ def export_command(
         database_failure(url, error)
     finally:
         engine.dispose()
+
+
+def _export_lines(engine: Engine, entity: str, lines: str, request, actor: Actor, delimiter: str,
+                  output: Path | None) -> None:
+    """The lines file, written here (checked first: an error leaves no file behind)."""
+    from engine.exchange.lines_export import LinesExport
+
+    export = LinesExport(engine, entity, lines, request, actor, delimiter=delimiter)
+    if output is None:
+        with click.open_file("-", "wb") as stdout:
+            export.write(stdout)
+        return
+    try:
+        with output.open("wb") as out:
+            written = export.write(out)
+    except BaseException:
+        output.unlink(missing_ok=True)
+        raise
+    click.echo(f"{written} line(s) exported to {output}", err=True)
 
 
 def _list_args(filters: tuple[str, ...], view: str | None) -> dict[str, list[str]]:
