@@ -172,9 +172,10 @@ def render_form(
     titled_link_cells(cells, state.values)
     for prefix, column in cells:
         prepare_links([column], state, prefix, found)
+    erring = {key.split("-", 1)[0] for key in state.errors}  # a cell's error (meals-n2-dish) marks its lines' tab
     tab_errors = {
         tab.key for tab in layout.tabs
-        if any(w.name in state.errors for section in tab.sections for w in section.widgets)
+        if any(w.name in erring for section in tab.sections for w in section.widgets)
     }
     urls = {"trash": entity_url("forms.trash", entity.name)}
     record_urls = None

@@ -53,8 +53,9 @@ class Editor:
 
     @property
     def inputs(self) -> list[Widget]:
-        """The columns a row posts: the editable ones that are not pickers."""
-        return [c for c in self.columns if not c.readonly]
+        """The columns a row posts: the editable ones, pickers included (a `links` widget is
+        read-only in its layout, which shows members but does not edit them)."""
+        return [c for c in self.columns if not c.readonly or c.kind == "links" and not c.field.readonly]
 
     @property
     def pickers(self) -> list[Widget]:
