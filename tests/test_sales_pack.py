@@ -64,7 +64,7 @@ def test_quote_statuses_and_copy_actions(model: Model) -> None:
 
     assert [s.code for s in workflow.statuses] == ["draft", "sent", "accepted", "refused"]
     assert workflow.initial.code == "draft"
-    assert actions["revise"] == [("copy", None, None)]
+    assert actions["revise"] == [("copy", None, "next_revision")]
     assert actions["create_order"] == [("copy", "sales_order", "sales_order")]
     assert actions["create_invoice"] == [("copy", "invoice", "invoice")]
 
@@ -175,7 +175,11 @@ def test_revise_copies_the_quote_and_its_lines_into_the_next_revision(engine, de
     assert (revision["title"], revision["opportunity"], revision["account"]) == ("Cellar heating", deal["id"], deal["account"])
     assert [[line[k] for k in LINE] for line in revision["lines"]] == [[line[k] for k in LINE] for line in quote["lines"]]
     assert not {line["id"] for line in revision["lines"]} & {line["id"] for line in quote["lines"]}
+    assert revised["next_revision"] == revision["id"] and revision["next_revision"] is None
     assert engine.records.transition("quote", revision["id"], "send", SALES)["status"] == "sent"   # and walks on
+    with pytest.raises(TransitionError) as refused:
+        engine.records.transition("quote", quote["id"], "revise", SALES)     # once: refused -> refused again
+    assert refused.value.message("en") == "This quote already has a later revision"
 
 
 def test_an_accepted_quote_makes_its_order_and_its_invoice_once(engine, deal, products) -> None:
