@@ -346,3 +346,29 @@ def test_a_links_relation_panel_offers_new_prefilling_the_member(app: Flask, wor
     assert new is not None and new[1].replace("&amp;", "&").endswith(f"/event/new?prefill.attendees={world['ann']}")
     form = form_data(text(client.get(new[1].replace("&amp;", "&"))))
     assert as_list(form["attendees"]) == [str(world["ann"])]
+
+
+def test_a_conflict_keeps_the_users_rows_and_members_beside_the_other_change(app: Flask, world: dict) -> None:
+    client: FlaskClient = app.test_client()
+    engine: Engine = app.extensions["ossature"]
+    booking = world["booking"]
+    data = form_data(text(client.get(f"/booking/{booking['id']}")))
+    engine.records.update("booking", booking["id"], {"subject": "Moved by someone else"}, SYSTEM_ACTOR)
+    data["meals"] = ["2", "0", "1"]
+    data["meals-0-dish"] = "Soup of the day"
+    data["attendees"] = [str(world["ann"])]
+
+    response = client.post(f"/booking/{booking['id']}", data=data)
+
+    assert response.status_code == 409
+    page = text(response)
+    kept = form_data(page)
+    assert row_keys(page) == ["2", "0", "1"] and kept["meals-0-dish"] == "Soup of the day"
+    assert as_list(kept["attendees"]) == [str(world["ann"])]
+    assert kept["subject"] == "Moved by someone else"
+    assert "Meals" in page and "Attendees" in page  # rows of the changes compared
+    response = client.post(f"/booking/{booking['id']}", data=kept)
+    assert response.status_code == 303
+    saved = stored(app, booking["id"])
+    assert saved["subject"] == "Moved by someone else" and saved["attendees"] == [world["ann"]]
+    assert dishes(saved) == [("Tea", 3), ("Soup of the day", 1), ("Cake", 2)]
