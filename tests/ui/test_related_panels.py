@@ -186,7 +186,7 @@ def test_french_labels(app, room):
     assert shown["booking_room"]["new"] == f"/booking/new?prefill.room={room}&lang=fr"
 
 
-def test_cells_render_as_list_cells_paths_links_and_members(app, room):
+def test_cells_render_as_list_cells_paths_links_and_members(app, room, database_url, tmp_path):
     engine: Engine = app.extensions["ossature"]
     model = engine.model
     sector = model.value_list("sectors").values[0]
@@ -210,9 +210,18 @@ def test_cells_render_as_list_cells_paths_links_and_members(app, room):
     assert f">{sector.label.en}<" in row  # a choice through a path: its label
     assert row.index(f'/contact/{ann}"') < row.index(f'/contact/{bob}"')  # members by title, A to Z
 
-    members = panels(client.get(f"/contact/{ann}").text)["booking_attendees"]
+    # the base pack's contact form lists its panels: a pack relating bookings to contacts adds its own
+    pack = write_pack(tmp_path / "contact_panels", {"entities/contact.yaml": CONTACT_PANELS})
+    with_panel = make_app(database_url, [metamodel.BASE_PACK, RELATIONS, pack])
+    try:
+        members = panels(with_panel.test_client().get(f"/contact/{ann}").text)["booking_attendees"]
+    finally:
+        with_panel.extensions["ossature"].dispose()
     assert members["rows"] == [booking] and members["count"] == 1
     assert members["new"] is None  # a links relation: its members are not set on a form yet
+
+
+CONTACT_PANELS = "extends: contact\nviews:\n  form:\n    related: [{relation: booking_attendees}]\n"
 
 
 # -- the New button ----------------------------------------------------------------------------
