@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import yaml
 
-from metamodel.merge import KIND_OF_FOLDER, former_names, layout_without, names_without
-from metamodel.model import ENTITY_OPERATIONS, SYSTEM_COLUMNS, FieldDef, Model, Text
+from metamodel.merge import KIND_OF_FOLDER, former_names, layout_without, names_without, paths_without
+from metamodel.model import ENTITY_OPERATIONS, SYSTEM_COLUMNS, FieldDef, Model, RelatedPanelDef, Text
+from metamodel.relations.build import _panel
+from metamodel.relations.reverse import default_name
 
 Data = dict[str, Any]
 
@@ -44,7 +46,9 @@ KEPT_FOR_SAME_VALUES = ("min_length", "pattern", "widget", "format", "scale", "p
 """What a redeclaration keeps only when the type and list stay (a default code may not be in another list)."""
 FLAG_DEFAULTS = {"mandatory": False, "systematic": True, "historized": False, "indexed": False}
 REVERSED_TYPES = ("link", "links")
-"""Types whose `reverse:` a redeclaration keeps."""
+"""Types whose `reverse:` a redeclaration keeps, and the form edits."""
+PANEL_KEYS = ("relation", "columns", "sort", "size")
+"""A related panel of a form, as `views.form.related` writes it."""
 STATUS_KEYS = ("label", "sequence", "color", "open", "won", "lost")
 TRANSITION_KEYS = ("label", "from", "to", "roles")
 VALUE_KEYS = ("label", "order", "color", "retired")
@@ -115,6 +119,12 @@ def reverse_entry(f: FieldDef) -> Any:
     if f.reverse_label is not None:
         return {**({"name": f.reverse_name} if f.reverse_name else {}), "label": text_data(f.reverse_label)}
     return f.reverse_name
+
+
+def default_panel(model: Model, entity: str, relation: str) -> RelatedPanelDef:
+    """The panel of reverse relation `relation` of `entity` as it is without `columns`, `sort`
+    or `size` (those of the relation's source entity's list): what an edit need not write."""
+    return _panel(model.relation(entity, relation), {}, model.entities)
 
 
 def declaration_of(f: FieldDef) -> Data:
@@ -195,7 +205,8 @@ class OverlayEditor:
 
     def set_characteristic(self, entity: str, name: str, values: Mapping[str, Any], *, new: bool) -> None:
         """Declare characteristic `name` (`new`) or change it. `values` holds keys of
-        CHARACTERISTIC_KEYS; None means no value (a bound removed, say)."""
+        CHARACTERISTIC_KEYS, and for a link or links `reverse` (as `reverse_entry` gives it);
+        None means no value (a bound removed, the default reverse relation)."""
         definition = self.model.entity(entity)
         exists = name in definition.fields_by_name
         if new and exists:
@@ -210,6 +221,8 @@ class OverlayEditor:
                 key in values and not _same(values[key], getattr(current, key)) for key in FIXED_KEYS):
             characteristics[name] = {"redeclare": True, **redeclaration(current, values)}
             declared_here = True
+        if current is not None and "reverse" in values:
+            self._follow_reverse(entity, current, values["reverse"])
         if declared_here:
             entry = dict(characteristics.get(name) or {})
             for key, value in values.items():
@@ -220,7 +233,7 @@ class OverlayEditor:
             characteristics[name] = _ordered(entry, ("redeclare", *CHARACTERISTIC_KEYS))
             return
         assert current is not None
-        now = field_values(current)
+        now = {**field_values(current), "reverse": reverse_entry(current)}
         entry = dict(characteristics.get(name) or {})
         for key, value in values.items():
             if not _same(value, now.get(key)):
@@ -281,6 +294,7 @@ class OverlayEditor:
         for kind, layout in list(views.items()):
             views[kind] = layout_without(layout, name, successor)
             self._drop_empty_layout(entity, kind)
+        self._panels_without(entity, name, successor)
         named = {v.name for v in self.model.entity(entity).views} - {"list", "form"}
         for doc_name, data in list(self.docs.items()):
             if doc_name.startswith("views/") and data.get("extends") in named:
@@ -292,6 +306,26 @@ class OverlayEditor:
                     if name in permission.get(key, ()):
                         permission[key] = names_without(permission[key], name, successor)
                         _drop_empty(permission, key)
+
+    def new_owned_entity(self, name: str, owner: str, label: Mapping[str, str], plural: Mapping[str, str],
+                         characteristics: Mapping[str, Mapping[str, Any]]) -> None:
+        """Declare entity `name` owned by `owner` (the records of its `lines` characteristic, added
+        by the same edit: an owned entity without its owner's lines does not load), with its first
+        `characteristics` (name -> values, as `set_characteristic` takes them)."""
+        if name in self.model.entities:
+            raise DefinitionEditError("owned_name", "exists", name=name, owner="entities")
+        if owner not in self.model.entities:
+            raise DefinitionEditError("owned_name", "unknown", name=owner, owner="entities")
+        declared = {
+            field: _ordered({k: v for k, v in values.items()
+                             if v is not None and not (k in FLAG_DEFAULTS and v == FLAG_DEFAULTS[k])},
+                            CHARACTERISTIC_KEYS)
+            for field, values in characteristics.items()
+        }
+        self.docs[self._free_name("entities", name)] = {
+            "entity": name, "label": dict(label), "plural": dict(plural), "owned_by": owner,
+            "characteristics": declared,
+        }
 
     # -- the entity's views ----------------------------------------------------------------
 
@@ -307,6 +341,93 @@ class OverlayEditor:
                 layout[key] = names
         if view == "list":
             self._drop_empty_layout(entity, "list")
+
+    def set_related(self, entity: str, panels: Sequence[Mapping[str, Any]] | None) -> None:
+        """The related panels of the entity's form, in order (`related:`): each a reverse relation
+        with, when they differ from its defaults (`default_panel`), its columns, sort and size;
+        `[]` shows none; None drops the overlay's choice (the packs' panels, or the defaults)."""
+        layout = self._layout(entity, "form")
+        if panels is None:
+            layout.pop("related", None)
+        else:
+            entries = []
+            for panel in panels:
+                default = default_panel(self.model, entity, panel["relation"])
+                entry = {"relation": panel["relation"]}
+                for key in ("columns", "sort", "size"):
+                    value = panel.get(key)
+                    if value is not None and yaml_value(value) != yaml_value(getattr(default, key)):
+                        entry[key] = yaml_value(value)
+                entries.append(entry)
+            layout["related"] = entries
+        self._drop_empty_layout(entity, "form")
+
+    def _edit_panels(self, edit: Callable[[str, Data], Data | None]) -> None:
+        """Every form that declares related panels, each panel `edit`ed (`edit(entity, entry)`:
+        the entry changed, or None to drop it); a form whose panels change gets them all in
+        the overlay (`related:` replaces the list a pack gives)."""
+        for target in self.model.entities.values():
+            for view in target.views:
+                if view.kind != "form" or not view.declared_related:
+                    continue
+                layout = self._layout(target.name, "form") if view.name == "form" else self.document("views", view.name)
+                entries = layout.get("related")
+                if entries is None:
+                    entries = [self._panel_entry(target.name, panel) for panel in view.related]
+                edited = [e for e in (edit(target.name, dict(entry)) for entry in entries) if e is not None]
+                if edited != entries:
+                    layout["related"] = edited
+                if view.name == "form":
+                    self._drop_empty_layout(target.name, "form")
+
+    def _panel_entry(self, entity: str, panel: RelatedPanelDef) -> Data:
+        """Panel `panel` of `entity`'s form as `related:` writes it (what differs from its defaults)."""
+        default = default_panel(self.model, entity, panel.relation)
+        entry: Data = {"relation": panel.relation}
+        for key in ("columns", "sort", "size"):
+            if yaml_value(getattr(panel, key)) != yaml_value(getattr(default, key)):
+                entry[key] = yaml_value(getattr(panel, key))
+        return entry
+
+    def _panels_without(self, entity: str, name: str, successor: str | None) -> None:
+        """Characteristic `name` of `entity` out of the panels showing `entity`'s records (or
+        `successor` in its places): the panel of the relation it makes goes, its columns and sort
+        keys (and the paths through it) go."""
+        made = self.model.reverse_relation(entity, name) if name in self.model.entity(entity).fields_by_name else None
+
+        def edit(target: str, entry: Data) -> Data | None:
+            relation = self.model.entity(target).relation(entry["relation"])
+            if relation.source_entity != entity:
+                return entry
+            if made is not None and relation.name == made.name and successor is None:
+                return None
+            for key in ("columns", "sort"):
+                if key in entry:
+                    entry[key] = paths_without(list(entry[key]), name, successor)
+                    if not entry[key]:
+                        del entry[key]
+            return entry
+
+        self._edit_panels(edit)
+
+    def _follow_reverse(self, entity: str, current: FieldDef, reverse: Any) -> None:
+        """A reverse relation renamed (`reverse` as declared): the panels naming it follow."""
+        old = self.model.reverse_relation(entity, current.name)
+        if old is None:
+            return
+        declared = reverse.get("name") if isinstance(reverse, dict) else reverse
+        # no name declared: the default, made from the characteristic's oldest name
+        new = declared or default_name(entity, (*current.renamed_from, current.name)[0])
+        if new == old.name:
+            return
+        target = old.entity
+
+        def edit(panel_entity: str, entry: Data) -> Data:
+            if panel_entity == target and entry["relation"] == old.name:
+                entry["relation"] = new
+            return entry
+
+        self._edit_panels(edit)
 
     def show_in_list(self, entity: str, name: str) -> None:
         """Add characteristic `name` as the last column of the entity's list."""

@@ -1,7 +1,7 @@
 """The administration pages (`/admin/...`, administrators only): definitions changed without code.
 
 Browse the definitions and change them: characteristics, value lists, workflow statuses and
-transitions, list views, role permissions. Each change is shown as a plan before it is
+transitions, list views, related panels of forms, role permissions. Each change is shown as a plan before it is
 applied (ui_renderer/admin/review.py), then kept as a new revision of the admin overlay in
 the database (engine/installation/definitions.py), which every process picks up without restart.
 
@@ -11,7 +11,9 @@ An app serves them with `register_admin(app)`, on an app that follows the defini
 
 from flask import Flask
 
-from . import entity_pages, list_pages, review, revision_pages, role_pages, workflow_pages  # noqa: F401 (routes)
+from . import (  # noqa: F401 (routes)
+    entity_pages, list_pages, related_pages, review, revision_pages, role_pages, workflow_pages,
+)
 from .context import admin, admin_home, is_admin
 
 __all__ = ["admin", "admin_home", "is_admin", "register_admin"]

@@ -12,11 +12,18 @@ from metamodel.merge import KIND_OF_FOLDER
 from metamodel.model import SYSTEM_COLUMNS, EntityDef, FieldDef
 
 from .context import admin, admin_url, definitions, from_overlay, lang, model, origin, page
-from .inputs import DECLARABLE_TYPES, FormReader, read_characteristic, read_new_name, read_positions
+from .inputs import (
+    DECLARABLE_TYPES, LINE_FIELD_TYPES, FormReader, read_characteristic, read_new_name, read_owned_entity,
+    read_positions,
+)
 from .review import edit_refused, review
 from .words import say
 
-CHARACTERISTIC_FIELDS = ("name", "type", "label_en", "label_fr", *CHARACTERISTIC_KEYS, "section")
+REVERSE_FIELDS = ("reverse_name", "reverse_label_en", "reverse_label_fr")
+OWNED_FIELDS = ("owned_name", "owned_label_en", "owned_label_fr", "owned_plural_en", "owned_plural_fr",
+                "first_name", "first_type", "first_label_en", "first_label_fr")
+CHARACTERISTIC_FIELDS = ("name", "type", "label_en", "label_fr", *CHARACTERISTIC_KEYS, "section", "reverse",
+                         *REVERSE_FIELDS)
 LISTED_SYSTEM_COLUMNS = ("created_at", "updated_at", "created_by", "updated_by")
 
 
@@ -51,7 +58,8 @@ def entity_page(entity: str) -> ResponseReturnValue:
     current = model()
     permissions = [(role, role.entities.get(entity)) for role in current.roles.values()]
     return page("entity.html", entity=definition, origin=origin, from_overlay=from_overlay, permissions=permissions,
-                list_view=definition.view("list"), form_view=definition.view("form"))
+                list_view=definition.view("list"), form_view=definition.view("form"),
+                relations=current.relations(entity))
 
 
 # -- characteristics -------------------------------------------------------------------------
@@ -69,13 +77,28 @@ def characteristic_or_404(entity: str, name: str) -> tuple[EntityDef, FieldDef]:
 def _characteristic_form(entity: EntityDef, field: FieldDef | None, added_here: bool, *, status: int = 200,
                          values: dict[str, Any] | None = None, **context: Any) -> ResponseReturnValue:
     current = model()
+    reverse = current.reverse_relation(entity.name, field.name) if field is not None else None
     return page(
         "characteristic.html", status=status, entity=entity, field=field, added_here=added_here, origin=origin,
-        values=values if values is not None else (field_values(field) if field else {"systematic": True}),
+        values=values if values is not None else (form_values(field) if field else {"systematic": True}),
         types=types_for(field), lists=sorted(current.lists.values(), key=lambda v: v.label.get(lang())),
-        entities=sorted(current.entities.values(), key=lambda e: e.label.get(lang())),
-        sections=entity.view("form").sections, **context,
+        entities=sorted(linkable(), key=lambda e: e.label.get(lang())), line_types=LINE_FIELD_TYPES,
+        sections=entity.view("form").sections, reverse=reverse, **context,
     )
+
+
+def linkable() -> list[EntityDef]:
+    """The entities a link or links may name: not the owned ones (their owner is named instead)."""
+    return [e for e in model().entities.values() if e.owned_by is None]
+
+
+def form_values(field: FieldDef) -> dict[str, Any]:
+    """The characteristic as the form shows it: its properties, and its reverse relation as declared."""
+    values = field_values(field)
+    values["reverse_name"] = field.reverse_name
+    if field.reverse_label is not None:
+        values["reverse_label_en"], values["reverse_label_fr"] = field.reverse_label.en, field.reverse_label.fr
+    return values
 
 
 def types_for(field: FieldDef | None) -> tuple[str, ...]:
@@ -104,8 +127,10 @@ def new_characteristic(entity: str) -> ResponseReturnValue:
     reader = FormReader(request.form, lang())
     name = read_new_name(reader)
     field_type = reader.choice("type", DECLARABLE_TYPES, required=True) or "string"
-    values = read_characteristic(reader, field_type=field_type, lists=current.lists, entities=current.entities)
-    in_list = reader.flag("in_list")
+    values = read_characteristic(reader, field_type=field_type, lists=current.lists,
+                                 entities=[e.name for e in linkable()])
+    owned = read_owned_entity(reader, current.entities) if field_type == "lines" else None
+    in_list = reader.flag("in_list") and field_type != "lines"  # lines are not a list column
     section = reader.integer("section", minimum=1)
 
     def retry(status: int = 422, **context: Any) -> ResponseReturnValue:
@@ -114,7 +139,13 @@ def new_characteristic(entity: str) -> ResponseReturnValue:
     if reader.errors:
         return retry(errors=reader.errors)
     editor = definitions().editor()
+    summary = say(lang(), "summary_add_characteristic", entity=entity, name=name)
     try:
+        if owned is not None:
+            owned_name, texts, first = owned
+            editor.new_owned_entity(owned_name, entity, texts["label"], texts["plural"], first)
+            values["entity"] = owned_name
+            summary = say(lang(), "summary_add_lines", entity=entity, name=name, owned=owned_name)
         editor.set_characteristic(entity, name, values, new=True)
         if in_list:
             editor.show_in_list(entity, name)
@@ -122,8 +153,8 @@ def new_characteristic(entity: str) -> ResponseReturnValue:
             editor.place_on_form(entity, name, section - 1)
     except DefinitionEditError as error:
         return edit_refused(error, retry)
-    summary = say(lang(), "summary_add_characteristic", entity=entity, name=name)
-    return review(editor, summary, admin_url("entity_page", entity=entity), retry, CHARACTERISTIC_FIELDS)
+    return review(editor, summary, admin_url("entity_page", entity=entity), retry,
+                  (*CHARACTERISTIC_FIELDS, *OWNED_FIELDS))
 
 
 @admin.route("/entities/<entity>/characteristics/<name>", methods=["GET", "POST"])
@@ -136,8 +167,10 @@ def edit_characteristic(entity: str, name: str) -> ResponseReturnValue:
     current = model()
     reader = FormReader(request.form, lang())
     field_type = reader.choice("type", types_for(field)) or field.type  # left out: unchanged
-    values = read_characteristic(reader, field_type=field_type, lists=current.lists, entities=current.entities)
-
+    values = read_characteristic(reader, field_type=field_type, lists=current.lists,
+                                 entities=[e.name for e in linkable()])
+    if field_type == "lines":
+        values["entity"] = field.entity  # its owned entity: another one is a new characteristic
     def retry(status: int = 422, **context: Any) -> ResponseReturnValue:
         return _characteristic_form(definition, field, added_here, status=status, values=_submitted(reader), **context)
 

@@ -11,7 +11,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable, Mapping
 
-from metamodel.model import NUMBER_TYPES, SYSTEM_COLUMNS, TEMPORAL_TYPES, TEXT_TYPES
+from metamodel.model import NUMBER_TYPES, OWNED_SYSTEM_FIELDS, SYSTEM_COLUMNS, TEMPORAL_TYPES, TEXT_TYPES
 
 from .words import say
 
@@ -21,10 +21,16 @@ NAME_LENGTH = 40
 CODE_LENGTH = 60
 DECLARABLE_TYPES = (
     "string", "text", "rich_text", "email", "phone", "url", "integer", "decimal", "date", "datetime", "boolean",
-    "choice", "multi_choice", "link",
+    "choice", "multi_choice", "link", "links", "lines",
 )
 """The types a characteristic may be declared with (`status` is the loader's own)."""
 LIST_CHOICE_TYPES = frozenset({"choice", "multi_choice"})
+LINKED_TYPES = frozenset({"link", "links"})
+"""Types naming another entity by the `entity` input, and making a reverse relation on it."""
+COUNTED_TYPES = frozenset({"links", "lines"})
+"""Types whose min and max count members or lines (whole numbers)."""
+LINE_FIELD_TYPES = ("string", "text", "integer", "decimal", "date", "datetime", "boolean", "email", "phone", "url")
+"""The types offered for the first characteristic of a new owned entity (more are added on its page)."""
 
 
 class FormReader:
@@ -124,8 +130,9 @@ class FormReader:
 def read_characteristic(
     reader: FormReader, *, field_type: str, lists: Iterable[str], entities: Iterable[str],
 ) -> dict[str, Any]:
-    """The characteristic's properties (metamodel.definition_edits.CHARACTERISTIC_KEYS); a property
-    that does not apply to the type is None."""
+    """The characteristic's properties (metamodel.definition_edits.CHARACTERISTIC_KEYS, and
+    `reverse`); a property that does not apply to the type is None. A `lines` characteristic's
+    entity is not read here: it is the owned entity made with it, or its own."""
     values: dict[str, Any] = {
         "type": field_type,
         "label": reader.label(),
@@ -133,22 +140,63 @@ def read_characteristic(
         "systematic": reader.flag("systematic"),
         "historized": reader.flag("historized"),
         "indexed": reader.flag("indexed"),
-        "min": None, "max": None, "max_length": None, "list": None, "entity": None,
+        "min": None, "max": None, "max_length": None, "list": None, "entity": None, "reverse": None,
     }
     if field_type in NUMBER_TYPES | TEMPORAL_TYPES:
         values["min"] = reader.bound("min", field_type)
         values["max"] = reader.bound("max", field_type)
+    if field_type in COUNTED_TYPES:
+        values["min"] = reader.integer("min", minimum=0)
+        values["max"] = reader.integer("max", minimum=1)
     if field_type in TEXT_TYPES:
         values["max_length"] = reader.integer("max_length", minimum=1)
     if field_type in LIST_CHOICE_TYPES:
         values["list"] = reader.choice("list", lists)
         if values["list"] is None:
             reader.fail("list", "need_list")
-    if field_type == "link":
+    if field_type in LINKED_TYPES:
         values["entity"] = reader.choice("entity", entities)
         if values["entity"] is None:
             reader.fail("entity", "need_entity")
+        values["reverse"] = read_reverse(reader)
     return values
+
+
+def read_reverse(reader: FormReader) -> Any:
+    """The `reverse:` of a link or links as the definition language writes it: None (the
+    default name and label), a name, or {name?, label} when a label is given in both languages."""
+    name = reader.text("reverse_name")
+    if name is not None and (not IDENTIFIER.fullmatch(name) or len(name) > NAME_LENGTH):
+        reader.fail("reverse_name", "bad_identifier", max=NAME_LENGTH)
+        name = None
+    en, fr = reader.text("reverse_label_en"), reader.text("reverse_label_fr")
+    if bool(en) != bool(fr):
+        reader.fail("reverse_label_fr" if en else "reverse_label_en", "required")
+        return name
+    if en and fr:
+        return {**({"name": name} if name else {}), "label": {"en": en, "fr": fr}}
+    return name
+
+
+def read_owned_entity(reader: FormReader, taken: Iterable[str]) -> tuple[str, dict[str, Any], dict[str, Any]] | None:
+    """A new owned entity for a `lines` characteristic: its name, {label, plural}, and its first
+    characteristic {name: values}; None (the errors noted) when something is missing."""
+    name = reader.identifier("owned_name")
+    if name is not None and name in set(taken):
+        reader.fail("owned_name", "entity_exists", name=name)
+        name = None
+    label, plural = reader.label("owned_label"), reader.label("owned_plural")
+    first = read_new_name(reader, "first_name")
+    if first in OWNED_SYSTEM_FIELDS:  # the engine's own on every owned entity
+        reader.fail("first_name", "reserved_name", name=first)
+        first = None
+    first_type = reader.choice("first_type", LINE_FIELD_TYPES, required=True)
+    first_label = reader.label("first_label")
+    if None in (name, label, plural, first, first_type, first_label):
+        return None
+    assert name is not None and first is not None
+    return name, {"label": label, "plural": plural}, {
+        first: {"type": first_type, "label": first_label, "mandatory": reader.flag("first_mandatory")}}
 
 
 def read_new_name(reader: FormReader, field: str = "name") -> str | None:
