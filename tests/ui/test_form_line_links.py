@@ -159,8 +159,12 @@ def test_roles_that_protect_the_collections_get_no_editor_and_cannot_change_them
 
         page = text(client.get(f"/trip/{trip['id']}"))
         assert 'name="legs"' not in page and 'name="guides"' not in page and "lines-editor" not in page
-        if role == "trip_viewer":  # read-only: shown as values
-            assert re.search(r'id="f-guides"[^>]*>[^<]*Durand', page) and re.search(r'id="f-legs"[^>]*>1 line', page)
+        if role == "trip_viewer":  # read-only: shown as values, the lines as a table
+            assert re.search(r'id="f-guides"[^>]*>[^<]*Durand', page)
+            table = re.search(r'<div class="control lines-readonly" id="f-legs">(.*?)</table>', page, re.S)
+            assert table is not None
+            cells = re.findall(r'<td class="line-cell">([^<]*)</td>', table[1])
+            assert cells[1] == "Coach" and "2027" in cells[0] and len(cells) == 5
         else:
             assert 'id="f-guides"' not in page and 'id="f-legs"' not in page
         data = form_data(page)

@@ -28,7 +28,7 @@ from .form_state import (
 )
 from .form_collections import (
     CollectionRenderer, Editor, apply_row_action, cell_widgets, changed as collection_changes, editors, member_titles,
-    place_errors, prefill_members, read_collections, record_values, titled_link_cells,
+    place_errors, prefill_members, read_collections, readonly_lines, record_values, titled_link_cells,
 )
 from .related_panels import prefilled, related_panels
 from .status import workflow_panel
@@ -220,11 +220,13 @@ def form_renderer(
 ) -> FieldRenderer:
     """The rows of the form, the editors of its `links` and `lines` in place of their read-only rows."""
     plain = field_renderer(state, found, readonly_values(layout, record, lang), record)
-    if not collections:
+    shown = readonly_lines(layout, collections, record)
+    if not collections and not shown:
         return plain
     return CollectionRenderer(
         **{f.name: getattr(plain, f.name) for f in fields(FieldRenderer)},
-        editors=collections, titles=member_titles(collections, state.values), lang=lang,
+        editors=collections, titles=member_titles(collections, state.values, shown, record), lang=lang,
+        shown_lines=shown,
     )
 
 

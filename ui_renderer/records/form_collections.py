@@ -368,15 +368,19 @@ class CollectionRenderer(FieldRenderer):
     titles: Mapping[str, Mapping[int, str]] = field(default_factory=dict)
     """Target entity -> id -> title of the members shown."""
     lang: str = "en"
+    shown_lines: Mapping[str, Editor] = field(default_factory=dict)
+    """Read-only `lines` of the record (not the actor's to change), shown as a table."""
 
     def section(self, section: Section, shown: Iterable[str]) -> Markup:
-        if not any(w.name in self.editors for w in section.widgets):
+        if not any(w.name in self.editors or w.name in self.shown_lines for w in section.widgets):
             return super().section(section, shown)
         shown = set(shown)
         rows = []
         for w in section.widgets:
             if w.name in self.editors:
                 rows.append(self.collection(self.editors[w.name]))
+            elif w.name in self.shown_lines:
+                rows.append(self.lines_table(self.shown_lines[w.name]))
             else:
                 rows.append(_inner(super().section(replace(section, widgets=(w,)), shown)))
         return Markup(
@@ -505,6 +509,26 @@ class CollectionRenderer(FieldRenderer):
             f'{"".join(cells)}<td class="line-actions">{actions}{_errors(f"{editor.name}-{row}", row_errors)}</td></tr>'
         )
 
+    def lines_table(self, editor: Editor) -> str:
+        """Lines the actor may read but not change: their values as the list pages show them."""
+        w = editor.widget
+        ek = escape(w.name)
+        heads = "".join(f'<th scope="col" class="line-col line-col-{c.kind}">{escape(c.label)}</th>' for c in editor.columns)
+        body = []
+        for line in (self.record or {}).get(w.name) or []:
+            cells = "".join(
+                f'<td class="line-cell">{escape(display(c, line.get(c.name), self.lang, self.titles.get(c.target or "", {})))}</td>'
+                for c in editor.columns
+            )
+            body.append(f"<tr>{cells}</tr>")
+        return (
+            f'<div class="field field-lines field-wide field-readonly" id="row-{ek}">'
+            f'<span class="label" id="label-{ek}">{w.label_html}</span>'
+            f'<div class="control lines-readonly" id="f-{ek}">'
+            f'<table class="lines-table" aria-labelledby="label-{ek}"><thead><tr>{heads}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table></div></div>'
+        )
+
     def readonly_cell(self, editor: Editor, c: Widget, prefix: str) -> str:
         value = self.values.get(prefix + c.name)
         if c.kind == "links":
@@ -528,12 +552,33 @@ def _errors(key: str, errs: Sequence[str] | None) -> str:
     return f'<ul class="field-errors" id="err-{escape(key)}" role="alert">{items}</ul>'
 
 
-def member_titles(found: Mapping[str, Editor], values: Mapping[str, Any]) -> dict[str, dict[int, str]]:
+def readonly_lines(layout: FormLayout, found: Mapping[str, Editor], record: Mapping[str, Any] | None) -> dict[str, Editor]:
+    """The record's `lines` on the form that the actor may not change, when it has some."""
+    if not record:
+        return {}
+    return {
+        name: Editor(w, line_columns(w.target or "", layout.lang))
+        for name in layout.on_form
+        if (w := layout.widgets[name]).kind == "lines" and name not in found and record.get(name)
+    }
+
+
+def member_titles(
+    found: Mapping[str, Editor], values: Mapping[str, Any], shown: Mapping[str, Editor] | None = None,
+    record: Mapping[str, Any] | None = None,
+) -> dict[str, dict[int, str]]:
     """Titles of every member on the page (and of a read-only link cell), one read per target."""
     wanted: dict[str, set[int]] = {}
 
     def add(target: str | None, ids: Iterable[Any]) -> None:
         wanted.setdefault(target or "", set()).update(int(i) for i in ids if str(i).isdigit())
+
+    for editor in (shown or {}).values():
+        for line in (record or {}).get(editor.name) or []:
+            for c in editor.columns:
+                if c.kind in ("link", "links"):
+                    value = line.get(c.name)
+                    add(c.target, value if isinstance(value, list) else [value])
 
     for editor in found.values():
         if editor.widget.kind == "links":
