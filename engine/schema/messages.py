@@ -75,6 +75,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{entity}.{old}: renamed to {new}: its {count} link(s) move to join table {table}",
         "fr": "{entity}.{old} : renommé en {new} : ses {count} lien(s) passent dans la table de liaison {table}",
     },
+    "archive_replaced": {
+        "en": "{entity}.{field}: {old} -> {new}: archive its {count} value(s), then drop the column "
+              "(they stay in the archive: `ossature archive list`; they cannot become {new})",
+        "fr": "{entity}.{field} : {old} -> {new} : archiver ses {count} valeur(s), puis supprimer la colonne "
+              "(elles restent dans l'archive : `ossature archive list` ; elles ne peuvent devenir {new})",
+    },
     "link_to_links": {
         "en": "{entity}.{field}: link -> links: each of the {count} value(s) becomes a member (join table "
               "{table}), then the column is dropped",

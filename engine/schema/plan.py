@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from metamodel.model import FieldDef, Model
 
 from .compare import CharacteristicSteps
-from .relation_steps import RelationSteps
+from .relation_steps import RelationSteps, describe
 from .scan import count_records, count_values, duplicated_values
 from .search_steps import search_steps
 from .state import (
@@ -147,6 +147,8 @@ class _Planner:
         for f in definition.fields:
             if f.is_collection:
                 used |= self.relations.collection(entity, table, f, columns)
+                if self.relations.replaces_column(entity, f, columns):
+                    displaced.add(f.name)  # its values archived, then the column dropped
                 continue
             source = _former_column(f, columns, declared)
             if source is not None:
@@ -170,7 +172,11 @@ class _Planner:
                 continue
             old = field_from_snapshot(name, old_fields[name])
             count = count_values(self.conn, table, name)
-            self.add(Step("archive", "archive_field", {"entity": entity, "field": name, "count": count},
+            params: dict[str, Any] = {"entity": entity, "field": name, "count": count}
+            replaced = name in declared and declared[name].is_collection
+            if replaced:  # a links or lines of the same name takes its place
+                params.update(old=describe(old_fields[name]), new=describe(field_snapshot(declared[name], self.model)))
+            self.add(Step("archive", "archive_replaced" if replaced else "archive_field", params,
                           entity=entity, field=name, count=count,
                           action=ArchiveField(entity, table, old, old_fields[name])))
             dropped.add((table, name))

@@ -25,7 +25,7 @@ from typing import Any, Collection, Mapping
 import sqlalchemy as sa
 
 from metamodel.field_paths import COLLECTION_TYPES
-from metamodel.model import PARENT_FIELD, FieldDef, Model
+from metamodel.model import PARENT_FIELD, RELATION_TYPES, FieldDef, Model
 
 from engine.storage.tables import JOIN_TABLE_PREFIX, SOURCE_COLUMN, Tables, join_table_name
 from .collection_rules import count_breakers
@@ -211,8 +211,24 @@ class RelationSteps:
         if old is not None and old != field_snapshot(f, self.model):
             self._rules(entity, f, old, join=old_table, quiet=True)
 
+    def replaces_column(self, entity: str, f: FieldDef, columns: Collection[str]) -> bool:
+        """Whether collection `f` takes the name of a column holding another kind of value (a text,
+        a number: not a `link`): that column's values are archived, as a removed characteristic's
+        are, then it is dropped; a `links` gets its join table. A vendor's pack may so turn a
+        free-text `attendees` into members without its users losing what they typed."""
+        old = self._old(entity, f.name)
+        return f.name in columns and old is not None and old["type"] not in RELATION_TYPES
+
     def _changed_shape(self, entity: str, table: str, f: FieldDef, old: Mapping[str, Any] | None,
                        columns: Collection[str]) -> set[str]:
+        if self.replaces_column(entity, f, columns):
+            if f.type == "links":
+                join = self.tables.join_table(entity, f.name)
+                if join.name in self.db.names:  # a join table of that name already: never merged blindly
+                    self._refuse_shape(entity, f, old or {"type": "a column"})
+                    return {f.name}
+                self._create(entity, f, join)
+            return set()
         if (f.type == "links" and f.name in columns and old is not None and old["type"] == "link"
                 and old.get("entity") == f.entity):
             join = self.tables.join_table(entity, f.name)

@@ -200,12 +200,15 @@ def test_the_relations_pack_gets_its_owned_and_join_tables_then_plans_nothing(da
     try:
         tables = build_tables(model)
         plan = apply_migration(db, model, tables, clock=lambda: NOW)
-        words = plan.words()
-        assert "booking.attendees: new many-to-many link to contact: create join table rel_booking__attendees" in words
-        assert not [w for w in words if "rel_" in w and not w.startswith("booking.attendees")]
+        links = sorted((e.name, f.name, f.entity) for e in model.entities.values() for f in e.fields
+                       if f.type == "links")
+        assert ("booking", "attendees", "contact") in links
+        assert sorted(w for w in plan.words() if "rel_" in w) == [
+            f"{entity}.{name}: new many-to-many link to {target}: create join table rel_{entity}__{name}"
+            for entity, name, target in links]
         assert_tables_follow_the_model(db, model)
         assert tables.join_table("booking", "attendees").name == "rel_booking__attendees"
-        assert set(tables.join_tables) == {("booking", "attendees")}
+        assert set(tables.join_tables) == {(entity, name) for entity, name, _ in links}
         assert apply_migration(db, model, build_tables(model), clock=lambda: NOW).steps == ()
     finally:
         db.dispose()
@@ -348,8 +351,6 @@ def test_a_link_made_links_turns_each_value_into_a_member(storage: Storage) -> N
     ({"type": "links", "entity": "person"}, {"type": "link", "entity": "person"}, "links to person", "link to person"),
     ({"type": "links", "entity": "person"}, {"type": "links", "entity": "owner"}, "links to person", "links to owner"),
     ({"type": "links", "entity": "person"}, {"type": "string"}, "links to person", "string"),
-    ({"type": "string"}, {"type": "links", "entity": "person"}, "string", "links to person"),
-    ({"type": "integer"}, {"type": "links", "entity": "person"}, "integer", "links to person"),
 ])
 def test_other_changes_of_a_relation_kind_or_target_are_refused(storage: Storage, before: dict, after: dict,
                                                                  old: str, new: str) -> None:
@@ -422,11 +423,62 @@ def test_lines_cannot_become_a_column(storage: Storage) -> None:
     assert "items" not in storage.columns("ent_event")
 
 
-def test_a_column_cannot_become_lines(storage: Storage) -> None:
-    storage.migrate(PERSON, event(items={"type": "string"}))
+@pytest.mark.parametrize("kind", ["string", "integer"])
+def test_a_column_made_links_archives_its_values_drops_it_and_gets_its_join_table(storage: Storage, kind: str) -> None:
+    """A vendor's pack turning a free-text `attendees` into members: what users typed is archived,
+    as a removed characteristic's values are, never lost; an archive restore refuses to write it
+    into the members."""
+    from engine.schema.archive_restore import ArchiveError, restore
+
+    persons, events = populated(storage, party={"type": kind})
+    table = sa.table("ent_event", sa.column("id"), sa.column("party"))
+    values = {events[0]: "Ann, Bob" if kind == "string" else 12, events[2]: "Carl" if kind == "string" else 3}
+    with storage.db.begin() as conn:
+        for record_id, value in values.items():
+            conn.execute(table.update().where(table.c.id == record_id).values(party=value))
+    made_links = event(party={"type": "links", "entity": "person"})
+    plan = storage.plan(PERSON, made_links)
+    assert not plan.problems
+    assert sorted(plan.words()) == sorted([
+        "event.party: new many-to-many link to person: create join table rel_event__party",
+        f"event.party: {kind} -> links to person: archive its 2 value(s), then drop the column (they stay in "
+        f"the archive: `ossature archive list`; they cannot become links to person)"])
+    storage.migrate(PERSON, made_links)
+    assert "party" not in storage.columns("ent_event")
+    assert storage.members("rel_event__party") == set()
+    assert {record_id: value for record_id, (value, _) in storage.archived("event", "party").items()} == values
+    assert_tables_follow_the_model(storage.db, storage.model)
+    assert storage.migrate(PERSON, made_links).steps == ()
+    with pytest.raises(ArchiveError) as refused:
+        restore(storage.db, storage.model, storage.tables, "event.party", clock=lambda: NOW)
+    assert "links to person" in refused.value.message("en")
+    assert storage.members("rel_event__party") == set()
+
+
+def test_a_column_made_lines_archives_its_values_and_the_owned_table_is_created(storage: Storage) -> None:
+    persons, events = populated(storage, items={"type": "string"})
+    table = sa.table("ent_event", sa.column("id"), sa.column("items"))
+    with storage.db.begin() as conn:
+        conn.execute(table.update().where(table.c.id == events[1]).values(items="2 coffees"))
     item = entity("event_item", {"label": {"type": "string"}}, owned_by="event")
-    (problem,) = storage.plan(PERSON, event(items={"type": "lines", "entity": "event_item"}), item).problems
-    assert problem.text().startswith("REFUSED: event.items: string -> lines of event_item refused")
+    plan = storage.migrate(PERSON, event(items={"type": "lines", "entity": "event_item"}), item)
+    assert not plan.problems
+    assert ("event.items: string -> lines of event_item: archive its 1 value(s), then drop the column (they stay "
+            "in the archive: `ossature archive list`; they cannot become lines of event_item)") in plan.words()
+    assert any(w.startswith("event.items : string -> lines of event_item : archiver ses 1 valeur(s)")
+               for w in plan.words("fr"))
+    assert "items" not in storage.columns("ent_event")
+    assert {k: v for k, (v, _) in storage.archived("event", "items").items()} == {events[1]: "2 coffees"}
+    assert_tables_follow_the_model(storage.db, storage.model)
+
+
+def test_a_column_made_links_is_refused_while_a_join_table_of_that_name_is_left(storage: Storage) -> None:
+    persons, events = populated(storage, party={"type": "string"})
+    with storage.db.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE rel_event__party (source_id INTEGER, target_id INTEGER)"))
+    (problem,) = storage.plan(PERSON, event(party={"type": "links", "entity": "person"})).problems
+    assert problem.text().startswith("REFUSED: event.party: string -> links to person refused")
+    assert "party" in storage.columns("ent_event")
 
 
 def test_an_entity_removed_archives_the_members_of_its_links_with_its_records(storage: Storage) -> None:
