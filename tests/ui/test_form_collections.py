@@ -243,6 +243,8 @@ def test_more_lines_than_the_maximum_are_refused_at_the_field(app: Flask, world:
     page = text(response)
     assert re.search(r'id="err-meals" role="alert"><li>[^<]*50', page)
     assert len(row_keys(page)) == 51
+    flood = client.post("/booking/new", data=rows(400))  # no more than one past the maximum is read
+    assert flood.status_code == 422 and len(row_keys(text(flood))) == 51
     created = client.post("/booking/new", data=rows(50))
     assert created.status_code == 303
     assert len(stored(app, int(re.search(r"/booking/(\d+)", created.headers["Location"])[1]))["meals"]) == 50

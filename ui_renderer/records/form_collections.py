@@ -178,7 +178,8 @@ def read_collections(found: Mapping[str, Editor], form: MultiDict, lang: str, st
         if w.kind == "links":
             inputs[w.name] = read_members(w.target or "", form, w.name, lang, state, w.label, w.field.max or 10_000)
             continue
-        rows = posted_rows(form, w.name)
+        # one row past `max` is enough for the engine to refuse the count: no more are read
+        rows = posted_rows(form, w.name)[:(w.field.max or 1000) + 1]
         state.values[w.name] = rows
         lines = []
         for row in rows:
