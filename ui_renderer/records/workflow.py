@@ -37,7 +37,7 @@ def transition(entity: str, record_id: int, name: str) -> ResponseReturnValue:
     change = WorkflowChange(
         definition, current, chosen.label.get(page_language()),
         page_url("forms.transition", entity=entity, record_id=record_id, name=name), list(chosen.required),
-        to=chosen.to,
+        to=chosen.to, creating=[str(a.params["link"]) for a in chosen.actions if a.params.get("link")],
     )
     if request.method == "GET":
         return change.prompt(FormState(values={}))
@@ -86,9 +86,11 @@ class WorkflowChange:
 
     def __init__(
         self, entity: EntityDef, record: dict[str, Any], label: str, url: str, fields: list[str], *, to: str,
-        hidden: Mapping[str, str] | None = None, move: bool = False,
+        hidden: Mapping[str, str] | None = None, move: bool = False, creating: Iterable[str] = (),
     ):
         self.entity, self.record, self.label, self.url = entity, record, label, url
+        self.creating = tuple(creating)
+        """The links the change's actions fill with the records they make (`link:`)."""
         self.arriving = {**record, "status": to}
         """The record as its conditions see it once moved (a `mandatory_when` may read the status)."""
         self.hidden, self.move = hidden or {}, move
@@ -118,7 +120,7 @@ class WorkflowChange:
         elif self._incomplete():
             return self.prompt(state)
         try:
-            call(values or None, posted_version())
+            updated = call(values or None, posted_version())
         except TransitionError as error:
             if error.reason == "required":
                 return self.prompt(self._with_errors(state, error.errors), status=422 if asked else 200)
@@ -131,7 +133,16 @@ class WorkflowChange:
             return self.refused(error.describe(lang))
         except ConflictError as error:
             return refused_page(self.entity, error.current, words(lang)["f_stale_action"])
-        return redirect(page_url("forms.edit", entity=self.entity.name, record_id=self.record["id"], done=done), 303)
+        return redirect(page_url("forms.edit", entity=self.entity.name, record_id=self.record["id"], done=done,
+                                 created=self._created(updated)), 303)
+
+    def _created(self, updated: Any) -> list[str]:
+        """The links the change filled with a record its actions made (an action naming `link:`,
+        as `copy` does): the page then names those records, with links to them."""
+        if not isinstance(updated, Mapping):
+            return []
+        return [name for name in self.creating if updated.get(name) is not None
+                and updated.get(name) != self.record.get(name)]
 
     def _shown(self) -> list[Widget]:
         return [*self.widgets, *self.conditional, *self.extra]
