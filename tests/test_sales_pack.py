@@ -281,3 +281,43 @@ def test_a_demo_file_of_an_unknown_or_owned_entity_is_refused(engine, tmp_path: 
             seed_pack_demo(engine, files=[demo])
 
         assert refused.value.problems == [f"{demo}:1: entity: {message}"]
+
+
+# -- the command line ----------------------------------------------------------------------------
+@pytest.fixture
+def run(monkeypatch: pytest.MonkeyPatch, database_url: str):
+    monkeypatch.setenv("OSSATURE_PACKS", str(SALES_PACK))
+    monkeypatch.setenv("OSSATURE_DATABASE_URL", database_url)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_seed_demo_loads_the_pack_demo_after_the_base_demo(make_engine, model, run) -> None:
+    make_engine(model)
+
+    result = run("seed-demo")
+
+    assert result.exit_code == 0, result.output
+    assert "  quote: 6\n" in result.stdout and "  sales_order: 1\n" in result.stdout and "  opportunity: " in result.stdout
+    assert run("seed-demo").stdout == "demo data already present: nothing to do\n"
+
+
+def test_copy_command_copies_a_record_with_its_lines(engine, deal, products, run) -> None:
+    quote = new_quote(engine, deal, products)
+
+    result = run("copy", "quote", str(quote["id"]), "--set", "number=Q-9", "--role", "sales", "--user", "claire")
+
+    assert result.exit_code == 0, result.output
+    copy_id = int(result.stdout.rsplit(" ", 1)[1])
+    assert result.stdout == f"quote {quote['id']} copied: quote {copy_id}\n"
+    copy = engine.records.get("quote", copy_id)
+    assert (copy["number"], copy["revision"], len(copy["lines"])) == ("Q-9", 1, 2)
+
+
+def test_copy_command_says_why_a_copy_is_refused(engine, deal, products, run) -> None:
+    quote = new_quote(engine, deal, products)
+
+    result = run("copy", "quote", str(quote["id"]))   # the natural key's number is not copied
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: quote {quote['id']}: the copy is refused\n  number: ")

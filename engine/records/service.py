@@ -21,6 +21,7 @@ from metamodel.model import FieldDef, Model
 from engine.core.context import SYSTEM_ACTOR, Actor
 from .batch_update import BatchResult
 from .collections import EntityCollections
+from .copying import copy_record
 from .duplicates import DEFAULT_LIMIT as DUPLICATES_LIMIT
 from .duplicates import DuplicateGroup, find_duplicates
 from engine.core.errors import NotFoundError, NotHistorizedError, TransitionError
@@ -368,6 +369,11 @@ class RecordService:
     def create(self, entity: str, values: Mapping[str, Any], actor: Actor) -> dict[str, Any]:
         with self.transaction(actor) as tx:
             return tx.create(entity, values)
+
+    def copy(self, entity: str, record_id: int, actor: Actor, values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """A new record copied from `record_id` with its lines; see engine/records/copying.py."""
+        with self.transaction(actor) as tx:
+            return copy_record(tx, entity, record_id, values)
 
     def create_many(self, entity: str, rows: Iterable[Mapping[str, Any]], actor: Actor) -> list[int]:
         """Validate every row, then insert them all in one transaction; returns ids in row order.

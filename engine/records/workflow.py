@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
-from metamodel.copying import CopyPlan, copy_plan, entity_slots
+from metamodel.copying import CopyPlan
 from metamodel.expressions import Expression, ExpressionError, compile_expression
 from metamodel.model import SYSTEM_COLUMNS, ActionDef, EntityDef, Model, TransitionDef, WorkflowDef
 
@@ -24,6 +24,7 @@ from plugins.host.hookspecs import Action
 
 from engine.core.context import Actor
 from engine.core.errors import RecordValidationError, RuleError, TransitionError
+from .copying import copied_values, plan_between
 from .field_rules import FieldRules
 from .validation import ExpressionFailed, expression_paths, is_empty, with_paths
 
@@ -188,33 +189,14 @@ class WorkflowRuntime:
         self, tx: Transaction, action: ActionDef, record: Mapping[str, Any], *, paths: Mapping[str, Any] | None,
     ) -> dict[str, Any]:
         """A `copy` action: create a record of the target entity (this one by default) from
-        `record`, through `Transaction.create` (the actor's create permission, the target's rules,
-        initial status and defaults, its lines in one insert). What is copied is `copy_plan`'s
-        answer, less what the actor may not read on `record` or set on the new record; empty
-        values are left out so that the target's defaults apply; `values` then override. Returns
-        `{link: new id}` for the moving record when the action names a `link`."""
+        `record` (engine/records/copying.py: what the plan copies and the actor may read and set),
+        then `values` override. Returns `{link: new id}` for the moving record when the action
+        names a `link`."""
         target = self.model.entity(action.params["entity"] or self.entity.name)
         plan = self._copy_plans.get(target.name)
         if plan is None:
-            plan = self._copy_plans[target.name] = copy_plan(
-                entity_slots(self.entity), entity_slots(target), (), lambda name: entity_slots(self.model.entity(name)))
-        skipped = set(action.params.get("except", ())) | tx.access(target.name, "create").protected
-        skipped |= tx.access(self.entity.name, "read").hidden
-        values: dict[str, Any] = {
-            name: record[name] for name in plan.fields
-            if name not in skipped and not is_empty(record.get(name))
-        }
-        stored: Mapping[str, Any] | None = None
-        for pair in plan.lines:
-            if pair.target in skipped or pair.source in skipped:
-                continue
-            lines = record.get(pair.source) or []
-            if any(not isinstance(line, Mapping) for line in lines):  # this transition edits them: copy the stored ones
-                stored = stored or tx.get(self.entity.name, record["id"])
-                lines = stored.get(pair.source) or []
-            values[pair.target] = [
-                {name: line[name] for name in pair.fields if not is_empty(line.get(name))} for line in lines
-            ]
+            plan = self._copy_plans[target.name] = plan_between(self.model, self.entity, target)
+        values = copied_values(tx, self.entity, record, target, plan, action.params.get("except", ()))
         values.update(self._evaluated(action.params["values"], record, target, paths=paths))
         created = tx.create(target.name, values)
         link = action.params.get("link")

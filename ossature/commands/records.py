@@ -1,4 +1,4 @@
-"""Records from the command line: `ossature seed-demo` and `ossature transition`."""
+"""Records from the command line: `ossature seed-demo`, `ossature transition` and `ossature copy`."""
 
 from __future__ import annotations
 
@@ -71,37 +71,19 @@ def transition(
     """
     import json
 
-    from engine import SYSTEM_ACTOR, Actor, EngineError, RecordValidationError, TransitionError
+    from engine import EngineError, RecordValidationError, TransitionError
 
-    given: dict[str, Any] = {}
-    for item in values:
-        field, sep, value = item.partition("=")
-        if not sep:
-            fail([f"error: --set {item!r}: expected FIELD=VALUE"])
-        given[field] = value
+    given = _given(values)
     try:
         choices = json.loads(inputs) if inputs else None
     except json.JSONDecodeError as error:
         fail([f"error: --inputs: not valid JSON: {error}"])
     model = configured_model()
-    if entity in model.entities:
-        for field, value in given.items():  # a multi_choice takes a list: `--set tags=vip,partner`
-            found_field = model.entity(entity).fields_by_name.get(field)
-            if found_field is not None and found_field.type == "multi_choice":
-                given[field] = [code.strip() for code in value.split(",") if code.strip()]
+    _split_multi_choices(model, entity, given)
     url = settings.database_url()
     engine = open_engine(model, url)
-    actor = SYSTEM_ACTOR
     try:
-        if roles:
-            found: list[dict] = []
-            if username:
-                with engine.records.reading(None) as reader:
-                    found = reader.find("user", username=username)
-                if not found:
-                    fail([f"error: --user {username}: no such user"])
-            user = found[0] if found else {}
-            actor = Actor(user_id=user.get("id"), username=username or "cli", roles=frozenset(roles), team=user.get("team"))
+        actor = _acting(engine, roles, username)
         before = engine.records.get(entity, record_id)
         after = engine.records.transition(entity, record_id, name, actor, values=given, inputs=choices)
     except TransitionError as error:
@@ -117,3 +99,74 @@ def transition(
     finally:
         engine.dispose()
     click.echo(f"{entity} {record_id}: {before.get('status')} -> {after['status']} (version {after['version']})")
+
+
+@cli.command("copy")
+@click.argument("entity")
+@click.argument("record_id", type=int)
+@click.option("--set", "values", multiple=True, metavar="FIELD=VALUE", help="A value of the copy instead of the copied one.")
+@click.option("--role", "roles", multiple=True, help="Act as a user with this role instead of the system.")
+@click.option("--user", "username", default=None, help="With --role: the username to act as (for own/team scopes).")
+def copy_command(entity: str, record_id: int, values: tuple[str, ...], roles: tuple[str, ...], username: str | None) -> None:
+    """Copy a record with its lines into a new record of the same entity (for scripts).
+
+    The characteristics a workflow `copy` action copies are copied (not unique ones, nor those
+    of the natural key, read-only ones or the status: give them with --set).
+    Example: ossature copy quote 12 --set number=Q-2026-100
+    """
+    from engine import EngineError, RecordValidationError
+
+    given = _given(values)
+    model = configured_model()
+    _split_multi_choices(model, entity, given)
+    url = settings.database_url()
+    engine = open_engine(model, url)
+    try:
+        created = engine.records.copy(entity, record_id, _acting(engine, roles, username), given)
+    except RecordValidationError as error:
+        fail([f"error: {entity} {record_id}: the copy is refused"]
+             + [f"  {field}: {e.message()}" for field, errs in error.errors.items() for e in errs])
+    except EngineError as error:
+        fail([f"error: {error}"])
+    except SQLAlchemyError as error:
+        database_failure(url, error)
+    finally:
+        engine.dispose()
+    click.echo(f"{entity} {record_id} copied: {entity} {created['id']}")
+
+
+def _given(values: tuple[str, ...]) -> dict[str, Any]:
+    """`--set FIELD=VALUE` options as a mapping (values stay text: the record rules type them)."""
+    given: dict[str, Any] = {}
+    for item in values:
+        field, sep, value = item.partition("=")
+        if not sep:
+            fail([f"error: --set {item!r}: expected FIELD=VALUE"])
+        given[field] = value
+    return given
+
+
+def _split_multi_choices(model: Any, entity: str, given: dict[str, Any]) -> None:
+    """A multi_choice takes a list: `--set tags=vip,partner`."""
+    if entity not in model.entities:
+        return
+    for field, value in given.items():
+        found_field = model.entity(entity).fields_by_name.get(field)
+        if found_field is not None and found_field.type == "multi_choice":
+            given[field] = [code.strip() for code in value.split(",") if code.strip()]
+
+
+def _acting(engine: Any, roles: tuple[str, ...], username: str | None) -> Any:
+    """The actor of `--role`/`--user` (the system without `--role`)."""
+    from engine import SYSTEM_ACTOR, Actor
+
+    if not roles:
+        return SYSTEM_ACTOR
+    found: list[dict] = []
+    if username:
+        with engine.records.reading(None) as reader:
+            found = reader.find("user", username=username)
+        if not found:
+            fail([f"error: --user {username}: no such user"])
+    user = found[0] if found else {}
+    return Actor(user_id=user.get("id"), username=username or "cli", roles=frozenset(roles), team=user.get("team"))

@@ -141,3 +141,29 @@ def test_the_copy_writes_lines_in_one_insert(eng: Engine, statements: list[str])
 
     inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT") and "quote_line" in s]
     assert len(inserts) == 1, inserts
+
+
+# -- a plain copy of a record (RecordService.copy) ---------------------------------------------
+def test_a_record_is_copied_with_its_lines_values_overriding(eng: Engine) -> None:
+    seller = actor(eng, "sam", "seller")
+    quote = sent_quote(eng, seller, lines=2)
+
+    copy = eng.records.copy("quote", quote["id"], seller, {"number": "Q-2", "revision": "3"})
+
+    source = eng.records.get("quote", quote["id"])
+    assert (copy["number"], copy["revision"], copy["status"], copy["title"]) == ("Q-2", 3, "draft", "Boilers")
+    assert "secret" not in copy and eng.records.get("quote", copy["id"])["secret"] is None   # hidden from the seller
+    assert copy["sent_on"] is None
+    assert [(line["product"], line["quantity"]) for line in copy["lines"]] == [
+        (line["product"], line["quantity"]) for line in source["lines"]]
+    assert source["version"] == quote["version"]              # the source is not changed
+
+
+def test_copying_needs_the_right_to_create(eng: Engine) -> None:
+    viewer = actor(eng, "vic", "viewer")
+    quote = sent_quote(eng, viewer)
+
+    with pytest.raises(PermissionDenied):
+        eng.records.copy("quote", quote["id"], viewer)
+
+    assert len(find(eng, "quote")) == 1
