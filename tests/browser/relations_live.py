@@ -20,13 +20,15 @@ from conftest import TIMEOUT_MS, VIEWPORT
 RELATIONS = Path(__file__).resolve().parents[1] / "metamodel" / "packs" / "relations"
 QUOTES = Path(__file__).resolve().parents[1] / "api" / "relations_pack"
 """Quotes with reviewers (links, 1 to 3), watchers (links, at most 2) and items (lines, at most 3)."""
+TRIPS = Path(__file__).resolve().parents[1] / "ui" / "trips_pack"
+"""Trips whose legs (lines) have travellers (links): a picker inside a line's cell."""
 
 
 @pytest.fixture(scope="module")
 def relations_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     database = tmp_path_factory.mktemp("relations") / "live.db"
     app = create_app({
-        "DATABASE_URL": f"sqlite:///{database}", "PACKS": [metamodel.BASE_PACK, RELATIONS, QUOTES], **PAGES_WITHOUT_LOGIN,
+        "DATABASE_URL": f"sqlite:///{database}", "PACKS": [metamodel.BASE_PACK, RELATIONS, QUOTES, TRIPS], **PAGES_WITHOUT_LOGIN,
     })
     app.test_client_class = FormClient
     app.extensions["ossature"].migrate()
