@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
@@ -71,8 +72,6 @@ def transition(
     """
     import json
 
-    from engine import EngineError, RecordValidationError, TransitionError
-
     given = _given(values)
     try:
         choices = json.loads(inputs) if inputs else None
@@ -82,22 +81,10 @@ def transition(
     _split_multi_choices(model, entity, given)
     url = settings.database_url()
     engine = open_engine(model, url)
-    try:
+    with _answering(engine, url, f"{entity} {record_id}", "refused"):
         actor = _acting(engine, roles, username)
         before = engine.records.get(entity, record_id)
         after = engine.records.transition(entity, record_id, name, actor, values=given, inputs=choices)
-    except TransitionError as error:
-        fail([f"error: {entity} {record_id}: {error.message()}"]
-             + [f"  {field}: {e.message()}" for field, errs in error.errors.items() for e in errs])
-    except RecordValidationError as error:
-        fail([f"error: {entity} {record_id}: refused"]
-             + [f"  {field}: {e.message()}" for field, errs in error.errors.items() for e in errs])
-    except EngineError as error:
-        fail([f"error: {error}"])
-    except SQLAlchemyError as error:
-        database_failure(url, error)
-    finally:
-        engine.dispose()
     click.echo(f"{entity} {record_id}: {before.get('status')} -> {after['status']} (version {after['version']})")
 
 
@@ -114,17 +101,27 @@ def copy_command(entity: str, record_id: int, values: tuple[str, ...], roles: tu
     of the natural key, read-only ones or the status: give them with --set).
     Example: ossature copy quote 12 --set number=Q-2026-100
     """
-    from engine import EngineError, RecordValidationError
-
     given = _given(values)
     model = configured_model()
     _split_multi_choices(model, entity, given)
     url = settings.database_url()
     engine = open_engine(model, url)
-    try:
+    with _answering(engine, url, f"{entity} {record_id}", "the copy is refused"):
         created = engine.records.copy(entity, record_id, _acting(engine, roles, username), given)
-    except RecordValidationError as error:
-        fail([f"error: {entity} {record_id}: the copy is refused"]
+    click.echo(f"{entity} {record_id} copied: {entity} {created['id']}")
+
+
+@contextmanager
+def _answering(engine: Any, url: str, what: str, refused: str) -> Iterator[None]:
+    """Run a change on `engine` for a command: a refusal printed with its reasons (exit 1), the
+    engine disposed of whatever happens."""
+    from engine import EngineError, RecordValidationError, TransitionError
+
+    try:
+        yield
+    except (TransitionError, RecordValidationError) as error:
+        head = error.message() if isinstance(error, TransitionError) else refused
+        fail([f"error: {what}: {head}"]
              + [f"  {field}: {e.message()}" for field, errs in error.errors.items() for e in errs])
     except EngineError as error:
         fail([f"error: {error}"])
@@ -132,7 +129,6 @@ def copy_command(entity: str, record_id: int, values: tuple[str, ...], roles: tu
         database_failure(url, error)
     finally:
         engine.dispose()
-    click.echo(f"{entity} {record_id} copied: {entity} {created['id']}")
 
 
 def _given(values: tuple[str, ...]) -> dict[str, Any]:
