@@ -10,8 +10,10 @@ changes, the part of "what would installing this change" that the schema plan do
 
 Where a definition was written (`source`) is not a change. A relation is described on the
 characteristic that makes it: `entity event: characteristic attendees added (links to contact)`,
-`entity event: characteristic account changed (reverse relation event_account renamed events)`;
-the default panels it adds to its target's form are not a change of that form.
+`entity event: characteristic account changed (reverse relation event_account renamed events)`,
+`entity booking: characteristic backup_room changed (link to room becomes links to room)`;
+the default panels it adds to its target's form are not a change of that form. An owned entity
+added says whose lines it holds: `entity meal: added (lines of booking.meals, 4 characteristics)`.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
-from metamodel.model import EntityDef, FieldDef, Model, RoleDef, ValueList, ViewDef, WorkflowDef
+from metamodel.model import OWNED_SYSTEM_FIELDS, EntityDef, FieldDef, Model, RoleDef, ValueList, ViewDef, WorkflowDef
 
 NOUNS: dict[str, tuple[str, str, str]] = {
     # kind -> (English, French, French with its article for "ajout de ...")
@@ -84,7 +86,7 @@ def describe_changes(before: Model, after: Model, *, quiet_packs: Iterable[str] 
     admin overlay's version is its revision number: it changes every time)."""
     changes: list[Change] = []
     changes += _packs(before, after, frozenset(quiet_packs))
-    changes += _named("entity", before.entities, after.entities, _entity_added,
+    changes += _named("entity", before.entities, after.entities, lambda entity: _entity_added(entity, after),
                       lambda name, old, new: _entity_changes(name, old, new, before, after))
     changes += _named("list", before.lists, after.lists, _list_added, _list_changes)
     changes += _named("workflow", before.workflows, after.workflows, _workflow_added, _workflow_changes)
@@ -116,13 +118,21 @@ def _named(
     return found
 
 
-def _entity_added(entity: EntityDef) -> tuple[str, str]:
-    return _count(len(entity.fields), "characteristic")
+def _entity_added(entity: EntityDef, model: Model) -> tuple[str, str]:
+    """Its characteristics counted; an owned entity says whose lines its records are (its
+    `parent_id` and `position`, the engine's, are not counted)."""
+    if entity.owned_by is None:
+        return _count(len(entity.fields), "characteristic")
+    count = _count(len([f for f in entity.fields if f.name not in OWNED_SYSTEM_FIELDS]), "characteristic")
+    owner = model.owner_field(entity.name)
+    where = f"{entity.owned_by}.{owner.name}" if owner is not None else entity.owned_by
+    return f"lines of {where}, {count[0]}", f"lignes de {where}, {count[1]}"
 
 
 def _entity_changes(name: str, before: EntityDef, after: EntityDef, old_model: Model, new_model: Model) -> list[Change]:
     changes = _property_changes("entity", name, before, after, skip=("fields", "views", "duplicate_rules", "relations"))
-    changes += _members("entity", name, "characteristic", before.fields, after.fields, _field_detail, skip=REVERSE_KEYS)
+    changes += _members("entity", name, "characteristic", before.fields, after.fields, _field_detail, skip=REVERSE_KEYS,
+                        changed_detail=_field_change_detail)
     changes += _reverse_changes(name, before, after, old_model, new_model)
     changes += _members("entity", name, "view", before.views, after.views, lambda v: (v.kind, v.kind),
                         skip_of=_default_panels)
@@ -142,6 +152,19 @@ def _field_detail(f: FieldDef) -> tuple[str, str]:
     if words is None or f.entity is None:
         return f.type, f.type
     return f"{words[0]} {f.entity}", f"{words[1]} {f.entity}"
+
+
+def _field_change_detail(old: FieldDef, new: FieldDef, changed: list[str]) -> tuple[str, str]:
+    """The changed properties; a change of type or target involving a relation in words
+    (`link to room becomes links to room`), without what follows from it (its join table, and
+    the default `max` of the new kind)."""
+    if not ({"type", "entity"} & set(changed) and (old.type in RELATION_WORDS or new.type in RELATION_WORDS)):
+        return (", ".join(changed),) * 2
+    follows = {"type", "entity", "join_table", "list"} | ({"min", "max"} if old.type != new.type else set())
+    rest = ", ".join(c for c in changed if c not in follows)
+    (old_en, old_fr), (new_en, new_fr) = _field_detail(old), _field_detail(new)
+    return (f"{old_en} becomes {new_en}" + (f"; {rest}" if rest else ""),
+            f"{old_fr} devient {new_fr}" + (f" ; {rest}" if rest else ""))
 
 
 def _default_panels(old: ViewDef, new: ViewDef) -> tuple[str, ...]:
@@ -214,9 +237,10 @@ def _members(
     kind: str, name: str, member_kind: str, before: Iterable[Any], after: Iterable[Any],
     detail: Callable[[Any], tuple[str, str] | None], key: str = "name", skip: Iterable[str] = (),
     skip_of: Callable[[Any, Any], Iterable[str]] | None = None,
+    changed_detail: Callable[[Any, Any, list[str]], tuple[str, str]] | None = None,
 ) -> list[Change]:
     """Members added, changed (the properties that differ, but `skip` and those `skip_of(old, new)`
-    names) and removed."""
+    names; said by `changed_detail(old, new, properties)` when given) and removed."""
     old = {getattr(item, key): item for item in before}
     new = {getattr(item, key): item for item in after}
     changes: list[Change] = []
@@ -227,7 +251,8 @@ def _members(
         skipped = (*skip, *(skip_of(old[member], item) if skip_of else ()))
         changed = _changed_properties(old[member], item, skip=skipped)
         if changed:
-            changes.append(Change(kind, name, "changed", member_kind, member, (", ".join(changed),) * 2))
+            said = changed_detail(old[member], item, changed) if changed_detail else (", ".join(changed),) * 2
+            changes.append(Change(kind, name, "changed", member_kind, member, said))
     changes += [Change(kind, name, "removed", member_kind, member) for member in old if member not in new]
     return changes
 
