@@ -461,8 +461,11 @@ class CollectionRenderer(FieldRenderer):
         heads = "".join(
             f'<th scope="col" class="line-col line-col-{c.kind}">{c.label_html}</th>' for c in editor.columns
         )
-        body = "".join(self.line(editor, row, index) for index, row in enumerate(rows))
-        template = self.line(editor, TEMPLATE_ROW, None)
+        # cells are rendered without the owner record: its values (a rich text's preview, the
+        # link to open) belong to the owner's fields, not to the lines' columns of the same name
+        cells = replace(self, record=None)
+        body = "".join(cells.line(editor, row, index) for index, row in enumerate(rows))
+        template = cells.line(editor, TEMPLATE_ROW, None)
         full = " disabled" if len(rows) >= limit else ""
         return (
             f'<div class="field field-lines field-wide{" has-error" if errs else ""}" id="row-{ek}">'
