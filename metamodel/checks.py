@@ -383,7 +383,7 @@ class _Checker:
                 self.report(origin.child("entity"), refusal)
                 return
         pairs = [(u, target if name is not None else u) for u in users]
-        targets = list({t.spec.name: t for _, t in pairs}.values())
+        targets = [target] if name is not None else list(users)
         values = copy.get("values") or {}
         skipped = copy.get("except") or []
         for field_name, value in values.items():

@@ -180,3 +180,12 @@ def test_copy_with_another_action_kind_is_refused(tmp_path: Path) -> None:
 
     assert found == ["workflows/q.yaml:12: transitions.0.actions.0: an action has exactly one of set, create, copy "
                      "or call (found set, copy)"]
+
+
+def test_a_workflow_no_entity_uses_still_checks_the_copy_target(tmp_path: Path) -> None:
+    unused = (FLOW % '{entity: purchase, values: {titel: "\'x\'"}}').replace("workflow: q", "workflow: unused")
+
+    found = messages(tmp_path, {**files("{}"), "workflows/unused.yaml": unused})
+
+    assert found == ["workflows/unused.yaml:12: transitions.0.actions.0.copy.values.titel: 'titel' is not a "
+                     "characteristic of entity 'purchase' (did you mean 'title'?)"]
