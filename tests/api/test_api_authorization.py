@@ -15,7 +15,8 @@ from flask import Flask
 from api_support import BASE_ROLES, PACKS, TEAMS, build_app, make_caller
 from engine import SYSTEM_ACTOR, Actor, Engine
 
-ENTITIES = ("account", "activity_report", "contact", "event", "lead", "opportunity", "task", "ticket", "user")
+ENTITIES = ("account", "activity_report", "contact", "contact_list", "event", "lead", "opportunity", "task", "ticket",
+            "user")
 READ = frozenset({"list", "get", "history"})
 ALL = READ | {"create", "update", "delete", "mass_update"}
 NONE: frozenset[str] = frozenset()
@@ -28,10 +29,10 @@ ALLOWED: dict[str, dict[str, frozenset[str]]] = {
     "sales": {
         "lead": ALL - {"delete"}, "opportunity": ALL - {"delete"}, "account": ALL - {"delete"},
         "contact": ALL - {"delete"}, "event": ALL, "task": ALL, "activity_report": ALL - {"delete"},
-        "user": READ, "ticket": NONE,
+        "contact_list": ALL, "user": READ, "ticket": NONE,
     },
     "support": {
-        "ticket": ALL, "account": READ, "contact": READ, "event": READ | {"create", "update"},
+        "ticket": ALL, "account": READ, "contact": READ, "contact_list": READ, "event": READ | {"create", "update"},
         "task": READ | {"create", "update"}, "user": READ,
         "lead": NONE, "opportunity": NONE, "activity_report": NONE,
     },
