@@ -121,7 +121,8 @@ class _DemoFile:
         self._raise_if_any()
         for reference in references:
             _assign(rows, reference)
-        before = self._counts()
+        touched = self._touched(entity, [n for record in records for n in record.get(TRANSITIONS) or ()])
+        before = self._counts(touched)
         try:
             ids = self.engine.records.create_many(entity.name, rows, SYSTEM_ACTOR)
         except BatchValidationError as error:
@@ -134,7 +135,7 @@ class _DemoFile:
                 except (TransitionError, RecordValidationError) as error:
                     message = error.message() if isinstance(error, TransitionError) else error.describe()
                     raise DemoError([self._error(document, ("records", index, TRANSITIONS, step), message)])
-        after = self._counts()
+        after = self._counts(touched)
         return {name: after[name] - before[name] for name in after if after[name] > before[name]}
 
     # -- reading -----------------------------------------------------------------------
@@ -288,9 +289,20 @@ class _DemoFile:
 
     # -- helpers -----------------------------------------------------------------------
 
-    def _counts(self) -> dict[str, int]:
-        records = self.engine.records
-        return {name: records.count(name) for name, e in self.engine.model.entities.items() if e.owned_by is None}
+    def _touched(self, entity: EntityDef, transitions: Sequence[str]) -> set[str]:
+        """The entities a file creates records of: its own, and those its transitions' `create`
+        and `copy` actions name (a copy without `entity` copies into its own)."""
+        touched = {entity.name}
+        if entity.workflow and transitions:
+            named = set(transitions)
+            for transition in self.engine.model.workflow(entity.workflow).transitions:
+                for action in transition.actions if transition.name in named else ():
+                    if action.kind in ("create", "copy"):
+                        touched.add(action.params.get("entity") or entity.name)
+        return touched
+
+    def _counts(self, entities: set[str]) -> dict[str, int]:
+        return {name: self.engine.records.count(name) for name in sorted(entities)}
 
     def _error(self, document: Document, where: PathKey, message: str) -> str:
         return f"{document.file}:{document.line(where)}: {dotted(where)}: {message}"
