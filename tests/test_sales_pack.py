@@ -321,3 +321,29 @@ def test_copy_command_says_why_a_copy_is_refused(engine, deal, products, run) ->
 
     assert result.exit_code == 1
     assert result.stderr.startswith(f"error: quote {quote['id']}: the copy is refused\n  number: ")
+
+
+# -- the pages -----------------------------------------------------------------------------------
+def test_the_opportunity_page_shows_its_quotes_and_the_quote_page_its_lines(database_url: str) -> None:
+    from ui_renderer import create_app
+    from ui_renderer.testing import PAGES_WITHOUT_LOGIN
+
+    app = create_app({"DATABASE_URL": database_url, "PACKS": [BASE_PACK, SALES_PACK], **PAGES_WITHOUT_LOGIN})
+    engine: Engine = app.extensions["ossature"]
+    try:
+        engine.migrate()
+        product = engine.records.create("product", {"code": "AUDIT", "name": "Energy audit", "price": "1200"}, SYSTEM_ACTOR)
+        deal = engine.records.create("opportunity", {"name": "Cellar"}, SYSTEM_ACTOR)
+        quote = engine.records.create("quote", {"number": "Q-77", "title": "Cellar heating", "opportunity": deal["id"],
+                                                "lines": [{"product": product["id"], "quantity": "3"}]}, SYSTEM_ACTOR)
+        client = app.test_client()
+
+        opportunity_page = client.get(f"/opportunity/{deal['id']}").get_data(as_text=True)
+        quote_page = client.get(f"/quote/{quote['id']}").get_data(as_text=True)
+    finally:
+        engine.dispose()
+
+    panel = opportunity_page.split("Quotes", 1)[1]
+    assert "Q-77" in panel and f"/quote/{quote['id']}" in panel
+    assert f"/quote/new?prefill.opportunity={deal['id']}" in opportunity_page
+    assert "Energy audit (AUDIT)" in quote_page and "/quote/" in quote_page
