@@ -218,7 +218,7 @@ def test_cells_render_as_list_cells_paths_links_and_members(app, room, database_
     finally:
         with_panel.extensions["ossature"].dispose()
     assert members["rows"] == [booking] and members["count"] == 1
-    assert members["new"] is None  # a links relation: its members are not set on a form yet
+    assert members["new"] == f"/booking/new?prefill.attendees={ann}"  # a links relation: the new one has them as member
 
 
 CONTACT_PANELS = "extends: contact\nviews:\n  form:\n    related: [{relation: booking_attendees}]\n"
