@@ -97,10 +97,6 @@ def line_columns(owned: str, lang: str) -> tuple[Widget, ...]:
     return tuple(w for s in sections if s.key != "section-more" for w in s.widgets)
 
 
-def collection_key(editor: Editor, row: str | None = None, column: str | None = None) -> str:
-    return editor.name if row is None else row_prefix(editor.name, row) + (column or "")
-
-
 # -- record -> form state ----------------------------------------------------------------------
 
 
