@@ -12,17 +12,27 @@
 
 Every step needs the "import" permission on the entity (403 otherwise); an upload is only
 ever opened by the user who sent it.
+
+The lines of records (a `lines` characteristic) have a file of their own
+(engine/exchange/lines_import.py, lines_export.py): the upload page offers, per lines
+characteristic the user may fill, the download of the current lines
+(`GET /<entity>/export-lines/<lines>`, with the list's query arguments, the "export" permission)
+and a form sending such a file (`POST /<entity>/import-lines`: no mapping step, the columns map
+by name or label), queued as a dry run or an import.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, request, url_for
+from flask import Blueprint, Response, abort, current_app, redirect, request, stream_with_context, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from engine import Engine
 from engine.exchange.importer import ImportOptionError, ImportOptions, submit_import
+from engine.exchange.lines_export import LinesExport, LinesExportError
+from engine.exchange.lines_import import submit_import_lines
+from engine.records.queries import QueryError
 
 from ui_renderer.core.actor import current_actor
 from ui_renderer.core.language import request_language
@@ -106,6 +116,77 @@ def _upload_page(entity: str, problem: str | None = None, status: int = 200, cho
         limit=max_bytes(),
         action_url=url_for("imports.upload", entity=entity) + lang_suffix(),
         list_url=url_for("lists.index", entity=entity) + lang_suffix(),
+        lines_forms=_lines_forms(entity),
+    )
+
+
+def _lines_forms(entity: str) -> list[dict[str, str]]:
+    """Per `lines` characteristic the user may fill by importing: its label, where to send a file
+    of its lines, and (with the export permission) where to download the current ones."""
+    model = engine().model
+    access = engine().records.permissions.access(current_actor(), entity)
+    readonly = frozenset() if current_actor().system else engine().records.validator(entity).readonly
+    lang = request_language()
+    forms = []
+    for f in model.entity(entity).fields:
+        if f.type != "lines" or f.name in access.protected | readonly:
+            continue
+        export_url = url_for("imports.export_lines", entity=entity, lines=f.name) if access.allows("export") else ""
+        forms.append({"name": f.name, "label": f.label.get(lang), "export_url": export_url,
+                      "action_url": url_for("imports.upload_lines", entity=entity) + lang_suffix()})
+    return forms
+
+
+# -- lines: a file of their own -------------------------------------------------------------------
+
+
+@imports.post("/<entity>/import-lines")
+def upload_lines(entity: str) -> ResponseReturnValue:
+    """Store the file, then queue the lines import (a dry run or the import) and show its job."""
+    require_import(entity)
+    ui = words(request_language())
+    try:
+        sent = request.files.get("file")
+        lines = request.form.get("lines") or ""
+        action = request.form.get("action")
+    except RequestEntityTooLarge:
+        return _upload_page(entity, ui["import_too_large"].format(limit=max_bytes(), size=request.content_length), 413)
+    if sent is None or not sent.filename:
+        return _upload_page(entity, ui["import_no_file"], 400)
+    try:
+        stored = store_upload(engine(), sent.stream, name=sent.filename, extension="csv",
+                              owner=current_actor().user_id, entity=entity, format="csv", limit=max_bytes())
+        job_id = submit_import_lines(engine(), entity, lines, stored.path, ImportOptions(dry_run=action != "import"),
+                                     current_actor())
+    except UploadError as error:
+        return _upload_page(entity, ui[error.key].format(**error.params), error.status)
+    except ImportOptionError as error:  # an unknown or protected lines characteristic
+        return _upload_page(entity, error.message(request_language()), 400)
+    return redirect(url_for("jobs_pages.detail", job_id=job_id) + lang_suffix(), 303)
+
+
+@imports.get("/<entity>/export-lines/<lines>")
+def export_lines(entity: str, lines: str) -> ResponseReturnValue:
+    """The lines of the records of the entity's list (its query arguments), as the lines import reads them."""
+    definition = engine().model.entities.get(entity)
+    if definition is None or definition.owned_by is not None:
+        abort(404)
+    args = {k: v for k, v in request.args.to_dict(flat=False).items() if k != "delimiter"}
+    try:
+        list_request = engine().records.list_request(entity, args)
+        export = LinesExport(engine(), entity, lines, list_request, current_actor(),
+                             delimiter=request.args.get("delimiter") or ",", lang=request_language())
+    except LinesExportError as error:
+        if error.parameter == "lines":
+            abort(404)
+        abort(400, error.describe(request_language()))
+    except QueryError as error:
+        abort(400, error.describe(request_language()))
+    return Response(
+        stream_with_context(export.iter_bytes()),
+        content_type=export.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{export.filename}"', "Cache-Control": "no-store",
+                 "X-Content-Type-Options": "nosniff"},
     )
 
 
@@ -157,7 +238,7 @@ def confirm(job_id: int) -> ResponseReturnValue:
     job = get_job(job_id)
     params = job.get("params") or {}
     options = params.get("options") or {}
-    if job["kind"] != "import" or job["state"] != "done" or not options.get("dry_run"):
+    if job["kind"] not in ("import", "import_lines") or job["state"] != "done" or not options.get("dry_run"):
         return job_detail(job_id, notice=words(request_language())["import_confirm_refused"], status=409)
     entity = job["entity"]
     require_import(entity)
@@ -167,7 +248,10 @@ def confirm(job_id: int) -> ResponseReturnValue:
         return job_detail(job_id, notice=words(request_language())["import_upload_gone"], status=404)
     try:
         real = ImportOptions.from_dict({**options, "dry_run": False})
-        new_job = submit_import(engine(), entity, found.path, real, current_actor())
+        if job["kind"] == "import_lines":
+            new_job = submit_import_lines(engine(), entity, str(params.get("lines")), found.path, real, current_actor())
+        else:
+            new_job = submit_import(engine(), entity, found.path, real, current_actor())
     except ImportOptionError as error:  # checked when the dry run was queued: the definitions changed since
         return job_detail(job_id, notice=error.message(request_language()), status=400)
     return redirect(url_for("jobs_pages.detail", job_id=new_job) + lang_suffix(), 303)

@@ -61,13 +61,17 @@ class JobView:
         }
 
 
+IMPORT_KINDS = frozenset({"import", "import_lines"})
+"""Jobs reading an uploaded file, which may be a dry run (engine/exchange/importer.py, lines_import.py)."""
+
+
 def job_view(job: Mapping[str, Any], model: Model, lang: str, suffix: str = "") -> JobView:
     """`suffix` ends the job's URLs (`?lang=fr` when the page's URL names the language)."""
     ui = words(lang)
     state = job["state"]
     params = job.get("params") or {}
-    dry_run = job["kind"] == "import" and bool((params.get("options") or {}).get("dry_run"))
-    kind_key = "kind_import_dry_run" if dry_run else f"kind_{job['kind']}"
+    dry_run = job["kind"] in IMPORT_KINDS and bool((params.get("options") or {}).get("dry_run"))
+    kind_key = f"kind_{job['kind']}_dry_run" if dry_run else f"kind_{job['kind']}"
     entity = job.get("entity")
     entity_label = model.entity(entity).plural.get(lang) if entity in model.entities else (entity or "")
     done, total = job.get("done") or 0, job.get("total")

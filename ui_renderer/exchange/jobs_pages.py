@@ -19,7 +19,7 @@ from engine.jobs.service import JobStateError
 from ui_renderer.core.actor import current_actor
 from ui_renderer.core.language import request_language
 from ui_renderer.core.i18n import words
-from .job_view import JobView, job_view
+from .job_view import IMPORT_KINDS, JobView, job_view
 from ui_renderer.core.record_titles import RecordTitles
 from .uploads import load_upload, upload_token
 
@@ -157,8 +157,9 @@ def _error_rows(job: dict[str, Any], errors: list[dict[str, Any]]) -> list[dict[
 
 
 def _import_links(job: dict[str, Any], view: JobView) -> dict[str, str] | None:
-    """For an import: the uploaded file's name, the mapping page, and (after a dry run) "import now"."""
-    if job["kind"] != "import":
+    """For an import: the uploaded file's name, the mapping page (a lines import: the import page,
+    where its file is sent), and (after a dry run) "import now"."""
+    if job["kind"] not in IMPORT_KINDS:
         return None
     params = job.get("params") or {}
     token = upload_token(engine(), params.get("path", ""))
@@ -167,7 +168,8 @@ def _import_links(job: dict[str, Any], view: JobView) -> dict[str, str] | None:
         return None
     links = {
         "file_name": upload.name,
-        "mapping_url": url_for("imports.mapping", entity=upload.entity, token=upload.token) + lang_suffix(),
+        "mapping_url": (url_for("imports.mapping", entity=upload.entity, token=upload.token) if job["kind"] == "import"
+                        else url_for("imports.upload_form", entity=upload.entity)) + lang_suffix(),
     }
     if view.dry_run and job["state"] == "done":
         links["confirm_url"] = url_for("imports.confirm", job_id=job["id"]) + lang_suffix()

@@ -49,6 +49,8 @@ JOB_WORDS: dict[str, dict[str, str]] = {
         "kind_mass_update": "Mass update",
         "kind_import": "Import",
         "kind_import_dry_run": "Import (dry run)",
+        "kind_import_lines": "Import of lines",
+        "kind_import_lines_dry_run": "Import of lines (dry run)",
         "kind_export": "Export",
         "state_queued": "Waiting",
         "state_running": "Running",
@@ -81,6 +83,13 @@ JOB_WORDS: dict[str, dict[str, str]] = {
         "import_format": "Format",
         "import_format_csv": "CSV (spreadsheet)",
         "import_upload": "Upload and map the columns",
+        "import_lines_title": "{label}: lines of {plural}",
+        "import_lines_hint": "A CSV file with one row per line: the first column names the record (as the download "
+                             "below does), the others the line's characteristics. Each record named gets exactly "
+                             "the file's lines, in order; a record with a bad row keeps its lines.",
+        "import_lines_export": "Download the current lines",
+        "import_lines_dry_run": "Check the file (dry run)",
+        "import_lines_run": "Import the lines",
         "import_no_file": "Choose a file to upload.",
         "import_empty_file": "The file is empty.",
         "import_too_large": "The file is too large: at most {limit} bytes (it has {size} or more).",
@@ -154,6 +163,8 @@ JOB_WORDS: dict[str, dict[str, str]] = {
         "kind_mass_update": "Modification en masse",
         "kind_import": "Import",
         "kind_import_dry_run": "Import (essai à blanc)",
+        "kind_import_lines": "Import de lignes",
+        "kind_import_lines_dry_run": "Import de lignes (essai à blanc)",
         "kind_export": "Export",
         "state_queued": "En attente",
         "state_running": "En cours",
@@ -184,6 +195,14 @@ JOB_WORDS: dict[str, dict[str, str]] = {
         "import_format": "Format",
         "import_format_csv": "CSV (tableur)",
         "import_upload": "Envoyer et associer les colonnes",
+        "import_lines_title": "{label} : lignes des {plural}",
+        "import_lines_hint": "Un fichier CSV avec une ligne par ligne de l'enregistrement : la première colonne nomme "
+                             "l'enregistrement (comme le téléchargement ci-dessous), les autres les caractéristiques "
+                             "de la ligne. Chaque enregistrement nommé reçoit exactement les lignes du fichier, dans "
+                             "l'ordre ; un enregistrement dont une ligne est refusée garde les siennes.",
+        "import_lines_export": "Télécharger les lignes actuelles",
+        "import_lines_dry_run": "Vérifier le fichier (essai à blanc)",
+        "import_lines_run": "Importer les lignes",
         "import_no_file": "Choisissez un fichier à envoyer.",
         "import_empty_file": "Le fichier est vide.",
         "import_too_large": "Le fichier est trop gros : au plus {limit} octets (il en a {size} ou plus).",
