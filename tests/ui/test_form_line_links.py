@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -175,3 +176,29 @@ def test_roles_that_protect_the_collections_get_no_editor_and_cannot_change_them
         assert saved["guides"] == trip["guides"] and saved["legs"] == trip["legs"]
     finally:
         engine.dispose()
+
+
+def test_a_trip_page_costs_as_many_statements_for_more_lines(app: Flask, people: dict[str, int]) -> None:
+    """Cells' links, members' titles and options are read once per target, not once per line."""
+    engine: Engine = app.extensions["ossature"]
+    ids = list(people.values())
+    trips = [
+        engine.records.create("trip", {"name": f"T{count}", "guides": ids[:1], "legs": [
+            {"day": f"2027-04-0{i + 1}", "host": ids[i % 3], "travellers": [ids[(i + 1) % 3], ids[(i + 2) % 3]]}
+            for i in range(count)
+        ]}, SYSTEM_ACTOR)["id"] for count in (1, 4)
+    ]
+    client: FlaskClient = app.test_client()
+    counts = []
+    for trip in trips:
+        client.get(f"/trip/{trip}")  # warm caches (layouts, title templates)
+        statements: list[str] = []
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        sa.event.listen(engine.db, "before_cursor_execute", listener)
+        try:
+            page = text(client.get(f"/trip/{trip}"))
+        finally:
+            sa.event.remove(engine.db, "before_cursor_execute", listener)
+        assert len(row_keys(page, "legs")) in (1, 4)
+        counts.append(len(statements))
+    assert counts[0] == counts[1]
