@@ -163,7 +163,7 @@ BROKEN_CASES = {
         "pack.yaml:3: requires.base: needs 'base' >=2.0, but version 1.2.0 is loaded",
     ],
     'ref_action_two_kinds': [
-        'workflows/deal.yaml:8: transitions.0.actions.0: an action has exactly one of set, create or call (found set, call)',
+        'workflows/deal.yaml:8: transitions.0.actions.0: an action has exactly one of set, create, copy or call (found set, call)',
     ],
     'ref_create_action_entity': [
         "workflows/deal.yaml:8: transitions.0.actions.0.create.entity: unknown entity 'task'",
