@@ -78,6 +78,13 @@ def test_the_opportunity_shows_its_quotes_first_and_keeps_the_base_panels(model:
     assert form.sections[0].fields[:2] == ("name", "account")   # the base sections stay
 
 
+def test_sales_layers_with_spanco_too() -> None:
+    form = load_model([BASE_PACK, REPO / "examples" / "packs" / "spanco", SALES_PACK]).entity("opportunity").view("form")
+
+    assert [s.title.en for s in form.sections][2] == "Order"       # spanco's section
+    assert form.related[0].relation == "quotes"                     # sales' panels
+
+
 def test_every_document_has_a_modeline() -> None:
     for path in sorted(SALES_PACK.rglob("*.yaml")):
         if path.parent.name != "demo":
