@@ -31,6 +31,17 @@ def option_parameters(formats: Sequence[str] | None, names: Sequence[str]) -> li
     ]
 
 
+def lines_parameter(entity: EntityDef) -> list[dict[str, Any]]:
+    """`lines` of GET /<entity>/export, for an entity with `lines` characteristics."""
+    names = [f.name for f in entity.fields if f.type == "lines"]
+    if not names:
+        return []
+    return [query_parameter("lines", {"type": "string", "enum": names},
+                            "Export the lines of this lines characteristic of the records instead: one row per line, "
+                            "the first column naming the record (natural key or #id), then the line's "
+                            "characteristics; `format` and `columns` do not apply.")]
+
+
 def _format_schema(formats: Sequence[str] | None) -> dict[str, Any]:
     return {"type": "string", "enum": list(formats)} if formats else {"type": "string"}
 
@@ -70,7 +81,7 @@ def export_operations(
         "get": {
             "operationId": f"export_{entity.name}", "tags": tag,
             "summary": f"Export {entity.plural.en} as a file (every page of the list, streamed)",
-            "parameters": [*listed, *option_parameters(formats, names)],
+            "parameters": [*listed, *option_parameters(formats, names), *lines_parameter(entity)],
             "responses": {"200": {"description": "The file (Content-Disposition: attachment).",
                                   "content": file_content},
                           **errors(400, 401, 403)},

@@ -4,6 +4,9 @@
   the list: `page`, `size`, `after` and `total` are ignored). `delimiter=;` for a CSV with semicolons,
   `columns=all` (every characteristic the caller may see) or `columns=name,name,...`
   instead of the view's columns.
+- `GET /api/v1/<entity>/export?lines=<name>&<list arguments>` streams the lines of the list's
+  records instead (a `lines` characteristic: one row per line, the first column naming the
+  record; engine/exchange/lines_export.py), the file `POST /<entity>/import` with `lines` reads back.
 - `POST /api/v1/<entity>/export` with `{"format", "filter": {list arguments}, "columns",
   "delimiter"}` queues an export job for a large list (202, the job); its file is then
   downloaded from the job.
@@ -20,6 +23,7 @@ from flask import Blueprint, Response, g, jsonify, stream_with_context
 from werkzeug.utils import get_content_type
 
 from engine.exchange.exporter import Export, ExportError, submit_export
+from engine.exchange.lines_export import LinesExport
 
 from .conformance import request_body
 from .errors import ApiError, field_error, query_error
@@ -33,7 +37,7 @@ api_export.before_request(prepare)
 api_export.after_request(language_headers)
 api_export.register_error_handler(Exception, handle_error)
 
-OPTION_ARGS = ("format", "delimiter", "columns")
+OPTION_ARGS = ("format", "delimiter", "columns", "lines")
 
 
 @api_export.get("/<entity>/export")
@@ -41,6 +45,8 @@ def export_file(entity: str) -> Response:
     known_entity(entity)
     args = query_args()
     options = {name: (args.pop(name, None) or [None])[0] for name in OPTION_ARGS}
+    if options["lines"] is not None:
+        return _lines_file(entity, args, options["lines"], options["delimiter"])
     export = _export(entity, args, options["format"], options["columns"], options["delimiter"])
     response = Response(stream_with_context(export.started_bytes()), content_type=content_type(export.media_type))
     response.headers["Content-Disposition"] = f'attachment; filename="{export.filename}"'
@@ -75,6 +81,19 @@ def export_job(entity: str) -> Response:
         raise query_error(error.parameter, error.message(lang())) from None
     response = jsonify(json_value(engine().jobs.get(job_id, g.api_actor)))
     response.status_code = 202
+    return response
+
+
+def _lines_file(entity: str, args: Mapping[str, Sequence[str]], lines: str, delimiter: str | None) -> Response:
+    """The lines of the list's records, as the lines import reads them (checked before the first byte)."""
+    parsed = list_request(engine(), entity, args)
+    try:
+        export = LinesExport(engine(), entity, lines, parsed, g.api_actor, delimiter=delimiter or ",", lang=lang())
+    except ExportError as error:
+        raise query_error(error.parameter, error.message(lang())) from None
+    response = Response(stream_with_context(export.iter_bytes()), content_type=content_type(export.media_type))
+    response.headers["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 

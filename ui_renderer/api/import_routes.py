@@ -4,7 +4,9 @@
 `format` (`csv`, or a plugin's format fitting the entity), `dry_run`, `upsert` (true/false),
 `key` (characteristic names separated by commas; implies upsert), `encoding`, `delimiter`
 (`,`, `;` or `tab`) and `mapping` (a JSON object: column header -> characteristic, `""` to
-skip the column). The file is stored (ui_renderer/exchange/uploads.py) and the import queued as a
+skip the column); `lines` (a `lines` characteristic's name) imports the file as the lines of
+records instead (engine/exchange/lines_import.py: one row per line, the first column naming
+the record; `upsert`, `key` and `format` do not apply). The file is stored (ui_renderer/exchange/uploads.py) and the import queued as a
 job: the answer is 202 with the job, to follow at `/jobs/<id>` and `/jobs/<id>/errors`.
 
 Options are checked before anything is queued (400 naming the parameter), the "import"
@@ -22,6 +24,7 @@ from werkzeug.datastructures import FileStorage
 
 from engine.exchange.csv_source import text_encoding
 from engine.exchange.importer import ImportOptions, submit_import
+from engine.exchange.lines_import import check_lines_options, submit_import_lines
 from ui_renderer.core.i18n import words
 from ui_renderer.exchange.import_preview import entity_import_formats, mapping_problems
 from ui_renderer.exchange.uploads import MULTIPART_SLACK, UploadError, max_bytes, store_upload
@@ -58,6 +61,9 @@ def import_records(entity: str) -> Response:
     if sent is None:
         raise ApiError(400, "bad_request", errors=_problem("file", text("file_required", lang())))
     options = _options(entity, form)
+    lines = form.get("lines") or None
+    if lines is not None:
+        check_lines_options(engine(), entity, lines, options, g.api_actor)  # 400 naming the option, nothing stored
     extension = "csv" if options.format == "csv" else entity_import_formats(engine(), entity)[options.format].extension
     try:
         stored = store_upload(engine(), sent.stream, name=sent.filename or "upload", extension=extension,
@@ -67,7 +73,10 @@ def import_records(entity: str) -> Response:
         if error.status == 413:
             return json_error(413, {"error": "too_large", "message": message})
         raise ApiError(400, "bad_request", errors={"file": [{"rule": "file", "message": message}]}) from None
-    job_id = submit_import(engine(), entity, stored.path, options, g.api_actor)
+    if lines is not None:
+        job_id = submit_import_lines(engine(), entity, lines, stored.path, options, g.api_actor)
+    else:
+        job_id = submit_import(engine(), entity, stored.path, options, g.api_actor)
     return job_response(engine().jobs.get(job_id, g.api_actor), 202)
 
 

@@ -71,6 +71,17 @@ would make the document, and every client generated from it, heavy for nothing."
 IMPORT_DELIMITERS = [",", ";", "tab", "\t"]
 
 
+def lines_property(entity: EntityDef) -> dict[str, Any]:
+    """`lines` of the import form, for an entity with `lines` characteristics."""
+    names = [f.name for f in entity.fields if f.type == "lines"]
+    if not names:
+        return {}
+    return {"lines": {"type": "string", "enum": names,
+                      "description": "Import the file as the lines of this lines characteristic: one row per line, "
+                                     "the first column naming the record (natural key or #id); each record named "
+                                     "gets exactly the file's lines. upsert, key and format do not apply."}}
+
+
 def import_form(entity: EntityDef, formats: Sequence[str] | None) -> dict[str, Any]:
     """The multipart form of POST /<entity>/import."""
     names = "|".join(re.escape(f.name) for f in entity.fields if f.type in MATCHABLE_TYPES)
@@ -96,6 +107,7 @@ def import_form(entity: EntityDef, formats: Sequence[str] | None) -> dict[str, A
                                         "Empty or left out: UTF-8 if the file is, else Windows-1252."},
             "delimiter": {"type": "string", "enum": [*IMPORT_DELIMITERS, ""],
                           "description": "Empty or left out: found in the header."},
+            **lines_property(entity),
             "mapping": {"type": "object", "propertyNames": {"pattern": NO_NUL},
                         "additionalProperties": {"enum": [*targets, "", None]},
                         "description": "A JSON object (the part's content is JSON): column header -> characteristic "
