@@ -186,7 +186,7 @@ def read_list(
         by_offset = counted.exact and request.after is None
         if early is not None:  # read before the count (`count_after`), in the database's plan
             plan = PagePlan(False, "read through the filter before its count")
-            columns, rows = early
+            columns, rows = early[0], early[1][:request.page_size]  # counted exactly: no peeked row
         else:
             found = conn.execute(page_statement(dialect, table, request, conditions, walk=plan.walk,
                                                 read=_page_columns(table, request, fields, joins),

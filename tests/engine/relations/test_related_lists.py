@@ -136,3 +136,26 @@ def test_a_related_page_costs_the_same_statements_whatever_its_rows(world_engine
                          ListRequest(sort=("subject",), page_size=size, tab="all"), SYSTEM_ACTOR)
         counts.append(len(statements))
     assert counts[0] == counts[1] <= 5  # the record, the count, the page, the members
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 4, 50])
+def test_a_first_page_holding_every_record_needs_no_count(world_engine, size):
+    """A panel reads its first page before counting: when the page holds every record (fewer than
+    `size` and one more peeked), their number is its total, and no count runs; a full page is
+    counted, and its cursor leads to the rest."""
+    engine, world = world_engine
+    matching = stored(engine, engine.tables.of("booking").c.backup_room == world.rooms["red"])
+    request = ListRequest(sort=("subject",), page_size=size, tab="all")
+    with statements_of(engine) as statements:
+        first = related_list(engine.records, "room", world.rooms["red"], "booking_backup_room", request,
+                             SYSTEM_ACTOR, record_read=True)
+    counts = [s for s in statements if "count(" in s.lower()]
+    assert first.total == len(matching) and len(first.rows) == min(size, len(matching))
+    assert len(counts) == (1 if size < len(matching) else 0)
+    seen, page = ids(first), first
+    while page.next_after is not None:
+        following = list_request(engine.records, "booking", page.request.to_args() | {"after": [page.next_after]})
+        page = related_list(engine.records, "room", world.rooms["red"], "booking_backup_room", following,
+                            SYSTEM_ACTOR)
+        seen += ids(page)
+    assert sorted(seen) == sorted(matching) and len(seen) == len(matching)
