@@ -573,3 +573,45 @@ def test_null_for_a_collection_that_must_hold_one_is_the_engines_count_rule(boss
     emptied = boss.patch(f"/quote/{quote['id']}", {"version": quote["version"], "watchers": None, "items": None})
     assert emptied.status_code == 200, emptied.get_json()
     assert emptied.get_json()["watchers"] == [] and emptied.get_json()["items"] == []
+
+
+# -- copies ------------------------------------------------------------------------------------
+
+
+def test_a_copy_is_a_new_record_with_the_lines_and_members_and_the_values_given(
+        boss: Caller, contacts: list[int]) -> None:
+    quote = created(boss, "quote", {"name": "Original", "reviewers": [contacts[0], contacts[1]],
+                                    "watchers": [contacts[2]],
+                                    "items": [{"product": "desk", "price": "120.50", "quantity": 2},
+                                              {"product": "chair"}]})
+    answer = boss.post(f"/quote/{quote['id']}/copy", {"values": {"name": "Revision 2"}})
+    assert answer.status_code == 201, answer.get_json()
+    copy = answer.get_json()
+    assert answer.headers["Location"].endswith(f"/quote/{copy['id']}") and copy["id"] != quote["id"]
+    assert copy["name"] == "Revision 2"
+    assert (copy["reviewers"], copy["watchers"]) == (quote["reviewers"], quote["watchers"])
+    same = [{k: v for k, v in line.items() if k != "id"} for line in copy["items"]]
+    assert same == [{k: v for k, v in line.items() if k != "id"} for line in quote["items"]]
+    assert not {line["id"] for line in copy["items"]} & {line["id"] for line in quote["items"]}
+    assert boss.get(f"/quote/{quote['id']}").get_json() == quote  # the original is untouched
+    plain = boss.post(f"/quote/{quote['id']}/copy", None)
+    assert plain.status_code == 201 and plain.get_json()["name"] == "Original"
+
+
+def test_a_copy_leaves_out_what_the_caller_may_not_read(boss: Caller, quoter: Caller, contacts: list[int]) -> None:
+    quote = created(boss, "quote", {"name": "Watched", "reviewers": [contacts[0]], "watchers": [contacts[3]]})
+    answer = quoter.post(f"/quote/{quote['id']}/copy", {})
+    assert answer.status_code == 201, answer.get_json()
+    assert "watchers" not in answer.get_json()
+    assert boss.get(f"/quote/{answer.get_json()['id']}").get_json()["watchers"] == []
+
+
+def test_a_copy_is_refused_with_the_words_of_a_create(boss: Caller, contacts: list[int]) -> None:
+    quote = created(boss, "quote", {"name": "Source", "reviewers": [contacts[0]]})
+    assert boss.post("/quote/999999/copy", {}).status_code == 404
+    assert boss.post(f"/quote/{quote['id']}/copy", {"value": {}}).status_code == 400  # a misspelt envelope
+    as_create = boss.post("/quote", {"name": 3, "reviewers": [contacts[0]]})
+    as_copy = boss.post(f"/quote/{quote['id']}/copy", {"values": {"name": 3}})
+    assert (as_copy.status_code, as_copy.get_json()) == (as_create.status_code, as_create.get_json()) != (201, None)
+    assert refused(boss.post(f"/quote/{quote['id']}/copy", {"values": {"reviewers": contacts[:4]}})) == {
+        "reviewers": ["max_count"]}

@@ -246,6 +246,11 @@ def _entity_schemas(spec: APISpec, entity: EntityDef, model: Model) -> None:
                          "additionalProperties": {"type": "integer", "minimum": 0, "maximum": ID_MAX}},
         },
     })
+    spec.components.schema(f"{name}Copy", {
+        "type": "object", "additionalProperties": False,
+        "properties": {"values": {**_ref(f"{name}Values"),
+                                  "description": "Values of the copy that replace those copied."}},
+    })
     if entity.workflow:
         spec.components.schema(f"{name}Transition", {
             "type": "object", "additionalProperties": False,
@@ -370,6 +375,14 @@ def _entity_paths(spec: APISpec, entity: EntityDef, model: Model, formats: Seque
     spec.path(path=f"/{entity.name}/{{id}}/restore", parameters=[record_id], operations={
         "post": _operation(f"restore_{entity.name}", f"Bring a {label} back from the trash", tag, 200, name,
                            [401, 403, 404, 409, 422], etag=True),
+    })
+    spec.path(path=f"/{entity.name}/{{id}}/copy", parameters=[record_id], operations={
+        "post": _operation(
+            f"copy_{entity.name}", f"Create a {label} copied from another, with its lines", tag, 201, name,
+            [400, 401, 403, 404, 413, 422], body=f"{name}Copy", body_required=False, etag=True,
+            description="The characteristics the caller may read and set are copied (not unique ones, the "
+                        "natural key, read-only ones nor the status: the copy starts its workflow), lines "
+                        "included; `values` replace what is copied. The caller needs `create`."),
     })
     spec.path(path=f"/{entity.name}/{{id}}/history", parameters=[record_id], operations={
         "get": _operation(f"history_{entity.name}", f"Every change to a {label}", tag, 200, "AuditLog",

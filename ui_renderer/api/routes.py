@@ -165,6 +165,17 @@ def restore_record(entity: str, record_id: int) -> Response:
     return record_response(engine().records.restore(entity, record_id, g.api_actor))
 
 
+@api.post("/<entity>/<int:record_id>/copy")
+def copy_record(entity: str, record_id: int) -> Response:
+    known_id(known_entity(entity), record_id)
+    body = request_body(lang())
+    values = body.get("values") or {}  # the envelope fits its OpenAPI schema (conformance.py)
+    check_values(engine().model.entity(entity), values, lang())
+    record = engine().records.copy(entity, record_id, g.api_actor, values=values)
+    location = url_for("api.get_record", entity=entity, record_id=record["id"])
+    return record_response(record, 201, Location=location)
+
+
 @api.post("/<entity>/<int:record_id>/transitions/<name>")
 def transition(entity: str, record_id: int, name: str) -> Response:
     known_id(known_entity(entity), record_id)
