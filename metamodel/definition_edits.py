@@ -342,11 +342,12 @@ class OverlayEditor:
         if view == "list":
             self._drop_empty_layout(entity, "list")
 
-    def set_related(self, entity: str, panels: Sequence[Mapping[str, Any]] | None) -> None:
-        """The related panels of the entity's form, in order (`related:`): each a reverse relation
-        with, when they differ from its defaults (`default_panel`), its columns, sort and size;
-        `[]` shows none; None drops the overlay's choice (the packs' panels, or the defaults)."""
-        layout = self._layout(entity, "form")
+    def set_related(self, entity: str, panels: Sequence[Mapping[str, Any]] | None, view: str = "form") -> None:
+        """The related panels of the entity's form (or of its named form view `view`), in order
+        (`related:`): each a reverse relation with, when they differ from its defaults
+        (`default_panel`), its columns, sort and size; `[]` shows none; None drops the overlay's
+        choice (the packs' panels, or the defaults)."""
+        layout = self._layout(entity, "form") if view == "form" else self.document("views", view)
         if panels is None:
             layout.pop("related", None)
         else:
@@ -360,7 +361,8 @@ class OverlayEditor:
                         entry[key] = yaml_value(value)
                 entries.append(entry)
             layout["related"] = entries
-        self._drop_empty_layout(entity, "form")
+        if view == "form":
+            self._drop_empty_layout(entity, "form")
 
     def _edit_panels(self, edit: Callable[[str, Data], Data | None]) -> None:
         """Every form that declares related panels, each panel `edit`ed (`edit(entity, entry)`:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -16,7 +17,7 @@ import metamodel
 from engine import SYSTEM_ACTOR
 
 from test_admin_pages import (  # noqa: F401 (app and client: the admin pages' fixtures)
-    app, client, engine_of, installation_of, overlay_document, review_then_apply, text_of,
+    app, build_app, client, close_app, engine_of, installation_of, overlay_document, review_then_apply, text_of,
 )
 
 BASE = metamodel.load_model([metamodel.BASE_PACK])
@@ -314,3 +315,42 @@ def test_a_panel_size_of_100_is_accepted(client):
 def test_an_owned_entity_has_no_panels_page(app, client):
     review_then_apply(client, "/admin/entities/contact/characteristics/new", PHONES)
     assert client.get("/admin/entities/contact_phone/related").status_code == 404
+
+
+# -- a named form view's panels --------------------------------------------------------------
+
+RELATIONS_PACK = Path(__file__).resolve().parents[1] / "metamodel" / "packs" / "relations"
+
+
+@pytest.fixture
+def rooms_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    built = build_app(database_url, tmp_path, PACKS=[metamodel.BASE_PACK, RELATIONS_PACK])
+    yield built
+    close_app(built)
+
+
+def test_the_panels_of_a_named_form_view_are_chosen_on_their_own_page(rooms_app):
+    client = rooms_app.test_client()
+    entity_page = client.get("/admin/entities/room").text
+    assert '<li data-view="booking_summary">' in entity_page
+    form = client.get("/admin/entities/room/views/booking_summary/related").text
+    assert 'name="columns-booking_room" value="subject, account, account.sector"' in form
+    data = {"mode": "chosen", "position-booking_room": "1", "columns-booking_room": "subject, account.sector",
+            "sort-booking_room": "-created_at", "size-booking_room": "20"}
+    review = client.post("/admin/entities/room/views/booking_summary/related", data=data)
+    assert review.status_code == 200, mistakes(review.text)
+    assert "room: related panels of view booking_summary" in text_of(review.text)
+    review_then_apply(client, "/admin/entities/room/views/booking_summary/related", data)
+    assert overlay_document(rooms_app, "views/booking_summary.yaml") == {"extends": "booking_summary", "related": [
+        {"relation": "booking_room", "columns": ["subject", "account.sector"], "sort": ["-created_at"], "size": 20}]}
+    panel = engine_of(rooms_app).model.entity("room").view("booking_summary").related[0]
+    assert (panel.columns, panel.size) == (("subject", "account.sector"), 20)
+    packs_form = metamodel.load_model([metamodel.BASE_PACK, RELATIONS_PACK]).entity("room").view("form")
+    assert engine_of(rooms_app).model.entity("room").view("form").related == packs_form.related  # left as it was
+
+
+def test_only_form_views_have_a_panels_page(rooms_app):
+    client = rooms_app.test_client()
+    assert client.get("/admin/entities/room/views/nope/related").status_code == 404
+    assert client.get("/admin/entities/booking/views/controlled_bookings/related").status_code == 404
+    assert client.get("/admin/entities/meal/related").status_code == 404

@@ -37,9 +37,9 @@ def _names(text: str | None) -> list[str] | None:
     return names or None
 
 
-def _shown(entity: EntityDef) -> dict[str, Any]:
+def _shown(entity: EntityDef, view: str) -> dict[str, Any]:
     """The form as the model has it: the mode, and per relation its position, columns, sort, size."""
-    form_view = entity.view("form")
+    form_view = entity.view(view)
     panels: dict[str, dict[str, Any]] = {}
     for index, panel in enumerate(form_view.related):
         panels[panel.relation] = {"position": index + 1 if form_view.declared_related else "",
@@ -71,16 +71,32 @@ def _problem_fields(problems: list[Problem], relations: tuple[RelationDef, ...],
 
 @admin.route("/entities/<entity>/related", methods=["GET", "POST"])
 def related_panels(entity: str) -> ResponseReturnValue:
+    """The panels of the entity's form."""
+    return _related_page(entity, "form")
+
+
+@admin.route("/entities/<entity>/views/<view>/related", methods=["GET", "POST"])
+def view_related_panels(entity: str, view: str) -> ResponseReturnValue:
+    """The panels of a named form view of the entity."""
+    return _related_page(entity, view)
+
+
+def _related_page(entity: str, view: str) -> ResponseReturnValue:
     definition = entity_or_404(entity)
     if definition.owned_by is not None:  # no form of its own: its lines are edited in its owner's
         abort(404)
+    if view != "form" and not any(v.name == view and v.kind == "form" for v in definition.views):
+        abort(404)
     relations = definition.relations
     defaults = _defaults(definition)
+    action = admin_url("related_panels", entity=entity) if view == "form" else admin_url(
+        "view_related_panels", entity=entity, view=view)
 
     def form(status: int = 200, **context: Any) -> ResponseReturnValue:
-        shown = context.pop("shown", None) or _shown(definition)
+        shown = context.pop("shown", None) or _shown(definition, view)
         return page("related.html", status=status, entity=definition, relations=relations, defaults=defaults,
-                    shown=shown, origin=origin, max_size=MAX_PANEL_SIZE, **context)
+                    shown=shown, origin=origin, max_size=MAX_PANEL_SIZE, action=action,
+                    view=definition.view(view), **context)
 
     if request.method == "GET":
         return form()
@@ -111,6 +127,7 @@ def related_panels(entity: str) -> ResponseReturnValue:
     if reader.errors:
         return retry(errors=reader.errors)
     editor = definitions().editor()
-    editor.set_related(entity, None if mode == "default" else [{"relation": n, **panels[n]} for n in chosen])
-    summary = say(lang(), "summary_related", entity=entity)
+    editor.set_related(entity, None if mode == "default" else [{"relation": n, **panels[n]} for n in chosen], view)
+    summary = (say(lang(), "summary_related", entity=entity) if view == "form"
+               else say(lang(), "summary_view_related", entity=entity, view=view))
     return review(editor, summary, admin_url("entity_page", entity=entity), retry)
