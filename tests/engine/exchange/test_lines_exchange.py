@@ -167,3 +167,36 @@ def test_a_lines_column_in_a_records_file_is_refused_naming_the_lines_import(eng
     report = import_file(eng, "quote", write("Name,Reviewers,Items\nQ,ann@x.org,x\n"), ImportOptions())
     (error,) = report.file_errors
     assert error.field == "Items" and "--lines items" in error.message
+
+
+def test_a_crash_keeps_whole_chunks_and_resuming_finishes_the_file(eng, quotes, write):
+    from test_import import Crash, FakeJob
+
+    a, b, c = quotes
+    path = write(HEADER + f"#{a},P1,1,,1\n#{a},P2,1,,1\n#{b},P3,1,,1\n#{c},P4,1,,1\n")
+    crashing = FakeJob(crash_at_chunk=2)
+    with pytest.raises(Crash):
+        import_lines(eng, "quote", "items", path, ImportOptions(chunk_size=2), ctx=crashing)
+    assert crashing.checkpoint == {"row": 3, "done": 2}
+    assert (items(eng, a), items(eng, b)) == ([("P1", Decimal("1.00"), 1), ("P2", Decimal("1.00"), 1)], [])
+    resumed = FakeJob(checkpoint=crashing.checkpoint)
+    report = import_lines(eng, "quote", "items", path, ImportOptions(chunk_size=2), ctx=resumed)
+    assert (report.updated, resumed.done, resumed.total) == (2, 4, 4)
+    assert [p for p, _, _ in items(eng, b)] == ["P3"] and [p for p, _, _ in items(eng, c)] == ["P4"]
+
+
+def test_the_statements_of_a_chunk_do_not_grow_with_its_records(eng, contacts, write):
+    reviewer = [contacts["ann@x.org"]]
+    with eng.records.transaction(SYSTEM_ACTOR) as tx:
+        ids = tx.create_many("quote", [{"name": f"Q{i}", "reviewers": reviewer} for i in range(40)])
+    statements: list[str] = []
+    sa.event.listen(eng.db, "before_cursor_execute", lambda c, cur, sql, *a: statements.append(sql))
+
+    def sent(parents: list[int]) -> int:
+        statements.clear()
+        rows = "".join(f"#{p},P{i},1,,1\n" for p in parents for i in range(3))
+        report = import_lines(eng, "quote", "items", write(HEADER + rows), ImportOptions(chunk_size=1000))
+        assert report.updated == len(parents) and not report.error_count, report.errors
+        return len(statements)
+
+    assert sent(ids[:2]) == sent(ids[2:40])
