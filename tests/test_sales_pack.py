@@ -354,3 +354,39 @@ def test_the_opportunity_page_shows_its_quotes_and_the_quote_page_its_lines(data
     assert "Q-77" in panel and f"/quote/{quote['id']}" in panel
     assert f"/quote/new?prefill.opportunity={deal['id']}" in opportunity_page
     assert "Energy audit (AUDIT)" in quote_page and "/quote/" in quote_page
+
+
+def test_the_quote_page_makes_an_invoice_names_it_and_refuses_a_second_order(database_url: str) -> None:
+    """Through the pages: the transition's copy names the record it made ("created"); a refused
+    transition shows the quote's form again, its lines as rows, with why."""
+    from ui_renderer import create_app
+    from ui_renderer.testing import PAGES_WITHOUT_LOGIN, FormClient
+
+    app = create_app({"DATABASE_URL": database_url, "PACKS": [BASE_PACK, SALES_PACK], **PAGES_WITHOUT_LOGIN})
+    app.test_client_class = FormClient
+    engine: Engine = app.extensions["ossature"]
+    try:
+        engine.migrate()
+        product = engine.records.create("product", {"code": "AUDIT", "name": "Energy audit", "price": "1200"},
+                                        SYSTEM_ACTOR)
+        account = engine.records.create("account", {"name": "Fromagerie Dubois"}, SYSTEM_ACTOR)
+        deal = engine.records.create("opportunity", {"name": "Cellar", "account": account["id"]}, SYSTEM_ACTOR)
+        quote = engine.records.create("quote", {"number": "Q-9", "title": "Cellar heating", "opportunity": deal["id"],
+                                                "lines": [{"product": product["id"], "quantity": "3"}]}, SYSTEM_ACTOR)
+        for name in ("send", "accept", "create_order"):
+            quote = engine.records.transition("quote", quote["id"], name, SYSTEM_ACTOR)
+        client = app.test_client()
+
+        made = client.post(f"/quote/{quote['id']}/transition/create_invoice", data={"_version": str(quote["version"])})
+        assert made.status_code == 303 and "created=invoice" in made.headers["Location"]
+        invoice = engine.records.get("quote", quote["id"])["invoice"]
+        page = client.get(made.headers["Location"]).get_data(as_text=True)
+        assert f'href="/invoice/{invoice}' in page
+
+        current = engine.records.get("quote", quote["id"])
+        again = client.post(f"/quote/{quote['id']}/transition/create_order", data={"_version": str(current["version"])})
+        text = again.get_data(as_text=True)
+        assert again.status_code == 409
+        assert "Energy audit (AUDIT)" in text and 'name="lines"' in text
+    finally:
+        engine.dispose()

@@ -233,7 +233,9 @@ def form_renderer(
 def refused_page(entity: EntityDef, record: dict[str, Any], problem: str) -> ResponseReturnValue:
     """The record's form as it is now, with why the change just asked for was not made."""
     layout = actor_layout(entity.name, page_language())
-    return render_form(entity, record, FormState(values=form_values(layout, record)), status=409, problem=problem)
+    values = form_values(layout, record)
+    record_values(editors(layout, "update", record["id"]), record, values)  # its lines and members as rows
+    return render_form(entity, record, FormState(values=values), status=409, problem=problem)
 
 
 def done_notice(entity: EntityDef, record: Mapping[str, Any], lang: str) -> dict[str, Any] | None:
