@@ -185,7 +185,8 @@ class ActionDef:
     """One action of a transition, run in the transition's transaction.
 
     `kind` is `set` (params: field -> expression), `create` (params: `entity` and
-    `values`, field -> expression) or the name of a plugin action (params as written).
+    `values`, field -> expression), `copy` (params: `entity`, `values`, `except`, `link`:
+    metamodel/copying.py) or the name of a plugin action (params as written).
     """
 
     kind: str
