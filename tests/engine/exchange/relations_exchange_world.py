@@ -16,11 +16,13 @@ from engine import SYSTEM_ACTOR
 TESTS = Path(__file__).resolve().parents[2]
 RELATIONS = TESTS / "metamodel" / "packs" / "relations"
 API_RELATIONS = TESTS / "api" / "relations_pack"
+SCOPED = Path(__file__).resolve().parent / "scoped_importer_pack"
+"""A role importing quotes that reads only the contacts its user created (`own_contacts_importer`)."""
 
 
 @pytest.fixture(scope="module")
 def exchange_model() -> metamodel.model.Model:
-    return metamodel.load_model([metamodel.BASE_PACK, RELATIONS, API_RELATIONS])
+    return metamodel.load_model([metamodel.BASE_PACK, RELATIONS, API_RELATIONS, SCOPED])
 
 
 @pytest.fixture

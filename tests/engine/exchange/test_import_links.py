@@ -122,3 +122,24 @@ def test_export_then_import_gives_the_same_members(eng, contacts, write, tmp_pat
     assert (report.updated, report.error_count) == (2, 0), report.errors
     quotes = quotes_by_name(eng)
     assert (quotes["A"]["reviewers"], quotes["B"]["reviewers"]) == (ids[:3], [ids[4]])
+
+
+def test_a_member_out_of_the_actors_scope_is_refused_as_a_missing_one(eng, contacts, write):
+    from engine.access.accounts import Accounts
+
+    accounts = Accounts(eng)
+    user_id = accounts.create_user("scoped", "Scoped", "a long password", ("own_contacts_importer",))
+    actor = accounts.actor_for(user_id)
+    mine = eng.records.create("contact", {"last_name": "Mine", "email": "mine@x.org"}, actor)["id"]
+    path = write("Name,Reviewers\n"
+                 "ok,mine@x.org\n"
+                 "hidden,\"mine@x.org, ann@x.org\"\n"
+                 "missing,\"mine@x.org, ghost@x.org\"\n"
+                 f"hidden_id,#{contacts['ann@x.org']}\n"
+                 "missing_id,#999999\n")
+    report = import_file(eng, "quote", path, ImportOptions(), actor)
+    assert (report.created, report.refused) == (1, 4), report.errors
+    messages = [e.message for e in report.errors]
+    assert messages[0].replace("ann@x.org", "X") == messages[1].replace("ghost@x.org", "X")
+    assert messages[2].replace(str(contacts["ann@x.org"]), "X") == messages[3].replace("999999", "X")
+    assert quotes_by_name(eng)["ok"]["reviewers"] == [mine]
