@@ -170,6 +170,11 @@ IMPORT_MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Un fichier de lignes s'importe avec les options encoding, delimiter, dry_run et chunk_size seulement, "
               "pas {option}.",
     },
+    "parent_header": {
+        "en": "The first column of a lines file names the {entity} each line belongs to: give it a header.",
+        "fr": "La première colonne d'un fichier de lignes nomme l'enregistrement {entity} de chaque ligne : "
+              "donnez-lui un en-tête.",
+    },
     "parent_empty": {"en": "The {entity} this line belongs to is not given (first column, '{header}').",
                      "fr": "L'enregistrement {entity} de cette ligne n'est pas indiqué (première colonne, « {header} »)."},
     "parent_apart": {

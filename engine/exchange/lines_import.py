@@ -47,7 +47,7 @@ from .csv_source import open_csv
 from .import_checks import check_options
 from .import_links import LinkResolver
 from .import_mapping import ColumnMapper
-from .import_messages import ImportOptionError, ImportRefused, ImportRuleError
+from .import_messages import ImportFileError, ImportOptionError, ImportRefused, ImportRuleError
 from .import_options import ImportContext, ImportOptions, ImportReport, PreparedRow, file_problems, job_file
 from .import_rows import ImportRows
 
@@ -193,8 +193,10 @@ class LinesImporter:
         """The file's rows; its first column is the parent, the others map to the owned entity."""
         owned = self.engine.model.entity(self.field.entity)
         with open_csv(path, encoding=self.options.encoding, delimiter=self.options.delimiter) as peek:
-            header = [h for h in peek.header if h]
-        self.parent_header = header[0] if header else ""
+            header, row = list(peek.header), peek.header_row
+        if not header or not header[0]:
+            raise ImportFileError("parent_header", {"entity": self.entity}, row=row)
+        self.parent_header = header[0]
         validator = self.service.validator(owned.name)
         protected = (validator.readonly | {POSITION_FIELD}) - {PARENT_FIELD}
         mapping = {**self.options.mapping, self.parent_header: PARENT_FIELD}

@@ -200,3 +200,11 @@ def test_the_statements_of_a_chunk_do_not_grow_with_its_records(eng, contacts, w
         return len(statements)
 
     assert sent(ids[:2]) == sent(ids[2:40])
+
+
+def test_a_first_column_without_header_is_refused_before_any_row(eng, quotes, write):
+    a, *_ = quotes
+    report = import_lines(eng, "quote", "items", write(f",Product\n#{a},Pen\n"))
+    (error,) = report.file_errors
+    assert error.row == 1 and "first column" in error.message
+    assert [p for p, _, _ in items(eng, a)] == ["Old", "Older"]
