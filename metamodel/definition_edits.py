@@ -221,7 +221,10 @@ class OverlayEditor:
                 key in values and not _same(values[key], getattr(current, key)) for key in FIXED_KEYS):
             characteristics[name] = {"redeclare": True, **redeclaration(current, values)}
             declared_here = True
-        if current is not None and "reverse" in values:
+        if current is not None and current.type in REVERSED_TYPES and (
+                values.get("type", current.type) not in REVERSED_TYPES or values.get("entity", current.entity) != current.entity):
+            self._panels_without(entity, name, None, only_its_own=True)  # its relation leaves the target
+        elif current is not None and "reverse" in values:
             self._follow_reverse(entity, current, values["reverse"])
         if declared_here:
             entry = dict(characteristics.get(name) or {})
@@ -271,12 +274,18 @@ class OverlayEditor:
     def remove_characteristic(self, entity: str, name: str) -> None:
         """Remove a characteristic (the migration archives its values) and the overlay's mentions
         of it in the entity's views and the roles; one of an earlier pack is listed under
-        `remove_characteristics` (the merge takes it out of that pack's views and roles)."""
+        `remove_characteristics` (the merge takes it out of that pack's views and roles). The
+        lines of an owned entity the overlay declared take it along (its table is archived with
+        them); one a pack declares stays, and the loader says it needs its owner's lines."""
         definition = self.model.entity(entity)
         if name not in definition.fields_by_name or name == "status":
             raise DefinitionEditError("name", "unknown", name=name, owner=entity)
         entry = self._characteristic_entry(entity, name)
         self._drop_characteristic(entity, name, from_pack="type" not in entry or bool(entry.get("redeclare")))
+        owned = definition.field(name).entity if definition.field(name).type == "lines" else None
+        for doc_name, data in list(self.docs.items()):
+            if owned is not None and doc_name.startswith("entities/") and data.get("entity") == owned:
+                del self.docs[doc_name]
 
     def _drop_characteristic(self, entity: str, name: str, *, from_pack: bool, successor: str | None = None) -> None:
         """Take characteristic `name` out of the overlay: its entry, and (`from_pack`) the earlier
@@ -391,10 +400,11 @@ class OverlayEditor:
                 entry[key] = yaml_value(getattr(panel, key))
         return entry
 
-    def _panels_without(self, entity: str, name: str, successor: str | None) -> None:
+    def _panels_without(self, entity: str, name: str, successor: str | None, only_its_own: bool = False) -> None:
         """Characteristic `name` of `entity` out of the panels showing `entity`'s records (or
         `successor` in its places): the panel of the relation it makes goes, its columns and sort
-        keys (and the paths through it) go."""
+        keys (and the paths through it) go; `only_its_own`: only that panel (a link retargeted
+        or retyped: its relation leaves its former target, its values stay)."""
         made = self.model.reverse_relation(entity, name) if name in self.model.entity(entity).fields_by_name else None
 
         def edit(target: str, entry: Data) -> Data | None:
@@ -403,6 +413,8 @@ class OverlayEditor:
                 return entry
             if made is not None and relation.name == made.name and successor is None:
                 return None
+            if only_its_own:
+                return entry
             for key in ("columns", "sort"):
                 if key in entry:
                     entry[key] = paths_without(list(entry[key]), name, successor)

@@ -117,9 +117,9 @@ def test_a_reverse_name_taken_on_the_target_is_a_problem_in_french_too(app, clie
     assert installation_of(app).revisions() == []
 
 
-def link_form(app: Flask, entity: str, name: str, **change: str) -> dict[str, str]:
-    """The characteristic form of base link `entity.name` as shown, with `change`."""
-    field = engine_of(app).model.entity(entity).field(name)
+def link_form(app: Flask, owner: str, name: str, **change: str) -> dict[str, str]:
+    """The characteristic form of base link `owner.name` as shown, with `change`."""
+    field = engine_of(app).model.entity(owner).field(name)
     data = {"type": field.type, "entity": field.entity, "label_en": field.label.en, "label_fr": field.label.fr}
     data.update({flag: "1" for flag in ("mandatory", "systematic", "historized", "indexed") if getattr(field, flag)})
     return {**data, **change}
@@ -354,3 +354,28 @@ def test_only_form_views_have_a_panels_page(rooms_app):
     assert client.get("/admin/entities/room/views/nope/related").status_code == 404
     assert client.get("/admin/entities/booking/views/controlled_bookings/related").status_code == 404
     assert client.get("/admin/entities/meal/related").status_code == 404
+
+
+def test_removing_lines_added_here_takes_their_owned_entity_along(app, client):
+    review_then_apply(client, "/admin/entities/contact/characteristics/new", PHONES)
+    review = client.post("/admin/entities/contact/characteristics/phones/remove", data={})
+    assert review.status_code == 200, mistakes(review.text)
+    assert "entity contact_phone: removed" in text_of(review.text)
+    review_then_apply(client, "/admin/entities/contact/characteristics/phones/remove", {})
+    assert "contact_phone" not in engine_of(app).model.entities
+    assert "entities/contact_phone.yaml" not in installation_of(app).overlay().documents
+
+
+def test_retargeting_a_link_drops_the_panel_of_its_relation_on_the_former_target(app, client):
+    data = link_form(app, "event", "account", entity="contact")
+    review = client.post("/admin/entities/event/characteristics/account", data=data)
+    assert review.status_code == 409 and 'id="problems"' not in review.text  # valid, but migrate refuses a new target
+    assert "entity account: view form changed (related)" in text_of(review.text)
+
+
+def test_a_link_becoming_links_keeps_its_panel(app, client):
+    data = link_form(app, "event", "account", type="links")
+    data.pop("mandatory", None)
+    review_then_apply(client, "/admin/entities/event/characteristics/account", data)
+    assert engine_of(app).model.entity("event").field("account").type == "links"
+    assert "event_account" in [p.relation for p in engine_of(app).model.entity("account").view("form").related]
