@@ -333,44 +333,56 @@ def test_unknown_relation_is_a_key_error_with_did_you_mean() -> None:
     assert str(raised.value) == "entity 'room' has no relation 'booking_rom' (did you mean 'booking_room'?)"
 
 
+def base_line(relative: str, text: str) -> int:
+    """The line of the base pack's file `relative` starting with `text` (the base pack changes)."""
+    lines = (Path(BASE_PACK) / relative).read_text(encoding="utf-8").splitlines()
+    return next(n for n, line in enumerate(lines, 1) if line.startswith(text))
+
+
+# The base pack's forms name their panels; a lead's converted account is in none of them, so the
+# reverse relation it makes (lead_converted_account) can be renamed without touching a form.
 def test_default_reverse_name_taken_by_a_characteristic_of_the_target(tmp_path: Path) -> None:
-    account = "extends: account\ncharacteristics:\n  event_account: {type: string, label: {en: E, fr: E}}\n"
+    account = "extends: account\ncharacteristics:\n  lead_converted_account: {type: string, label: {en: E, fr: E}}\n"
+    line = base_line("entities/lead.yaml", "  converted_account:")
 
     assert messages(tmp_path, {"entities/account.yaml": account}) == [
-        f"definitions/entities/event.yaml:15: characteristics.account: characteristic 'account' makes the reverse "
-        f"relation 'event_account' on entity 'account', which is the name of characteristic 'event_account' of "
-        f"'account' ({tmp_path}/p/entities/account.yaml:3): name the relation with `reverse: NAME` on the "
-        f"characteristic"]
+        f"definitions/entities/lead.yaml:{line}: characteristics.converted_account: characteristic "
+        f"'converted_account' makes the reverse relation 'lead_converted_account' on entity 'account', which is the "
+        f"name of characteristic 'lead_converted_account' of 'account' ({tmp_path}/p/entities/account.yaml:3): name "
+        f"the relation with `reverse: NAME` on the characteristic"]
 
 
 def test_declared_reverse_name_taken_by_another_relation(tmp_path: Path) -> None:
-    event = "extends: event\ncharacteristics:\n  account: {reverse: contact_account}\n"
+    lead = "extends: lead\ncharacteristics:\n  converted_account: {reverse: contact_account}\n"
+    line = base_line("entities/contact.yaml", "  account:")
 
-    assert messages(tmp_path, {"entities/event.yaml": event}) == [
-        "entities/event.yaml:3: characteristics.account.reverse: characteristic 'account' makes the reverse "
-        "relation 'contact_account' on entity 'account', which characteristic 'account' of entity 'contact' makes "
-        "too (definitions/entities/contact.yaml:13): give the relation another name",
+    assert messages(tmp_path, {"entities/lead.yaml": lead}) == [
+        "entities/lead.yaml:3: characteristics.converted_account.reverse: characteristic 'converted_account' makes "
+        "the reverse relation 'contact_account' on entity 'account', which characteristic 'account' of entity "
+        f"'contact' makes too (definitions/entities/contact.yaml:{line}): give the relation another name",
     ]
 
 
 def test_reverse_name_of_a_system_column(tmp_path: Path) -> None:
-    event = "extends: event\ncharacteristics:\n  account: {reverse: created_at}\n"
+    lead = "extends: lead\ncharacteristics:\n  converted_account: {reverse: created_at}\n"
 
-    assert messages(tmp_path, {"entities/event.yaml": event}) == [
-        "entities/event.yaml:3: characteristics.account.reverse: characteristic 'account' makes the reverse "
-        "relation 'created_at' on entity 'account', which is the name of the system column 'created_at' of "
-        "'account': give the relation another name"]
+    assert messages(tmp_path, {"entities/lead.yaml": lead}) == [
+        "entities/lead.yaml:3: characteristics.converted_account.reverse: characteristic 'converted_account' makes "
+        "the reverse relation 'created_at' on entity 'account', which is the name of the system column 'created_at' "
+        "of 'account': give the relation another name"]
 
 
 def test_an_extension_renames_a_reverse_relation_and_null_restores_the_default(tmp_path: Path) -> None:
-    renamed = load(tmp_path, {"entities/event.yaml": "extends: event\ncharacteristics:\n"
-                                                      "  account: {reverse: {name: events, label: {en: Events, fr: Événements}}}\n"})
-    assert [r.name for r in renamed.relations("account")][3] == "events"
+    renamed = load(tmp_path, {"entities/lead.yaml": "extends: lead\ncharacteristics:\n  converted_account: "
+                                                     "{reverse: {name: converted_leads, label: {en: Leads, fr: Pistes}}}\n"})
+    before = [r.name for r in load_model([BASE_PACK]).relations("account")]
+    after = [r.name for r in renamed.relations("account")]
+    assert after[before.index("lead_converted_account")] == "converted_leads"
 
-    restore = write_pack(tmp_path, {"entities/event.yaml": "extends: event\ncharacteristics:\n  account: {reverse: null}\n"},
-                         name="q")
+    restore = write_pack(tmp_path, {"entities/lead.yaml": "extends: lead\ncharacteristics:\n"
+                                                          "  converted_account: {reverse: null}\n"}, name="q")
     layered = load_model([BASE_PACK, tmp_path / "p", restore])
-    assert "event_account" in [r.name for r in layered.relations("account")]
+    assert "lead_converted_account" in [r.name for r in layered.relations("account")]
 
 
 # -- related panels ------------------------------------------------------------------------

@@ -57,16 +57,21 @@ def test_a_lines_characteristic_added_to_an_existing_entity(tmp_path: Path) -> N
 
 
 def test_a_renamed_or_relabelled_reverse_relation_is_said_in_words(tmp_path: Path) -> None:
-    renamed = load(tmp_path, {"entities/event.yaml": "extends: event\ncharacteristics:\n  account: {reverse: events}\n"})
-    relabelled = load_model([BASE_PACK, write_pack(tmp_path, {"entities/event.yaml": (
-        "extends: event\ncharacteristics:\n  account: {reverse: {label: {en: Meetings, fr: Rendez-vous}}}\n")}, name="q")])
+    # a reverse relation no form of the base pack names as a panel (renaming one there is an error)
+    renamed = load(tmp_path, {"entities/lead.yaml": "extends: lead\ncharacteristics:\n"
+                                                    "  converted_account: {reverse: converted_leads}\n"})
+    relabelled = load_model([BASE_PACK, write_pack(tmp_path, {"entities/lead.yaml": (
+        "extends: lead\ncharacteristics:\n  converted_account: {reverse: {label: {en: Origins, fr: Origines}}}\n")},
+        name="q")])
 
     assert [str(c) for c in describe_changes(BASE, renamed)] == [
-        "pack p 1.0.0: added", "entity event: characteristic account changed (reverse relation event_account renamed events)"]
+        "pack p 1.0.0: added", "entity lead: characteristic converted_account changed (reverse relation "
+                               "lead_converted_account renamed converted_leads)"]
     assert [c.text("fr") for c in describe_changes(BASE, renamed)][1] == (
-        "entité event : modification de la caractéristique account (relation inverse event_account renommée events)")
+        "entité lead : modification de la caractéristique converted_account (relation inverse lead_converted_account "
+        "renommée converted_leads)")
     assert [str(c) for c in describe_changes(BASE, relabelled)][1:] == [
-        "entity event: characteristic account changed (label of the reverse relation event_account)"]
+        "entity lead: characteristic converted_account changed (label of the reverse relation lead_converted_account)"]
 
 
 def test_declared_panels_are_a_change_of_the_form(tmp_path: Path) -> None:
@@ -101,16 +106,18 @@ def test_renaming_a_link_keeps_its_reverse_relation_name() -> None:
 
 
 def test_a_declared_reverse_is_kept_when_the_link_is_declared_again() -> None:
-    model = overlay({"entities/event.yaml": "extends: event\ncharacteristics:\n"
-                                            "  account: {reverse: {name: events, label: {en: Events, fr: Événements}}}\n"})
-    account = model.entity("event").field("account")
+    # activity_report.contact: its reverse relation is on no form of the base pack, by name
+    model = overlay({"entities/activity_report.yaml": "extends: activity_report\ncharacteristics:\n"
+                                                      "  contact: {reverse: {name: reports, label: {en: Reports, fr: CR}}}\n"})
+    contact = model.entity("activity_report").field("contact")
 
-    assert declaration_of(account)["reverse"] == {"name": "events", "label": {"en": "Events", "fr": "Événements"}}
-    edit = OverlayEditor({"entities/event.yaml": "extends: event\ncharacteristics:\n  account: {reverse: events}\n"}, model)
-    edit.set_characteristic("event", "account", {**field_values(account), "entity": "contact"}, new=False)
-    entry = yaml.safe_load(edit.texts()["entities/event.yaml"])["characteristics"]["account"]
-    assert (entry["redeclare"], entry["entity"], entry["reverse"]["name"]) == (True, "contact", "events")
-    assert overlay(edit.texts()).relation("contact", "events").source_field == "account"
+    assert declaration_of(contact)["reverse"] == {"name": "reports", "label": {"en": "Reports", "fr": "CR"}}
+    edit = OverlayEditor({"entities/activity_report.yaml": "extends: activity_report\ncharacteristics:\n"
+                                                           "  contact: {reverse: reports}\n"}, model)
+    edit.set_characteristic("activity_report", "contact", {**field_values(contact), "entity": "account"}, new=False)
+    entry = yaml.safe_load(edit.texts()["entities/activity_report.yaml"])["characteristics"]["contact"]
+    assert (entry["redeclare"], entry["entity"], entry["reverse"]["name"]) == (True, "account", "reports")
+    assert overlay(edit.texts()).relation("account", "reports").source_field == "contact"
 
 
 def test_removing_a_link_takes_the_paths_through_it_out_of_the_overlay_views() -> None:
