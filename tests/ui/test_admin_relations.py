@@ -5,6 +5,7 @@ change goes form -> review (the plan in words, the join or line table said) -> a
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 from typing import Iterator
@@ -379,3 +380,16 @@ def test_a_link_becoming_links_keeps_its_panel(app, client):
     review_then_apply(client, "/admin/entities/event/characteristics/account", data)
     assert engine_of(app).model.entity("event").field("account").type == "links"
     assert "event_account" in [p.relation for p in engine_of(app).model.entity("account").view("form").related]
+
+
+def test_the_relation_forms_and_their_mistakes_speak_french(client):
+    page = html.unescape(client.get("/admin/entities/contact/characteristics/new?lang=fr").text)
+    assert "Relation inverse (lien, liens multiples)" in page and "Lignes : l'entité possédée qui les porte" in page
+    refused = client.post("/admin/entities/contact/characteristics/new?lang=fr", data={**PHONES, "owned_name": "account"})
+    assert refused.status_code == 422 and "Une entité nommée « account » existe déjà" in error_of(refused.text, "owned_name")
+    panels = client.post("/admin/entities/account/related?lang=fr", data={
+        "mode": "chosen", "position-contact_account": "1", "size-contact_account": "101"})
+    assert panels.status_code == 422 and error_of(panels.text, "size-contact_account") == (
+        "Un nombre entier de 1 à 100 est attendu.")
+    review = client.post("/admin/entities/event/characteristics/new?lang=fr", data=GUESTS)
+    assert "entité event : ajout de la caractéristique guests (liens vers contact)" in text_of(review.text)
