@@ -22,8 +22,9 @@ the chunk commits), their current lines in one more, the lines' links and member
 per column, and the records changed with `Transaction.validate_updates` and `apply_updates`
 (set-based: an executemany per statement, the audit rows of every record in one INSERT, each
 recording the lines removed and added). A record's rows must follow each other (a stream
-cannot go back to a record already written): a record named again further down is refused
-on that row. Memory holds one chunk and a 64-bit hash per record named so far.
+cannot go back to a record already written): a record named again further down (or under
+another spelling, `5` and `#5`) is refused on that row. Memory holds one chunk, a 64-bit hash per
+parent cell and the id of each record named so far.
 """
 
 from __future__ import annotations
@@ -167,6 +168,8 @@ class LinesImporter:
         self.done = 0
         self.seen: set[int] = set()
         """A hash per parent cell met so far (its rows must follow each other)."""
+        self.named: set[int] = set()
+        """The ids of the parents given lines so far (two spellings of one record: `5` and `#5`)."""
         self.rows: ImportRows | None = None
         self.parent_header = ""
         self.parents: LinkResolver | None = None
@@ -318,7 +321,12 @@ class LinesImporter:
             return None
         if key.errors:
             return None  # not found (or several): the resolver said so
-        current = currents.get(key.values[PARENT_FIELD])
+        record_id = key.values[PARENT_FIELD]
+        if record_id in self.named:  # named before under another spelling (`5` and `#5`)
+            key.fail(PARENT_FIELD, ImportRuleError(PARENT_FIELD, "parent_apart", {**params, "row": parent.first}))
+            return None
+        self.named.add(record_id)
+        current = currents.get(record_id)
         if current is None:
             key.fail(PARENT_FIELD, ImportRuleError(PARENT_FIELD, "parent_locked", params))
         return current

@@ -208,3 +208,11 @@ def test_a_first_column_without_header_is_refused_before_any_row(eng, quotes, wr
     (error,) = report.file_errors
     assert error.row == 1 and "first column" in error.message
     assert [p for p, _, _ in items(eng, a)] == ["Old", "Older"]
+
+
+def test_one_record_under_two_spellings_is_refused_the_second_time(eng, quotes, write):
+    a, *_ = quotes
+    report = import_lines(eng, "quote", "items", write(HEADER + f"#{a},Pen,1,,1\n{a},Ink,1,,1\n"))
+    assert (report.updated, report.refused) == (1, 1)
+    assert (report.errors[0].row, report.errors[0].field) == (3, "Quote")
+    assert [p for p, _, _ in items(eng, a)] == ["Pen"]
