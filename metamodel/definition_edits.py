@@ -221,8 +221,9 @@ class OverlayEditor:
                 key in values and not _same(values[key], getattr(current, key)) for key in FIXED_KEYS):
             characteristics[name] = {"redeclare": True, **redeclaration(current, values)}
             declared_here = True
+        new_type, new_target = values.get("type", current and current.type), values.get("entity", current and current.entity)
         if current is not None and current.type in REVERSED_TYPES and (
-                values.get("type", current.type) not in REVERSED_TYPES or values.get("entity", current.entity) != current.entity):
+                new_type not in REVERSED_TYPES or new_target != current.entity):
             self._panels_without(entity, name, None, only_its_own=True)  # its relation leaves the target
         elif current is not None and "reverse" in values:
             self._follow_reverse(entity, current, values["reverse"])

@@ -393,3 +393,19 @@ def test_the_relation_forms_and_their_mistakes_speak_french(client):
         "Un nombre entier de 1 à 100 est attendu.")
     review = client.post("/admin/entities/event/characteristics/new?lang=fr", data=GUESTS)
     assert "entité event : ajout de la caractéristique guests (liens vers contact)" in text_of(review.text)
+
+
+def test_an_owned_entity_page_offers_no_lines_no_list_and_no_permissions(app, client):
+    review_then_apply(client, "/admin/entities/contact/characteristics/new", PHONES)
+    page = client.get("/admin/entities/contact_phone").text
+    assert 'id="owned-note"' in page and 'id="edit-list-view"' not in page and 'id="permissions"' not in page
+    form = client.get("/admin/entities/contact_phone/characteristics/new").text
+    assert '<option value="lines">' not in form and '<option value="links">' in form
+    refused = client.post("/admin/entities/contact_phone/characteristics/new", data={**PHONES, "name": "sub"})
+    assert refused.status_code == 422 and error_of(refused.text, "type")
+    assert 'name="in_list"' not in form
+    extension = {"name": "kind", "type": "string", "label_en": "Kind", "label_fr": "Type", "systematic": "1",
+                 "section": "1", "in_list": "1"}
+    review_then_apply(client, "/admin/entities/contact_phone/characteristics/new", extension)
+    assert engine_of(app).model.entity("contact_phone").view("form").sections[0].fields == ("number", "kind")
+    assert "list" not in overlay_document(app, "entities/contact_phone.yaml").get("views", {})

@@ -81,7 +81,8 @@ def _characteristic_form(entity: EntityDef, field: FieldDef | None, added_here: 
     return page(
         "characteristic.html", status=status, entity=entity, field=field, added_here=added_here, origin=origin,
         values=values if values is not None else (form_values(field) if field else {"systematic": True}),
-        types=types_for(field), lists=sorted(current.lists.values(), key=lambda v: v.label.get(lang())),
+        types=types_for(field, owned=entity.owned_by is not None),
+        lists=sorted(current.lists.values(), key=lambda v: v.label.get(lang())),
         entities=sorted(linkable(), key=lambda e: e.label.get(lang())), line_types=LINE_FIELD_TYPES,
         sections=entity.view("form").sections, reverse=reverse, **context,
     )
@@ -101,12 +102,14 @@ def form_values(field: FieldDef) -> dict[str, Any]:
     return values
 
 
-def types_for(field: FieldDef | None) -> tuple[str, ...]:
-    """The types offered: the declarable ones, and the field's own (a plugin's type) so that
-    saving the form never changes it unasked."""
-    if field is None or field.type in DECLARABLE_TYPES:
-        return DECLARABLE_TYPES
-    return (*DECLARABLE_TYPES, field.type)
+def types_for(field: FieldDef | None, *, owned: bool = False) -> tuple[str, ...]:
+    """The types offered: the declarable ones (not `lines` on an owned entity: lines are one
+    level deep), and the field's own (a plugin's type) so that saving the form never changes it
+    unasked."""
+    declarable = tuple(t for t in DECLARABLE_TYPES if t != "lines") if owned else DECLARABLE_TYPES
+    if field is None or field.type in declarable:
+        return declarable
+    return (*declarable, field.type)
 
 
 def _submitted(reader: FormReader) -> dict[str, Any]:
@@ -126,11 +129,13 @@ def new_characteristic(entity: str) -> ResponseReturnValue:
     current = model()
     reader = FormReader(request.form, lang())
     name = read_new_name(reader)
-    field_type = reader.choice("type", DECLARABLE_TYPES, required=True) or "string"
+    offered = types_for(None, owned=definition.owned_by is not None)
+    field_type = reader.choice("type", offered, required=True) or "string"
     values = read_characteristic(reader, field_type=field_type, lists=current.lists,
                                  entities=[e.name for e in linkable()])
     owned = read_owned_entity(reader, current.entities) if field_type == "lines" else None
-    in_list = reader.flag("in_list") and field_type != "lines"  # lines are not a list column
+    # lines are not a list column; an owned entity has no list
+    in_list = reader.flag("in_list") and field_type != "lines" and definition.owned_by is None
     section = reader.integer("section", minimum=1)
 
     def retry(status: int = 422, **context: Any) -> ResponseReturnValue:
@@ -166,7 +171,7 @@ def edit_characteristic(entity: str, name: str) -> ResponseReturnValue:
         return _characteristic_form(definition, field, added_here)
     current = model()
     reader = FormReader(request.form, lang())
-    field_type = reader.choice("type", types_for(field)) or field.type  # left out: unchanged
+    field_type = reader.choice("type", types_for(field, owned=definition.owned_by is not None)) or field.type
     values = read_characteristic(reader, field_type=field_type, lists=current.lists,
                                  entities=[e.name for e in linkable()])
     if field_type == "lines":

@@ -183,6 +183,8 @@ WORDS: dict[str, dict[str, str]] = {
         "summary_related": "{entity}: related panels of the form",
         "summary_view_related": "{entity}: related panels of view {view}",
         "form_views": "Other forms",
+        "owned_note": "Its records are the lines of {owner}: they have no list of their own and follow the"
+                      " permissions of {owner} (hide or protect the lines characteristic there).",
         "relation_rules": "Links and lines",
         "counted_hint": "links, lines: the fewest and the most members or lines",
         "target_entity_hint": "link, links: the entity named; lines: see below",
@@ -398,6 +400,8 @@ WORDS: dict[str, dict[str, str]] = {
         "summary_related": "{entity} : panneaux liés du formulaire",
         "summary_view_related": "{entity} : panneaux liés de la vue {view}",
         "form_views": "Autres formulaires",
+        "owned_note": "Ses fiches sont les lignes de {owner} : elles n'ont pas de liste à elles et suivent les"
+                      " droits sur {owner} (masquez ou protégez-y la caractéristique de lignes).",
         "relation_rules": "Liens et lignes",
         "counted_hint": "liens multiples, lignes : le nombre minimal et maximal de membres ou de lignes",
         "target_entity_hint": "lien, liens multiples : l'entité visée ; lignes : voir plus bas",
