@@ -409,3 +409,12 @@ def test_an_owned_entity_page_offers_no_lines_no_list_and_no_permissions(app, cl
     review_then_apply(client, "/admin/entities/contact_phone/characteristics/new", extension)
     assert engine_of(app).model.entity("contact_phone").view("form").sections[0].fields == ("number", "kind")
     assert "list" not in overlay_document(app, "entities/contact_phone.yaml").get("views", {})
+
+
+def test_the_overview_says_whose_lines_an_owned_entity_holds_and_links_forms_to_their_panels(app, client):
+    review_then_apply(client, "/admin/entities/contact/characteristics/new", PHONES)
+    overview = client.get("/admin/").text
+    row = re.search(r'<tr data-entity="contact_phone">.*?</tr>', overview, re.S).group(0)
+    assert 'data-owner="contact"' in row and "Lines of contact" in row
+    assert 'href="/admin/entities/account/related' in overview
+    assert client.get("/admin/entities/contact_phone/list-view").status_code == 404

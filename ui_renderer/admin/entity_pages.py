@@ -239,8 +239,11 @@ def view_names(entity: EntityDef) -> list[str]:
 
 @admin.route("/entities/<entity>/list-view", methods=["GET", "POST"])
 def list_view(entity: str) -> ResponseReturnValue:
-    """The entity's own list view."""
-    return _list_view_page(entity_or_404(entity), "list")
+    """The entity's own list view (an owned entity has none: its records are lines)."""
+    definition = entity_or_404(entity)
+    if definition.owned_by is not None:
+        abort(404)
+    return _list_view_page(definition, "list")
 
 
 @admin.route("/entities/<entity>/views/<view>", methods=["GET", "POST"])
