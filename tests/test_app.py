@@ -120,7 +120,7 @@ def test_health_ok(client: FlaskClient) -> None:
     assert response.get_json() == {
         "status": "ok",
         "database": "ok",
-        "entities": 9,
+        "entities": 10,
         "packs": [{"name": "base", "version": "1.0.0"}],
     }
 
@@ -131,7 +131,7 @@ def test_health_is_503_when_the_database_is_unreachable(unreachable_app: Flask) 
     body = response.get_json()
     assert body["database"] == "error"
     assert body["status"] == "error"
-    assert body["entities"] == 9
+    assert body["entities"] == 10
 
 
 def test_create_app_reads_the_environment_by_default(
