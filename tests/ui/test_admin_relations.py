@@ -418,3 +418,15 @@ def test_the_overview_says_whose_lines_an_owned_entity_holds_and_links_forms_to_
     assert 'data-owner="contact"' in row and "Lines of contact" in row
     assert 'href="/admin/entities/account/related' in overview
     assert client.get("/admin/entities/contact_phone/list-view").status_code == 404
+
+
+def test_roles_grant_nothing_on_an_owned_entity_and_hide_lines_and_links_on_the_owner(app, client):
+    review_then_apply(client, "/admin/entities/contact/characteristics/new", PHONES)
+    assert 'contact_phone' not in client.get("/admin/roles/sales").text
+    assert client.get("/admin/roles/sales/contact_phone").status_code == 404
+    for entity, field, key in (("contact", "phones", "hidden"), ("event", "attendees", "readonly")):
+        assert f'name="{key}" value="{field}"' in client.get(f"/admin/roles/sales/{entity}").text
+        granted = engine_of(app).model.role("sales").entities[entity]
+        review_then_apply(client, f"/admin/roles/sales/{entity}", {
+            "can": sorted(granted.operations), "scope": granted.scope, key: [field]})
+        assert field in getattr(engine_of(app).model.role("sales").entities[entity], key)

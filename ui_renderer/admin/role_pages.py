@@ -29,15 +29,16 @@ def role_or_404(name: str) -> RoleDef:
 @admin.get("/roles/<name>")
 def role_page(name: str) -> ResponseReturnValue:
     role = role_or_404(name)
+    entities = [e for e in model().entities.values() if e.owned_by is None]  # lines follow their owner's
     return page("role.html", role=role, origin=origin, operations=ENTITY_OPERATIONS,
-                entities=sorted(model().entities.values(), key=lambda e: e.label.get(lang())))
+                entities=sorted(entities, key=lambda e: e.label.get(lang())))
 
 
 @admin.route("/roles/<name>/<entity>", methods=["GET", "POST"])
 def permission(name: str, entity: str) -> ResponseReturnValue:
     role = role_or_404(name)
     definition = entity_or_404(entity)
-    if role.admin:
+    if role.admin or definition.owned_by is not None:  # an owned entity's lines follow its owner's permissions
         abort(404)
     granted = role.entities.get(entity, EntityPermission(scope="all"))
     fields = [f.name for f in definition.fields if f.type != "status"]
