@@ -4,6 +4,7 @@ history and trash. Every page comes from the `Model`; nothing here knows an enti
 This module is the `forms` blueprint and its URL map; each page lives in its own module:
 
 - form_pages: create and edit, conflicts, the link lookup
+- copying: a copy of a record with its lines
 - form_workflow: transitions and free moves, with their prompt for required fields
 - form_convert: the lead conversion dialog
 - form_history: audit log, historized values, time in each status
@@ -23,6 +24,7 @@ from engine.access.permissions import PermissionDenied
 from .common import denied
 from .convert import convert
 from .history import history
+from .copying import copy
 from .form import edit, lookup, new
 from .trash import delete, restore, trash
 from .workflow import move, transition
@@ -35,6 +37,7 @@ PAGES = (
     ("/<entity>/<int:record_id>", edit, BOTH),
     ("/<entity>/<int:record_id>/delete", delete, POST),
     ("/<entity>/<int:record_id>/restore", restore, POST),
+    ("/<entity>/<int:record_id>/copy", copy, POST),
     ("/<entity>/trash", trash, GET),
     ("/<entity>/<int:record_id>/transition/<name>", transition, BOTH),
     ("/<entity>/<int:record_id>/move", move, POST),

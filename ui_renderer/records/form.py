@@ -13,6 +13,7 @@ from dataclasses import fields
 from typing import Any, Mapping
 
 from flask import abort, jsonify, redirect, request
+from markupsafe import Markup, escape
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
@@ -188,6 +189,7 @@ def render_form(
         action = urls["edit"] = record_urls.page()
         urls["history"] = record_urls.page("/history")
         urls["delete"] = record_urls.page("/delete")
+        urls["copy"] = record_urls.page("/copy")
     return html(
         "form.html",
         status,
@@ -203,6 +205,7 @@ def render_form(
         urls=urls,
         can_save=allows(entity.name, "create") if record_id is None else record_allows(entity.name, record_id, "update"),
         can_delete=record_id is not None and record_allows(entity.name, record_id, "delete"),
+        can_copy=record_id is not None and allows(entity.name, "create"),
         version=version if version is not None else (record or {}).get("version"),
         workflow=workflow_panel(entity, record, lang, record_urls) if record_urls is not None else None,
         related=related_panels(entity, record["id"], lang) if record is not None and status == 200 else [],
@@ -252,6 +255,12 @@ def done_notice(entity: EntityDef, record: Mapping[str, Any], lang: str) -> dict
             return {"text": ui[word], "created": []}
     if "restored" in args and args["restored"] == "1":
         return {"text": ui["f_restored_notice"].format(title=form_cache().title(entity.name, record, lang)), "created": []}
+    copied = args.get("copied", "")
+    if copied.isdigit():
+        source = int(copied)
+        title = links().titles(entity.name, [source]).get(source, f"#{source}")
+        link = Markup('<a href="{}">{}</a>').format(page_url("forms.edit", entity=entity.name, record_id=source), title)
+        return {"text": Markup(escape(ui["f_copied_notice"])).format(title=link), "created": []}
     merged = args.get("merged", "")
     if merged.isdigit():
         title = form_cache().title(entity.name, record, lang)
