@@ -12,11 +12,14 @@ import pytest
 from click.testing import CliRunner
 
 import metamodel
+from engine import Actor
+from engine.installation.definitions import Installation
 from metamodel.model_diff import describe_changes
 from ossature.commands.packs import pack
 
 from test_cli_pack import installation, run, runner  # noqa: F401 (fixtures: the configured database)
 
+ANN = Actor(user_id=3, username="ann")
 RELATIONS = Path(__file__).resolve().parent / "metamodel" / "packs" / "relations"
 EXTRA = """\
 entity: room_extra
@@ -163,3 +166,35 @@ def test_a_pack_breaking_a_relation_rule_is_refused_before_any_plan(runner, inst
     assert result.exit_code == 1 and result.stdout == ""
     assert "entities/booking.yaml:12: characteristics.meals.max" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+PHONES = {
+    "entities/contact.yaml": "extends: contact\ncharacteristics:\n"
+                             "  phones: {type: lines, entity: contact_phone, label: {en: Phones, fr: Téléphones}, max: 5}\n"
+                             "  lists: {type: links, entity: contact_list, label: {en: Lists, fr: Listes},"
+                             " reverse: {name: members_too, label: {en: Members, fr: Membres}}}\n",
+    "entities/contact_phone.yaml": "entity: contact_phone\nlabel: {en: Phone, fr: Téléphone}\n"
+                                   "plural: {en: Phones, fr: Téléphones}\nowned_by: contact\n"
+                                   "characteristics:\n  number: {type: phone, label: {en: Number, fr: Numéro}}\n",
+}
+
+
+def test_an_overlay_with_relations_exports_as_a_pack_whose_diff_on_a_fresh_database_says_them(
+        runner, installation, tmp_path, scratch_databases, monkeypatch):  # noqa: F811
+    installation.apply_overlay(PHONES, ANN, "phones and lists")
+    exported = run(runner, pack, "export", "--overlay", "-o", tmp_path / "exported")
+    assert exported.exit_code == 0, exported.output
+    assert run(runner, pack, "validate", tmp_path / "exported").exit_code == 0
+    (tmp_path / "next_customer").mkdir()
+    with scratch_databases(tmp_path / "next_customer") as fresh_url:
+        monkeypatch.setenv("OSSATURE_DATABASE_URL", fresh_url)
+        fresh = Installation([metamodel.BASE_PACK], fresh_url)
+        fresh.migrate_to(fresh.load().model)
+        fresh.dispose()
+        result = run(runner, pack, "diff", tmp_path / "exported")
+    assert result.exit_code == 0, result.output
+    definitions, database = plan_lines(result)
+    assert "entity contact: characteristic phones added (lines of contact_phone)" in definitions
+    assert "entity contact: characteristic lists added (links to contact_list)" in definitions
+    assert "entity contact_phone: added (lines of contact.phones, 1 characteristic)" in definitions
+    assert "contact.lists: new many-to-many link to contact_list: create join table rel_contact__lists" in database
