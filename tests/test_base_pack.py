@@ -512,7 +512,7 @@ def test_contact_lists_hold_up_to_ten_thousand_members_shown_on_the_contact(mode
     assert (lists.label.en, lists.label.fr, lists.entity) == ("Contact lists", "Listes de contacts", "contact")
     attended = model.relation("contact", "attended_events")
     assert (attended.label.en, attended.label.fr) == ("Events attended", "Événements auxquels il participe")
-    assert model.relation("contact", "event_contact").label.en == "Events"  # not "Events (Contact)"
+    assert model.relation("contact", "event_contact").label.en == "Events as main contact"  # not "Events (Contact)"
     assert model.relation("account", "subsidiaries").label.fr == "Filiales"
     assert model.role("support").entities["contact_list"].operations == frozenset({"read"})
 
