@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import sqlalchemy as sa
@@ -38,6 +40,20 @@ from engine.storage.trail import from_json, status_changes, value_periods
 from .transaction import Transaction
 from .validation import EntityValidator
 from .workflow import WorkflowRuntime
+
+@dataclass
+class _SharedReads:
+    """One unit of work's reading connection (see `RecordService.shared_reads`)."""
+
+    db: sa.Engine
+    conn: sa.Connection | None = None
+    depth: int = 0
+    """Reading blocks open on `conn`: a block inside another reads through a connection of its own."""
+    ended: bool = False
+
+
+_SHARED_READS: ContextVar[_SharedReads | None] = ContextVar("ossature_shared_reads", default=None)
+
 
 class RecordService:
     def __init__(
@@ -70,9 +86,48 @@ class RecordService:
 
     @contextmanager
     def reading(self, actor: Actor | None) -> Iterator[Transaction]:
-        """A read-only view through the same rules as the writes (permissions, scopes)."""
-        with self.db.connect() as conn:
-            yield Transaction(self, conn, actor or SYSTEM_ACTOR)
+        """A read-only view through the same rules as the writes (permissions, scopes).
+
+        Inside `shared_reads`, the blocks read one after another through the unit's connection,
+        each ending its read transaction (the next one sees what was written meanwhile); a block
+        opened inside another takes a connection of its own, as outside."""
+        shared = _SHARED_READS.get()
+        if shared is None or shared.db is not self.db or shared.depth or shared.ended:
+            with self.db.connect() as conn:
+                yield Transaction(self, conn, actor or SYSTEM_ACTOR)
+            return
+        if shared.conn is None:
+            shared.conn = self.db.connect()
+        shared.depth += 1
+        try:
+            yield Transaction(self, shared.conn, actor or SYSTEM_ACTOR)
+        finally:
+            shared.depth -= 1
+            try:
+                shared.conn.rollback()
+            except sa.exc.DBAPIError:  # a connection lost meanwhile: the next block takes a new one
+                shared.conn.invalidate()
+                shared.conn.close()
+                shared.conn = None
+
+    @contextmanager
+    def shared_reads(self) -> Iterator[None]:
+        """The reading blocks of one unit of work (a page: its record, panels, titles, options)
+        share one connection rather than taking one from the pool each: a page of three related
+        panels opens a dozen of them. Writes keep their own transactions."""
+        shared = _SharedReads(self.db)
+        token = _SHARED_READS.set(shared)
+        try:
+            yield
+        finally:
+            shared.ended = True
+            if shared.conn is not None:
+                shared.conn.close()
+                shared.conn = None
+            try:
+                _SHARED_READS.reset(token)
+            except ValueError:  # ended from another context (a streamed response's): it is ended anyway
+                pass
 
     def get(
         self, entity: str, record_id: int, *, include_deleted: bool = False, actor: Actor | None = None

@@ -10,7 +10,7 @@ service) is dropped when the engine is swapped, and built again from the new one
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, g
 
 from engine import Engine
 from engine.access.accounts import USER_ENTITY, Accounts
@@ -58,3 +58,17 @@ def use_live_engine(app: Flask, live: LiveEngine) -> None:
             """A check at most once per interval; a swap calls `swapped` (an engine put on the app by
             other means, a test's own, stays until the definitions change)."""
             app.extensions[LIVE_KEY].current()
+
+        @app.before_request
+        def shared_reads() -> None:
+            """The request's reads through one connection (`RecordService.shared_reads`), once the
+            engine of the request is known; closed when the request ends, whatever happened."""
+            reads = app.extensions[ENGINE_KEY].records.shared_reads()
+            reads.__enter__()
+            g.ossature_reads = reads
+
+        @app.teardown_request
+        def end_shared_reads(_error: BaseException | None) -> None:
+            reads = g.pop("ossature_reads", None)
+            if reads is not None:
+                reads.__exit__(None, None, None)
