@@ -185,3 +185,16 @@ def test_a_copy_refused_for_what_the_actor_cannot_fill_writes_nothing_and_says_w
         assert engine.records.count("gadget") == 1
     finally:
         engine.dispose()
+
+
+# -- review fixes on the same pages ---------------------------------------------------------------
+
+
+def test_a_line_added_in_the_page_starts_with_the_defaults_of_the_owned_entity(roles_app: Flask, quote: dict) -> None:
+    """The <template> row the page's script adds carries a quote line's literal defaults
+    (quantity 1, discount 0), as a row added without JavaScript does; not an empty row."""
+    page = roles_app.test_client().get(f"/quote/{quote['id']}").text
+    template = re.search(r'<template class="line-template">(.*?)</template>', page, re.S)[1]
+    assert re.search(r'name="lines-__row__-quantity"[^>]*value="1(\.00)?"|value="1(\.00)?"[^>]*name="lines-__row__-quantity"', template)
+    assert re.search(r'name="lines-__row__-discount"[^>]*value="0(\.00)?"|value="0(\.00)?"[^>]*name="lines-__row__-discount"', template)
+    assert re.search(r'name="lines-__row__-description"[^>]*value=""', template)

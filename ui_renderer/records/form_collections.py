@@ -461,7 +461,10 @@ class CollectionRenderer(FieldRenderer):
         # link to open) belong to the owner's fields, not to the lines' columns of the same name
         cells = replace(self, record=None)
         body = "".join(cells.line(editor, row, index) for index, row in enumerate(rows))
-        template = cells.line(editor, TEMPLATE_ROW, None)
+        # a row added in the page starts with the owned entity's literal defaults, as one added
+        # by the no-JavaScript button does (apply_row_action)
+        blank = {row_prefix(w.name, TEMPLATE_ROW) + k: v for k, v in line_defaults(editor).items()}
+        template = replace(cells, values={**self.values, **blank}).line(editor, TEMPLATE_ROW, None)
         full = " disabled" if len(rows) >= limit else ""
         return (
             f'<div class="field field-lines field-wide{" has-error" if errs else ""}" id="row-{ek}">'
