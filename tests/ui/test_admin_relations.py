@@ -119,10 +119,14 @@ def test_a_reverse_name_taken_on_the_target_is_a_problem_in_french_too(app, clie
 
 
 def link_form(app: Flask, owner: str, name: str, **change: str) -> dict[str, str]:
-    """The characteristic form of base link `owner.name` as shown, with `change`."""
+    """The characteristic form of base link (or links) `owner.name` as shown, with `change`."""
     field = engine_of(app).model.entity(owner).field(name)
-    data = {"type": field.type, "entity": field.entity, "label_en": field.label.en, "label_fr": field.label.fr}
+    data = {"type": field.type, "entity": field.entity, "label_en": field.label.en, "label_fr": field.label.fr,
+            "reverse_name": field.reverse_name or ""}
     data.update({flag: "1" for flag in ("mandatory", "systematic", "historized", "indexed") if getattr(field, flag)})
+    data.update({bound: str(getattr(field, bound)) for bound in ("min", "max") if getattr(field, bound) is not None})
+    if field.reverse_label is not None:
+        data.update(reverse_label_en=field.reverse_label.en, reverse_label_fr=field.reverse_label.fr)
     return {**data, **change}
 
 
@@ -430,3 +434,10 @@ def test_roles_grant_nothing_on_an_owned_entity_and_hide_lines_and_links_on_the_
         review_then_apply(client, f"/admin/roles/sales/{entity}", {
             "can": sorted(granted.operations), "scope": granted.scope, key: [field]})
         assert field in getattr(engine_of(app).model.role("sales").entities[entity], key)
+
+
+def test_a_base_links_characteristic_submitted_unchanged_changes_nothing(app, client):
+    page = client.get("/admin/entities/event/characteristics/attendees").text
+    assert 'id="reverse-relation"' in page and '<option value="contact" selected>' in page
+    unchanged = client.post("/admin/entities/event/characteristics/attendees", data=link_form(app, "event", "attendees"))
+    assert unchanged.status_code == 200 and 'id="notice"' in unchanged.text
