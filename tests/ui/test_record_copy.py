@@ -198,3 +198,15 @@ def test_a_line_added_in_the_page_starts_with_the_defaults_of_the_owned_entity(r
     assert re.search(r'name="lines-__row__-quantity"[^>]*value="1(\.00)?"|value="1(\.00)?"[^>]*name="lines-__row__-quantity"', template)
     assert re.search(r'name="lines-__row__-discount"[^>]*value="0(\.00)?"|value="0(\.00)?"[^>]*name="lines-__row__-discount"', template)
     assert re.search(r'name="lines-__row__-description"[^>]*value=""', template)
+
+
+def test_suggestions_sharing_a_title_are_told_apart_by_their_number(app: Flask, world: dict) -> None:
+    """Two contacts named Margaux Martin: the picker's suggestions (and chips) read "Margaux
+    Martin #<id>" for each; a title found once stays bare."""
+    engine: Engine = app.extensions["ossature"]
+    twins = [engine.records.create("contact", {"last_name": "Martin", "first_name": "Margaux"}, SYSTEM_ACTOR)["id"]
+             for _ in range(2)]
+    found = app.test_client().get("/contact/lookup?q=martin").get_json()
+    assert sorted((m["id"], m.get("label")) for m in found if m["title"] == "Margaux Martin") == [
+        (twins[0], f"Margaux Martin #{twins[0]}"), (twins[1], f"Margaux Martin #{twins[1]}")]
+    assert [m for m in found if m["title"] == "Bob Martin"] == [{"id": world["bob"], "title": "Bob Martin"}]

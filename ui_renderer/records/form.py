@@ -9,6 +9,7 @@ field with the same value reformatted.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import fields
 from typing import Any, Mapping
 
@@ -102,10 +103,16 @@ def refused(
 
 
 def lookup(entity: str) -> ResponseReturnValue:
-    """[{id, title}] of the live records whose title matches `q`: suggestions for link inputs."""
+    """[{id, title}] of the live records whose title matches `q`: suggestions for link inputs.
+    Records sharing a title (two contacts named Margaux Martin) also get a `label` telling them
+    apart, "Margaux Martin #12", which the member picker shows."""
     entity_or_404(entity)
     found = links().search(entity, request.args.get("q", "").strip())
-    return jsonify([{"id": int(o.value), "title": o.label} for o in found])
+    shared = Counter(o.label for o in found)
+    return jsonify([
+        {"id": int(o.value), "title": o.label, **({"label": f"{o.label} #{o.value}"} if shared[o.label] > 1 else {})}
+        for o in found
+    ])
 
 
 def prefill(layout: FormLayout, state: FormState, lang: str, found: Mapping[str, Editor]) -> None:

@@ -103,7 +103,7 @@
         box.value = String(item.id);
         box.checked = true;
         var title = document.createElement("span");
-        title.textContent = item.title;
+        title.textContent = item.label || item.title;
         label.append(box, " ", title);
         var remove = document.createElement("button");
         remove.type = "button";
@@ -126,7 +126,7 @@
         li.id = "match-" + name + "-" + index;
         li.setAttribute("role", "option");
         li.dataset.id = item.id;
-        li.textContent = item.title;
+        li.textContent = item.label || item.title;  // "Title #12" when two matches share a title
         li.addEventListener("mousedown", function (event) { event.preventDefault(); add(item); });
         return li;
       }));
