@@ -64,11 +64,15 @@ class ExportRow(dict):
     """A row of readable values by column name, plus `id`; `stored` holds the record as stored
     (codes, ids), for a format that maps codes itself (an iCalendar STATUS, say)."""
 
-    __slots__ = ("stored",)
+    __slots__ = ("stored", "members")
 
-    def __init__(self, values: Mapping[str, Any], stored: Mapping[str, Any]):
+    def __init__(self, values: Mapping[str, Any], stored: Mapping[str, Any],
+                 members: Mapping[str, list[dict[str, Any]]] | None = None):
         super().__init__(values)
         self.stored = stored
+        self.members = members or {}
+        """Characteristic -> the records it names, with the fields a format asks for
+        (`ExportFormat.member_fields`)."""
 
 
 def export_columns(model: Model, entity: EntityDef, names: Sequence[str], lang: str) -> tuple[ExportColumn, ...]:
@@ -132,7 +136,7 @@ class ReadableValues:
     """
 
     def __init__(self, service: RecordService, entity: EntityDef, columns: Sequence[ExportColumn], actor: Actor,
-                 lang: str):
+                 lang: str, member_fields: Mapping[str, Sequence[str]] | None = None):
         self.service = service
         self.entity = entity
         self.columns = tuple(columns)
@@ -144,16 +148,38 @@ class ReadableValues:
             if definition is not None and column.kind in CODED_TYPES:
                 self.labels[column.name] = _value_labels(model, definition, lang)
         self.links = [c for c in self.columns if c.kind in ("link", "links") and c.target]
+        self.member_fields = {c.name: (c, tuple(member_fields[c.name])) for c in self.links
+                              if member_fields and c.name in member_fields}
 
     def rows(self, records: Sequence[Mapping[str, Any]]) -> list[ExportRow]:
         names = self._link_names(records)
+        read = self._member_records(records)
         converted = []
         for record in records:
             values: dict[str, Any] = {"id": record.get("id")}
             for column in self.columns:
                 values[column.name] = self._readable(column, record.get(column.name), names)
-            converted.append(ExportRow(values, record))
+            members = {}
+            for name, (column, _) in self.member_fields.items():
+                value = record.get(name)
+                ids = (value or ()) if column.kind == "links" else (() if value is None else (value,))
+                known = read.get(column.target or "", {})
+                members[name] = [known[i] for i in ids if i in known]
+            converted.append(ExportRow(values, record, members))
         return converted
+
+    def _member_records(self, records: Sequence[Mapping[str, Any]]) -> dict[str, dict[int, dict[str, Any]]]:
+        """Target -> id -> the fields the format asks for, of the records the chunk's rows name:
+        one query per target and LOOKUP_CHUNK ids, in the actor's scope, hidden fields left out."""
+        wanted: dict[str, tuple[set[int], set[str]]] = {}
+        for name, (column, fields) in self.member_fields.items():
+            ids, asked = wanted.setdefault(column.target or "", (set(), set()))
+            asked.update(fields)
+            for record in records:
+                value = record.get(name)
+                ids.update((value or ()) if column.kind == "links" else (() if value is None else (value,)))
+        return {target: member_records(self.service, target, ids, asked, self.actor)
+                for target, (ids, asked) in wanted.items() if ids}
 
     def _readable(self, column: ExportColumn, value: Any, names: Mapping[str, Mapping[int, str]]) -> Any:
         if value is None:
@@ -210,6 +236,33 @@ def link_names(service: RecordService, target: str, ids: Iterable[int], actor: A
     missing = [i for i in wanted if i not in found]
     if missing:
         found.update(service.titles(target, missing, actor=actor))
+    return found
+
+
+def member_records(service: RecordService, target: str, ids: Iterable[int], fields: Iterable[str],
+                   actor: Actor) -> dict[int, dict[str, Any]]:
+    """id -> `{"id", <fields>}` of the live records `ids` of `target` the actor may read, with
+    those of `fields` that are characteristics the actor may see (the others left out)."""
+    try:
+        access = service.permissions.access(actor, target)
+        access.require("read")
+    except PermissionDenied:
+        return {}
+    definition = service.model.entity(target)
+    table = service.table(target)
+    names = [f for f in dict.fromkeys(fields) if f in definition.fields_by_name and f not in access.hidden
+             and f in table.c]
+    query = sa.select(table.c.id, *(table.c[f] for f in names)).where(
+        table.c.id.in_(sa.bindparam("ids", expanding=True)), table.c.deleted_at.is_(None))
+    scope = service.permissions.scope_condition(access, actor, table)
+    if scope is not None:
+        query = query.where(scope)
+    wanted = sorted(set(ids))
+    found: dict[int, dict[str, Any]] = {}
+    with service.reading(actor) as tx:
+        for start in range(0, len(wanted), LOOKUP_CHUNK):
+            for row in tx.conn.execute(query, {"ids": wanted[start : start + LOOKUP_CHUNK]}).mappings():
+                found[row["id"]] = dict(row)
     return found
 
 

@@ -212,7 +212,8 @@ class Export:
     def readable_chunks(self, progress: Callable[[int], None] | None = None) -> Iterator[list[ExportRow]]:
         """The records made readable (export_values.ExportRow), chunk by chunk; `progress(done)` is
         called once a chunk has been consumed (written), with the number of records done so far."""
-        readable = ReadableValues(self.service, self.entity, self.columns, self.actor, self.lang)
+        readable = ReadableValues(self.service, self.entity, self.columns, self.actor, self.lang,
+                                  member_fields=self.format.member_fields)
         done = 0
         for chunk in self.records():
             yield readable.rows(chunk)

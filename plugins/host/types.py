@@ -6,7 +6,8 @@ plugin can build them without importing anything heavier than this module.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, BinaryIO, Callable, Iterable, Iterator, Mapping, Sequence
 
 Texts = Mapping[str, str]
@@ -74,6 +75,12 @@ class ExportFormat:
     write: Callable[[BinaryIO, Sequence[str], Iterable[Mapping[str, Any]]], None]
     entities: frozenset[str] = frozenset()
     """The entities this format fits (iCalendar holds events); empty: every entity."""
+    member_fields: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    """Link or links characteristic -> fields of the records it names that the format writes
+    (an iCalendar ATTENDEE needs the contact's email and name): each row then carries them in
+    `row.members` (characteristic -> list of mappings with `id` and those fields, in the
+    members' order), read for a whole chunk of rows; records and fields the user may not read
+    are left out."""
 
     def fits(self, entity: str) -> bool:
         return not self.entities or entity in self.entities
