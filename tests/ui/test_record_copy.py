@@ -210,3 +210,22 @@ def test_suggestions_sharing_a_title_are_told_apart_by_their_number(app: Flask, 
     assert sorted((m["id"], m.get("label")) for m in found if m["title"] == "Margaux Martin") == [
         (twins[0], f"Margaux Martin #{twins[0]}"), (twins[1], f"Margaux Martin #{twins[1]}")]
     assert [m for m in found if m["title"] == "Bob Martin"] == [{"id": world["bob"], "title": "Bob Martin"}]
+
+
+def test_selects_and_list_filters_tell_apart_records_sharing_a_title(app: Flask, world: dict) -> None:
+    """Two contacts named Margaux Martin: the bookings list's attendees filter and a contact's
+    link select list them as "Margaux Martin #<id>"; a title found once stays bare."""
+    engine: Engine = app.extensions["ossature"]
+    twins = [engine.records.create("contact", {"last_name": "Martin", "first_name": "Margaux"}, SYSTEM_ACTOR)["id"]
+             for _ in range(2)]
+    client = app.test_client()
+    listed = client.get("/booking/").text
+    filter_select = re.search(r"<select[^>]*name=\"f_attendees\".*?</select>", listed, re.S)[0]
+    for twin in twins:
+        assert f'<option value="{twin}">Margaux Martin #{twin}</option>' in filter_select
+    assert f'<option value="{world["bob"]}">Bob Martin</option>' in filter_select
+    form = client.get("/opportunity/new").text
+    contact_select = re.search(r'<select[^>]*name="contact".*?</select>', form, re.S)[0]
+    for twin in twins:
+        assert f'<option value="{twin}">Margaux Martin #{twin}</option>' in contact_select
+    assert f'<option value="{world["bob"]}">Bob Martin</option>' in contact_select

@@ -19,6 +19,7 @@ from engine.records.queries import TABS, ListRequest, ListResult
 from ui_renderer.core.i18n import count_words, format_integer, words
 from .layout import Column, InputSpec, Option, ViewLayout
 from ui_renderer.core.record_titles import RecordTitles
+from ui_renderer.core.titles_apart import told_apart
 
 PAGE_SIZES = (10, 25, 50, 100, 200)
 PAGE_WINDOW = 2
@@ -385,7 +386,7 @@ def _filter_states(layout: ViewLayout, request: ListRequest, titles: RecordTitle
             if spec.kind == "link" and spec.target:  # (a path may end on the link of a system column)
                 choices = titles.choices(spec.target)
                 if choices is not None:
-                    options = tuple(Option(str(i), t) for i, t in choices)
+                    options = tuple(Option(str(i), t) for i, t in told_apart(choices))
                 elif selected:
                     known = titles.titles(spec.target, request.equals[name])
                     chosen_titles = ", ".join(known.get(i, f"#{i}") for i in request.equals[name])

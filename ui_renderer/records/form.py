@@ -9,7 +9,6 @@ field with the same value reformatted.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import fields
 from typing import Any, Mapping
 
@@ -35,6 +34,7 @@ from .form_collections import (
 from .related_panels import prefilled, related_panels
 from .status import workflow_panel
 from ui_renderer.core.i18n import format_datetime, words
+from ui_renderer.core.titles_apart import told_apart
 from ui_renderer.core.widgets import FieldRenderer, FormLayout, LinkWidgets, default_values, display, form_values
 
 
@@ -108,9 +108,9 @@ def lookup(entity: str) -> ResponseReturnValue:
     apart, "Margaux Martin #12", which the member picker shows."""
     entity_or_404(entity)
     found = links().search(entity, request.args.get("q", "").strip())
-    shared = Counter(o.label for o in found)
+    labels = dict(told_apart((int(o.value), o.label) for o in found))
     return jsonify([
-        {"id": int(o.value), "title": o.label, **({"label": f"{o.label} #{o.value}"} if shared[o.label] > 1 else {})}
+        {"id": int(o.value), "title": o.label, **({"label": labels[int(o.value)]} if labels[int(o.value)] != o.label else {})}
         for o in found
     ])
 

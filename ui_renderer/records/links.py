@@ -18,6 +18,7 @@ from engine.access.permissions import PermissionDenied
 from ui_renderer.core.language import sort_key
 from ui_renderer.core.i18n import words
 from ui_renderer.core.record_titles import RecordTitles, TitleTemplate
+from ui_renderer.core.titles_apart import told_apart
 from ui_renderer.core.widgets import Option
 
 LINK_SELECT_LIMIT = 100
@@ -43,14 +44,15 @@ class LinkReader:
         return _unless_denied(lambda: self._titles.titles(entity, ids), {})
 
     def choices(self, entity: str) -> list[Option] | None:
-        """Every live record as an option sorted by title, or None when there are more than
+        """Every live record as an option sorted by title (a shared title followed by the record's
+        number), or None when there are more than
         `LINK_SELECT_LIMIT` (a search input then); none at all when the actor may not read them."""
         if entity not in self._choices:
             self._choices[entity] = _unless_denied(
                 lambda: self.records.choices(entity, limit=LINK_SELECT_LIMIT, actor=self.actor), []
             )
         pairs = self._choices[entity]
-        return None if pairs is None else _sorted_options(pairs)
+        return None if pairs is None else _sorted_options(told_apart(pairs))  # two Margaux Martin: #ids
 
     def search(self, entity: str, text: str, limit: int = SEARCH_LIMIT) -> list[Option]:
         """Live records whose title words contain every word of `text` (or whose number it is)."""
