@@ -8,13 +8,14 @@ calendar that imports the file again updates its events instead of duplicating t
 
 People: each attendee (`attendees`, contacts) and internal participant (`participants`,
 users) with an email address becomes an ATTENDEE (`mailto:`, its name as CN), and the person
-in charge (`assigned_to`) the ORGANIZER. The members come with the rows: the export reads
-them for a whole chunk of events at once (one query per chunk and target, never one per
-event). When a row carries the members' records (`row.members`: characteristic -> list of
-mappings with `email` and name fields) the names are written; otherwise a cell names its
-members as an export does (a contact by its natural key, the email address; a user by its
-user name), and only the members named by an email address are written, without a CN.
-Members without an email address cannot be calendar addresses and are left out.
+in charge (`assigned_to`) the ORGANIZER. The format asks the export for their email and name
+fields (`ExportFormat.member_fields`): the export reads them for a whole chunk of events at
+once (one query per chunk and target, never one per event), in the actor's scope, so a
+member the actor may not read, or whose email is hidden from them, is not written. A row
+without those records (a caller of `event_component` giving plain rows) falls back on the
+cells, which name members as an export does (a contact by its natural key, its email
+address): those named by an email address are written, without a CN. Members without an
+email address cannot be calendar addresses and are left out.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ PEOPLE = ("attendees", "participants")
 ORGANIZER = "assigned_to"
 NAME_FIELDS = (("display_name",), ("first_name", "last_name"), ("name",))
 """How a member's record is named as CN, first match wins: a user, a contact, anything named."""
+MEMBER_FIELDS = ("email", *dict.fromkeys(f for fields in NAME_FIELDS for f in fields))
+"""What is read of every person an event names (fields its target lacks are left out)."""
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
@@ -99,7 +102,7 @@ def event_component(row: Mapping[str, Any]) -> icalendar.Event:
 def people(row: Mapping[str, Any], name: str) -> list[tuple[str, str | None]]:
     """(email, name or None) of the members of `name` (a `links`, or a `link`) that have an email."""
     members = getattr(row, "members", None)
-    if isinstance(members, Mapping) and name in members:
+    if isinstance(members, Mapping) and name in members:  # the records, as the format asked for them
         found = [(str(m.get("email") or "").strip(), _common_name(m)) for m in members[name] or ()]
         return [(email, common_name) for email, common_name in found if EMAIL.fullmatch(email)]
     value = row.get(name)
@@ -134,4 +137,6 @@ def _utc(moment: dt.datetime) -> dt.datetime:
 @hookimpl
 def ossature_export_formats() -> dict[str, ExportFormat]:
     label = {"en": "iCalendar (calendars)", "fr": "iCalendar (agendas)"}
-    return {"icalendar": ExportFormat("icalendar", label, "ics", MEDIA_TYPE, write_calendar, entities=ENTITIES)}
+    people = {name: MEMBER_FIELDS for name in (*PEOPLE, ORGANIZER)}
+    return {"icalendar": ExportFormat("icalendar", label, "ics", MEDIA_TYPE, write_calendar, entities=ENTITIES,
+                                      member_fields=people)}

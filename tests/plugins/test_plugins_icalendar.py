@@ -166,23 +166,38 @@ def addresses(event: Any, name: str = "attendee") -> list[tuple[str, dict[str, s
     return [(str(address), dict(address.params)) for address in found]
 
 
-def test_attendee_contacts_are_written_with_their_email(engine, events, people):
+def test_attendees_and_participants_are_written_with_their_email_and_name(engine, events, people):
     by_summary = {str(e["summary"]): e for e in vevents(export_ics(engine))}
     kickoff = by_summary["Kick-off, phase 1; Acme"]
-    # the export names contacts by their natural key, the email; a contact without one has no address
-    assert addresses(kickoff) == [("mailto:ann.durand@acme.fr", {"ROLE": "REQ-PARTICIPANT"}),
-                                  ("mailto:BOB@acme.fr", {"ROLE": "REQ-PARTICIPANT"})]
+    participant = {"ROLE": "REQ-PARTICIPANT"}
+    assert addresses(kickoff) == [  # contacts first, then colleagues; Carl has no email: no address
+        ("mailto:ann.durand@acme.fr", {"CN": "Ann Durand", **participant}),
+        ("mailto:BOB@acme.fr", {"CN": "Bob Martin", **participant}),
+        ("mailto:claire@ossature-demo.com", {"CN": "Claire Martin", **participant}),
+    ]
+    assert addresses(kickoff, "organizer") == [("mailto:claire@ossature-demo.com", {"CN": "Claire Martin"})]
     assert "attendee" not in by_summary["Call back"] and "organizer" not in by_summary["Call back"]
 
 
-class RowWithMembers(ExportRow):
-    """An export row carrying its members' records (what a format reading names receives)."""
+def test_attendees_the_exporter_may_not_read_are_not_written(engine, events, people):
+    """Sales read the contacts of their team only: an attendee out of it is not written (its
+    email is not theirs to read), whatever the event's other attendees."""
+    engine.records.update("user", people["claire"], {"team": "sales_france"}, SYSTEM_ACTOR)
+    engine.records.update("contact", people["ann"], {"assigned_to": people["claire"]}, SYSTEM_ACTOR)
+    seller = Actor(user_id=people["claire"], username="claire", team="sales_france", roles=frozenset({"sales"}))
+    (kickoff,) = vevents(export_ics(engine, seller))  # the event of Claire's team
+    assert [address for address, _ in addresses(kickoff)] == [
+        "mailto:ann.durand@acme.fr", "mailto:claire@ossature-demo.com"]  # Bob belongs to no one of the team
 
-    __slots__ = ("members",)
 
-    def __init__(self, values, stored, members):
-        super().__init__(values, stored)
-        self.members = members
+def test_plain_rows_fall_back_on_the_cells_naming_members_by_email():
+    stamp = dt.datetime(2026, 1, 1, 9, 0)
+    row = ExportRow({"id": 9, "subject": "Review", "starts_at": stamp,
+                     "attendees": ("ann@acme.fr", "Carl Nomail", "#12"), "participants": ("claire",),
+                     "assigned_to": "claire"}, {"id": 9, "updated_at": stamp})
+    event = icalendar.Event.from_ical(event_component(row).to_ical())
+    assert addresses(event) == [("mailto:ann@acme.fr", {"ROLE": "REQ-PARTICIPANT"})]  # user names are not addresses
+    assert "organizer" not in event
 
 
 def test_members_records_give_names_an_organizer_and_no_address_twice():
@@ -195,7 +210,7 @@ def test_members_records_give_names_an_organizer_and_no_address_twice():
                          {"id": 8, "email": "ANN@acme.fr", "display_name": "Ann (also a user)"}],
         "assigned_to": [{"id": 7, "email": "claire@ossature.com", "display_name": "Claire Martin"}],
     }
-    row = RowWithMembers({"id": 9, "subject": "Review", "starts_at": stamp}, {"id": 9, "updated_at": stamp}, members)
+    row = ExportRow({"id": 9, "subject": "Review", "starts_at": stamp}, {"id": 9, "updated_at": stamp}, members)
     event = icalendar.Event.from_ical(event_component(row).to_ical())
     assert addresses(event) == [
         ("mailto:ann@acme.fr", {"CN": "Ann Durand, Jr", "ROLE": "REQ-PARTICIPANT"}),
@@ -232,4 +247,4 @@ def test_members_are_read_per_chunk_not_per_event(engine, people):
     few = statements()
     add(30)
     assert statements() == few
-    assert sum(len(addresses(e)) == 2 for e in vevents(export_ics(engine))) == 41  # and the kick-off
+    assert sum(len(addresses(e)) == 3 for e in vevents(export_ics(engine))) == 41  # and the kick-off
