@@ -229,3 +229,20 @@ def test_selects_and_list_filters_tell_apart_records_sharing_a_title(app: Flask,
     for twin in twins:
         assert f'<option value="{twin}">Margaux Martin #{twin}</option>' in contact_select
     assert f'<option value="{world["bob"]}">Bob Martin</option>' in contact_select
+
+
+def test_the_history_says_what_a_change_did_to_the_lines(app: Flask, booking: dict) -> None:
+    """Not "lines changed → lines changed": how many lines were added, removed, changed or moved."""
+    engine: Engine = app.extensions["ossature"]
+    soup, cake, tea = booking["meals"]
+    engine.records.update("booking", booking["id"], {"meals": [
+        {"id": tea["id"]}, {"id": soup["id"], "quantity": 4}, {"dish": "Coffee"}, {"dish": "Juice"},
+    ]}, SYSTEM_ACTOR)  # the cake removed, the tea moved first, the soup's quantity changed, two added
+
+    page = app.test_client().get(f"/booking/{booking['id']}/history").text
+    row = re.search(r'<tr><th scope="row">Meals</th>(.*?)</tr>', page, re.S)[1]
+    assert re.fullmatch(r'<td class="new" colspan="3">2 added, 1 removed, (\d) changed or moved</td>', row)
+    assert "lines changed" not in page
+
+    french = app.test_client().get(f"/booking/{booking['id']}/history", headers={"Accept-Language": "fr"}).text
+    assert "2 ajoutée(s), 1 supprimée(s)" in french

@@ -129,6 +129,9 @@ def audit_entries(
             if w is None:  # a characteristic removed from the definitions: its name and its values as stored
                 changes.append({"label": name, "old": stored_text(old, lang), "new": stored_text(new_value, lang)})
                 continue
+            if w.kind == "lines" and isinstance(old, Mapping) and isinstance(new_value, Mapping):
+                changes.append({"label": w.label, "old": None, "new": lines_change(old, new_value, lang)})
+                continue
             targets = found.get(w.target or "", {})
             changes.append({"label": w.label, "old": display(w, old, lang, targets), "new": display(w, new_value, lang, targets)})
         entries.append({
@@ -137,6 +140,18 @@ def audit_entries(
             "version": entry["version"], "changes": changes,
         })
     return entries
+
+
+def lines_change(before: Mapping[str, Any], after: Mapping[str, Any], lang: str) -> str:
+    """What a change did to a record's lines, from the audit's summary of it (engine/records/
+    collections/store.py `lines_summary`): "2 added, 1 removed, 1 changed". Moved lines count as
+    changed (their position is a value of theirs)."""
+    ui = words(lang)
+    counts = (
+        ("f_lines_added", len(after.get("added") or [])), ("f_lines_removed", len(before.get("removed") or [])),
+        ("f_lines_edited", len(after.get("changed") or [])),
+    )
+    return ", ".join(ui[word].format(count=count) for word, count in counts if count) or ui["f_lines_changed"]
 
 
 def stored_text(value: Any, lang: str) -> str:
