@@ -246,3 +246,16 @@ def test_the_history_says_what_a_change_did_to_the_lines(app: Flask, booking: di
 
     french = app.test_client().get(f"/booking/{booking['id']}/history", headers={"Accept-Language": "fr"}).text
     assert "2 ajoutée(s), 1 supprimée(s)" in french
+
+
+def test_the_history_names_who_joined_and_who_left_a_links_characteristic(app: Flask, booking: dict, world: dict) -> None:
+    """Not the whole sets as record numbers ("#4, #21, …" struck, then "#21, …"): the members
+    added and removed, by title."""
+    engine: Engine = app.extensions["ossature"]
+    engine.records.update("booking", booking["id"], {"attendees": [world["bob"], world["cid"]]}, SYSTEM_ACTOR)
+
+    page = app.test_client().get(f"/booking/{booking['id']}/history").text
+    row = re.search(r'<tr><th scope="row">Attendees</th>(.*?)</tr>', page, re.S)[1]
+    assert row == '<td class="new" colspan="3">added: Cid Petit · removed: Ann Durand</td>'
+    french = app.test_client().get(f"/booking/{booking['id']}/history", headers={"Accept-Language": "fr"}).text
+    assert "ajout : Cid Petit · retrait : Ann Durand" in french

@@ -18,6 +18,7 @@ from .common import (
 )
 from .status import NEUTRAL_COLOR, status_color
 from ui_renderer.core.i18n import format_datetime, words
+from ui_renderer.core.language import sort_key
 from .words import human_duration
 from ui_renderer.core.widgets import FormLayout, Widget, display
 
@@ -96,6 +97,8 @@ def linked_titles(
             w = layout.widgets.get(name)
             if w is not None and w.kind == "link":
                 link_ids.setdefault(w.target or "", set()).update(int(v) for v in pair if v is not None)
+            elif w is not None and w.kind == "links":  # the members before and after
+                link_ids.setdefault(w.target or "", set()).update(int(v) for side in pair for v in side or ())
     for name, rows in periods.items():
         w = layout.widgets[name]
         if w.kind == "link":
@@ -133,6 +136,9 @@ def audit_entries(
                 changes.append({"label": w.label, "old": None, "new": lines_change(old, new_value, lang)})
                 continue
             targets = found.get(w.target or "", {})
+            if w.kind == "links" and isinstance(old, list) and isinstance(new_value, list):
+                changes.append({"label": w.label, "old": None, "new": members_change(old, new_value, targets, lang)})
+                continue
             changes.append({"label": w.label, "old": display(w, old, lang, targets), "new": display(w, new_value, lang, targets)})
         entries.append({
             "when": format_datetime(entry["changed_at"], lang), "who": who(entry["actor_id"]),
@@ -140,6 +146,18 @@ def audit_entries(
             "version": entry["version"], "changes": changes,
         })
     return entries
+
+
+def members_change(before: list[Any], after: list[Any], titles: Mapping[int, str], lang: str) -> str:
+    """Who joined and who left a `links` characteristic ("added: Ann Durand · removed: Bob
+    Martin"), by title: the whole sets before and after would bury a change of one member of a
+    list of hundreds."""
+    ui = words(lang)
+    kept_before, kept_after = {int(i) for i in before}, {int(i) for i in after}
+    named = lambda ids: ", ".join(sorted((titles.get(i) or f"#{i}" for i in ids), key=sort_key))  # noqa: E731
+    parts = [ui[word].format(names=named(ids)) for word, ids in
+             (("f_members_added", kept_after - kept_before), ("f_members_removed", kept_before - kept_after)) if ids]
+    return " · ".join(parts) or ui["f_none"]
 
 
 def lines_change(before: Mapping[str, Any], after: Mapping[str, Any], lang: str) -> str:
