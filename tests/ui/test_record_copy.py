@@ -5,6 +5,7 @@ refuse writes nothing and shows why on the source's page."""
 
 from __future__ import annotations
 
+import html
 import re
 import textwrap
 from pathlib import Path
@@ -259,3 +260,30 @@ def test_the_history_names_who_joined_and_who_left_a_links_characteristic(app: F
     assert row == '<td class="new" colspan="3">added: Cid Petit · removed: Ann Durand</td>'
     french = app.test_client().get(f"/booking/{booking['id']}/history", headers={"Accept-Language": "fr"}).text
     assert "ajout : Cid Petit · retrait : Ann Durand" in french
+
+
+def test_the_list_export_menu_offers_the_lines_of_the_listed_records(roles_app: Flask, quote: dict) -> None:
+    """The quotes list offers "Lines: Lines (CSV)", the lines import's file, with the list's
+    arguments; its download holds the lines of the quotes listed."""
+    client = roles_app.test_client()
+    page = client.get("/quote/?f_status=draft&sort=number").text
+    link = re.search(r'<a class="export-link" href="([^"]+)" data-format="lines" download>([^<]+)</a>', page)
+    assert link[2] == "Lines: Lines (CSV)"
+    url = html.unescape(link[1])
+    assert url.startswith("/quote/export-lines/lines?") and "f_status=draft" in url and "sort=number" in url
+    download = client.get(url)
+    assert download.status_code == 200 and download.mimetype == "text/csv"
+    assert download.text.lstrip("\ufeff").splitlines()[1:] == [f"#{quote['id']},AUDIT,,2.00,1200.00,0.00"]
+
+    french = client.get("/quote/?lang=fr").text
+    assert 'data-format="lines" download>Lignes : Lignes (CSV)</a>' in french
+
+
+def test_no_lines_download_for_who_may_not_export(roles_app: Flask) -> None:
+    """Support reads orders but may not export them: no export menu at all, lines neither."""
+    engine: Engine = roles_app.extensions["ossature"]
+    Accounts(engine).create_user("sue", "Sue Support", PASSWORD, ["support"])
+    client = roles_app.test_client()
+    log_in(client, "sue")
+    page = client.get("/sales_order/")
+    assert page.status_code == 200 and 'data-format="lines"' not in page.text

@@ -35,8 +35,10 @@ NOT_CARRIED = frozenset({"page", "size"})
 """List arguments an export leaves out: it holds every page."""
 
 register_words({
-    "en": {"export_menu": "Export", "export_as": "Export as {format}", "export_semicolon": "CSV with semicolons"},
-    "fr": {"export_menu": "Exporter", "export_as": "Exporter en {format}", "export_semicolon": "CSV avec points-virgules"},
+    "en": {"export_menu": "Export", "export_as": "Export as {format}", "export_semicolon": "CSV with semicolons",
+           "export_lines": "Lines: {lines} (CSV)"},
+    "fr": {"export_menu": "Exporter", "export_as": "Exporter en {format}", "export_semicolon": "CSV avec points-virgules",
+           "export_lines": "Lignes : {lines} (CSV)"},
 })
 
 
@@ -113,4 +115,24 @@ def export_links(entity: str, args: Mapping[str, Sequence[str]], lang: str) -> l
         if name == "csv":
             semicolon = urlencode([*carried, ("delimiter", ";")])
             links.append({"format": "csv", "label": ui["export_semicolon"], "url": f"{base}?{semicolon}"})
+    links.extend(lines_links(engine, entity, access.for_operation("export").hidden, carried, lang))
     return links
+
+
+def lines_links(
+    engine: Engine, entity: str, hidden: frozenset[str], carried: Sequence[tuple[str, str]], lang: str
+) -> list[dict[str, Any]]:
+    """A download of the lines of the listed records per `lines` characteristic the user may see
+    (the file the lines import reads back: ui_renderer/exchange's `export_lines`), with the list's
+    arguments; none where that page is not served."""
+    if "imports.export_lines" not in current_app.view_functions:
+        return []
+    ui = words(lang)
+    query = urlencode(carried)
+    found = []
+    for f in engine.model.entity(entity).fields:
+        if f.type == "lines" and f.name not in hidden:
+            base = url_for("imports.export_lines", entity=entity, lines=f.name)
+            found.append({"format": "lines", "label": ui["export_lines"].format(lines=f.label.get(lang)),
+                          "url": f"{base}?{query}" if query else base})
+    return found
