@@ -287,3 +287,32 @@ def test_no_lines_download_for_who_may_not_export(roles_app: Flask) -> None:
     log_in(client, "sue")
     page = client.get("/sales_order/")
     assert page.status_code == 200 and 'data-format="lines"' not in page.text
+
+
+def test_a_mass_update_adds_or_removes_members_and_says_which_it_will_do(app: Flask, world: dict) -> None:
+    """The list's mass update of a `links` offers add (first), remove and replace; the preview
+    keeps the choice; adding and removing leave the other members of each record alone."""
+    engine: Engine = app.extensions["ossature"]
+    other = engine.records.create("booking", {"subject": "Review", "room": world["room"], "attendees": [world["bob"]]},
+                                  SYSTEM_ACTOR)["id"]
+    ids = [world["booking"]["id"], other]
+    client = app.test_client()
+    page = client.get("/booking/?tab=all").text
+    mode = re.search(r'<select name="mode_attendees" id="mode-attendees">(.*?)</select>', page, re.S)[1]
+    assert re.findall(r'<option value="(\w+)"( selected)?>', mode) == [("add", " selected"), ("remove", ""), ("replace", "")]
+
+    form = {"tab": "all", "id": [str(i) for i in ids], "set": ["attendees"], "value_attendees": [str(world["cid"])]}
+    preview = client.post("/booking/mass-update", data={**form, "mode_attendees": "add"})
+    assert preview.status_code == 200 and '<option value="add" selected>Add these</option>' in preview.text
+    client.post("/booking/mass-update/apply", data={**form, "mode_attendees": "add"})
+    members = lambda: [sorted(engine.records.get("booking", i)["attendees"]) for i in ids]  # noqa: E731
+    assert members() == [sorted([world["ann"], world["bob"], world["cid"]]), sorted([world["bob"], world["cid"]])]
+
+    client.post("/booking/mass-update/apply", data={**form, "value_attendees": [str(world["bob"])], "mode_attendees": "remove"})
+    assert members() == [sorted([world["ann"], world["cid"]]), [world["cid"]]]
+
+    client.post("/booking/mass-update/apply", data={**form, "value_attendees": [str(world["ann"])], "mode_attendees": "replace"})
+    assert members() == [[world["ann"]], [world["ann"]]]
+
+    bad = client.post("/booking/mass-update/apply", data={**form, "mode_attendees": "drop table"})  # unknown: replace
+    assert bad.status_code in (200, 303) and members() == [[world["cid"]], [world["cid"]]]

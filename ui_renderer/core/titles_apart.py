@@ -13,3 +13,8 @@ def told_apart(pairs: Iterable[tuple[int, str]]) -> list[tuple[int, str]]:
     pairs = list(pairs)
     shared = Counter(title for _, title in pairs)
     return [(record_id, f"{title} #{record_id}" if shared[title] > 1 else title) for record_id, title in pairs]
+
+
+def told_apart_or_none(pairs: Iterable[tuple[int, str]] | None) -> list[tuple[int, str]] | None:
+    """`told_apart`, or None for no choices at all (too many records: a number input instead)."""
+    return None if pairs is None else told_apart(pairs)

@@ -18,6 +18,7 @@ from engine.records.queries import ListRequest, QueryError
 
 from ui_renderer.core.actor import current_actor
 from ui_renderer.core.language import request_language
+from ui_renderer.core.titles_apart import told_apart_or_none
 from ui_renderer.core.i18n import count_words, format_integer, words
 from .actions import list_actions
 from .layout import LayoutCache, ViewLayout
@@ -149,7 +150,7 @@ def _mass_update_context(
 ) -> dict[str, Any]:
     lang = layout.lang
     urls = _list_urls(entity, layout)
-    link_choices = {spec.name: titles.choices(spec.target) for spec in layout.mass_update
+    link_choices = {spec.name: told_apart_or_none(titles.choices(spec.target)) for spec in layout.mass_update
                     if spec.kind in ("link", "links")}
     matched = _matched(entity, selection)
     if selection.all_matching:

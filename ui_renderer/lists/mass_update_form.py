@@ -11,16 +11,30 @@ JavaScript and no server-side session are needed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from werkzeug.datastructures import MultiDict
 
 from engine.records.queries import ListRequest
 
+from ui_renderer.core.i18n import register_words
+
 from .layout import InputSpec, ViewLayout
 
 LIST_KEYS = frozenset({"view", "q", "sort", "tab", "group", "page", "size"})
+
+LINKS_MODES = ("add", "remove", "replace")
+"""What a mass update does to the members of a `links` characteristic (`mode_<field>`): adds the
+chosen records to each record's, removes them, or makes them the whole set. A form posting no
+mode replaces, as the engine's plain list of ids does; the page offers "add" first."""
+
+register_words({
+    "en": {"links_mode": "Change", "links_mode_add": "Add these", "links_mode_remove": "Remove these",
+           "links_mode_replace": "Replace all with these"},
+    "fr": {"links_mode": "Modification", "links_mode_add": "Ajouter ceux-ci", "links_mode_remove": "Retirer ceux-ci",
+           "links_mode_replace": "Remplacer tout par ceux-ci"},
+})
 
 
 @dataclass(frozen=True)
@@ -87,6 +101,8 @@ class EnteredValues:
     """The fields to change, in the view's order."""
     raw: Mapping[str, list[str]]
     """What was typed or picked, per field (to fill the form again)."""
+    modes: Mapping[str, str] = field(default_factory=dict)
+    """Per `links` field, one of LINKS_MODES (absent: replace)."""
 
     def values(self, specs: Sequence[InputSpec]) -> dict[str, Any]:
         """The values for the engine ("" clears a field; multi_choice gets its list of codes, links
@@ -98,7 +114,8 @@ class EnteredValues:
             if by_name[name].type == "multi_choice":
                 values[name] = [code for code in entered if code]
             elif by_name[name].type == "links":
-                values[name] = _record_ids(entered)
+                mode = self.modes.get(name, "replace")
+                values[name] = _record_ids(entered) if mode == "replace" else {mode: _record_ids(entered)}
             else:
                 values[name] = entered[0] if entered else ""
         return values
@@ -120,4 +137,5 @@ def read_values(form: MultiDict, layout: ViewLayout) -> EnteredValues:
     wanted = set(form.getlist("set"))
     chosen = tuple(spec.name for spec in layout.mass_update if spec.name in wanted)
     raw = {spec.name: form.getlist(f"value_{spec.name}") for spec in layout.mass_update}
-    return EnteredValues(chosen, raw)
+    modes = {spec.name: form.get(f"mode_{spec.name}", "") for spec in layout.mass_update if spec.type == "links"}
+    return EnteredValues(chosen, raw, {name: mode for name, mode in modes.items() if mode in LINKS_MODES})

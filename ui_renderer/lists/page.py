@@ -19,7 +19,7 @@ from engine.records.queries import TABS, ListRequest, ListResult
 from ui_renderer.core.i18n import count_words, format_integer, words
 from .layout import Column, InputSpec, Option, ViewLayout
 from ui_renderer.core.record_titles import RecordTitles
-from ui_renderer.core.titles_apart import told_apart
+from ui_renderer.core.titles_apart import told_apart, told_apart_or_none
 
 PAGE_SIZES = (10, 25, 50, 100, 200)
 PAGE_WINDOW = 2
@@ -197,7 +197,7 @@ def build_list_page(
     if request.after is not None:  # every link but "next" reads its page by number
         request = request.replace(after=None)
     filters = _filter_states(layout, request, titles)
-    link_choices = {spec.name: titles.choices(spec.target) for spec in layout.mass_update
+    link_choices = {spec.name: told_apart_or_none(titles.choices(spec.target)) for spec in layout.mass_update
                     if spec.kind in ("link", "links")}
     column_titles = _column_titles(layout.columns, result.rows, titles)
     group_titles = _group_titles(layout, request, result, titles)
