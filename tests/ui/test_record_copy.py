@@ -316,3 +316,13 @@ def test_a_mass_update_adds_or_removes_members_and_says_which_it_will_do(app: Fl
 
     bad = client.post("/booking/mass-update/apply", data={**form, "mode_attendees": "drop table"})  # unknown: replace
     assert bad.status_code in (200, 303) and members() == [[world["cid"]], [world["cid"]]]
+
+
+def test_the_chips_of_members_sharing_a_title_are_told_apart(app: Flask, world: dict) -> None:
+    engine: Engine = app.extensions["ossature"]
+    twins = [engine.records.create("contact", {"last_name": "Martin", "first_name": "Margaux"}, SYSTEM_ACTOR)["id"]
+             for _ in range(2)]
+    engine.records.update("booking", world["booking"]["id"], {"attendees": [*twins, world["bob"]]}, SYSTEM_ACTOR)
+    page = app.test_client().get(f"/booking/{world['booking']['id']}").text
+    chips = re.findall(r'<input type="checkbox" name="attendees" value="(\d+)" checked> <span>([^<]+)</span>', page)
+    assert sorted(chips) == sorted([(str(t), f"Margaux Martin #{t}") for t in twins] + [(str(world["bob"]), "Bob Martin")])

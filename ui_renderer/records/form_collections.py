@@ -27,6 +27,7 @@ from werkzeug.datastructures import MultiDict
 
 from .common import access_of, form_cache, links, record_allows
 from .form_state import FormState, read_values
+from ui_renderer.core.titles_apart import told_apart
 from ui_renderer.core.i18n import words
 from ui_renderer.core.widgets import FieldRenderer, FormLayout, Section, Widget, display, form_text
 
@@ -595,7 +596,8 @@ def member_titles(
                 elif c.kind == "link" and c.readonly:
                     add(c.target, [values.get(prefix + c.name)])
     reader = links()
-    return {target: reader.titles(target, ids) for target, ids in wanted.items() if ids}
+    # two members named alike (two Margaux Martin) are told apart by their numbers, as the picker's suggestions are
+    return {target: dict(told_apart(reader.titles(target, ids).items())) for target, ids in wanted.items() if ids}
 
 
 def cell_widgets(found: Mapping[str, Editor], values: Mapping[str, Any]) -> list[tuple[str, Widget]]:
