@@ -248,8 +248,12 @@ def _entity_schemas(spec: APISpec, entity: EntityDef, model: Model) -> None:
     })
     spec.components.schema(f"{name}Copy", {
         "type": "object", "additionalProperties": False,
-        "properties": {"values": {**_ref(f"{name}Values"),
-                                  "description": "Values of the copy that replace those copied."}},
+        "properties": {"values": {
+            "type": "object", "additionalProperties": False,
+            "properties": {k: v for k, v in create_properties.items() if k != "status"},
+            "description": "Values of the copy that replace those copied, as a create takes them (null: "
+                           "not copied, the default applies).",
+        }},
     })
     if entity.workflow:
         spec.components.schema(f"{name}Transition", {
