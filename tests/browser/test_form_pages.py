@@ -168,7 +168,8 @@ def test_french_form_and_free_workflow(page: Any, live_url: str, live_app: Any, 
     engine = live_app.extensions["ossature"]
     task = engine.records.create("task", {"subject": unique("Rappeler le client")}, SYSTEM_ACTOR)
     page.goto(f"{live_url}/task/{task['id']}?lang=fr")
-    assert page.inner_text(".head-actions button") == "Enregistrer"
+    assert page.inner_text(".head-actions button.button-primary") == "Enregistrer"
+    assert "Copier" in page.locator(".head-actions button").all_inner_texts()
     page.select_option("#move-status", "done")
     page.click("button:has-text('Déplacer')")
     page.wait_for_url(re.compile(r"done=move"))
