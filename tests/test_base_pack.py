@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import metamodel
+from metamodel.field_paths import is_path
 from metamodel.model import ENTITY_OPERATIONS, LIST_TYPES, SYSTEM_COLUMNS, EntityPermission, Model, Text
 
 PACK_DIR = Path(metamodel.BASE_PACK)
@@ -90,13 +91,23 @@ def test_each_entity_has_a_list_view_and_a_form_with_two_to_four_sections(model:
 
 
 def test_views_name_only_fields_of_their_entity(model: Model) -> None:
+    """Fields of the entity, or paths through its links (list columns, filters, sorts, groups,
+    `where`) to fields of the entities they reach; forms and mass updates name its own fields."""
     for entity in model.entities.values():
         known = set(entity.fields_by_name) | set(SYSTEM_COLUMNS)
         for view in entity.views:
-            named = [*view.columns, *view.filters, *view.group_by, *view.mass_update, *view.where]
-            named += [s.lstrip("-") for s in view.sort]
-            named += [f for section in view.sections for f in section.fields]
-            assert set(named) <= known, f"{entity.name}.{view.name}: {set(named) - known}"
+            listed = [*view.columns, *view.filters, *view.group_by, *view.where, *(s.lstrip("-") for s in view.sort)]
+            own = [*view.mass_update, *(f for section in view.sections for f in section.fields)]
+            paths = {name for name in listed if is_path(name)}
+            assert set(listed) - paths <= known and set(own) <= known, f"{entity.name}.{view.name}"
+            for path in paths:  # each resolves: every step a link of the entity reached
+                assert model.path(entity.name, path).field.name == path.rsplit(".", 1)[1]
+
+
+def test_the_opportunity_list_filters_and_groups_by_the_accounts_sector(model: Model) -> None:
+    listing = model.entity("opportunity").view("list")
+    assert "account.sector" in listing.filters and "account.sector" in listing.group_by
+    assert model.path("opportunity", "account.sector").field.list == "sectors"
 
 
 def test_every_declared_characteristic_appears_on_the_form(model: Model) -> None:

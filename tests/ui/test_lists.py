@@ -514,3 +514,19 @@ def test_a_mass_update_address_opened_by_a_link_goes_back_to_the_list(client: Fl
 def test_bad_list_arguments_in_a_mass_update_give_the_400_page(client: FlaskClient) -> None:
     response = client.post("/lead/mass-update", data={"all_matching": "1", "f_nope": "1", "set": "team"})
     assert response.status_code == 400 and 'data-parameter="f_nope"' in response.text
+
+
+def test_opportunities_filter_and_group_by_their_accounts_sector(app: Flask, client: FlaskClient) -> None:
+    """The base pack's opportunity list reads the account's sector through the link."""
+    records = app.extensions["ossature"].records
+    accounts = records.create_many("account", [{"name": "Banque Durand", "sector": "banking"},
+                                               {"name": "Agri Petit", "sector": "agriculture"}], SYSTEM_ACTOR)
+    records.create_many("opportunity", [{"name": "Vault", "account": accounts[0]},
+                                        {"name": "Tractor", "account": accounts[1]},
+                                        {"name": "Silo", "account": accounts[1]}], SYSTEM_ACTOR)
+    banking = client.get("/opportunity/?tab=all&f_account.sector=banking&lang=en")
+    assert banking.status_code == 200
+    assert "Vault" in banking.text and "Tractor" not in banking.text and "Silo" not in banking.text
+    assert "Account › Sector" in banking.text  # the filter's chip names the path
+    grouped = client.get("/opportunity/?tab=all&group=account.sector&lang=en").text
+    assert re.search(r"Agriculture\D*2", grouped) and re.search(r"Banking\D*1", grouped)
