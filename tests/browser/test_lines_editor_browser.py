@@ -70,6 +70,7 @@ def test_a_refused_save_keeps_the_rows_and_shows_the_cell_error(rpage: Any, rela
     rpage.click(".form-actions button.button-primary")
 
     error = rpage.locator(".lines-editor tbody tr.line-row:nth-child(2) .field-errors")
+    error.wait_for()  # the refused save's page, once it has loaded
     assert error.count() == 1 and error.inner_text().strip()
     assert dishes(rpage) == ["Bread", "Jam"]
     assert "Meals, line 2 › Quantity" in rpage.inner_text(".notice-error")

@@ -590,3 +590,18 @@ def test_every_post_needs_the_csrf_token(app):
     plain = FlaskClient(app, app.response_class, use_cookies=True)
     assert plain.post("/admin/entities/contact/characteristics/new", data=LOYALTY).status_code == 403
     assert plain.post("/admin/revisions/1/revert").status_code == 403
+
+
+def test_a_list_view_keeps_the_paths_it_filters_by_when_saved(app, client):
+    """The base opportunity list filters by `account.sector`: its page offers that path, and a
+    save as shown keeps it (a path left out of the page would be dropped unasked)."""
+    before = engine_of(app).model.entity("opportunity").view("list")
+    page = client.get("/admin/entities/opportunity/list-view").text
+    position = before.filters.index("account.sector") + 1
+    assert re.search(rf'name="filter-account\.sector"[^>]*value="{position}"', page)
+    data = {**{f"column-{n}": str(i + 1) for i, n in enumerate(before.columns)},
+            **{f"filter-{n}": str(i + 1) for i, n in enumerate(before.filters)},
+            "mass_update": list(before.mass_update)}
+    review_then_apply(client, "/admin/entities/opportunity/list-view", data)
+    after = engine_of(app).model.entity("opportunity").view("list")
+    assert (after.columns, after.filters) == (before.columns, before.filters)

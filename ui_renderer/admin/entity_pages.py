@@ -8,6 +8,7 @@ from flask import abort, request
 from flask.typing import ResponseReturnValue
 
 from metamodel.definition_edits import CHARACTERISTIC_KEYS, DefinitionEditError, field_values, parse_documents
+from metamodel.field_paths import is_path
 from metamodel.merge import KIND_OF_FOLDER
 from metamodel.model import SYSTEM_COLUMNS, EntityDef, FieldDef
 
@@ -260,6 +261,8 @@ def _list_view_page(definition: EntityDef, view_name: str) -> ResponseReturnValu
     entity = definition.name
     view = definition.view(view_name)
     names = view_names(definition)
+    # paths through links the view names (`account.sector`) are offered too, so saving keeps them
+    names += [n for n in dict.fromkeys((*view.columns, *view.filters)) if is_path(n) and n not in names]
     action = admin_url("list_view", entity=entity) if view_name == "list" else admin_url(
         "named_view", entity=entity, view=view_name)
 
