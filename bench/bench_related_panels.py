@@ -24,7 +24,7 @@ from flask import Flask, render_template
 from jinja2 import DictLoader
 
 from _big import CITIES, SEED_CHUNK, analyze, databases, progress
-from common import ROOT, best_of, emit
+from common import ROOT, alternating_best, emit
 
 PACK = ROOT / "bench" / "packs" / "rooms"
 SITES, ROOMS, BOOKINGS, INCIDENTS = 200, 2_000, 100_000, 20_000
@@ -158,10 +158,9 @@ def run(url: str, label: str) -> None:
 
     serve(generated)  # first use builds the cached form layout
     serve(baseline)
-    baseline_s = engine_s = float("inf")
-    for _ in range(RUNS):  # interleaved, so that a busy machine slows both sides alike
-        baseline_s = min(baseline_s, best_of(1, lambda: baseline, serve))
-        engine_s = min(engine_s, best_of(1, lambda: generated, serve))
+    best = alternating_best(RUNS, {"baseline": (lambda: baseline, serve, None),
+                                   "engine": (lambda: generated, serve, None)})
+    engine_s, baseline_s = best["engine"], best["baseline"]
     emit(f"form_page_three_panels_{label}", engine_s, baseline_s, target=1.5, requests=REQUESTS,
          engine_rps=round(REQUESTS / engine_s), baseline_rps=round(REQUESTS / baseline_s),
          bookings=BOOKINGS, incidents=INCIDENTS)
