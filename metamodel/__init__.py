@@ -7,8 +7,8 @@
 from pathlib import Path
 
 from metamodel.errors import DefinitionError, Problem
-from metamodel.expressions import Expression, ExpressionError, compile_expression
-from metamodel.loader import load_model
+from metamodel.expressions.sandbox import Expression, ExpressionError, compile_expression
+from metamodel.building.loader import load_model
 from metamodel.model import Model, PathDef, PathError, RelatedPanelDef, RelationDef, UnknownRelation
 
 BASE_PACK: Path = Path(__file__).resolve().parent.parent / "definitions"

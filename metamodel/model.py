@@ -1,7 +1,7 @@
 """The immutable `Model`: what the definition packs say, once loaded, checked and merged.
 
 Everything downstream (engine, renderer, API) reads these objects and nothing else.
-They are frozen dataclasses built once by `metamodel.loader.load_model`; lookups by
+They are frozen dataclasses built once by `metamodel.building.loader.load_model`; lookups by
 name go through read-only mappings so that a `Model` answers every question about an
 entity the way Django's `Model._meta` does.
 """
@@ -186,7 +186,7 @@ class ActionDef:
 
     `kind` is `set` (params: field -> expression), `create` (params: `entity` and
     `values`, field -> expression), `copy` (params: `entity`, `values`, `except`, `link`:
-    metamodel/copying.py) or the name of a plugin action (params as written).
+    metamodel/checking/copying.py) or the name of a plugin action (params as written).
     """
 
     kind: str
@@ -241,7 +241,7 @@ class PathDef:
 
     Values: an expression reading `room.site.name` is given it under that very key in the flat
     mapping it evaluates (`{"room": 12, "room.site.name": "Lyon"}`, see
-    `metamodel.expressions.Expression`); a list reads it as the column of a join per step. When
+    `metamodel.expressions.sandbox.Expression`); a list reads it as the column of a join per step. When
     a link on the way is empty, or names a record the actor may not read, the value is None
     (never the hidden value).
     """

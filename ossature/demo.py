@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Sequence
 
-from metamodel.expressions import ExpressionError, compile_expression
+from metamodel.expressions.sandbox import ExpressionError, compile_expression
 
 from engine.core.context import SYSTEM_ACTOR
 

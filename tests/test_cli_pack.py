@@ -13,7 +13,7 @@ import metamodel
 from engine import SYSTEM_ACTOR, Actor
 from engine.schema.archive import archive_entries
 from engine.installation.definitions import Installation
-from metamodel.model_diff import describe_changes
+from metamodel.editing.model_diff import describe_changes
 from ossature.commands.packs import overlay, pack
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "packs"

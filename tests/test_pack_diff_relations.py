@@ -14,7 +14,7 @@ from click.testing import CliRunner
 import metamodel
 from engine import Actor
 from engine.installation.definitions import Installation
-from metamodel.model_diff import describe_changes
+from metamodel.editing.model_diff import describe_changes
 from ossature.commands.packs import pack
 
 from test_cli_pack import installation, run, runner  # noqa: F401 (fixtures: the configured database)

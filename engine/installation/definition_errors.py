@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any, Sequence
 
-from metamodel.packs import UnmetRequirement
+from metamodel.reading.packs import UnmetRequirement
 
 from engine.core.errors import EngineError
 

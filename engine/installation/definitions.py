@@ -28,8 +28,8 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 import metamodel
 from metamodel.model import Model
-from metamodel.model_diff import Change, describe_changes
-from metamodel.overlay import OVERLAY_PACK, MemoryPack, overlay_pack
+from metamodel.editing.model_diff import Change, describe_changes
+from metamodel.reading.overlay import OVERLAY_PACK, MemoryPack, overlay_pack
 
 from engine.schema.archive import ArchiveEntry, list_archive
 from engine.core.context import Actor

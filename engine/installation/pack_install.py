@@ -18,10 +18,10 @@ from typing import Mapping
 
 import metamodel
 from metamodel.model import PackInfo, Text
-from metamodel.overlay import (
+from metamodel.reading.overlay import (
     MANIFEST, MANIFEST_NAMES, OVERLAY_PACK, MemoryPack, manifest_text, overlay_pack, pack_texts, requirement_for,
 )
-from metamodel.packs import read_memory_pack, unmet_requirements, version_matches
+from metamodel.reading.packs import read_memory_pack, unmet_requirements, version_matches
 from metamodel.yaml_source import display_name
 
 from engine.core.context import Actor

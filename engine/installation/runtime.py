@@ -11,7 +11,7 @@ from typing import Any, Callable
 import pluggy
 import sqlalchemy as sa
 
-from metamodel.allocation import collector_paused
+from metamodel.building.allocation import collector_paused
 from metamodel.model import Model
 
 from engine.records.hooks import Hooks, default_hooks

@@ -1,6 +1,6 @@
 """Copying a record: what a workflow `copy` action and a plain "copy this record" create.
 
-metamodel/copying.py decides from the definitions which characteristics go across (`copy_plan`);
+metamodel/checking/copying.py decides from the definitions which characteristics go across (`copy_plan`);
 this module reads them off a record as the actor may, and creates the copy through
 `Transaction.create`, so the new record goes through every rule a created one does: the actor's
 `create` permission, the target's rules and defaults, its initial status, its lines in one
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Collection, Mapping
 
-from metamodel.copying import CopyPlan, copy_plan, entity_slots
+from metamodel.checking.copying import CopyPlan, copy_plan, entity_slots
 from metamodel.model import EntityDef, Model
 
 from .validation import is_empty

@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import marshmallow as mm
 
-from metamodel.expressions import Expression, ExpressionError, compile_expression
+from metamodel.expressions.sandbox import Expression, ExpressionError, compile_expression
 from metamodel.model import SYSTEM_COLUMNS, EntityDef, Model
 
 from engine.core.context import Actor

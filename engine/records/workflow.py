@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
-from metamodel.copying import CopyPlan
-from metamodel.expressions import Expression, ExpressionError, compile_expression
+from metamodel.checking.copying import CopyPlan
+from metamodel.expressions.sandbox import Expression, ExpressionError, compile_expression
 from metamodel.model import SYSTEM_COLUMNS, ActionDef, EntityDef, Model, TransitionDef, WorkflowDef
 
 from plugins.host.hookspecs import Action

@@ -1,7 +1,7 @@
 """Paths through links (`room.site.name`): their syntax, depth limit and the one walk that reads them.
 
 Its own package below `metamodel.model` (it imports nothing of the model) so that `Model.path`
-and the pack checks (`metamodel.checks`, over the merged specs) walk paths the same way, and
+and the pack checks (`metamodel.checking.checks`, over the merged specs) walk paths the same way, and
 `metamodel.relations`, which builds on the model, stays above it.
 """
 

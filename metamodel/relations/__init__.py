@@ -6,7 +6,7 @@ What each module owns:
   default names and labels, computed from the merged specs;
 - `checks`: the rules of `lines`/`owned_by`, `links` (counts, join tables) and reverse names,
   each problem with file:line (paths and form panels are checked with the views, in
-  `metamodel.checks`);
+  `metamodel.checking.checks`);
 - `spec_paths`: paths through links read over the merged specs, for the checks (`Model.path`
   reads them over the built entities);
 - `build`: the `Model` parts they become (an owned entity's system characteristics,

@@ -1,4 +1,4 @@
-"""The relation parts of the `Model`, built once the entities are: what `metamodel.build` delegates.
+"""The relation parts of the `Model`, built once the entities are: what `metamodel.building.build` delegates.
 
 - an owned entity's system characteristics, `parent_id` (a link to its owner) and `position`;
 - each entity's reverse relations (`RelationDef`, from `relations.reverse`);

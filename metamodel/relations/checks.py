@@ -1,9 +1,9 @@
 """The rules of lines, many-to-many links and reverse relations, on the merged definitions.
 
 Each problem names the file and line of what breaks the rule, in words an administrator
-understands. What `metamodel.checks` already reports (an unknown target entity, a property
+understands. What `metamodel.checking.checks` already reports (an unknown target entity, a property
 that does not apply to a type) is not reported again here. Paths and form panels are checked
-with the views, in `metamodel.checks`.
+with the views, in `metamodel.checking.checks`.
 
 Lines (`lines: {type: lines, entity: quote_line}` on the owner, `owned_by: quote` on the owned
 entity): the owner exists and is not itself owned (one level of lines); exactly one `lines`

@@ -170,7 +170,7 @@ def pack_export(overlay: bool, output: Path | None, name: str, version: str | No
     """Write the administration overlay as a pack directory (pack.yaml and its documents),
     to keep under version control and install on another database."""
     from engine.installation.pack_install import overlay_as_pack
-    from metamodel.overlay import write_pack
+    from metamodel.reading.overlay import write_pack
 
     if not overlay:
         fail(["error: say what to export: --overlay (the administration overlay)"])

@@ -1,4 +1,4 @@
-"""Admin edits as overlay documents (metamodel/definition_edits.py): each edit writes the smallest
+"""Admin edits as overlay documents (metamodel/editing/definition_edits.py): each edit writes the smallest
 document a consultant would write, and the overlay it makes loads on the base pack."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 import metamodel
-from metamodel.definition_edits import DefinitionEditError, OverlayEditor, field_values
+from metamodel.editing.definition_edits import DefinitionEditError, OverlayEditor, field_values
 from metamodel.model import Model, Text
-from metamodel.overlay import overlay_pack
+from metamodel.reading.overlay import overlay_pack
 
 BASE: Model = metamodel.load_model([metamodel.BASE_PACK])
 LABEL = {"en": "Loyalty", "fr": "Fidélité"}

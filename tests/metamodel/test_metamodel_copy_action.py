@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from metamodel.copying import Slot, copy_plan, entity_slots, fits
+from metamodel.checking.copying import Slot, copy_plan, entity_slots, fits
 
 from mm_relations import QUOTE_LINE as BASE_QUOTE_LINE, load, messages
 

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from metamodel.expressions import (
+from metamodel.expressions.sandbox import (
     MAX_DEPTH,
     MAX_NODES,
     MAX_POWER,

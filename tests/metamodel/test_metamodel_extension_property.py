@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import metamodel
 from metamodel.model import Model
-from metamodel.overlay import MemoryPack, manifest_text, overlay_pack
+from metamodel.reading.overlay import MemoryPack, manifest_text, overlay_pack
 
 NAMES = ("f1", "f2", "f3", "f4", "f5", "f6")
 SPECS = (

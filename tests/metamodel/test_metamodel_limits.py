@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from metamodel import DefinitionError, Problem, load_model
-from metamodel.empty_operands import unguarded_operands
+from metamodel.expressions.empty_operands import unguarded_operands
 from metamodel.errors import MAX_PROBLEMS
-from metamodel.expression_types import ACCEPTED, KIND_WORDS
-from metamodel.overlay import MemoryPack, pack_texts
+from metamodel.expressions.kinds import ACCEPTED, KIND_WORDS
+from metamodel.reading.overlay import MemoryPack, pack_texts
 from metamodel.suggestions import did_you_mean
 from metamodel.values import INT64_MAX, INT64_MIN, TEXT_LIMIT, VARCHAR_LIMIT, length_limit
 from metamodel.yaml_source import MAX_DOCUMENT_BYTES, MAX_TEXT_LENGTH, parse_text

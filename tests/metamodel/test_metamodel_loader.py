@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from metamodel import DefinitionError, Problem, load_model
-from metamodel.packs import version_matches
+from metamodel.reading.packs import version_matches
 from metamodel.yaml_source import MAX_DEPTH, parse_text, read_document
 
 from mm_fixture_paths import BASE

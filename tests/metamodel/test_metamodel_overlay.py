@@ -8,11 +8,11 @@ import pytest
 
 import metamodel
 from metamodel.model import PackInfo
-from metamodel.model_diff import describe_changes as changes_of
-from metamodel.overlay import (
+from metamodel.editing.model_diff import describe_changes as changes_of
+from metamodel.reading.overlay import (
     MemoryPack, document_name_problem, manifest_text, overlay_pack, pack_texts, requirement_for, write_pack,
 )
-from metamodel.packs import UnmetRequirement, unmet_requirements, version_matches
+from metamodel.reading.packs import UnmetRequirement, unmet_requirements, version_matches
 from mm_fixture_paths import ACME, BASE, ROLES_BASE
 
 LABEL = "{en: Region, fr: Région}"
@@ -242,13 +242,13 @@ def test_changes_read_in_french_too():
     (2, "2 characteristics", "2 caractéristiques"),
 ])
 def test_counts_agree_with_their_number(count, english, french):
-    from metamodel.model_diff import _count
+    from metamodel.editing.model_diff import _count
 
     assert _count(count, "characteristic") == (english, french)
 
 
 def test_a_new_version_reads_old_to_new_in_both_languages():
-    from metamodel.model_diff import Change
+    from metamodel.editing.model_diff import Change
 
     change = Change("pack", "acme", "version", detail=("1.0.0 -> 1.1.0",) * 2)
     assert (str(change), change.text("fr")) == ("pack acme: 1.0.0 -> 1.1.0", "pack acme : 1.0.0 -> 1.1.0")

@@ -11,7 +11,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from metamodel.model import CHARACTERISTIC_TYPES
-from metamodel.schema_check import KINDS, quick_test, raw_schema, schema_path, validator
+from metamodel.reading.schema_check import KINDS, quick_test, raw_schema, schema_path, validator
 from metamodel.yaml_source import read_document
 
 from mm_fixture_paths import ACME, BASE, BROKEN, REPO, ROLES_ACME, ROLES_BASE, ROLES_BROKEN

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from metamodel import BASE_PACK, Expression, compile_expression, load_model
-from metamodel.expressions import ExpressionError
+from metamodel.expressions.sandbox import ExpressionError
 from metamodel.model import PathError
 from metamodel.field_paths import MAX_PATH_DEPTH
 

@@ -10,7 +10,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from metamodel.schema_check import quick_test, validator
+from metamodel.reading.schema_check import quick_test, validator
 from metamodel.yaml_source import read_document
 
 from mm_fixture_paths import REPO

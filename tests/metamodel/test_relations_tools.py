@@ -11,11 +11,11 @@ import yaml
 
 import metamodel
 from metamodel import BASE_PACK, load_model
-from metamodel.definition_edits import OverlayEditor, declaration_of, field_values
+from metamodel.editing.definition_edits import OverlayEditor, declaration_of, field_values
 from metamodel.model import Model
-from metamodel.model_diff import describe_changes
-from metamodel.overlay import overlay_pack
-from metamodel.schema_check import quick_test, validator
+from metamodel.editing.model_diff import describe_changes
+from metamodel.reading.overlay import overlay_pack
+from metamodel.reading.schema_check import quick_test, validator
 from metamodel.yaml_source import read_document
 
 from mm_relations import QUOTE, QUOTE_LINE, RELATIONS, load, messages, write_pack

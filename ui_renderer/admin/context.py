@@ -13,9 +13,9 @@ from engine import Actor
 from engine.installation.definitions import Installation
 from engine.installation.live import LiveEngine
 from engine.installation.runtime import Engine
-from metamodel.definition_edits import OverlayEditor
+from metamodel.editing.definition_edits import OverlayEditor
 from metamodel.model import Model, Source
-from metamodel.overlay import OVERLAY_PACK
+from metamodel.reading.overlay import OVERLAY_PACK
 from ui_renderer.core.actor import current_actor
 from ui_renderer.core.language import request_language
 from ui_renderer.core.live_app import live_engine

@@ -7,7 +7,7 @@ from typing import Any
 from flask import abort, request
 from flask.typing import ResponseReturnValue
 
-from metamodel.definition_edits import CHARACTERISTIC_KEYS, DefinitionEditError, field_values, parse_documents
+from metamodel.editing.definition_edits import CHARACTERISTIC_KEYS, DefinitionEditError, field_values, parse_documents
 from metamodel.field_paths import is_path
 from metamodel.merge import KIND_OF_FOLDER
 from metamodel.model import SYSTEM_COLUMNS, EntityDef, FieldDef

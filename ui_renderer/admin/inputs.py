@@ -130,7 +130,7 @@ class FormReader:
 def read_characteristic(
     reader: FormReader, *, field_type: str, lists: Iterable[str], entities: Iterable[str],
 ) -> dict[str, Any]:
-    """The characteristic's properties (metamodel.definition_edits.CHARACTERISTIC_KEYS, and
+    """The characteristic's properties (metamodel.editing.definition_edits.CHARACTERISTIC_KEYS, and
     `reverse`); a property that does not apply to the type is None. A `lines` characteristic's
     entity is not read here: it is the owned entity made with it, or its own."""
     values: dict[str, Any] = {

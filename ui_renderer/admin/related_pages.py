@@ -17,7 +17,7 @@ from typing import Any
 from flask import abort, request
 from flask.typing import ResponseReturnValue
 
-from metamodel.definition_edits import default_panel
+from metamodel.editing.definition_edits import default_panel
 from metamodel.errors import Problem
 from metamodel.model import EntityDef, RelationDef
 

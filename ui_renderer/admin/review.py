@@ -23,7 +23,7 @@ from engine.installation.definitions import AppliedRevision
 from engine.schema.archive import ArchiveError
 from engine.schema.archive_restore import restore_archived
 from engine.schema.steps import MigrationRefused, Step
-from metamodel.definition_edits import DefinitionEditError, OverlayEditor
+from metamodel.editing.definition_edits import DefinitionEditError, OverlayEditor
 from metamodel.errors import Problem
 
 from .context import acting, admin, admin_url, definitions, installation, lang, live, page

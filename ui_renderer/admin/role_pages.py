@@ -7,7 +7,7 @@ from typing import Any
 from flask import abort, request
 from flask.typing import ResponseReturnValue
 
-from metamodel.definition_edits import DefinitionEditError
+from metamodel.editing.definition_edits import DefinitionEditError
 from metamodel.model import ENTITY_OPERATIONS, SCOPES, EntityPermission, RoleDef
 
 from .context import admin, admin_url, definitions, lang, model, origin, page

@@ -7,7 +7,7 @@ from typing import Any, Callable
 from flask import abort, request
 from flask.typing import ResponseReturnValue
 
-from metamodel.definition_edits import DefinitionEditError, text_data
+from metamodel.editing.definition_edits import DefinitionEditError, text_data
 from metamodel.model import StatusDef, TransitionDef, WorkflowDef
 
 from .context import admin, admin_url, definitions, lang, model, origin, page

@@ -1,7 +1,7 @@
 """The "Copy" button of a record's page: a new record with this one's values and lines.
 
 The copy is made by engine.records.copy, so it goes through every rule a created record does.
-What a copy never takes (a unique value, the natural key: see metamodel/copying.py) may be
+What a copy never takes (a unique value, the natural key: see metamodel/checking/copying.py) may be
 mandatory: a quote's number, say. Then the copy is not refused outright: a small form asks for
 those values (the source's shown to start from), as a transition asks for its required fields,
 and the copy is made with them. Any other refusal shows on the source's page, nothing written.

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from metamodel.expressions import compile_expression
+from metamodel.expressions.sandbox import compile_expression
 from metamodel.model import PARENT_FIELD, POSITION_FIELD, SYSTEM_COLUMNS, EntityDef, FieldDef, Model
 
 from engine.core.errors import RuleError

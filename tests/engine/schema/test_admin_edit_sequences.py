@@ -1,5 +1,5 @@
 """No administrator's edit loses a value: a Hypothesis state machine makes the changes the
-admin pages make (metamodel/definition_edits.py), as overlay revisions applied by
+admin pages make (metamodel/editing/definition_edits.py), as overlay revisions applied by
 `Installation.apply_overlay`, on characteristics of the pack as much as on those added here:
 rename (again and again), retype, remove, declare again and restore, add. After every step each
 value ever written is in the column of the characteristic's current name, or in the archive.
@@ -30,7 +30,7 @@ from engine.schema.archive import archive_entries
 from engine.schema.archive_restore import restore_archived
 from engine.installation.definitions import Installation
 from engine.schema.state import ARCHIVE
-from metamodel.definition_edits import OverlayEditor, field_values
+from metamodel.editing.definition_edits import OverlayEditor, field_values
 from stamp_actions import stamp_plugins
 
 PACK = Path(__file__).resolve().parents[1] / "pack"

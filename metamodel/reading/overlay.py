@@ -20,7 +20,7 @@ import yaml
 from metamodel.errors import Problem
 from metamodel.merge import FOLDERS
 from metamodel.model import PackInfo, Text
-from metamodel.pack_files import MANIFEST_NAMES, document_files, manifest_file
+from metamodel.reading.pack_files import MANIFEST_NAMES, document_files, manifest_file
 from metamodel.yaml_source import display_name, read_text
 
 OVERLAY_PACK = "overlay"

@@ -1,6 +1,6 @@
 """Edits of the admin overlay: an administrator's change turned into overlay documents.
 
-The admin overlay is a pack of YAML documents layered last (metamodel/overlay.py). An edit
+The admin overlay is a pack of YAML documents layered last (metamodel/reading/overlay.py). An edit
 made on the admin pages ("add a characteristic to contact", "retire a value", "add a status")
 becomes a change to those documents, written in the definition language a consultant would
 write by hand, so that the overlay exported as a pack reads like any other pack:

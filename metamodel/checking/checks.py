@@ -19,10 +19,10 @@ from decimal import Decimal
 from typing import Any, Callable, Collection, Iterable, Iterator
 
 from metamodel.errors import Problem
-from metamodel.copying import Slot, copy_plan, left_empty, spec_slots
-from metamodel.empty_operands import unguarded_operands
-from metamodel.expression_types import kind_refusal
-from metamodel.expressions import Expression, ExpressionError, compile_expression
+from metamodel.checking.copying import Slot, copy_plan, left_empty, spec_slots
+from metamodel.expressions.empty_operands import unguarded_operands
+from metamodel.expressions.kinds import kind_refusal
+from metamodel.expressions.sandbox import Expression, ExpressionError, compile_expression
 from metamodel.identifiers import reserved_entity_reason, reserved_field_reason
 from metamodel.merge import EntitySpec, ListSpec, Merged, ViewSpec, WorkflowSpec, former_names, removed_by
 from metamodel.model import (
@@ -40,7 +40,7 @@ from metamodel.field_paths import COLLECTION_TYPES, PathError, Step
 from metamodel.relations.checks import check_relations, owned_refusal
 from metamodel.relations.reverse import ReverseSpec, reverse_specs
 from metamodel.relations.spec_paths import SpecPaths
-from metamodel.role_checks import check_roles
+from metamodel.checking.role_checks import check_roles
 from metamodel.sources import Origin, Props
 from metamodel.suggestions import did_you_mean
 from metamodel.yaml_source import dotted

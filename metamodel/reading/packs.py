@@ -11,9 +11,9 @@ from typing import Mapping, Sequence
 from metamodel.errors import Problem
 from metamodel.merge import FOLDERS, KIND_OF_FOLDER, PackDocuments
 from metamodel.model import PackInfo, Text
-from metamodel.overlay import MemoryPack, document_name_problem
-from metamodel.pack_files import MANIFEST_NAMES, document_files, manifest_file
-from metamodel.schema_check import check_document
+from metamodel.reading.overlay import MemoryPack, document_name_problem
+from metamodel.reading.pack_files import MANIFEST_NAMES, document_files, manifest_file
+from metamodel.reading.schema_check import check_document
 from metamodel.yaml_source import Document, display_name, parse_text, read_document
 _REQUIREMENT = re.compile(r"\s*(>=|<=|==|!=|~=|>|<)?\s*([0-9]+(?:\.[0-9]+)*)\s*")
 

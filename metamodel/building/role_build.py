@@ -12,7 +12,7 @@ from typing import Iterable
 
 from metamodel.merge import RoleSpec
 from metamodel.model import EntityPermission, RoleDef, Text
-from metamodel.role_checks import WILDCARD, operations_of
+from metamodel.checking.role_checks import WILDCARD, operations_of
 from metamodel.sources import Props
 
 

@@ -3,7 +3,7 @@
 Defaults filled here: `string` max_length 255, decimal scale 2 / precision 18, value
 order (position x 10), status sequence, the initial status (flagged, or the lowest
 sequence), the synthesized `status` field, and each entity's `list` and `form` views;
-roles get their `"*"` entry expanded (`metamodel.role_build`). The relation parts (the
+roles get their `"*"` entry expanded (`metamodel.building.role_build`). The relation parts (the
 `max` of lines and links, an owned entity's `parent_id` and `position`, reverse relations,
 form panels, the paths of views) come from `metamodel.relations.build`.
 """
@@ -38,7 +38,7 @@ from metamodel.model import (
 )
 from metamodel.relations.build import owned_system_fields, with_relations
 from metamodel.relations.reverse import declared_reverse
-from metamodel.role_build import build_role
+from metamodel.building.role_build import build_role
 from metamodel.sources import Origin, Props
 from metamodel.values import DEFAULT_PRECISION, DEFAULT_SCALE, DEFAULT_STRING_LENGTH
 

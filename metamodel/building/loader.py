@@ -16,14 +16,14 @@ import os
 from pathlib import Path
 from typing import Iterable, Sequence, Union
 
-from metamodel.allocation import collector_paused
-from metamodel.build import build_model
-from metamodel.checks import check_merged
+from metamodel.building.allocation import collector_paused
+from metamodel.building.build import build_model
+from metamodel.checking.checks import check_merged
 from metamodel.errors import DefinitionError, Problem
 from metamodel.merge import merge_packs
 from metamodel.model import Model, PackInfo
-from metamodel.overlay import MemoryPack
-from metamodel.packs import check_requirements, read_memory_pack, read_pack
+from metamodel.reading.overlay import MemoryPack
+from metamodel.reading.packs import check_requirements, read_memory_pack, read_pack
 
 
 PackSource = Union[str, "os.PathLike[str]", MemoryPack]

@@ -2,7 +2,7 @@
 
 A `copy` action creates a record of a target entity from the record being moved (a quote's
 revision from the quote, an order from an accepted quote). Which values go across is decided
-by the definitions alone, so the loader (metamodel/checks.py: a mandatory characteristic the
+by the definitions alone, so the loader (metamodel/checking/checks.py: a mandatory characteristic the
 copy would leave empty) and the engine (engine/records/workflow.py: the values it writes)
 compute it with the same function, `copy_plan`, over `Slot`s: the few facts about a
 characteristic that copying needs, read from a merged spec or from a built `EntityDef`.

@@ -19,11 +19,11 @@ from jsonschema import Draft202012Validator, ValidationError
 from jsonschema.exceptions import best_match
 
 from metamodel.errors import MAX_PROBLEMS, Problem
-from metamodel.fast_schema import Predicate, Unsupported, compile_predicate
+from metamodel.reading.fast_schema import Predicate, Unsupported, compile_predicate
 from metamodel.suggestions import did_you_mean
 from metamodel.yaml_source import Document, PathKey
 
-SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 KINDS = ("entity", "list", "workflow", "view", "role", "pack")
 
 IDENTIFIER_PATTERN = "^[a-z][a-z0-9_]*$"

@@ -1,0 +1,1 @@
+"""The rules checked on the merged definitions: entities, workflows and views, roles, copy actions."""

@@ -1,0 +1,1 @@
+"""Sandboxed expressions (simpleeval with limits): compiling, the kinds of values they give, optional operands."""
